@@ -1,0 +1,123 @@
+"""myapp.aio: ``async def`` views for Pyramid under any WSGI server.
+
+``config.include("myapp.aio")`` adds:
+
+- ``async def`` view callables, class views and exception views, run on the
+  calling worker thread's own persistent event loop (sync views are untouched);
+- ``config.add_cleanup_ctx(factory)``: per-loop resources, opened before a loop
+  runs its first coroutine, closed on that loop at shutdown;
+- ``config.add_background_task(fn, name=None)``: supervised coroutines on the
+  service loop;
+- ``request.loop_state``, ``request.run_async(awaitable, timeout=None)`` and
+  ``request.spawn(coro)``;
+- the settings ``aio.loop``, ``aio.timeout``, ``aio.debug``,
+  ``aio.slow_callback_ms``, ``aio.shutdown_timeout``, ``aio.restart_backoff`` and
+  ``aio.handle_sigterm`` (see README.md).
+
+It imports nothing from the rest of myapp.
+"""
+
+import logging
+import signal
+import threading
+
+from pyramid.events import ApplicationCreated
+from pyramid.settings import asbool
+
+from .deriver import async_view, is_async_view
+from .runtime import Runtime, TimeoutExpired, loop_state
+
+__all__ = ["Runtime", "TimeoutExpired", "includeme", "is_async_view", "loop_state"]
+
+log = logging.getLogger(__name__)
+
+DEFAULTS = {
+    "aio.loop": "asyncio",
+    "aio.timeout": "30",
+    "aio.debug": "false",
+    "aio.slow_callback_ms": "100",
+    "aio.shutdown_timeout": "10",
+    "aio.restart_backoff": "1",
+    "aio.handle_sigterm": "false",
+}
+
+
+def parse_settings(settings):
+    def number(name):
+        raw = settings.get(name, DEFAULTS[name])
+        try:
+            value = float(raw)
+        except (TypeError, ValueError):
+            raise ValueError(f"setting {name} must be a number, not {raw!r}") from None
+        if value < 0:
+            raise ValueError(f"setting {name} must not be negative, not {raw!r}")
+        return value
+
+    return {
+        "loop_kind": settings.get("aio.loop", DEFAULTS["aio.loop"]).strip(),
+        "default_timeout": number("aio.timeout"),
+        "debug": asbool(settings.get("aio.debug", DEFAULTS["aio.debug"])),
+        "slow_callback_duration": number("aio.slow_callback_ms") / 1000,
+        "shutdown_timeout": number("aio.shutdown_timeout"),
+        "restart_backoff": number("aio.restart_backoff"),
+    }
+
+
+def add_cleanup_ctx(config, factory):
+    """Register ``factory(state)``, an async generator function run once on every loop.
+
+    The code before its ``yield`` runs before the loop runs anything else; the code
+    after it runs at shutdown, on the same loop.  ``state`` is the loop's namespace.
+    """
+    runtime = config.registry.aio_runtime
+    factory = config.maybe_dotted(factory)
+    config.action(None, lambda: runtime.cleanup_contexts.append(factory))
+
+
+def add_background_task(config, fn, name=None):
+    """Run ``fn(state)`` on the service loop for the application's life; restart it if it raises."""
+    runtime = config.registry.aio_runtime
+    fn = config.maybe_dotted(fn)
+    name = name or getattr(fn, "__qualname__", repr(fn))
+    config.action(("myapp.aio.background_task", name), lambda: runtime.background_tasks.append((fn, name)))
+
+
+def run_async(request, awaitable, timeout=None):
+    """Run a coroutine to completion from sync code (a sync view, a security policy)."""
+    return request.registry.aio_runtime.run(awaitable, timeout)
+
+
+def spawn(request, coro):
+    """Fire and forget ``coro`` on the service loop; it is cancelled at shutdown."""
+    return request.registry.aio_runtime.spawn(coro)
+
+
+def get_loop_state(request):
+    return request.registry.aio_runtime.worker_loop().state
+
+
+def _raise_system_exit(signum, frame):
+    raise SystemExit(f"signal {signum}")
+
+
+def on_application_created(event):
+    registry = event.app.registry
+    runtime = registry.aio_runtime
+    if asbool(registry.settings.get("aio.handle_sigterm", "false")):
+        # pserve/waitress stop cleanly on SystemExit (waitress drains its workers),
+        # and then atexit closes every loop; Python's default for SIGTERM skips both.
+        if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
+            signal.signal(signal.SIGTERM, _raise_system_exit)
+    runtime.start()
+
+
+def includeme(config):
+    settings = config.get_settings()
+    config.registry.aio_runtime = Runtime(**parse_settings(settings))
+    config.add_directive("add_cleanup_ctx", add_cleanup_ctx)
+    config.add_directive("add_background_task", add_background_task)
+    config.add_request_method(run_async, "run_async")
+    config.add_request_method(spawn, "spawn")
+    config.add_request_method(get_loop_state, "loop_state", reify=True)
+    config.add_view_deriver(async_view, under="rendered_view", over="mapped_view")
+    config.add_subscriber(on_application_created, ApplicationCreated)

@@ -1,0 +1,59 @@
+import os
+
+from setuptools import find_packages, setup
+
+here = os.path.abspath(os.path.dirname(__file__))
+with open(os.path.join(here, "README.md")) as f:
+    README = f.read()
+
+requires = [
+    "pyramid>=2.0",
+    "pyramid_jinja2>=2.10",
+    "waitress>=3.0",
+    "plaster_pastedeploy",
+    "SQLAlchemy[asyncio]>=2.0.30",
+    "alembic>=1.13",
+    "aiomysql>=0.2",
+    "aiosqlite>=0.20",
+    "aiohttp>=3.9",
+    "uvloop>=0.19; sys_platform != 'win32'",
+]
+
+dev_require = [
+    "pyramid_debugtoolbar",
+    "cookiecutter",
+]
+
+tests_require = [
+    "pytest>=8",
+    "WebTest>=3.0",
+]
+
+setup(
+    name="myapp",
+    version="0.1.0",
+    description="A Pyramid application with async views, and the adapter that runs them",
+    long_description=README,
+    long_description_content_type="text/markdown",
+    classifiers=[
+        "Programming Language :: Python",
+        "Framework :: Pyramid",
+        "Framework :: AsyncIO",
+        "Topic :: Internet :: WWW/HTTP :: WSGI :: Application",
+    ],
+    packages=find_packages(exclude=["tests", "tests.*", "bench", "bench.*"]),
+    include_package_data=True,
+    zip_safe=False,
+    python_requires=">=3.11",
+    install_requires=requires,
+    extras_require={
+        "testing": tests_require,
+        "dev": dev_require + tests_require,
+    },
+    entry_points={
+        "paste.app_factory": ["main = myapp:main"],
+        "console_scripts": [
+            "initialize_myapp_db = myapp.scripts.initialize_db:main",
+        ],
+    },
+)

@@ -1,0 +1,65 @@
+import threading
+import time
+
+import pytest
+from pyramid.config import Configurator
+from webtest.http import StopableWSGIServer
+
+
+@pytest.fixture(params=["asyncio", "uvloop"])
+def loop_kind(request):
+    return request.param
+
+
+@pytest.fixture
+def make_app(loop_kind):
+    """make_app(setup, **settings) -> WSGI app with myapp.aio included; shut down after the test."""
+    apps = []
+
+    def make(setup=None, **settings):
+        settings = {"aio.loop": loop_kind, **{k.replace("__", "."): v for k, v in settings.items()}}
+        with Configurator(settings=settings) as config:
+            config.include("myapp.aio")
+            if setup is not None:
+                setup(config)
+        app = config.make_wsgi_app()
+        apps.append(app)
+        return app
+
+    yield make
+    for app in apps:
+        app.registry.aio_runtime.shutdown()
+
+
+@pytest.fixture
+def serve():
+    """serve(app, threads) -> base URL of a real waitress server on 127.0.0.1."""
+    servers = []
+
+    def start(app, threads=4):
+        server = StopableWSGIServer.create(app, host="127.0.0.1", threads=threads)
+        assert server.wait()
+        servers.append(server)
+        return server.application_url.rstrip("/")
+
+    yield start
+    for server in servers:
+        server.shutdown()
+
+
+def add(config, view, path, **kw):
+    """Route ``path`` to ``view`` with a JSON renderer unless another is given."""
+    name = path
+    config.add_route(name, path)
+    kw.setdefault("renderer", "json")
+    config.add_view(view, route_name=name, **kw)
+
+
+def wait_for(predicate, timeout=5.0):
+    """Poll ``predicate`` until it is true or ``timeout`` seconds pass; return its last value."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            return predicate()
+        threading.Event().wait(0.005)
+    return True
