@@ -419,16 +419,20 @@ class Runtime:
             service = self._service
         if service is not None:
             service.stop(self.shutdown_timeout)
+        closed = 0
         for handle in loops:
             if not handle.lock.acquire(timeout=self.shutdown_timeout):
                 log.warning("the loop of thread %s is still busy; its resources are left open", handle.thread)
                 continue
             try:
                 handle.close()
+                closed += 1
             except Exception:
                 log.exception("closing the loop of thread %s failed", handle.thread)
             finally:
                 handle.lock.release()
+        log.info("shut down: closed %d of %d worker loop(s)%s", closed, len(loops),
+                 " and the service loop" if service is not None else "")
 
 
 _runtimes = weakref.WeakSet()

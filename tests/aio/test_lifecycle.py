@@ -245,6 +245,7 @@ def test_forked_child_serves_on_its_own_loop(make_app):
     assert TestApp(app).get("/which").json == parent
 
 
+@pytest.mark.slow_callbacks_expected
 def test_debug_mode_reports_slow_callbacks_and_leftover_tasks(make_app, caplog):
     async def blocking(request):
         time.sleep(0.06)  # a blocking call inside a coroutine

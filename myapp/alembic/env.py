@@ -1,0 +1,42 @@
+"""Alembic environment: async engines (aiosqlite, aiomysql), settings from the Pyramid app."""
+
+import asyncio
+
+from alembic import context
+from pyramid.paster import get_appsettings, setup_logging
+
+from myapp.models.engine import create_engine
+from myapp.models.meta import Base
+from myapp.settings import from_environ
+
+config = context.config
+settings = config.attributes.get("settings")
+if settings is None:  # the alembic command line: alembic -c development.ini upgrade head
+    setup_logging(config.config_file_name)
+    settings = from_environ(get_appsettings(config.config_file_name))
+
+target_metadata = Base.metadata
+
+
+def run_migrations(connection):
+    context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+async def run_async_migrations():
+    engine = create_engine(settings["sqlalchemy.url"], {})
+    try:
+        async with engine.connect() as connection:
+            await connection.run_sync(run_migrations)
+            await connection.commit()
+    finally:
+        await engine.dispose()
+
+
+if context.is_offline_mode():
+    context.configure(url=settings["sqlalchemy.url"], target_metadata=target_metadata, literal_binds=True)
+    with context.begin_transaction():
+        context.run_migrations()
+else:
+    asyncio.run(run_async_migrations())

@@ -1,0 +1,8 @@
+from pyramid.view import view_config
+
+from .health import check_database
+
+
+@view_config(route_name="home", renderer="myapp:templates/home.jinja2", request_method="GET")
+async def home(request):
+    return {"database": await check_database(request), "runtime": request.registry.aio_runtime.stats()}
