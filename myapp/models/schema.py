@@ -1,5 +1,7 @@
 """Alembic, driven from the application's settings (the [alembic] section lives in the ini files)."""
 
+import functools
+
 from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
@@ -19,5 +21,7 @@ def upgrade(settings, revision="head", ini_file=None):
     command.upgrade(alembic_config(settings, ini_file), revision)
 
 
+@functools.cache
 def head_revision():
+    """The newest migration shipped with the code (read once: it cannot change while running)."""
     return ScriptDirectory.from_config(alembic_config({})).get_current_head()
