@@ -24,6 +24,15 @@ dev_require = [
     "cookiecutter",
 ]
 
+bench_require = [
+    "PyMySQL",
+    "Flask[async]>=3.0",
+    "starlette>=0.37",
+    "uvicorn>=0.30",
+    "httptools",
+    "py-spy",
+]
+
 tests_require = [
     "pytest>=8",
     "WebTest>=3.0",
@@ -49,6 +58,7 @@ setup(
     extras_require={
         "testing": tests_require,
         "dev": dev_require + tests_require,
+        "bench": bench_require,
     },
     entry_points={
         "paste.app_factory": ["main = myapp:main"],

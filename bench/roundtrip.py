@@ -37,6 +37,8 @@ def measure(calls=20000):
     for kind in ("asyncio", "uvloop"):
         runtime = Runtime(loop_kind=kind)
         results[f"myapp.aio ({kind})"] = per_call_us(lambda: runtime.run(noop()), calls)
+        if kind == "asyncio":
+            results["myapp.aio (asyncio, 30 s timeout)"] = per_call_us(lambda: runtime.run(noop(), 30), calls)
         runtime.shutdown()
     results["asyncio.run (new loop per call)"] = per_call_us(lambda: asyncio.run(noop()), max(calls // 10, 100))
 
