@@ -16,6 +16,8 @@ requires = [
     "aiomysql>=0.2",
     "aiosqlite>=0.20",
     "aiohttp>=3.9",
+    "argon2-cffi>=23.1",
+    "email-validator>=2.1",
     "uvloop>=0.19; sys_platform != 'win32'",
 ]
 
@@ -64,6 +66,7 @@ setup(
         "paste.app_factory": ["main = myapp:main"],
         "console_scripts": [
             "initialize_myapp_db = myapp.scripts.initialize_db:main",
+            "create_myapp_admin = myapp.scripts.create_admin:main",
         ],
     },
 )

@@ -36,7 +36,10 @@ def main(argv=None):
     with open(os.path.join(ROOT, "production.ini")) as f:
         ini = re.sub(r"(?m)^listen = .*$", f"listen = 127.0.0.1:{port}", f.read())
     threads = int(re.search(r"(?m)^threads = (\d+)", ini).group(1))
-    env = {"MYAPP_DATABASE_URL": f"mysql+aiomysql://root@127.0.0.1:3306/{BENCH_DB}"}
+    env = {
+        "MYAPP_DATABASE_URL": f"mysql+aiomysql://root@127.0.0.1:3306/{BENCH_DB}",
+        "MYAPP_SESSION_SECRET": "bench-only-secret-0123456789-0123456789",
+    }
     with tempfile.NamedTemporaryFile("w", suffix=".ini", dir=ROOT, prefix=".bench-") as config:
         config.write(ini)
         config.flush()

@@ -9,6 +9,7 @@ def main(global_config, **settings):
         config.include("pyramid_jinja2")
         config.include("myapp.aio")
         config.include(".models")
+        config.include(".accounts")
         config.include(".routes")
         config.scan(".views")
     return config.make_wsgi_app()

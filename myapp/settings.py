@@ -5,6 +5,7 @@ import os
 ENVIRON = {
     "MYAPP_DATABASE_URL": "sqlalchemy.url",
     "MYAPP_AIO_LOOP": "aio.loop",
+    "MYAPP_SESSION_SECRET": "session.secret",
 }
 
 

@@ -15,6 +15,7 @@ from sqlalchemy import MetaData
 from webtest import TestApp
 
 from myapp import main
+from myapp.models import Base
 from myapp.models.engine import create_engine
 
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -75,9 +76,28 @@ def app(app_settings):
     app.registry.aio_runtime.shutdown()
 
 
+def in_app(app, fn):
+    """Run ``fn(session)`` on the app's own loop for this thread, and commit."""
+    runtime = app.registry.aio_runtime
+
+    async def go():
+        async with runtime.worker_loop().state.db_sessions() as session:
+            result = await fn(session)
+            await session.commit()
+            return result
+
+    return runtime.run(go())
+
+
+async def _empty_tables(session):
+    for table in reversed(Base.metadata.sorted_tables):
+        await session.execute(table.delete())
+
+
 @pytest.fixture
 def testapp(app):
-    return TestApp(app, extra_environ={"HTTP_HOST": "localhost"})
+    yield TestApp(app, extra_environ={"HTTP_HOST": "localhost"})
+    in_app(app, _empty_tables)  # each test starts from empty tables
 
 
 @pytest.fixture

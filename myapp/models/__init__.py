@@ -7,12 +7,13 @@ normally, rolls it back when the view raises, and it is closed always.
 
 from pyramid.settings import asbool
 
+from .account import ApiKey, LoginFailure, User
 from .engine import engine_options, open_engine
 from .meta import Base
 from .schema import upgrade
 from .unit_of_work import get_dbsession
 
-__all__ = ["Base", "get_dbsession", "includeme"]
+__all__ = ["ApiKey", "Base", "LoginFailure", "User", "get_dbsession", "includeme"]
 
 
 def includeme(config):

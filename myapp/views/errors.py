@@ -2,8 +2,9 @@
 
 import logging
 
-from pyramid.httpexceptions import HTTPException, HTTPInternalServerError
-from pyramid.view import exception_view_config, notfound_view_config
+from pyramid.httpexceptions import HTTPException, HTTPFound, HTTPInternalServerError, HTTPUnauthorized
+from pyramid.security import Denied
+from pyramid.view import exception_view_config, forbidden_view_config, notfound_view_config
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +32,19 @@ def render_error(exc, request, message, fields=None):
 @notfound_view_config(renderer="myapp:templates/error.jinja2")
 def not_found(exc, request):
     return render_error(exc, request, f"Nothing is at {request.path}.")
+
+
+@forbidden_view_config(renderer="myapp:templates/error.jinja2")
+def forbidden(exc, request):
+    """Anonymous: 401 for the API (with a Bearer challenge), the sign-in page for a browser; else 403."""
+    if request.identity is None:
+        if wants_json(request):
+            challenge = HTTPUnauthorized(headers={"WWW-Authenticate": 'Bearer realm="myapp"'})
+            return render_error(challenge, request, "Sign in, or send an API key as 'Authorization: Bearer <key>'.")
+        return HTTPFound(request.route_url("login", _query={"next": request.path_qs}))
+    # our own Denied says why (a read-scoped key); an ACL denial's details stay private
+    message = exc.result.msg if type(exc.result) is Denied else "You may not do this."
+    return render_error(exc, request, message)
 
 
 @exception_view_config(HTTPException, renderer="myapp:templates/error.jinja2")

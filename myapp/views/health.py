@@ -3,6 +3,7 @@
 import asyncio
 import time
 
+from pyramid.security import NO_PERMISSION_REQUIRED
 from pyramid.view import view_config
 from sqlalchemy import text
 
@@ -56,7 +57,7 @@ def loop_stats(request):
     return {**runtime.stats(), "loops": loops, "connections_open": sum(l["pool"].get("checkedin", 0) + l["pool"].get("checkedout", 0) for l in loops)}
 
 
-@view_config(route_name="api.health", renderer="json", request_method="GET")
+@view_config(route_name="api.health", renderer="json", request_method="GET", permission=NO_PERMISSION_REQUIRED)
 async def health(request):
     database = await check_database(request)
     ok = database["reachable"] and database["schema"]["current"] == database["schema"]["head"]

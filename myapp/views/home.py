@@ -1,8 +1,9 @@
+from pyramid.security import NO_PERMISSION_REQUIRED
 from pyramid.view import view_config
 
 from .health import check_database
 
 
-@view_config(route_name="home", renderer="myapp:templates/home.jinja2", request_method="GET")
+@view_config(route_name="home", renderer="myapp:templates/home.jinja2", request_method="GET", permission=NO_PERMISSION_REQUIRED)
 async def home(request):
     return {"database": await check_database(request), "runtime": request.registry.aio_runtime.stats()}

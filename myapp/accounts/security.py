@@ -1,0 +1,152 @@
+"""Who is asking, and what they may do.
+
+The identity comes from the session cookie (browser) or ``Authorization: Bearer``
+(API key), found with one database lookup per request, in a tween, before the
+view's coroutine runs.  Authorization is Pyramid ACLs: a resource belongs to its
+owner alone unless it says otherwise (OwnedResource), a read-scoped key can never
+change anything, and admins may list users.
+"""
+
+import dataclasses
+
+from pyramid.authorization import ALL_PERMISSIONS, DENY_ALL, ACLHelper, Allow, Authenticated, Everyone
+from pyramid.httpexceptions import HTTPNotFound
+from pyramid.request import RequestLocalCache
+from pyramid.security import Denied
+
+from ..models.account import ApiKey, User
+from . import service
+
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+
+
+@dataclasses.dataclass(frozen=True)
+class Identity:
+    """Plain data about the caller: templates and views never need the database for it."""
+
+    user_id: int
+    email: str
+    display_name: str
+    role: str
+    via: str  # "session" or "key"
+    scope: str = "write"  # a session may do whatever its user may
+    key_id: int | None = None
+
+    @property
+    def principals(self):
+        return [Authenticated, f"user:{self.user_id}", f"role:{self.role}"]
+
+    @classmethod
+    def of(cls, user, via, key=None):
+        return cls(user.id, user.email, user.display_name, user.role, via,
+                   key.scope if key else "write", key.id if key else None)
+
+
+async def load_identity(request):
+    session = request.dbsession
+    header = request.headers.get("Authorization")
+    if header:
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            return None
+        found = await service.user_for_token(session, token.strip())
+        return Identity.of(found[0], "key", found[1]) if found else None
+    user_id = request.session.get("user_id")
+    if user_id is None:
+        return None
+    user = await session.get(User, user_id)
+    if user is None or user.session_epoch != request.session.get("epoch"):
+        request.session.invalidate()  # the user is gone, or changed the password since
+        return None
+    return Identity.of(user, "session")
+
+
+class SecurityPolicy:
+    def __init__(self):
+        self._identity = RequestLocalCache(lambda request: request.run_async(load_identity(request)))
+
+    def identity(self, request):
+        return self._identity.get_or_create(request)
+
+    def authenticated_userid(self, request):
+        identity = self.identity(request)
+        return identity.user_id if identity else None
+
+    def permits(self, request, context, permission):
+        identity = self.identity(request)
+        # Changes come only through unsafe methods (a GET view never writes), whatever the permission.
+        if identity is not None and identity.scope == "read" and request.method not in SAFE_METHODS:
+            return Denied("a read-scoped API key cannot change anything")
+        principals = [Everyone, *(identity.principals if identity else ())]
+        return ACLHelper().permits(context, principals, permission)
+
+    def remember(self, request, userid, **kw):
+        return []
+
+    def forget(self, request, **kw):
+        request.session.invalidate()
+        return []
+
+
+def identity_tween_factory(handler, registry):
+    """Resolve the identity before any view (and so before any coroutine) runs."""
+
+    def identity_tween(request):
+        if not request.path_info.startswith("/static/"):
+            request.identity  # noqa: B018 (computed and cached for the request)
+        return handler(request)
+
+    return identity_tween
+
+
+# -- resources -------------------------------------------------------------------
+
+
+class Root:
+    """The default context: signed-in users may view (routes that need more name their own resource)."""
+
+    __acl__ = [(Allow, Authenticated, "view"), DENY_ALL]
+
+    def __init__(self, request):
+        self.request = request
+
+
+class OwnedResource:
+    """Owner-only: the default for every resource that belongs to a user."""
+
+    owner_id = None
+
+    def __acl__(self):
+        return [(Allow, f"user:{self.owner_id}", ALL_PERMISSIONS), DENY_ALL]
+
+
+class Account(OwnedResource):
+    """The caller's own account (pages under /account, /api/users/me, /api/tokens)."""
+
+    def __init__(self, request):
+        identity = request.identity
+        self.owner_id = identity.user_id if identity else None
+
+
+class ApiKeyResource(OwnedResource):
+    """One API key, looked up by the ``key_id`` in the URL."""
+
+    def __init__(self, request):
+        try:
+            key_id = int(request.matchdict["key_id"])
+        except ValueError:
+            raise HTTPNotFound("No such API key.") from None
+        key = request.run_async(request.dbsession.get(ApiKey, key_id))
+        if key is None or key.revoked_at is not None:
+            raise HTTPNotFound("No such API key.")
+        self.key = key
+        self.owner_id = key.user_id
+
+
+class Users:
+    """The list of all users: admins only."""
+
+    __acl__ = [(Allow, "role:admin", "list_users"), DENY_ALL]
+
+    def __init__(self, request):
+        pass

@@ -1,0 +1,67 @@
+"""create_myapp_admin <config_uri> --email EMAIL [--name NAME]: create an admin, or make a user one.
+
+The password is read from the terminal, or from standard input with --password-stdin.
+"""
+
+import argparse
+import asyncio
+import getpass
+import sys
+
+from pyramid.paster import bootstrap, setup_logging
+from sqlalchemy import select
+
+from myapp.accounts import service, validation
+from myapp.models import User
+from myapp.models.engine import create_engine
+from myapp.settings import from_environ
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("config_uri", help="the ini file, e.g. development.ini")
+    parser.add_argument("--email", required=True)
+    parser.add_argument("--name", help="display name (default: the part of the email before @)")
+    parser.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    return parser.parse_args(argv[1:])
+
+
+def read_password(from_stdin):
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    first = getpass.getpass("Password: ")
+    if getpass.getpass("Again: ") != first:
+        raise SystemExit("the passwords differ")
+    return first
+
+
+async def make_admin(settings, passwords, email, name, password):
+    engine = create_engine(settings["sqlalchemy.url"], {})
+    try:
+        async with async_sessionmaker(engine, expire_on_commit=False)() as session, session.begin():
+            user = await session.scalar(select(User).where(User.email == email))
+            if user is None:
+                user = await service.create_user(session, passwords, email, name, password, role="admin")
+                return f"created admin {user.email}"
+            user.role = "admin"
+            if password:
+                await service.set_password(session, passwords, user, password)
+            return f"{user.email} is now an admin"
+    finally:
+        await engine.dispose()
+
+
+def main(argv=sys.argv):
+    args = parse_args(argv)
+    setup_logging(args.config_uri)
+    try:
+        email = validation.email(args.email)
+        name = validation.display_name(args.name or email.split("@")[0])
+        password = validation.password(read_password(args.password_stdin))
+    except ValueError as exc:
+        raise SystemExit(f"error: {exc}") from None
+    with bootstrap(args.config_uri) as env:
+        registry = env["registry"]
+        settings = from_environ(registry.settings)
+        print(asyncio.run(make_admin(settings, registry.passwords, email, name, password)))

@@ -1,0 +1,101 @@
+"""JSON API: API keys (/api/tokens) and users (/api/users)."""
+
+from pyramid.httpexceptions import HTTPNoContent, HTTPTooManyRequests
+from pyramid.security import NO_PERMISSION_REQUIRED
+from pyramid.view import view_config
+
+from ..accounts import service, validation
+from ..accounts.validation import Invalid
+from ..models import User
+
+MAX_PAGE = 100
+
+
+def iso(moment):
+    return moment.isoformat(timespec="seconds") + "Z" if moment else None
+
+
+def user_json(user):
+    return {"id": user.id, "email": user.email, "display_name": user.display_name, "role": user.role,
+            "created_at": iso(user.created_at), "updated_at": iso(user.updated_at)}
+
+
+def key_json(key):
+    return {"id": key.id, "name": key.name, "scope": key.scope, "prefix": key.prefix, "created_at": iso(key.created_at)}
+
+
+TOKEN_REQUEST = {
+    "email": (True, validation.email),
+    "password": (True, validation.any_password),
+    "scope": (True, validation.scope),
+    "name": (False, validation.key_name),
+}
+
+
+@view_config(route_name="api.tokens", request_method="POST", renderer="json",
+             permission=NO_PERMISSION_REQUIRED, require_csrf=False)
+async def create_token(request):
+    """Email and password in, a new API key out (its secret shown this once)."""
+    data = validation.json_body(request, TOKEN_REQUEST)
+    session = request.dbsession
+    try:
+        user = await service.authenticate(session, request.registry.passwords, request.registry.login_throttle,
+                                          data["email"], data["password"], request.client_addr or "")
+    except service.Throttled as exc:
+        error = HTTPTooManyRequests(f"Too many failed sign-ins. Try again in {exc.retry_after} seconds.")
+        error.headers["Retry-After"] = str(exc.retry_after)
+        raise error from None
+    if user is None:
+        # returned, not raised: the failure is recorded and committed for throttling
+        request.response.status = 401
+        return {"error": "unauthorized", "message": "The email or password is wrong.", "fields": {}}
+    key, token = await service.create_api_key(session, user.id, data["scope"], data.get("name", ""))
+    request.response.status = 201
+    return {**key_json(key), "token": token}
+
+
+@view_config(route_name="api.tokens", request_method="GET", renderer="json", permission="view")
+async def list_tokens(request):
+    keys = await service.active_keys(request.dbsession, request.context.owner_id)
+    return {"tokens": [key_json(k) for k in keys]}
+
+
+@view_config(route_name="api.token", request_method="DELETE", permission="delete")
+async def revoke_token(request):
+    await service.revoke_api_key(request.dbsession, request.context.key)
+    return HTTPNoContent()
+
+
+@view_config(route_name="api.users.me", request_method="GET", renderer="json", permission="view")
+async def me(request):
+    user = await request.dbsession.get(User, request.context.owner_id)
+    return user_json(user)
+
+
+def page_arguments(params):
+    fields, limit, after = {}, 50, None
+    if "limit" in params:
+        try:
+            limit = int(params["limit"])
+            if not 1 <= limit <= MAX_PAGE:
+                raise ValueError
+        except ValueError:
+            fields["limit"] = f"a whole number from 1 to {MAX_PAGE}"
+    if params.get("cursor"):
+        try:
+            after = int(params["cursor"])
+        except ValueError:
+            fields["cursor"] = "use the next_cursor of the previous page"
+    unknown = set(params) - {"limit", "cursor", "email"}
+    fields.update({name: "unknown parameter" for name in unknown})
+    if fields:
+        raise Invalid(fields)
+    return limit, after, params.get("email", "").strip().lower() or None
+
+
+@view_config(route_name="api.users", request_method="GET", renderer="json", permission="list_users")
+async def list_users(request):
+    limit, after, email = page_arguments(request.GET)
+    users, next_cursor = await service.list_users(request.dbsession, limit, after, email)
+    return {"users": [user_json(u) for u in users], "next_cursor": str(next_cursor) if next_cursor else None}
+
