@@ -38,6 +38,8 @@ bench_require = [
 tests_require = [
     "pytest>=8",
     "WebTest>=3.0",
+    "beautifulsoup4",
+    "selenium>=4.20",  # drives Debian's chromium through its chromedriver; downloads nothing
 ]
 
 setup(

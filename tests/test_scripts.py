@@ -56,3 +56,38 @@ def test_alembic_command_line_reads_the_ini(tmp_path):
     subprocess.run(alembic + ["upgrade", "head"], check=True, capture_output=True)
     current = subprocess.run(alembic + ["current"], check=True, capture_output=True, text=True).stdout
     assert head_revision() in current
+
+
+def test_create_admin_then_list_users_with_its_key(tmp_path):
+    url = f"sqlite+aiosqlite:///{tmp_path}/admin.sqlite"
+    ini = write_ini(tmp_path, url)
+    subprocess.run(["initialize_myapp_db", ini], check=True, capture_output=True)
+    out = subprocess.run(["create_myapp_admin", ini, "--email", "Root@Example.com", "--password-stdin"],
+                         input="an admin password\n", capture_output=True, text=True, check=True).stdout
+    assert "created admin root@example.com" in out
+    # running it again for the same address keeps one user, still an admin
+    again = subprocess.run(["create_myapp_admin", ini, "--email", "root@example.com", "--password-stdin"],
+                           input="another admin password\n", capture_output=True, text=True, check=True).stdout
+    assert "is now an admin" in again
+
+    from pyramid.paster import get_appsettings
+    from webtest import TestApp
+
+    from myapp import main
+
+    app = main({}, **get_appsettings(ini))
+    try:
+        client = TestApp(app)
+        token = client.post_json("/api/tokens", {"email": "root@example.com", "password": "another admin password",
+                                                 "scope": "read"}, status=201).json["token"]
+        users = client.get("/api/users", headers={"Authorization": f"Bearer {token}"}).json["users"]
+        assert [(u["email"], u["role"]) for u in users] == [("root@example.com", "admin")]
+    finally:
+        app.registry.aio_runtime.shutdown()
+
+
+def test_create_admin_rejects_a_weak_password(tmp_path):
+    ini = write_ini(tmp_path, f"sqlite+aiosqlite:///{tmp_path}/weak.sqlite")
+    res = subprocess.run(["create_myapp_admin", ini, "--email", "root@example.com", "--password-stdin"],
+                         input="short\n", capture_output=True, text=True)
+    assert res.returncode != 0 and "at least 10 characters" in res.stderr
