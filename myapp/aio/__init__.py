@@ -10,6 +10,8 @@
   service loop;
 - ``request.loop_state``, ``request.run_async(awaitable, timeout=None)`` and
   ``request.spawn(coro)``;
+- request properties (``request.loop_state``, ``request.dbsession``, ...) built into
+  one request class at commit rather than a new class per request (request.py);
 - the settings ``aio.loop``, ``aio.timeout``, ``aio.debug``,
   ``aio.slow_callback_ms``, ``aio.shutdown_timeout``, ``aio.restart_backoff`` and
   ``aio.handle_sigterm`` (see README.md).
@@ -125,3 +127,4 @@ def includeme(config):
     config.add_request_method(get_loop_state, "loop_state", reify=True)
     config.add_view_deriver(async_view, under="rendered_view", over="mapped_view")
     config.action(None, start, args=(config.registry,), order=PHASE3_CONFIG + 1)
+    config.include(".request")
