@@ -54,17 +54,17 @@ def signup_page(request):
 async def signup(request):
     values = {"email": request.POST.get("email", ""), "display_name": request.POST.get("display_name", "")}
     data, errors = form(request, SIGNUP)
-    if data:
-        try:
-            user = await service.create_user(request.dbsession, request.registry.passwords,
-                                             data["email"], data["display_name"], data["password"])
-        except service.EmailTaken:
-            errors = {"email": "this address already has an account; sign in instead"}
-        else:
-            sign_in(request, user)
-            return HTTPFound(request.route_url("account"))
-    request.response.status = 409 if "email" in errors and "already" in errors["email"] else 422
-    return {"values": values, "errors": errors}
+    if not data:
+        request.response.status = 422
+        return {"values": values, "errors": errors}
+    try:
+        user = await service.create_user(request.dbsession, request.registry.passwords,
+                                         data["email"], data["display_name"], data["password"])
+    except service.EmailTaken:
+        request.response.status = 409
+        return {"values": values, "errors": {"email": "this address already has an account; sign in instead"}}
+    sign_in(request, user)
+    return HTTPFound(request.route_url("account"))
 
 
 @view_config(route_name="login", request_method="GET", renderer="myapp:templates/login.jinja2",
