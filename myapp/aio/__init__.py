@@ -109,7 +109,7 @@ def start(registry):
     Pyramid notify four events on every request (about 4 us).
     """
     runtime = registry.aio_runtime
-    if asbool(registry.settings.get("aio.handle_sigterm", "false")):
+    if asbool(registry.settings.get("aio.handle_sigterm", DEFAULTS["aio.handle_sigterm"])):
         # pserve/waitress stop cleanly on SystemExit (waitress drains its workers),
         # and then atexit closes every loop; Python's default for SIGTERM skips both.
         if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
