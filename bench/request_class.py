@@ -18,6 +18,7 @@ from pyramid.paster import get_appsettings
 
 from myapp import main
 from myapp.accounts import service
+from myapp.models import run_in_session
 
 from .common import ROOT
 
@@ -49,13 +50,7 @@ def make_key(app):
                                          "a bench password")
         return (await service.create_api_key(session, user.id, "read"))[1]
 
-    async def in_session():
-        async with app.registry.aio_runtime.worker_loop().state.db_sessions() as session:
-            token = await create(session)
-            await session.commit()
-            return token
-
-    return app.registry.aio_runtime.run(in_session())
+    return run_in_session(app.registry, create)
 
 
 def main_(calls=2000):

@@ -15,7 +15,7 @@ from sqlalchemy import MetaData
 from webtest import TestApp
 
 from myapp import main
-from myapp.models import Base
+from myapp.models import Base, run_in_session
 from myapp.models.engine import create_engine
 
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -78,15 +78,7 @@ def app(app_settings):
 
 def in_app(app, fn):
     """Run ``fn(session)`` on the app's own loop for this thread, and commit."""
-    runtime = app.registry.aio_runtime
-
-    async def go():
-        async with runtime.worker_loop().state.db_sessions() as session:
-            result = await fn(session)
-            await session.commit()
-            return result
-
-    return runtime.run(go())
+    return run_in_session(app.registry, fn)
 
 
 async def _empty_tables(session):

@@ -11,9 +11,9 @@ from .account import ApiKey, LoginFailure, User
 from .engine import engine_options, open_engine
 from .meta import Base
 from .schema import upgrade
-from .unit_of_work import get_dbsession
+from .unit_of_work import get_dbsession, run_in_session
 
-__all__ = ["ApiKey", "Base", "LoginFailure", "User", "get_dbsession", "includeme"]
+__all__ = ["ApiKey", "Base", "LoginFailure", "User", "get_dbsession", "includeme", "run_in_session"]
 
 
 def includeme(config):

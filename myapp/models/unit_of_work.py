@@ -36,6 +36,19 @@ def _close_leftover(request):
         log.exception("closing the database session of %s %s failed", request.method, request.path)
 
 
+def run_in_session(registry, fn):
+    """Run ``fn(session)`` as one unit of work outside a request (scripts, tests), on this thread's loop."""
+    runtime = registry.aio_runtime
+
+    async def unit():
+        async with runtime.worker_loop().state.db_sessions() as session:
+            result = await fn(session)
+            await session.commit()
+            return result
+
+    return runtime.run(unit())
+
+
 def unit_of_work_tween_factory(handler, registry):
     """Sits under the exception view tween: a failed commit is rendered by the exception views."""
 

@@ -4,7 +4,6 @@ The password is read from the terminal, or from standard input with --password-s
 """
 
 import argparse
-import asyncio
 import getpass
 import sys
 
@@ -12,10 +11,7 @@ from pyramid.paster import bootstrap, setup_logging
 from sqlalchemy import select
 
 from myapp.accounts import service, validation
-from myapp.models import User
-from myapp.models.engine import create_engine
-from myapp.settings import from_environ
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from myapp.models import User, run_in_session
 
 
 def parse_args(argv):
@@ -36,20 +32,17 @@ def read_password(from_stdin):
     return first
 
 
-async def make_admin(settings, passwords, email, name, password):
-    engine = create_engine(settings["sqlalchemy.url"], {})
-    try:
-        async with async_sessionmaker(engine, expire_on_commit=False)() as session, session.begin():
-            user = await session.scalar(select(User).where(User.email == email))
-            if user is None:
-                user = await service.create_user(session, passwords, email, name, password, role="admin")
-                return f"created admin {user.email}"
-            user.role = "admin"
-            if password:
-                await service.set_password(session, passwords, user, password)
-            return f"{user.email} is now an admin"
-    finally:
-        await engine.dispose()
+def make_admin(passwords, email, name, password):
+    async def unit(session):
+        user = await session.scalar(select(User).where(User.email == email))
+        if user is None:
+            user = await service.create_user(session, passwords, email, name, password, role="admin")
+            return f"created admin {user.email}"
+        user.role = "admin"
+        await service.set_password(session, passwords, user, password)
+        return f"{user.email} is now an admin"
+
+    return unit
 
 
 def main(argv=sys.argv):
@@ -63,5 +56,7 @@ def main(argv=sys.argv):
         raise SystemExit(f"error: {exc}") from None
     with bootstrap(args.config_uri) as env:
         registry = env["registry"]
-        settings = from_environ(registry.settings)
-        print(asyncio.run(make_admin(settings, registry.passwords, email, name, password)))
+        try:
+            print(run_in_session(registry, make_admin(registry.passwords, email, name, password)))
+        finally:
+            registry.aio_runtime.shutdown()
