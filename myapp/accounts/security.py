@@ -28,18 +28,15 @@ class Identity:
     email: str
     display_name: str
     role: str
-    via: str  # "session" or "key"
-    scope: str = "write"  # a session may do whatever its user may
-    key_id: int | None = None
+    scope: str = "write"  # a session may do whatever its user may; a key only what its scope allows
 
     @property
     def principals(self):
         return [Authenticated, f"user:{self.user_id}", f"role:{self.role}"]
 
     @classmethod
-    def of(cls, user, via, key=None):
-        return cls(user.id, user.email, user.display_name, user.role, via,
-                   key.scope if key else "write", key.id if key else None)
+    def of(cls, user, key=None):
+        return cls(user.id, user.email, user.display_name, user.role, key.scope if key else "write")
 
 
 async def load_identity(request):
@@ -50,7 +47,7 @@ async def load_identity(request):
         if scheme.lower() != "bearer" or not token.strip():
             return None
         found = await service.user_for_token(session, token.strip())
-        return Identity.of(found[0], "key", found[1]) if found else None
+        return Identity.of(*found) if found else None
     user_id = request.session.get("user_id")
     if user_id is None:
         return None
@@ -58,7 +55,7 @@ async def load_identity(request):
     if user is None or user.session_epoch != request.session.get("epoch"):
         request.session.invalidate()  # the user is gone, or changed the password since
         return None
-    return Identity.of(user, "session")
+    return Identity.of(user)
 
 
 class SecurityPolicy:

@@ -51,13 +51,14 @@ def loop_state(loop=None):
         raise LookupError(f"{loop!r} is not managed by myapp.aio") from None
 
 
-def new_loop(kind):
+def loop_factory(kind):
+    """The function that makes a new loop of ``kind``; fails at once for a bad kind or missing uvloop."""
     if kind == "uvloop":
         import uvloop
 
-        return uvloop.new_event_loop()
+        return uvloop.new_event_loop
     if kind == "asyncio":
-        return asyncio.new_event_loop()
+        return asyncio.new_event_loop
     raise ValueError(f"unknown event loop kind {kind!r}; use 'asyncio' or 'uvloop'")
 
 
@@ -149,7 +150,7 @@ class ServiceThread:
 
     def _main(self):
         runtime = self.runtime
-        loop = new_loop(runtime.loop_kind)
+        loop = runtime.new_loop()
         asyncio.set_event_loop(loop)
         runtime.configure_loop(loop)
         self.handle = handle = Loop(loop, "service")
@@ -244,10 +245,7 @@ class Runtime:
 
     def __init__(self, *, loop_kind="asyncio", debug=False, slow_callback_duration=0.1,
                  default_timeout=30.0, shutdown_timeout=10.0, restart_backoff=1.0):
-        if loop_kind == "uvloop":
-            import uvloop  # noqa: F401  (fail at configuration time if it is missing)
-        elif loop_kind != "asyncio":
-            raise ValueError(f"unknown event loop kind {loop_kind!r}; use 'asyncio' or 'uvloop'")
+        self.new_loop = loop_factory(loop_kind)  # checked at configuration time; no loop made yet
         self.loop_kind = loop_kind
         self.debug = debug
         self.slow_callback_duration = slow_callback_duration
@@ -291,7 +289,7 @@ class Runtime:
                 self.service()
             except Exception:
                 log.exception("background tasks could not be started")
-        loop = new_loop(self.loop_kind)
+        loop = self.new_loop()
         asyncio.set_event_loop(loop)
         self.configure_loop(loop)
         handle = Loop(loop, "worker")

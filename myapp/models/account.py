@@ -7,7 +7,6 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from .meta import Base
 
-ROLES = ("user", "admin")
 SCOPES = ("read", "write")
 
 
