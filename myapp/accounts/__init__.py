@@ -9,9 +9,17 @@ Settings (see README.md): ``session.secret`` (or MYAPP_SESSION_SECRET),
 from pyramid.session import SignedCookieSessionFactory
 from pyramid.settings import asbool
 
+from . import service
 from .passwords import Passwords
 from .security import Root, SecurityPolicy
 from .service import Throttle
+
+
+async def authenticate(request, email, password):
+    """The user these credentials belong to, or None; a failure is recorded, service.Throttled when over the limit."""
+    registry = request.registry
+    return await service.authenticate(request.dbsession, registry.passwords, registry.login_throttle,
+                                      email, password, request.client_addr or "")
 
 
 def csrf_applies(request):

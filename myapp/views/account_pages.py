@@ -5,7 +5,7 @@ from pyramid.httpexceptions import HTTPFound
 from pyramid.security import NO_PERMISSION_REQUIRED
 from pyramid.view import view_config
 
-from ..accounts import service, validation
+from ..accounts import authenticate, service, validation
 from ..accounts.validation import Invalid
 from ..models import User
 
@@ -83,9 +83,7 @@ async def login(request):
         request.response.status = 422
         return page
     try:
-        user = await service.authenticate(request.dbsession, request.registry.passwords,
-                                          request.registry.login_throttle, data["email"], data["password"],
-                                          request.client_addr or "")
+        user = await authenticate(request, data["email"], data["password"])
     except service.Throttled as exc:
         request.response.status = 429
         request.response.headers["Retry-After"] = str(exc.retry_after)

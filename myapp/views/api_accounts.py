@@ -4,7 +4,7 @@ from pyramid.httpexceptions import HTTPNoContent, HTTPTooManyRequests
 from pyramid.security import NO_PERMISSION_REQUIRED
 from pyramid.view import view_config
 
-from ..accounts import service, validation
+from ..accounts import authenticate, service, validation
 from ..accounts.validation import Invalid
 from ..models import User
 
@@ -37,10 +37,8 @@ TOKEN_REQUEST = {
 async def create_token(request):
     """Email and password in, a new API key out (its secret shown this once)."""
     data = validation.json_body(request, TOKEN_REQUEST)
-    session = request.dbsession
     try:
-        user = await service.authenticate(session, request.registry.passwords, request.registry.login_throttle,
-                                          data["email"], data["password"], request.client_addr or "")
+        user = await authenticate(request, data["email"], data["password"])
     except service.Throttled as exc:
         error = HTTPTooManyRequests(f"Too many failed sign-ins. Try again in {exc.retry_after} seconds.")
         error.headers["Retry-After"] = str(exc.retry_after)
@@ -49,7 +47,7 @@ async def create_token(request):
         # returned, not raised: the failure is recorded and committed for throttling
         request.response.status = 401
         return {"error": "unauthorized", "message": "The email or password is wrong.", "fields": {}}
-    key, token = await service.create_api_key(session, user.id, data["scope"], data.get("name", ""))
+    key, token = await service.create_api_key(request.dbsession, user.id, data["scope"], data.get("name", ""))
     request.response.status = 201
     return {**key_json(key), "token": token}
 
