@@ -17,6 +17,7 @@ requires = [
     "aiosqlite>=0.20",
     "aiohttp>=3.9",
     "argon2-cffi>=23.1",
+    "pydantic>=2.6",
     "email-validator>=2.1",
     "uvloop>=0.19; sys_platform != 'win32'",
 ]
@@ -40,6 +41,8 @@ tests_require = [
     "WebTest>=3.0",
     "beautifulsoup4",
     "selenium>=4.20",  # drives Debian's chromium through its chromedriver; downloads nothing
+    "hypothesis>=6.100",
+    "cryptography>=42",  # certificates for the test HTTPS server
 ]
 
 setup(

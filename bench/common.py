@@ -10,6 +10,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 
 import pymysql
@@ -87,9 +88,11 @@ def _ms(text):
     return float(value) * _UNITS[unit]
 
 
-def wrk(url, connections, seconds, cpu=None, threads=1):
+def wrk(url, connections, seconds, cpu=None, threads=1, headers=None):
     """Load ``url`` with wrk for a fixed time; requests/s, latency percentiles in ms, errors."""
-    argv = pinned(cpu, ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "10s", url])
+    extra = [arg for name, value in (headers or {}).items() for arg in ("-H", f"{name}: {value}")]
+    argv = pinned(cpu, ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "10s",
+                        *extra, url])
     out = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 30, check=True).stdout
     result = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))}
     result["requests"] = int(re.search(r"(\d+) requests in", out).group(1))
@@ -103,3 +106,55 @@ def wrk(url, connections, seconds, cpu=None, threads=1):
 
 def python(*args):
     return [sys.executable, *args]
+
+
+METRICS_TOKEN = "bench-metrics-token-0123456789"
+
+
+@contextlib.contextmanager
+def production_app(port, root=ROOT, **settings):
+    """A temporary copy of production.ini listening on ``port`` against the bench database, migrated.
+
+    Yields (ini path, environment): start it with ``server(["pserve", ini], url, env=env)``.
+    ``settings`` replace lines of the ini (``threads=8``, ``auth.argon2_time_cost=1``).
+    """
+    with mysql() as conn, conn.cursor() as cur:
+        cur.execute(f"CREATE DATABASE IF NOT EXISTS {BENCH_DB} CHARACTER SET utf8mb4")
+    with open(os.path.join(root, "production.ini")) as f:
+        ini = re.sub(r"(?m)^listen = .*$", f"listen = 127.0.0.1:{port}", f.read())
+    for name, value in settings.items():
+        line = f"{name} = {value}"
+        ini, found = re.subn(rf"(?m)^{re.escape(name)} =.*$", line, ini)
+        if not found:
+            ini = ini.replace("[app:main]\n", f"[app:main]\n{line}\n", 1)
+    env = {
+        "MYAPP_DATABASE_URL": f"mysql+aiomysql://root@127.0.0.1:3306/{BENCH_DB}",
+        "MYAPP_SESSION_SECRET": "bench-only-secret-0123456789-0123456789",
+        "MYAPP_METRICS_TOKEN": METRICS_TOKEN,
+    }
+    if root != ROOT:  # another checkout of myapp (to measure before and after a change)
+        env["PYTHONPATH"] = root
+    with tempfile.NamedTemporaryFile("w", suffix=".ini", dir=root, prefix=".bench-") as config:
+        config.write(ini)
+        config.flush()
+        script(root, env, "initialize_db", config.name)
+        yield config.name, env
+
+
+def script(root, env, name, *args, stdin=None):
+    """Run one of myapp's console scripts (myapp.scripts.NAME) from the checkout at ``root``."""
+    code = f"import sys; from myapp.scripts.{name} import main; main(['{name}', *sys.argv[1:]])"
+    return subprocess.run([sys.executable, "-c", code, *args], check=True, capture_output=True, text=True,
+                          input=stdin, env={**os.environ, **env}, cwd=root).stdout
+
+
+def health_details(base_url):
+    """/api/health with the metrics token: the database and runtime details."""
+    import json
+
+    request = urllib.request.Request(base_url + "/api/health", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as res:
+            return json.load(res)
+    except urllib.error.HTTPError as exc:
+        return json.load(exc)

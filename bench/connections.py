@@ -9,13 +9,9 @@ what MariaDB sees.
 
 import argparse
 import json
-import os
 import re
-import subprocess
-import tempfile
-import urllib.request
 
-from .common import BENCH_DB, ROOT, free_port, mysql, python, server, wrk
+from .common import BENCH_DB, free_port, health_details, mysql, production_app, server, wrk
 
 
 def connections_on(db):
@@ -30,25 +26,14 @@ def main(argv=None):
     parser.add_argument("--connections", type=int, default=32)
     args = parser.parse_args(argv)
 
-    with mysql() as conn, conn.cursor() as cur:
-        cur.execute(f"CREATE DATABASE IF NOT EXISTS {BENCH_DB} CHARACTER SET utf8mb4")
     port = free_port()
-    with open(os.path.join(ROOT, "production.ini")) as f:
-        ini = re.sub(r"(?m)^listen = .*$", f"listen = 127.0.0.1:{port}", f.read())
-    threads = int(re.search(r"(?m)^threads = (\d+)", ini).group(1))
-    env = {
-        "MYAPP_DATABASE_URL": f"mysql+aiomysql://root@127.0.0.1:3306/{BENCH_DB}",
-        "MYAPP_SESSION_SECRET": "bench-only-secret-0123456789-0123456789",
-    }
-    with tempfile.NamedTemporaryFile("w", suffix=".ini", dir=ROOT, prefix=".bench-") as config:
-        config.write(ini)
-        config.flush()
-        subprocess.run(["initialize_myapp_db", config.name], check=True, capture_output=True, env={**os.environ, **env})
-        url = f"http://127.0.0.1:{port}/api/health"
-        with server(["pserve", config.name], url, env=env):
-            load = wrk(url, args.connections, args.seconds, threads=2)
-            with urllib.request.urlopen(url) as res:
-                runtime = json.load(res)["runtime"]
+    with production_app(port) as (ini, env):
+        with open(ini) as f:
+            threads = int(re.search(r"(?m)^threads = (\d+)", f.read()).group(1))
+        base = f"http://127.0.0.1:{port}"
+        with server(["pserve", ini], base + "/api/health", env=env):
+            load = wrk(base + "/api/health", args.connections, args.seconds, threads=2)
+            runtime = health_details(base)["runtime"]
             seen_by_mariadb = connections_on(BENCH_DB)
     report = {
         "waitress_threads": threads,

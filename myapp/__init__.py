@@ -5,11 +5,14 @@ from .settings import from_environ
 
 def main(global_config, **settings):
     """Return the Pyramid WSGI application."""
-    with Configurator(settings=from_environ(settings)) as config:
-        config.include("pyramid_jinja2")
+    settings = {**from_environ(settings), "myapp.ini_file": global_config.get("__file__", "")}
+    with Configurator(settings=settings) as config:
+        config.include(".templating")
         config.include("myapp.aio")
+        config.include(".edge")
         config.include(".models")
         config.include(".accounts")
+        config.include(".monitors")
         config.include(".routes")
         config.scan(".views")
     return config.make_wsgi_app()

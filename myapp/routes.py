@@ -1,6 +1,12 @@
 from pyramid.security import NO_PERMISSION_REQUIRED
 
 from .accounts.security import Account, ApiKeyResource, Users
+from .monitors import MonitorResource, StatusPageResource
+from .validation import ID_PATTERN
+
+KEY = "{key_id:%s}" % ID_PATTERN
+MONITOR = "{monitor_id:%s}" % ID_PATTERN
+PAGE = "{page_id:%s}" % ID_PATTERN
 
 
 def includeme(config):
@@ -13,11 +19,30 @@ def includeme(config):
     config.add_route("logout", "/logout")
     config.add_route("account", "/account", factory=Account)
     config.add_route("account.keys", "/account/keys", factory=Account)
-    config.add_route("account.key.revoke", "/account/keys/{key_id}/revoke", factory=ApiKeyResource)
+    config.add_route("account.sessions.end", "/account/sessions/end", factory=Account)
+    config.add_route("account.key.revoke", f"/account/keys/{KEY}/revoke", factory=ApiKeyResource)
+    config.add_route("monitors", "/monitors", factory=Account)
+    config.add_route("monitors.new", "/monitors/new", factory=Account)
+    config.add_route("monitor", f"/monitors/{MONITOR}", factory=MonitorResource)
+    config.add_route("monitor.edit", f"/monitors/{MONITOR}/edit", factory=MonitorResource)
+    config.add_route("monitor.check", f"/monitors/{MONITOR}/check", factory=MonitorResource)
+    config.add_route("monitor.pause", f"/monitors/{MONITOR}/pause", factory=MonitorResource)
+    config.add_route("monitor.delete", f"/monitors/{MONITOR}/delete", factory=MonitorResource)
+    config.add_route("status_pages", "/status-pages", factory=Account)
+    config.add_route("status_page.edit", f"/status-pages/{PAGE}/edit", factory=StatusPageResource)
+    config.add_route("status_page.delete", f"/status-pages/{PAGE}/delete", factory=StatusPageResource)
+    config.add_route("status", "/status/{slug}")
 
     # JSON API
     config.add_route("api.health", "/api/health")
     config.add_route("api.tokens", "/api/tokens", factory=Account)
-    config.add_route("api.token", "/api/tokens/{key_id}", factory=ApiKeyResource)
+    config.add_route("api.token", f"/api/tokens/{KEY}", factory=ApiKeyResource)
     config.add_route("api.users.me", "/api/users/me", factory=Account)
     config.add_route("api.users", "/api/users", factory=Users)
+    config.add_route("api.monitors", "/api/monitors", factory=Account)
+    config.add_route("api.monitor", f"/api/monitors/{MONITOR}", factory=MonitorResource)
+    config.add_route("api.monitor.check", f"/api/monitors/{MONITOR}/check", factory=MonitorResource)
+    config.add_route("api.monitor.results", f"/api/monitors/{MONITOR}/results", factory=MonitorResource)
+    config.add_route("api.monitor.incidents", f"/api/monitors/{MONITOR}/incidents", factory=MonitorResource)
+    config.add_route("api.incidents", "/api/incidents", factory=Account)
+    config.add_route("api.checks", "/api/checks", factory=Account)

@@ -1,11 +1,14 @@
 """Environment variables mapped onto settings, in one place, so secrets stay out of ini files."""
 
 import os
+import sys
 
 ENVIRON = {
     "MYAPP_DATABASE_URL": "sqlalchemy.url",
     "MYAPP_AIO_LOOP": "aio.loop",
     "MYAPP_SESSION_SECRET": "session.secret",
+    "MYAPP_PUBLIC_URL": "myapp.public_url",
+    "MYAPP_METRICS_TOKEN": "metrics.token",
 }
 
 
@@ -17,3 +20,15 @@ def from_environ(settings, environ=os.environ):
         if value:
             settings[name] = value
     return settings
+
+
+class NotConfigured(SystemExit):
+    """What the operator must set or run is missing: pserve and the scripts print this sentence and exit 1."""
+
+    def __init__(self, message):
+        super().__init__(f"myapp: {message}")
+
+
+def ini_file(settings):
+    """The ini file the app was started with, to name it in messages (main() records it)."""
+    return settings.get("myapp.ini_file") or (sys.argv[1] if len(sys.argv) > 1 else "production.ini")

@@ -1,26 +1,94 @@
 """The real application, built once per backend through main(): SQLite always, MariaDB/MySQL too.
 
-MYAPP_TEST_MYSQL_URL names the MySQL database (default: root@127.0.0.1:3306/test).
-When it does not answer the MySQL tests are skipped, except under CI=true, where
-that is a failure.
+MYAPP_TEST_MYSQL_URL names the MySQL database (default: root@127.0.0.1:3306/myapp_test,
+created when missing).  When it does not answer the MySQL tests are skipped, except
+under CI=true, where that is a failure.  The suite empties that database at the start,
+and refuses to if it holds a table that neither myapp nor its tests made: a database
+somebody keeps data in is never touched.
 """
 
 import asyncio
+import contextlib
 import logging
 import os
 
 import pytest
+from alembic.script import ScriptDirectory
 from pyramid.paster import get_appsettings
-from sqlalchemy import MetaData
+from sqlalchemy import MetaData, text
+from sqlalchemy.engine import make_url
 from webtest import TestApp
+from webtest.http import StopableWSGIServer
 
 from myapp import main
+from myapp.accounts import service
 from myapp.models import Base, run_in_session
 from myapp.models.engine import create_engine
+from myapp.models.schema import alembic_config
 
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-MYSQL_URL = os.environ.get("MYAPP_TEST_MYSQL_URL", "mysql+aiomysql://root@127.0.0.1:3306/test")
+MYSQL_URL = os.environ.get("MYAPP_TEST_MYSQL_URL", "mysql+aiomysql://root@127.0.0.1:3306/myapp_test")
+#: the table that marks a database as the suite's own: whatever else it holds, the suite made
+#: (a newer checkout's run leaves tables this one does not know; they are the tests' all the same)
+MARKER = "myapp_test_suite"
+#: tables the tests themselves create, besides the application's own
+TEST_TABLES = {"alembic_version", "uow_probe", "raw_users", MARKER}
 ON_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def wait_for_http(url, timeout):
+    """Poll ``url`` until it answers (any status), or fail after ``timeout`` seconds."""
+    import time
+    import urllib.error
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=2).close()
+            return
+        except urllib.error.HTTPError:
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
+def free_port():
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def pserve(directory, settings, threads=4):
+    """``pserve`` of an ini written from ``settings``, in a process of its own: yields (base URL, Popen).
+
+    Stopped (SIGTERM, then SIGKILL) on exit, unless the test stopped it already.
+    """
+    import subprocess
+
+    port = free_port()
+    ini = directory / f"app-{port}.ini"
+    ini.write_text("[app:main]\nuse = egg:myapp\n"
+                   + "".join(f"{k} = {v}\n" for k, v in settings.items() if not k.startswith("myapp.ini"))
+                   + f"\n[server:main]\nuse = egg:waitress#main\nlisten = 127.0.0.1:{port}\nthreads = {threads}\n")
+    process = subprocess.Popen(["pserve", str(ini)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_http(url + "/api/health", 30)
+        yield url, process
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
 
 
 def run(coro):
@@ -28,26 +96,58 @@ def run(coro):
     return asyncio.run(coro)
 
 
-async def _reset_database(url):
-    """Drop every table, so a MySQL database left by an earlier run starts empty."""
+class ForeignTables(Exception):
+    """The test database holds tables that myapp did not make: it is somebody's data."""
+
+
+async def reset_database(url):
+    """Create the database if it is missing, then drop every table myapp or its tests made.
+
+    Raises ForeignTables, dropping nothing, when it holds any other table.
+    """
+    parts = make_url(url)
+    server = create_engine(parts.set(database=""), {})
+    try:
+        async with server.connect() as conn:
+            await conn.execute(text(f"CREATE DATABASE IF NOT EXISTS `{parts.database}` CHARACTER SET utf8mb4"))
+    finally:
+        await server.dispose()
     engine = create_engine(url, {})
     try:
         async with engine.begin() as conn:
             def drop_all(sync_conn):
                 meta = MetaData()
                 meta.reflect(sync_conn)
+                foreign = sorted(set(meta.tables) - set(Base.metadata.tables) - TEST_TABLES)
+                if foreign and MARKER not in meta.tables and not made_by_our_migrations(sync_conn, meta):
+                    raise ForeignTables(
+                        f"refusing to empty the database {parts.database!r}: it holds tables that myapp did not "
+                        f"make ({', '.join(foreign)}). Point MYAPP_TEST_MYSQL_URL at a database of the tests' own."
+                    )
                 meta.drop_all(sync_conn)
 
             await conn.run_sync(drop_all)
+            await conn.execute(text(f"CREATE TABLE {MARKER} (id INT PRIMARY KEY)"))
     finally:
         await engine.dispose()
+
+
+def made_by_our_migrations(sync_conn, meta):
+    """True when the database is at one of myapp's revisions: the tables an older revision made are ours too."""
+    if "alembic_version" not in meta.tables:
+        return False
+    versions = set(sync_conn.execute(text("SELECT version_num FROM alembic_version")).scalars())
+    ours = {script.revision for script in ScriptDirectory.from_config(alembic_config({})).walk_revisions()}
+    return bool(versions) and versions <= ours
 
 
 @pytest.fixture(scope="session")
 def mysql_url():
     """The MySQL test database, emptied once per session."""
     try:
-        run(_reset_database(MYSQL_URL))
+        run(reset_database(MYSQL_URL))
+    except ForeignTables as exc:
+        pytest.exit(str(exc), returncode=3)
     except Exception as exc:
         message = f"MySQL/MariaDB at {MYSQL_URL} is not usable: {type(exc).__name__}: {exc}"
         if ON_CI:
@@ -90,6 +190,22 @@ async def _empty_tables(session):
 def testapp(app):
     yield TestApp(app, extra_environ={"HTTP_HOST": "localhost"})
     in_app(app, _empty_tables)  # each test starts from empty tables
+
+
+@pytest.fixture
+def serve():
+    """serve(app, threads=4, **waitress_options) -> base URL of a real waitress server on 127.0.0.1."""
+    servers = []
+
+    def start(app, threads=4, **options):
+        server = StopableWSGIServer.create(app, host="127.0.0.1", threads=threads, **options)
+        assert server.wait()
+        servers.append(server)
+        return server.application_url.rstrip("/")
+
+    yield start
+    for server in servers:
+        server.shutdown()
 
 
 @pytest.fixture
@@ -136,3 +252,64 @@ def make_myapp(app_settings):
     yield make
     for app in apps:
         app.registry.aio_runtime.shutdown()
+
+
+# -- users, keys and signed-in browsers ------------------------------------------
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def make_user(app, testapp):
+    """make_user(email, role="user") -> user id, created through the service layer."""
+
+    def make(email, role="user", name=None):
+        async def create(session):
+            user = await service.create_user(session, app.registry.passwords, email, name or email.split("@")[0],
+                                             PASSWORD, role=role)
+            return user.id
+
+        return in_app(app, create)
+
+    return make
+
+
+@pytest.fixture
+def make_key(app):
+    """make_key(user_id, scope) -> (key id, token)."""
+
+    def make(user_id, scope):
+        async def create(session):
+            key, token = await service.create_api_key(session, user_id, scope)
+            return key.id, token
+
+        return in_app(app, create)
+
+    return make
+
+
+def acting_as(world, actor, method):
+    """(client, headers) of an actor of an authorization matrix: a browser (with the CSRF token an unsafe
+    request needs) or an API key, from ``world["browsers"]`` and ``world["keys"]``."""
+    if actor in world["browsers"]:
+        client = world["browsers"][actor]
+        return client, ({} if method == "GET" else {"X-CSRF-Token": csrf_token(client, "/signup")})
+    return world["browsers"]["anonymous"], {"Authorization": f"Bearer {world['keys'][actor][1]}"}
+
+
+def csrf_token(client, path="/login"):
+    return client.get(path).html.find("input", {"name": "csrf_token"})["value"]
+
+
+@pytest.fixture
+def browser(app, testapp):
+    """browser(email=None) -> a TestApp with its own cookie jar, signed in as ``email`` if given."""
+
+    def make(email=None, password=PASSWORD):
+        client = TestApp(app, extra_environ={"HTTP_HOST": "localhost"})
+        if email:
+            res = client.post("/login", {"email": email, "password": password, "csrf_token": csrf_token(client)})
+            assert res.status_int == 302, res.text
+        return client
+
+    return make

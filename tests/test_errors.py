@@ -10,9 +10,3 @@ def test_page_not_found_is_a_page(testapp):
     res = testapp.get("/nothing-here", status=404)
     assert res.content_type == "text/html"
     assert "404" in res.text and "Nothing is at /nothing-here." in res.text
-
-
-def test_wrong_method_on_the_api(testapp):
-    # request_method predicates that do not match make Pyramid answer 404 (no view), never 500
-    res = testapp.post("/api/health", status=404)
-    assert res.json["error"] == "not_found"

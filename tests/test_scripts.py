@@ -91,3 +91,32 @@ def test_create_admin_rejects_a_weak_password(tmp_path):
     res = subprocess.run(["create_myapp_admin", ini, "--email", "root@example.com", "--password-stdin"],
                          input="short\n", capture_output=True, text=True)
     assert res.returncode != 0 and "at least 10 characters" in res.stderr
+
+
+def test_pserve_refuses_an_unmigrated_database(tmp_path):
+    ini = write_ini(tmp_path, f"sqlite+aiosqlite:///{tmp_path}/empty.sqlite").replace("app.ini", "app.ini")
+    text_ = open(ini).read().replace("myapp.create_schema = true", "myapp.create_schema = false")
+    text_ += "\n[server:main]\nuse = egg:waitress#main\nlisten = 127.0.0.1:0\n"
+    open(ini, "w").write(text_)
+    res = subprocess.run(["pserve", ini], capture_output=True, text=True, timeout=60)
+    assert res.returncode != 0
+    assert f"initialize_myapp_db {ini}" in res.stderr
+    assert "Traceback" not in res.stderr
+
+
+def test_initialize_db_without_a_database_url_says_what_to_set(tmp_path):
+    ini = write_ini(tmp_path, "")
+    env = {k: v for k, v in os.environ.items() if k != "MYAPP_DATABASE_URL"}
+    res = subprocess.run(["initialize_myapp_db", ini], capture_output=True, text=True, env=env, timeout=60)
+    assert res.returncode != 0
+    assert "MYAPP_DATABASE_URL" in res.stderr and "sqlalchemy.url" in res.stderr
+    assert "Traceback" not in res.stderr
+
+
+def test_pserve_without_a_secret_says_what_to_set(tmp_path):
+    ini = write_ini(tmp_path, f"sqlite+aiosqlite:///{tmp_path}/s.sqlite")
+    text_ = open(ini).read().replace("session.secret = testing-secret-0123456789-0123456789-0123456789",
+                                     "session.secret =")
+    open(ini, "w").write(text_ + "\n[server:main]\nuse = egg:waitress#main\nlisten = 127.0.0.1:0\n")
+    res = subprocess.run(["pserve", ini], capture_output=True, text=True, timeout=60)
+    assert res.returncode != 0 and "MYAPP_SESSION_SECRET" in res.stderr and "Traceback" not in res.stderr

@@ -14,7 +14,7 @@ from pyramid.httpexceptions import HTTPNotFound
 from pyramid.request import RequestLocalCache
 from pyramid.security import Denied
 
-from ..models.account import ApiKey, User
+from ..models.account import ApiKey
 from . import service
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
@@ -48,12 +48,12 @@ async def load_identity(request):
             return None
         found = await service.user_for_token(session, token.strip())
         return Identity.of(*found) if found else None
-    user_id = request.session.get("user_id")
-    if user_id is None:
+    token = request.session.get("sid")
+    if token is None:
         return None
-    user = await session.get(User, user_id)
-    if user is None or user.session_epoch != request.session.get("epoch"):
-        request.session.invalidate()  # the user is gone, or changed the password since
+    user = await service.user_for_session(session, token)
+    if user is None:
+        request.session.invalidate()  # signed out (here or everywhere), expired, or the user is gone
         return None
     return Identity.of(user)
 
@@ -85,11 +85,20 @@ class SecurityPolicy:
         return []
 
 
+#: paths whose views resolve the identity themselves, or never need it
+IDENTITY_DEFERRED = ("/static/", "/api/health", "/status/")
+
+
 def identity_tween_factory(handler, registry):
-    """Resolve the identity before any view (and so before any coroutine) runs."""
+    """Resolve the identity before any view (and so before any coroutine) runs.
+
+    Not for static files, nor for the health check, which must answer within its
+    own short deadline whatever the database does, nor for public status pages, which
+    are the same for everyone (and cached as such).
+    """
 
     def identity_tween(request):
-        if not request.path_info.startswith("/static/"):
+        if not request.environ.get("PATH_INFO", "").startswith(IDENTITY_DEFERRED):
             request.identity  # noqa: B018 (computed and cached for the request)
         return handler(request)
 
@@ -129,11 +138,7 @@ class ApiKeyResource(OwnedResource):
     """One API key, looked up by the ``key_id`` in the URL."""
 
     def __init__(self, request):
-        try:
-            key_id = int(request.matchdict["key_id"])
-        except ValueError:
-            raise HTTPNotFound("No such API key.") from None
-        key = request.run_async(request.dbsession.get(ApiKey, key_id))
+        key = request.run_async(request.dbsession.get(ApiKey, int(request.matchdict["key_id"])))
         if key is None or key.revoked_at is not None:
             raise HTTPNotFound("No such API key.")
         self.key = key

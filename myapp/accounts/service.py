@@ -1,13 +1,15 @@
 """What accounts can do, as coroutines over an AsyncSession.  No HTTP here."""
 
+import dataclasses
 import datetime
 import hashlib
 import secrets
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from ..models.account import ApiKey, LoginFailure, User, utcnow
+from ..models.account import ApiKey, ThrottleHit, User, WebSession, utcnow
+from ..validation import next_page
 
 TOKEN_PREFIX = "myapp_"
 
@@ -18,34 +20,65 @@ class EmailTaken(Exception):
 
 class Throttled(Exception):
     def __init__(self, retry_after):
-        super().__init__(f"too many failed sign-ins; try again in {retry_after} s")
+        super().__init__(f"too many attempts; try again in {retry_after} s")
         self.retry_after = retry_after
 
 
+@dataclasses.dataclass(frozen=True)
+class Limit:
+    count: int
+    window: datetime.timedelta
+
+
+def bucket(kind, value):
+    return hashlib.sha256(f"{kind}:{value}".encode()).hexdigest()
+
+
 class Throttle:
-    """Failed sign-ins allowed per address and per email within a sliding window."""
+    """Attempts allowed per bucket (an email, a client address) within a sliding window.
 
-    def __init__(self, per_email=5, per_address=20, window_seconds=900):
-        self.per_email = per_email
-        self.per_address = per_address
-        self.window = datetime.timedelta(seconds=window_seconds)
+    An attempt is recorded and committed *before* it is decided.  The k-th attempt to
+    commit then counts at least k rows, so however many arrive at once, across threads
+    and processes, at most ``count`` of them go through.  A failure to record raises,
+    and the attempt never goes through.
+    """
 
-    async def check(self, session, email, address):
-        since = utcnow() - self.window
-        for column, value, limit in ((LoginFailure.email, email, self.per_email),
-                                     (LoginFailure.address, address, self.per_address)):
+    def __init__(self, limits):
+        self.limits = limits  # {kind: Limit}
+
+    async def record(self, session, keys):
+        hits = [ThrottleHit(bucket=bucket(kind, value), created_at=utcnow()) for kind, value in keys.items()]
+        session.add_all(hits)
+        await session.commit()  # visible to every other attempt before this one counts
+        return hits
+
+    async def attempt(self, session, keys):
+        """Record an attempt in every bucket of ``keys`` ({kind: value}); Throttled when one is over its limit."""
+        hits = await self.record(session, keys)
+        now = utcnow()
+        for hit, kind in zip(hits, keys):
+            limit = self.limits[kind]
             count, oldest = (await session.execute(
-                select(func.count(), func.min(LoginFailure.created_at)).where(column == value, LoginFailure.created_at > since)
+                select(func.count(), func.min(ThrottleHit.created_at))
+                .where(ThrottleHit.bucket == hit.bucket, ThrottleHit.created_at > now - limit.window)
             )).one()
-            if count >= limit:
-                raise Throttled(max(1, int((oldest + self.window - utcnow()).total_seconds()) + 1))
+            if count > limit.count:
+                await self.forget(session, hits)  # refused, not attempted: it does not count
+                await session.commit()
+                raise Throttled(max(1, int((oldest + limit.window - now).total_seconds()) + 1))
+        return hits
 
-    async def failed(self, session, email, address):
-        session.add(LoginFailure(email=email, address=address))
-        await session.flush()
+    async def forget(self, session, hits, reset=None):
+        """Delete these hits, and every hit of the buckets in ``reset`` ({kind: value})."""
+        condition = ThrottleHit.id.in_([h.id for h in hits])
+        if reset:
+            condition = or_(condition, ThrottleHit.bucket.in_([bucket(k, v) for k, v in reset.items()]))
+        await session.execute(delete(ThrottleHit).where(condition))
 
-    async def succeeded(self, session, email):
-        await session.execute(delete(LoginFailure).where(LoginFailure.email == email))
+    async def prune(self, session):
+        """Delete hits older than the longest window."""
+        longest = max(limit.window for limit in self.limits.values())
+        await session.execute(delete(ThrottleHit).where(ThrottleHit.created_at < utcnow() - longest))
 
 
 async def create_user(session, passwords, email, display_name, password, role="user"):
@@ -63,8 +96,8 @@ async def create_user(session, passwords, email, display_name, password, role="u
 
 
 async def authenticate(session, passwords, throttle, email, password, address):
-    """The user whose credentials these are, or None (the failure is recorded).  Throttled when over the limit."""
-    await throttle.check(session, email, address)
+    """The user whose credentials these are, or None (the failure stays counted).  Throttled when over the limit."""
+    hits = await throttle.attempt(session, {"signin_email": email, "signin_address": address})
     user = await session.scalar(select(User).where(User.email == email))
     if user is None:
         await passwords.waste_time(password)
@@ -72,18 +105,61 @@ async def authenticate(session, passwords, throttle, email, password, address):
     else:
         matches, new_hash = await passwords.verify(user.password_hash, password)
     if not matches:
-        await throttle.failed(session, email, address)
         return None
     if new_hash:
         user.password_hash = new_hash
-    await throttle.succeeded(session, email)
+    await throttle.forget(session, hits, reset={"signin_email": email})
     return user
 
 
-async def set_password(session, passwords, user, password):
+async def set_password(session, passwords, user, password, keep_session=None):
+    """A new password; every session of the user ends but ``keep_session`` (the token of the one asking)."""
     user.password_hash = await passwords.hash(password)
-    user.session_epoch += 1  # every other session of this user ends
+    await end_sessions(session, user.id, keep=keep_session)
     await session.flush()
+
+
+# -- browser sessions -------------------------------------------------------------
+
+
+async def start_session(session, user_id, lifetime):
+    """A new signed-in session; returns its secret token, for the cookie (only its SHA-256 is stored)."""
+    token = secrets.token_urlsafe(32)
+    now = utcnow()
+    await session.execute(delete(WebSession).where(WebSession.user_id == user_id, WebSession.expires_at <= now))
+    session.add(WebSession(user_id=user_id, token_hash=_token_hash(token), created_at=now, expires_at=now + lifetime))
+    await session.flush()
+    return token
+
+
+async def user_for_session(session, token):
+    """The user a live session token belongs to, or None."""
+    return await session.scalar(
+        select(User).join(WebSession.user)
+        .where(WebSession.token_hash == _token_hash(token), WebSession.expires_at > utcnow())
+    )
+
+
+async def end_session(session, token):
+    await session.execute(delete(WebSession).where(WebSession.token_hash == _token_hash(token)))
+
+
+async def end_sessions(session, user_id, keep=None):
+    """Sign the user out everywhere, except the session whose token is ``keep``."""
+    condition = WebSession.user_id == user_id
+    if keep:
+        condition &= WebSession.token_hash != _token_hash(keep)
+    await session.execute(delete(WebSession).where(condition))
+
+
+async def count_sessions(session, user_id):
+    return await session.scalar(
+        select(func.count()).where(WebSession.user_id == user_id, WebSession.expires_at > utcnow())
+    )
+
+
+async def prune_sessions(session):
+    await session.execute(delete(WebSession).where(WebSession.expires_at <= utcnow()))
 
 
 def _token_hash(token):
@@ -112,6 +188,14 @@ async def revoke_api_key(session, key):
     await session.flush()
 
 
+async def revoke_api_keys(session, user_id):
+    """Revoke every active key of the user; how many there were."""
+    result = await session.execute(
+        update(ApiKey).where(ApiKey.user_id == user_id, ApiKey.revoked_at.is_(None)).values(revoked_at=utcnow())
+    )
+    return result.rowcount
+
+
 async def user_for_token(session, token):
     """(user, key) for an active key, else None."""
     if not token.startswith(TOKEN_PREFIX):
@@ -128,9 +212,5 @@ async def list_users(session, limit, after_id=None, email_contains=None):
     if after_id is not None:
         query = query.where(User.id > after_id)
     if email_contains:
-        escaped = email_contains.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        query = query.where(User.email.like(f"%{escaped}%", escape="\\"))
-    users = list(await session.scalars(query))
-    more = len(users) > limit
-    users = users[:limit]
-    return users, (users[-1].id if more else None)
+        query = query.where(User.email.contains(email_contains, autoescape=True))
+    return next_page(list(await session.scalars(query)), limit)

@@ -10,26 +10,32 @@
   service loop;
 - ``request.loop_state``, ``request.run_async(awaitable, timeout=None)`` and
   ``request.spawn(coro)``;
+- one deadline per request (``aio.timeout``, or the view's ``async_timeout``) that
+  every coroutine of that request shares, tweens' and commits' included: 504 past it;
 - request properties (``request.loop_state``, ``request.dbsession``, ...) built into
   one request class at commit rather than a new class per request (request.py);
+- a graceful stop on SIGTERM: requests in flight get ``aio.shutdown_timeout`` to
+  finish, then a 503; the whole stop takes no longer than that;
 - the settings ``aio.loop``, ``aio.timeout``, ``aio.debug``,
-  ``aio.slow_callback_ms``, ``aio.shutdown_timeout``, ``aio.restart_backoff`` and
-  ``aio.handle_sigterm`` (see README.md).
+  ``aio.slow_callback_ms``, ``aio.shutdown_timeout``, ``aio.cancel_grace``,
+  ``aio.restart_backoff`` and ``aio.handle_sigterm`` (see README.md).
 
 It imports nothing from the rest of myapp.
 """
 
 import logging
+import os
 import signal
 import threading
+import time
 
 from pyramid.config import PHASE3_CONFIG
 from pyramid.settings import asbool
 
-from .deriver import async_view, is_async_view
-from .runtime import Runtime, TimeoutExpired, loop_state
+from .deriver import async_view, is_async_view, run_for_request
+from .runtime import Runtime, ShuttingDown, TimeoutExpired, loop_state
 
-__all__ = ["Runtime", "TimeoutExpired", "includeme", "is_async_view", "loop_state"]
+__all__ = ["Runtime", "ShuttingDown", "TimeoutExpired", "includeme", "is_async_view", "loop_state"]
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +45,7 @@ DEFAULTS = {
     "aio.debug": "false",
     "aio.slow_callback_ms": "100",
     "aio.shutdown_timeout": "10",
+    "aio.cancel_grace": "0.5",
     "aio.restart_backoff": "1",
     "aio.handle_sigterm": "false",
 }
@@ -61,6 +68,7 @@ def parse_settings(settings):
         "debug": asbool(settings.get("aio.debug", DEFAULTS["aio.debug"])),
         "slow_callback_duration": number("aio.slow_callback_ms") / 1000,
         "shutdown_timeout": number("aio.shutdown_timeout"),
+        "cancel_grace": number("aio.cancel_grace"),
         "restart_backoff": number("aio.restart_backoff"),
     }
 
@@ -85,8 +93,12 @@ def add_background_task(config, fn, name=None):
 
 
 def run_async(request, awaitable, timeout=None):
-    """Run a coroutine to completion from sync code (a sync view, a security policy)."""
-    return request.registry.aio_runtime.run(awaitable, timeout)
+    """Run a coroutine to completion from sync code (a sync view, a tween, a security policy).
+
+    It shares the request's deadline: past it, HTTPGatewayTimeout.  ``timeout``, when
+    shorter, is the caller's own limit: past it, TimeoutExpired.
+    """
+    return run_for_request(request.registry.aio_runtime, request, awaitable, timeout)
 
 
 def spawn(request, coro):
@@ -98,8 +110,32 @@ def get_loop_state(request):
     return request.registry.aio_runtime.worker_loop().state
 
 
-def _raise_system_exit(signum, frame):
-    raise SystemExit(f"signal {signum}")
+class GracefulStop:
+    """SIGTERM: stop taking new work, let requests in flight finish, then stop the server.
+
+    pserve/waitress stop cleanly on KeyboardInterrupt (waitress drains its workers),
+    and then atexit closes every loop; Python's default for SIGTERM skips both.  The
+    drain runs on a thread while waitress keeps answering, so requests that are
+    cancelled still get their 503.  A second SIGTERM stops at once.
+    """
+
+    def __init__(self, runtime):
+        self.runtime = runtime
+        self.started = None
+
+    def __call__(self, signum, frame):
+        if self.started is not None:
+            raise SystemExit(f"signal {signum}")
+        self.started = time.monotonic()
+        self.runtime.stop_by = self.started + self.runtime.shutdown_timeout
+        threading.Thread(target=self.drain, name="myapp.aio-drain", daemon=True).start()
+
+    def drain(self):
+        runtime = self.runtime
+        try:
+            runtime.drain(runtime.shutdown_timeout / 2)
+        finally:
+            os.kill(os.getpid(), signal.SIGINT)  # waitress stops on KeyboardInterrupt in its main thread
 
 
 def start(registry):
@@ -113,7 +149,7 @@ def start(registry):
         # pserve/waitress stop cleanly on SystemExit (waitress drains its workers),
         # and then atexit closes every loop; Python's default for SIGTERM skips both.
         if threading.current_thread() is threading.main_thread() and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL:
-            signal.signal(signal.SIGTERM, _raise_system_exit)
+            signal.signal(signal.SIGTERM, GracefulStop(runtime))
     runtime.start()
 
 

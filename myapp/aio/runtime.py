@@ -17,10 +17,12 @@ This module knows nothing of Pyramid.
 
 import asyncio
 import atexit
+import contextlib
 import inspect
 import logging
 import os
 import threading
+import time
 import types
 import weakref
 
@@ -32,11 +34,23 @@ _states = {}
 
 
 class TimeoutExpired(TimeoutError):
-    """The deadline given to :meth:`Runtime.run` passed; the coroutine was cancelled."""
+    """The deadline given to :meth:`Runtime.run` passed; the coroutine was cancelled.
 
-    def __init__(self, seconds):
+    ``abandoned`` is its task when it did not finish even then: it is still on the
+    loop, and whatever it holds (a database session) is its until it is done.
+    """
+
+    def __init__(self, seconds, abandoned=None):
         super().__init__(f"the coroutine did not finish within {seconds:g} s and was cancelled")
         self.seconds = seconds
+        self.abandoned = abandoned
+
+
+class ShuttingDown(RuntimeError):
+    """The runtime is stopping: no new coroutine starts, and those still running are cancelled."""
+
+    def __init__(self, message="the async runtime is shutting down"):
+        super().__init__(message)
 
 
 def loop_state(loop=None):
@@ -62,6 +76,43 @@ def loop_factory(kind):
     raise ValueError(f"unknown event loop kind {kind!r}; use 'asyncio' or 'uvloop'")
 
 
+class _Expiry:
+    """A deadline's timer: cancel the task, and if it is not done ``grace`` seconds later, stop waiting for it."""
+
+    __slots__ = ("loop", "task", "grace", "fired", "abandoned", "_stop")
+
+    def __init__(self, loop, task, grace):
+        self.loop, self.task, self.grace = loop, task, grace
+        self.fired = self.abandoned = False
+        self._stop = None
+
+    def fire(self):
+        self.fired = True
+        self.task.cancel()
+        self._stop = self.loop.call_later(self.grace, self.abandon)
+
+    def abandon(self):
+        self.abandoned = True
+        self.loop.stop()  # run_until_complete returns, leaving the task on the loop
+
+    def disarm(self):
+        if self._stop is not None:
+            self._stop.cancel()
+
+
+def _forget(task):
+    """Retrieve an abandoned task's outcome, so asyncio does not report it as never retrieved."""
+    if not task.cancelled():
+        task.exception()
+
+
+def _cancel_running(handle, grace):
+    """On the loop's own thread: cancel every task, and stop waiting for them ``grace`` seconds later."""
+    for task in asyncio.all_tasks(handle.loop):
+        task.cancel()
+    handle.stop_timer = handle.loop.call_later(grace, handle.loop.stop)
+
+
 def _discard(awaitable):
     """Close a coroutine that will never run, so Python does not warn about it."""
     if inspect.iscoroutine(awaitable):
@@ -78,6 +129,7 @@ class Loop:
         self.state = types.SimpleNamespace()
         self.lock = threading.Lock()
         self.closed = False
+        self.stop_timer = None  # set by Runtime.drain() while it cancels what runs here
         self._open_contexts = []
 
     async def open(self, factories):
@@ -110,20 +162,35 @@ class Loop:
             log.error("cleanup context %r yielded more than once", factory)
             await gen.aclose()
 
-    def close(self):
-        """Close the resources, cancel anything left, close the loop.  The loop must not be running."""
+    def close(self, timeout=None):
+        """Close the resources, cancel anything left, close the loop, within ``timeout`` seconds in all.
+
+        The loop must not be running.  What has not finished by then (a resource whose
+        server does not answer) is abandoned.
+        """
         if self.closed:
             return
         self.closed = True
         loop = self.loop
+        if self.stop_timer is not None:
+            self.stop_timer.cancel()
+        deadline = None if timeout is None else time.monotonic() + timeout
+
+        def left():
+            return None if deadline is None else max(0.0, deadline - time.monotonic())
+
         try:
-            loop.run_until_complete(self.close_contexts())
+            closing = loop.create_task(self.close_contexts())
+            loop.run_until_complete(asyncio.wait([closing], timeout=left()))
             leftovers = [t for t in asyncio.all_tasks(loop) if not t.done()]
             for task in leftovers:
                 task.cancel()
             if leftovers:
-                loop.run_until_complete(asyncio.gather(*leftovers, return_exceptions=True))
-            loop.run_until_complete(loop.shutdown_asyncgens())
+                _, still = loop.run_until_complete(asyncio.wait(leftovers, timeout=left()))
+                if still:
+                    log.warning("%d task(s) of thread %s did not finish at shutdown and were abandoned: %r",
+                                len(still), self.thread, still)
+            loop.run_until_complete(asyncio.wait([loop.create_task(loop.shutdown_asyncgens())], timeout=left()))
         finally:
             _states.pop(loop, None)
             loop.close()
@@ -139,6 +206,7 @@ class ServiceThread:
         self.accepting = True
         self._ready = threading.Event()
         self._failure = None
+        self.close_timeout = None
         self._thread = threading.Thread(target=self._main, name="myapp.aio-service", daemon=True)
 
     def start(self, timeout):
@@ -170,7 +238,7 @@ class ServiceThread:
         try:
             loop.run_forever()
         finally:
-            handle.close()
+            handle.close(self.close_timeout)
 
     def _track(self, task):
         self.tasks.add(task)
@@ -181,7 +249,7 @@ class ServiceThread:
         """Schedule ``coro`` on the service loop from any thread; returns a concurrent Future."""
         if not self.accepting:
             _discard(coro)
-            raise RuntimeError("the service loop is shutting down; no new work is accepted")
+            raise ShuttingDown("the service loop is shutting down; no new work is accepted")
         return asyncio.run_coroutine_threadsafe(self._spawned(coro), self.handle.loop)
 
     async def _spawned(self, coro):
@@ -206,16 +274,18 @@ class ServiceThread:
         asyncio.get_running_loop().stop()
 
     def stop(self, timeout):
+        """Cancel every task, then close the loop's resources: ``timeout`` seconds in all."""
         self.accepting = False
         if self.handle is None or self.handle.closed:
             return
+        self.close_timeout = timeout / 2
         try:
-            asyncio.run_coroutine_threadsafe(self._stop(timeout), self.handle.loop)
+            asyncio.run_coroutine_threadsafe(self._stop(timeout / 2), self.handle.loop)
         except RuntimeError:  # the loop closed by itself
             return
-        self._thread.join(timeout * 2)
+        self._thread.join(timeout)
         if self._thread.is_alive():
-            log.warning("the service loop did not stop within %g s", timeout * 2)
+            log.warning("the service loop did not stop within %g s; it is abandoned", timeout)
 
 
 async def supervise(fn, name, state, backoff):
@@ -244,13 +314,14 @@ class Runtime:
     """The loops of one application in one process."""
 
     def __init__(self, *, loop_kind="asyncio", debug=False, slow_callback_duration=0.1,
-                 default_timeout=30.0, shutdown_timeout=10.0, restart_backoff=1.0):
+                 default_timeout=30.0, shutdown_timeout=10.0, restart_backoff=1.0, cancel_grace=0.5):
         self.new_loop = loop_factory(loop_kind)  # checked at configuration time; no loop made yet
         self.loop_kind = loop_kind
         self.debug = debug
         self.slow_callback_duration = slow_callback_duration
         self.default_timeout = default_timeout
         self.shutdown_timeout = shutdown_timeout
+        self.cancel_grace = cancel_grace
         self.restart_backoff = restart_backoff
         self.cleanup_contexts = []
         self.background_tasks = []
@@ -265,7 +336,9 @@ class Runtime:
         self._local = threading.local()
         self._loops = []
         self._service = None
-        self._closing = False
+        self._closing = False  # no new coroutine starts (drain or shutdown began)
+        self.stop_by = None  # when a graceful stop must be over (monotonic), once one began
+        self._shut_down = False
 
     def configure_loop(self, loop):
         if self.debug:
@@ -283,7 +356,7 @@ class Runtime:
 
     def _new_worker_loop(self):
         if self._closing:
-            raise RuntimeError("the async runtime has shut down")
+            raise ShuttingDown()
         if self._started and self.background_tasks and self._service is None:
             try:  # a forked child starts its own service loop on first use
                 self.service()
@@ -305,7 +378,7 @@ class Runtime:
                 self._loops.append(handle)
         if closing:
             handle.close()
-            raise RuntimeError("the async runtime has shut down")
+            raise ShuttingDown()
         self._local.handle = handle
         return handle
 
@@ -313,7 +386,11 @@ class Runtime:
         """Run ``awaitable`` to completion on this thread's loop and return its result.
 
         ``timeout`` in seconds (None or 0: no limit): on expiry the coroutine is
-        cancelled and :class:`TimeoutExpired` raised.
+        cancelled and :class:`TimeoutExpired` raised.  A coroutine that does not finish
+        within ``cancel_grace`` of its cancellation (its cleanup waits on a server that
+        does not answer) is abandoned on the loop: the caller is not held past the
+        deadline, and the loop finishes it while it runs later requests.  Raises
+        :class:`ShuttingDown` once :meth:`drain` or :meth:`shutdown` has begun.
         """
         if asyncio._get_running_loop() is not None:
             _discard(awaitable)
@@ -322,6 +399,9 @@ class Runtime:
                 "event loop in this thread: that would deadlock. Inside a coroutine, `await` it "
                 "instead of calling request.run_async()."
             )
+        if self._closing:
+            _discard(awaitable)
+            raise ShuttingDown()
         try:
             handle = self.worker_loop()
         except BaseException:
@@ -330,35 +410,42 @@ class Runtime:
         with handle.lock:
             if handle.closed:
                 _discard(awaitable)
-                raise RuntimeError("the async runtime has shut down")
+                raise ShuttingDown()
             loop = handle.loop
-            if not timeout:
-                result = loop.run_until_complete(awaitable)
-            else:
-                result = self._run_with_deadline(loop, awaitable, timeout)
+            try:
+                if not timeout:
+                    result = loop.run_until_complete(awaitable)
+                else:
+                    result = self._run_with_deadline(loop, awaitable, timeout)
+            except (asyncio.CancelledError, RuntimeError):
+                if self._closing:  # cancelled (or given up on) by drain()
+                    raise ShuttingDown("the request was cancelled: the server is shutting down") from None
+                raise
             if self.debug:
                 self._warn_leftovers(loop)
             return result
 
-    @staticmethod
-    def _run_with_deadline(loop, awaitable, timeout):
+    def _run_with_deadline(self, loop, awaitable, timeout):
         # A timer that cancels the task: a third of what asyncio.timeout() costs per call.
         task = asyncio.ensure_future(awaitable, loop=loop)
-        expired = []
-
-        def expire():
-            expired.append(True)
-            task.cancel()
-
-        timer = loop.call_later(timeout, expire)
+        expiry = _Expiry(loop, task, self.cancel_grace)
+        timer = loop.call_later(timeout, expiry.fire)
         try:
             return loop.run_until_complete(task)
         except asyncio.CancelledError:
-            if expired and task.cancelled():
+            if expiry.fired and task.cancelled():
                 raise TimeoutExpired(timeout) from None
             raise
+        except RuntimeError:  # "Event loop stopped before Future completed"
+            if not expiry.abandoned:
+                raise
+            task.add_done_callback(_forget)
+            log.warning("a coroutine did not finish within %g s of its cancellation and was abandoned: %r",
+                        self.cancel_grace, task)
+            raise TimeoutExpired(timeout, abandoned=task) from None
         finally:
             timer.cancel()
+            expiry.disarm()
 
     @staticmethod
     def _warn_leftovers(loop):
@@ -381,7 +468,7 @@ class Runtime:
     def service(self):
         with self._lock:
             if self._closing:
-                raise RuntimeError("the async runtime has shut down")
+                raise ShuttingDown()
             if self._service is None:
                 service = ServiceThread(self)
                 service.start(self.shutdown_timeout)
@@ -418,23 +505,63 @@ class Runtime:
             handles.append(service.handle)
         return [(h.role, h.thread, h.state) for h in handles if not h.closed]
 
-    def shutdown(self):
-        """Stop the service loop and close every loop's resources on that loop.  Idempotent."""
+    def drain(self, timeout):
+        """Stop accepting coroutines; give those running ``timeout`` seconds, then cancel them.
+
+        For a graceful stop while the server still answers: a request that arrives
+        now gets :class:`ShuttingDown` (a 503), one still running at the deadline is
+        cancelled and gets the same.  Returns once every worker loop is idle, or
+        ``cancel_grace`` after the cancellation.
+        """
         with self._lock:
-            if self._closing or self._pid != os.getpid():
+            if self._pid != os.getpid():
                 return
             self._closing = True
+            loops = list(self._loops)
+        deadline = time.monotonic() + timeout
+        busy = []
+        for handle in loops:
+            if handle.lock.acquire(timeout=max(0.0, deadline - time.monotonic())):
+                handle.lock.release()
+            else:
+                busy.append(handle)
+        for handle in busy:
+            with contextlib.suppress(RuntimeError):  # closed meanwhile
+                handle.loop.call_soon_threadsafe(_cancel_running, handle, self.cancel_grace)
+        until = time.monotonic() + self.cancel_grace + 0.5
+        for handle in busy:
+            if handle.lock.acquire(timeout=max(0.0, until - time.monotonic())):
+                handle.lock.release()
+        log.info("drained: %d request(s) still running were cancelled", len(busy))
+
+    def shutdown(self):
+        """Stop the service loop and close every loop's resources on that loop.  Idempotent.
+
+        Bounded by ``shutdown_timeout`` in all: a loop still busy then (its request
+        waits on a server that does not answer) is left as it is.
+        """
+        with self._lock:
+            if self._pid != os.getpid() or self._shut_down:
+                return
+            self._closing = self._shut_down = True
             loops, self._loops = self._loops, []
             service = self._service
+        deadline = time.monotonic() + self.shutdown_timeout
+        if self.stop_by is not None:  # a graceful stop began earlier and spent part of the time
+            deadline = min(deadline, self.stop_by)
+
+        def left():
+            return max(0.0, deadline - time.monotonic())
+
         if service is not None:
-            service.stop(self.shutdown_timeout)
+            service.stop(left() / 2 if loops else left())
         closed = 0
         for handle in loops:
-            if not handle.lock.acquire(timeout=self.shutdown_timeout):
+            if not handle.lock.acquire(timeout=left()):
                 log.warning("the loop of thread %s is still busy; its resources are left open", handle.thread)
                 continue
             try:
-                handle.close()
+                handle.close(left())
                 closed += 1
             except Exception:
                 log.exception("closing the loop of thread %s failed", handle.thread)

@@ -7,23 +7,35 @@ normally, rolls it back when the view raises, and it is closed always.
 
 from pyramid.settings import asbool
 
-from .account import ApiKey, LoginFailure, User
+from ..settings import NotConfigured, ini_file
+
+from .account import ApiKey, ThrottleHit, User, WebSession
 from .engine import engine_options, open_engine
 from .meta import Base
-from .schema import upgrade
-from .unit_of_work import get_dbsession, run_in_session
+from .monitor import CheckResult, DailyRollup, HourlyRollup, Incident, Monitor, StatusPage, StatusPageMonitor
+from .schema import check_revision, upgrade
+from .unit_of_work import get_dbsession, in_session, run_in_session
 
-__all__ = ["ApiKey", "Base", "LoginFailure", "User", "get_dbsession", "includeme", "run_in_session"]
+__all__ = ["ApiKey", "Base", "CheckResult", "DailyRollup", "HourlyRollup", "Incident", "Monitor", "StatusPage", "StatusPageMonitor",
+           "database_url", "ThrottleHit", "User", "WebSession", "get_dbsession", "in_session", "includeme",
+           "run_in_session"]
+
+
+def database_url(settings):
+    url = settings.get("sqlalchemy.url", "").strip()
+    if not url:
+        raise NotConfigured(f"no database: set MYAPP_DATABASE_URL, or sqlalchemy.url in {ini_file(settings)}")
+    return url
 
 
 def includeme(config):
     settings = config.get_settings()
-    url = settings.get("sqlalchemy.url", "").strip()
-    if not url:
-        raise ValueError("set sqlalchemy.url in the ini file, or the MYAPP_DATABASE_URL environment variable")
+    url = database_url(settings)
     options = engine_options(url, settings)
     config.add_cleanup_ctx(open_engine(url, options))
     config.add_request_method(get_dbsession, "dbsession", reify=True)
     config.add_tween("myapp.models.unit_of_work.unit_of_work_tween_factory", under="pyramid.tweens.excview_tween_factory")
     if asbool(settings.get("myapp.create_schema", "false")):
         upgrade(settings)
+    else:
+        check_revision(url, ini_file(settings))

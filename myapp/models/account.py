@@ -1,17 +1,13 @@
-"""Accounts: users, their API keys, and failed sign-ins (for throttling).  Times are UTC."""
+"""Accounts: users, their API keys and browser sessions, and throttle hits.  Times are UTC."""
 
 import datetime
 
 from sqlalchemy import DateTime, ForeignKey, Index, Integer, String, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .meta import Base
+from .meta import Base, utcnow
 
 SCOPES = ("read", "write")
-
-
-def utcnow():
-    return datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
 
 
 class User(Base):
@@ -23,12 +19,11 @@ class User(Base):
     display_name: Mapped[str] = mapped_column(String(80))
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(16), default="user")
-    # bumped when the password changes: every session signed in before that ends
-    session_epoch: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime.datetime] = mapped_column(DateTime, default=utcnow, server_default=func.now())
     updated_at: Mapped[datetime.datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow, server_default=func.now())
 
     api_keys: Mapped[list["ApiKey"]] = relationship(back_populates="user", cascade="all, delete-orphan")
+    web_sessions: Mapped[list["WebSession"]] = relationship(back_populates="user", cascade="all, delete-orphan")
 
 
 class ApiKey(Base):
@@ -46,12 +41,26 @@ class ApiKey(Base):
     user: Mapped[User] = relationship(back_populates="api_keys")
 
 
-class LoginFailure(Base):
-    __tablename__ = "login_failures"
-    __table_args__ = (Index("ix_login_failures_email_at", "email", "created_at"),
-                      Index("ix_login_failures_address_at", "address", "created_at"))
+class WebSession(Base):
+    """A signed-in browser.  The cookie holds a secret whose SHA-256 is kept here: deleting the row signs it out."""
+
+    __tablename__ = "web_sessions"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    email: Mapped[str] = mapped_column(String(254))
-    address: Mapped[str] = mapped_column(String(45))  # the client's IP address
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime.datetime] = mapped_column(DateTime, default=utcnow)
+    expires_at: Mapped[datetime.datetime] = mapped_column(DateTime, index=True)
+
+    user: Mapped[User] = relationship(back_populates="web_sessions")
+
+
+class ThrottleHit(Base):
+    """One attempt counted against a limit: ``bucket`` is the SHA-256 of what is limited ("signin-email:...")."""
+
+    __tablename__ = "throttle_hits"
+    __table_args__ = (Index("ix_throttle_hits_bucket_at", "bucket", "created_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    bucket: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime.datetime] = mapped_column(DateTime, default=utcnow, index=True)

@@ -3,15 +3,27 @@
 Connections belong to the loop that opened them, so each loop has its own pool:
 waitress threads x sqlalchemy.pool_size (+ the service loop's) is the most
 connections a process holds.
+
+A server that stops answering must not hold a request past its deadline, nor a
+restart cost a request its answer: connecting is bounded (``connect_timeout``), every
+statement is bounded on the server (``statement_timeout``), and a connection that sat
+idle in the pool for more than ``ping_idle_seconds`` is pinged before use, and
+replaced if the server went away meanwhile.
 """
+
+import time
 
 from pyramid.settings import asbool
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
+
+from ..logs import fewer_tracebacks
 
 
 def engine_options(url, settings):
+    """create_engine's options from the settings, ours (``statement_timeout``, ``ping_idle_seconds``) included."""
     options = {"echo": asbool(settings.get("sqlalchemy.echo", "false"))}
     if make_url(url).get_backend_name() == "sqlite":
         options["connect_args"] = {"timeout": float(settings.get("sqlalchemy.sqlite_busy_timeout", "15"))}
@@ -23,6 +35,9 @@ def engine_options(url, settings):
         max_overflow=0,
         pool_timeout=float(settings.get("sqlalchemy.pool_timeout", "10")),
         pool_recycle=int(settings.get("sqlalchemy.pool_recycle", "3600")),
+        connect_args={"connect_timeout": float(settings.get("sqlalchemy.connect_timeout", "5"))},
+        statement_timeout=float(settings.get("sqlalchemy.statement_timeout", settings.get("aio.timeout", "30"))),
+        ping_idle_seconds=float(settings.get("sqlalchemy.ping_idle_seconds", "0.05")),
     )
     return options
 
@@ -34,10 +49,56 @@ def _sqlite_pragmas(dbapi_connection, connection_record):
     cursor.close()
 
 
+def _statement_timeout(seconds):
+    """On every new MySQL connection: the server ends a statement that runs longer than ``seconds``."""
+
+    def on_connect(dbapi_connection, connection_record):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("SELECT VERSION()")
+        if "mariadb" in cursor.fetchone()[0].lower():
+            cursor.execute(f"SET SESSION max_statement_time = {seconds:.3f}")
+        else:  # MySQL bounds SELECT statements only
+            cursor.execute(f"SET SESSION max_execution_time = {int(seconds * 1000)}")
+        cursor.close()
+
+    return on_connect
+
+
+def _ping_when_idle(engine, idle_seconds):
+    """Ping a connection that sat in the pool longer than ``idle_seconds``; replace it if the server is gone.
+
+    A busy connection is not pinged (that would cost a round trip per request); a
+    restart while idle, the usual maintenance, then costs no request its answer.
+    """
+
+    def checkin(dbapi_connection, connection_record):
+        connection_record.info["idle_since"] = time.monotonic()
+
+    def checkout(dbapi_connection, connection_record, connection_proxy):
+        since = connection_record.info.pop("idle_since", None)
+        if since is not None and time.monotonic() - since > idle_seconds:
+            try:
+                engine.dialect.do_ping(dbapi_connection)
+            except Exception as exc:  # the pool then opens a new connection in its place
+                raise DisconnectionError(f"the connection was lost while idle: {exc}") from exc
+
+    event.listen(engine.sync_engine, "checkin", checkin)
+    event.listen(engine.sync_engine, "checkout", checkout)
+
+
 def create_engine(url, options):
+    options = dict(options)
+    statement_timeout = options.pop("statement_timeout", None)
+    ping_idle_seconds = options.pop("ping_idle_seconds", None)
     engine = create_async_engine(url, **options)
+    # the pool logs a traceback for every connection it fails to reset: one a minute is enough
+    fewer_tracebacks(f"sqlalchemy.pool.impl.{type(engine.sync_engine.pool).__name__}")
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    if statement_timeout:
+        event.listen(engine.sync_engine, "connect", _statement_timeout(statement_timeout))
+    if ping_idle_seconds is not None:
+        _ping_when_idle(engine, ping_idle_seconds)
     return engine
 
 

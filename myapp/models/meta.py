@@ -1,4 +1,7 @@
-from sqlalchemy import MetaData
+import datetime
+
+from sqlalchemy import BigInteger, DateTime, Integer, MetaData
+from sqlalchemy.dialects import mysql
 from sqlalchemy.orm import DeclarativeBase
 
 # Stable constraint names on every backend, so migrations can refer to them.
@@ -13,3 +16,14 @@ NAMING_CONVENTION = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+#: A point in time, UTC, to the microsecond on every backend (MySQL's DATETIME keeps whole seconds).
+Moment = DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
+#: A row id that may grow past 2**31 (SQLite's INTEGER PRIMARY KEY is already 64-bit, and must stay INTEGER).
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def utcnow():
+    """Now, in UTC, without a time zone: how times are stored."""
+    return datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)

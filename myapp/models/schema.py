@@ -1,10 +1,19 @@
 """Alembic, driven from the application's settings (the [alembic] section lives in the ini files)."""
 
+import asyncio
 import functools
+import logging
 
 from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+
+from ..settings import NotConfigured
+from .engine import create_engine
+
+log = logging.getLogger(__name__)
 
 SCRIPT_LOCATION = "myapp:alembic"
 
@@ -25,3 +34,36 @@ def upgrade(settings, revision="head", ini_file=None):
 def head_revision():
     """The newest migration shipped with the code (read once: it cannot change while running)."""
     return ScriptDirectory.from_config(alembic_config({})).get_current_head()
+
+
+async def current_revision(url, timeout=5.0):
+    """The database's revision (None when it has no schema); raises when it cannot be reached."""
+    engine = create_engine(url, {})
+    try:
+        async with asyncio.timeout(timeout), engine.connect() as connection:
+            try:
+                return (await connection.execute(text("SELECT version_num FROM alembic_version"))).scalar()
+            except DBAPIError as exc:
+                if "alembic_version" in str(exc.orig):  # no such table: nothing was ever migrated
+                    return None
+                raise
+    finally:
+        await engine.dispose()
+
+
+def check_revision(url, ini_file):
+    """Refuse to start on a database whose schema is not this code's; start anyway when it is unreachable.
+
+    Runs its own short-lived event loop: call it at startup only.
+    """
+    try:
+        revision = asyncio.run(current_revision(url))
+    except Exception as exc:
+        log.warning("the database does not answer at start (%s: %s); requests get 503 until it does",
+                    type(exc).__name__, str(exc).splitlines()[0][:200] if str(exc) else "")
+        return
+    if revision != head_revision():
+        raise NotConfigured(
+            f"the database schema is at revision {revision or 'none'}, this code needs {head_revision()}: "
+            f"run  initialize_myapp_db {ini_file}"
+        )

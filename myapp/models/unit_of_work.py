@@ -2,6 +2,8 @@
 
 import logging
 
+from ..aio import ShuttingDown
+
 log = logging.getLogger(__name__)
 
 
@@ -23,30 +25,50 @@ async def _finish(session, commit):
         await session.close()
 
 
-def _finish_request(request, commit):
+def _commit(request):
+    """Commit within the request's deadline (past it: a 504, and nothing is known to be written)."""
     session = request.__dict__.pop("dbsession", None)
     if session is not None:
-        request.run_async(_finish(session, commit))
+        request.run_async(_finish(session, commit=True))
 
 
 def _close_leftover(request):
+    """Roll back and close, whatever state the request is in.
+
+    It runs even past the request's deadline, for at most ``aio.cancel_grace``: the
+    connection goes back to its pool, or, when the server does not answer, is abandoned
+    to the loop, which finishes the rollback later.
+    """
+    session = request.__dict__.pop("dbsession", None)
+    if session is None:
+        return
+    abandoned = request.__dict__.get("aio_abandoned")
+    if abandoned is not None and not abandoned.done():
+        # a coroutine of this request still uses the session on its loop: close it once that is done
+        abandoned.add_done_callback(lambda task: task.get_loop().create_task(_finish(session, commit=False)))
+        return
+    runtime = request.registry.aio_runtime
     try:
-        _finish_request(request, commit=False)
-    except Exception:
-        log.exception("closing the database session of %s %s failed", request.method, request.path)
+        runtime.run(_finish(session, commit=False), runtime.cancel_grace)
+    except ShuttingDown:
+        log.debug("the server is stopping: the session of %s is left to the loop's close", request.method)
+    except Exception as exc:
+        log.warning("rolling back the database session of %s failed: %s: %s", request.method,
+                    type(exc).__name__, exc)
+
+
+async def in_session(state, fn):
+    """Await ``fn(session)`` as one unit of work on the loop whose state this is (background tasks)."""
+    async with state.db_sessions() as session:
+        result = await fn(session)
+        await session.commit()
+        return result
 
 
 def run_in_session(registry, fn):
     """Run ``fn(session)`` as one unit of work outside a request (scripts, tests), on this thread's loop."""
     runtime = registry.aio_runtime
-
-    async def unit():
-        async with runtime.worker_loop().state.db_sessions() as session:
-            result = await fn(session)
-            await session.commit()
-            return result
-
-    return runtime.run(unit())
+    return runtime.run(in_session(runtime.worker_loop().state, fn))
 
 
 def unit_of_work_tween_factory(handler, registry):
@@ -58,7 +80,7 @@ def unit_of_work_tween_factory(handler, registry):
         except BaseException:
             _close_leftover(request)
             raise
-        _finish_request(request, commit=True)
+        _commit(request)  # a failed commit closes the session itself (_finish)
         return response
 
     return unit_of_work_tween

@@ -5,6 +5,7 @@ import sys
 
 from pyramid.paster import get_appsettings, setup_logging
 
+from myapp.models import database_url
 from myapp.models.schema import head_revision, upgrade
 from myapp.settings import from_environ
 
@@ -18,6 +19,8 @@ def parse_args(argv):
 def main(argv=sys.argv):
     args = parse_args(argv)
     setup_logging(args.config_uri)
-    settings = from_environ(get_appsettings(args.config_uri))
-    upgrade(settings, ini_file=args.config_uri.split("#")[0])
-    print(f"database at revision {head_revision()}: {settings['sqlalchemy.url'].split('@')[-1]}")
+    ini = args.config_uri.split("#")[0]
+    settings = {**from_environ(get_appsettings(args.config_uri)), "myapp.ini_file": ini}
+    url = database_url(settings)
+    upgrade(settings, ini_file=ini)
+    print(f"database at revision {head_revision()}: {url.split('@')[-1]}")

@@ -5,29 +5,43 @@ from pyramid.httpexceptions import HTTPFound
 from pyramid.security import NO_PERMISSION_REQUIRED
 from pyramid.view import view_config
 
-from ..accounts import authenticate, service, validation
-from ..accounts.validation import Invalid
+from ..accounts import authenticate, count_signup, service, session_lifetime, validation
+from ..validation import Invalid, check
 from ..models import User
 
 
-def sign_in(request, user):
+async def sign_in(request, user):
     """A fresh session for the signed-in user: nothing from before survives, the CSRF token is new."""
+    token = await service.start_session(request.dbsession, user.id, session_lifetime(request.registry.settings))
     request.session.invalidate()
-    request.session["user_id"] = user.id
-    request.session["epoch"] = user.session_epoch
+    request.session["sid"] = token
     new_csrf_token(request)
 
 
+def throttled(request, page, exc):
+    request.response.status = 429
+    request.response.headers["Retry-After"] = str(exc.retry_after)
+    page["message"] = f"Too many attempts from here. Try again in {exc.retry_after} seconds."
+    return page
+
+
+NEXT_MAX = 2000
+
+
 def safe_next(request, default):
+    """``next`` when it is a path of this site, else ``default``: never another host, never a header break."""
     target = request.params.get("next", "")
-    return target if target.startswith("/") and not target.startswith("//") else default
+    if (not target.startswith("/") or target.startswith("//") or "\\" in target or len(target) > NEXT_MAX
+            or any(ord(c) < 32 or ord(c) == 127 for c in target)):
+        return default
+    return target
 
 
 def form(request, schema):
     """(clean values, errors) for a posted form; the password fields are never echoed back."""
     data = {name: request.POST.get(name) for name in schema}
     try:
-        return validation.check(data, schema), {}
+        return check(data, schema), {}
     except Invalid as exc:
         return None, exc.fields
 
@@ -39,32 +53,38 @@ SIGNUP = {
 }
 LOGIN = {"email": (True, validation.email), "password": (True, validation.any_password)}
 PROFILE = {"display_name": (True, validation.display_name)}
-PASSWORD = {"current_password": (True, validation.any_password), "new_password": (True, validation.password)}
+PASSWORD = {"current_password": (True, validation.any_password), "new_password": (True, validation.password),
+            "revoke_keys": (False, str)}
 NEW_KEY = {"name": (False, validation.key_name), "scope": (True, validation.scope)}
 
 
 @view_config(route_name="signup", request_method="GET", renderer="myapp:templates/signup.jinja2",
              permission=NO_PERMISSION_REQUIRED)
 def signup_page(request):
-    return {"values": {}, "errors": {}}
+    return {"values": {}, "errors": {}, "message": None}
 
 
 @view_config(route_name="signup", request_method="POST", renderer="myapp:templates/signup.jinja2",
              permission=NO_PERMISSION_REQUIRED)
 async def signup(request):
     values = {"email": request.POST.get("email", ""), "display_name": request.POST.get("display_name", "")}
-    data, errors = form(request, SIGNUP)
+    page = {"values": values, "errors": {}, "message": None}
+    data, page["errors"] = form(request, SIGNUP)
     if not data:
         request.response.status = 422
-        return {"values": values, "errors": errors}
+        return page
     try:
+        await count_signup(request)
         user = await service.create_user(request.dbsession, request.registry.passwords,
                                          data["email"], data["display_name"], data["password"])
+    except service.Throttled as exc:
+        return throttled(request, page, exc)
     except service.EmailTaken:
         request.response.status = 409
-        return {"values": values, "errors": {"email": "this address already has an account; sign in instead"}}
-    sign_in(request, user)
-    return HTTPFound(request.route_url("account"))
+        page["errors"] = {"email": "this address already has an account; sign in instead"}
+        return page
+    await sign_in(request, user)
+    return HTTPFound(request.route_url("monitors"))  # the first-run page says what to do next
 
 
 @view_config(route_name="login", request_method="GET", renderer="myapp:templates/login.jinja2",
@@ -85,29 +105,38 @@ async def login(request):
     try:
         user = await authenticate(request, data["email"], data["password"])
     except service.Throttled as exc:
-        request.response.status = 429
-        request.response.headers["Retry-After"] = str(exc.retry_after)
-        page["message"] = f"Too many failed sign-ins. Try again in {exc.retry_after} seconds."
-        return page
+        return throttled(request, page, exc)
     if user is None:
-        request.response.status = 401  # returned, not raised: the failure is committed for throttling
+        request.response.status = 401  # returned, not raised: the failure stays counted
         page["message"] = "The email or password is wrong."
         return page
-    sign_in(request, user)
-    return HTTPFound(safe_next(request, request.route_url("account")))
+    await sign_in(request, user)
+    return HTTPFound(safe_next(request, request.route_url("monitors")))
 
 
 @view_config(route_name="logout", request_method="POST", permission=NO_PERMISSION_REQUIRED)
-def logout(request):
+async def logout(request):
+    """The session ends on the server: its cookie, replayed, is anonymous."""
+    token = request.session.get("sid")
+    if token:
+        await service.end_session(request.dbsession, token)
     request.session.invalidate()
     return HTTPFound(request.route_url("home"))
 
 
+@view_config(route_name="account.sessions.end", request_method="POST", permission="edit")
+async def sign_out_everywhere(request):
+    await service.end_sessions(request.dbsession, request.context.owner_id)
+    request.session.invalidate()
+    return HTTPFound(request.route_url("login"))
+
+
 async def account_page(request, **extra):
-    user = await request.dbsession.get(User, request.context.owner_id)
-    keys = await service.active_keys(request.dbsession, user.id)
+    session = request.dbsession
+    user = await session.get(User, request.context.owner_id)
+    keys = await service.active_keys(session, user.id)
     page = {"user": user_view(user), "keys": [key_view(k) for k in keys], "errors": {}, "new_token": None,
-            "message": None}
+            "message": None, "sessions": await service.count_sessions(session, user.id)}
     page.update(extra)
     return page
 
@@ -137,9 +166,13 @@ async def update_account(request):
             if not matches:
                 errors = {"current_password": "this is not your current password"}
             else:
-                await service.set_password(session, request.registry.passwords, user, data["new_password"])
-                request.session["epoch"] = user.session_epoch  # this session stays signed in; others end
-                return await account_page(request, message="Your password is changed. Other sessions are signed out.")
+                await service.set_password(session, request.registry.passwords, user, data["new_password"],
+                                           keep_session=request.session.get("sid"))
+                message = "Your password is changed. Other sessions are signed out."
+                if request.POST.get("revoke_keys"):
+                    revoked = await service.revoke_api_keys(session, user.id)
+                    message += f" Your API keys are revoked ({revoked})."
+                return await account_page(request, message=message)
     else:
         data, errors = form(request, PROFILE)
         if data:

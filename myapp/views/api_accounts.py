@@ -5,15 +5,9 @@ from pyramid.security import NO_PERMISSION_REQUIRED
 from pyramid.view import view_config
 
 from ..accounts import authenticate, service, validation
-from ..accounts.validation import Invalid
+from ..validation import json_body, page
 from ..models import User
-
-MAX_PAGE = 100
-
-
-def iso(moment):
-    return moment.isoformat(timespec="seconds") + "Z" if moment else None
-
+from . import iso
 
 def user_json(user):
     return {"id": user.id, "email": user.email, "display_name": user.display_name, "role": user.role,
@@ -36,7 +30,7 @@ TOKEN_REQUEST = {
              permission=NO_PERMISSION_REQUIRED, require_csrf=False)
 async def create_token(request):
     """Email and password in, a new API key out (its secret shown this once)."""
-    data = validation.json_body(request, TOKEN_REQUEST)
+    data = json_body(request, TOKEN_REQUEST)
     try:
         user = await authenticate(request, data["email"], data["password"])
     except service.Throttled as exc:
@@ -70,30 +64,9 @@ async def me(request):
     return user_json(user)
 
 
-def page_arguments(params):
-    fields, limit, after = {}, 50, None
-    if "limit" in params:
-        try:
-            limit = int(params["limit"])
-            if not 1 <= limit <= MAX_PAGE:
-                raise ValueError
-        except ValueError:
-            fields["limit"] = f"a whole number from 1 to {MAX_PAGE}"
-    if params.get("cursor"):
-        try:
-            after = int(params["cursor"])
-        except ValueError:
-            fields["cursor"] = "use the next_cursor of the previous page"
-    unknown = set(params) - {"limit", "cursor", "email"}
-    fields.update({name: "unknown parameter" for name in unknown})
-    if fields:
-        raise Invalid(fields)
-    return limit, after, params.get("email", "").strip().lower() or None
-
-
 @view_config(route_name="api.users", request_method="GET", renderer="json", permission="list_users")
 async def list_users(request):
-    limit, after, email = page_arguments(request.GET)
-    users, next_cursor = await service.list_users(request.dbsession, limit, after, email)
+    limit, after, query = page(request.GET, extra={"email": lambda text: text.strip().lower()})
+    users, next_cursor = await service.list_users(request.dbsession, limit, after, query.get("email") or None)
     return {"users": [user_json(u) for u in users], "next_cursor": str(next_cursor) if next_cursor else None}
 

@@ -4,6 +4,11 @@ from pyramid.view import view_config
 from .health import check_database
 
 
-@view_config(route_name="home", renderer="myapp:templates/home.jinja2", request_method="GET", permission=NO_PERMISSION_REQUIRED)
+@view_config(route_name="home", renderer="myapp:templates/home.jinja2", request_method="GET",
+             permission=NO_PERMISSION_REQUIRED)
 async def home(request):
+    """What myapp is, and where to start; admins also see the database and the event loops."""
+    identity = request.identity
+    if identity is None or identity.role != "admin":
+        return {"database": None, "runtime": None}
     return {"database": await check_database(request), "runtime": request.registry.aio_runtime.stats()}

@@ -2,7 +2,7 @@
 
 import pytest
 
-from .conftest import PASSWORD
+from ..conftest import PASSWORD, acting_as
 
 
 def bearer(token):
@@ -125,14 +125,7 @@ CASES = [(method, path, actor, status) for (method, path), row in MATRIX.items()
 @pytest.mark.parametrize("method,path,actor,status", CASES, ids=[f"{m} {p} as {a}" for m, p, a, _ in CASES])
 def test_authorization_matrix(world, testapp, method, path, actor, status):
     victim_id, victim_token = world["victim"]
-    headers = {}
-    if actor in world["browsers"]:
-        client = world["browsers"][actor]
-        if method != "GET":
-            headers["X-CSRF-Token"] = client.get("/signup").html.find("input", {"name": "csrf_token"})["value"]
-    else:
-        client = world["browsers"]["anonymous"]
-        headers = bearer(world["keys"][actor][1])
+    client, headers = acting_as(world, actor, method)
     params = {"form": "profile", "display_name": "Renamed", "scope": "read"} if method == "POST" else ""
     send = getattr(client, method.lower())
     res = send(path.format(key=victim_id), params, headers=headers, expect_errors=True)

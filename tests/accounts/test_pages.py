@@ -1,6 +1,6 @@
 """Sign-up, sign-in, the account page, CSRF and sessions, in the browser flow (WebTest)."""
 
-from .conftest import PASSWORD, csrf_token
+from ..conftest import PASSWORD, csrf_token
 
 
 def cookie_attributes(res):
@@ -16,7 +16,7 @@ def signup(client, email="ada@example.com", name="Ada", password=PASSWORD, statu
 def test_signup_signs_in_with_a_safe_cookie(browser):
     client = browser()
     res = signup(client, email="Ada@Example.COM")
-    assert res.location.endswith("/account")
+    assert res.location.endswith("/monitors")
     attributes = cookie_attributes(res)
     assert "httponly" in attributes and attributes["samesite"] == "SameSite=Lax" and "secure" not in attributes
     page = client.get("/account")
@@ -62,7 +62,7 @@ def test_sign_in_starts_a_fresh_session(browser, make_user):
     client = browser()
     before = csrf_token(client)
     res = client.post("/login", {"email": "ada@example.com", "password": PASSWORD, "csrf_token": before}, status=302)
-    assert res.location.endswith("/account")
+    assert res.location.endswith("/monitors")
     after = csrf_token(client, "/account")
     assert after != before  # a new session, with a new CSRF token
     # whatever the anonymous session held, its token included, is gone
@@ -87,8 +87,8 @@ def test_login_redirects_only_inside_the_site(browser, make_user):
     client = browser()
     res = client.get("/account", status=302)
     assert "/login?next=%2Faccount" in res.location
-    for target, expected in (("/account?tab=keys", "/account?tab=keys"), ("//evil.example", "/account"),
-                             ("https://evil.example", "/account")):
+    for target, expected in (("/account?tab=keys", "/account?tab=keys"), ("//evil.example", "/monitors"),
+                             ("https://evil.example", "/monitors")):
         client = browser()
         res = client.post("/login", {"email": "ada@example.com", "password": PASSWORD, "next": target,
                                      "csrf_token": csrf_token(client)}, status=302)

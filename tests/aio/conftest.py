@@ -3,7 +3,6 @@ import time
 
 import pytest
 from pyramid.config import Configurator
-from webtest.http import StopableWSGIServer
 
 
 @pytest.fixture(params=["asyncio", "uvloop"])
@@ -29,22 +28,6 @@ def make_app(loop_kind):
     yield make
     for app in apps:
         app.registry.aio_runtime.shutdown()
-
-
-@pytest.fixture
-def serve():
-    """serve(app, threads) -> base URL of a real waitress server on 127.0.0.1."""
-    servers = []
-
-    def start(app, threads=4):
-        server = StopableWSGIServer.create(app, host="127.0.0.1", threads=threads)
-        assert server.wait()
-        servers.append(server)
-        return server.application_url.rstrip("/")
-
-    yield start
-    for server in servers:
-        server.shutdown()
 
 
 def add(config, view, path, **kw):

@@ -8,7 +8,6 @@ import os
 import shutil
 
 import pytest
-from webtest.http import StopableWSGIServer
 
 from ..conftest import ON_CI
 
@@ -16,12 +15,29 @@ CHROMIUM = os.environ.get("MYAPP_TEST_CHROMIUM", "/usr/bin/chromium")
 CHROMEDRIVER = os.environ.get("MYAPP_TEST_CHROMEDRIVER", shutil.which("chromedriver") or "/usr/bin/chromedriver")
 
 
+SCREENSHOTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "screenshots")
+
+
 @pytest.fixture
-def live_url(app, testapp):
-    server = StopableWSGIServer.create(app, host="127.0.0.1", threads=4)
-    assert server.wait()
-    yield server.application_url.rstrip("/")
-    server.shutdown()
+def live_url(app, testapp, serve):
+    return serve(app)
+
+
+@pytest.fixture
+def scheduled_url(make_myapp, serve):
+    """The app with its scheduler running (testing.ini turns it off), on a real server."""
+    return serve(make_myapp(**{"monitors.scheduler": "true"}).app)
+
+
+@pytest.fixture
+def screenshot(chromium, backend):
+    """screenshot(name): save what Chromium shows into tests/browser/screenshots/ (kept by CI, ignored by git)."""
+    os.makedirs(SCREENSHOTS, exist_ok=True)
+
+    def save(name):
+        chromium.save_screenshot(os.path.join(SCREENSHOTS, f"{name}-{backend}.png"))
+
+    return save
 
 
 @pytest.fixture

@@ -1,0 +1,163 @@
+"""The scheduler under load: N monitors against a local target, checked by one or more myapp processes.
+
+    python -m bench.scheduler [--monitors 10000] [--interval 60] [--processes 1] [--rounds 2]
+
+Starts the target (bench/target.py, another process, pinned to CPU 0), then
+``--processes`` copies of production.ini with the scheduler on (their web threads
+idle), and inserts N monitors due over the next interval.  After one interval of
+warm-up it measures ``--rounds`` intervals: checks/s against the N/interval needed,
+monitors missed (a gap over 1.5 intervals, or never checked) and checked twice (a gap
+under half an interval), lateness (start - due) p50/p99/max from each process, and
+CPU per check.  Then, as the ceiling, a bare aiohttp client loop hits the same target
+in the same run: requests/s and CPU per request.
+"""
+
+import argparse
+import collections
+import contextlib
+import datetime
+import json
+import os
+import subprocess
+import time
+import urllib.request
+
+import sqlalchemy
+from sqlalchemy import insert
+
+from myapp.models import Monitor
+from myapp.models.meta import utcnow
+
+from .common import (BENCH_DB, METRICS_TOKEN, ROOT, cpu_seconds, free_port, mysql, pinned, production_app, python,
+                     script, server)
+
+TARGET_CPU = 0
+PASSWORD = "bench password 0123456789"
+
+
+def insert_monitors(count, interval, start):
+    """``count`` monitors of one user, due at moments spread evenly over one interval from ``start``."""
+    engine = sqlalchemy.create_engine(f"mysql+pymysql://root@127.0.0.1:3306/{BENCH_DB}")
+    with engine.begin() as conn:
+        user_id = conn.execute(sqlalchemy.text("SELECT id FROM users WHERE email = 'bench@example.com'")).scalar()
+        now = utcnow()
+        rows = []
+        for n in range(count):
+            due = start + datetime.timedelta(seconds=interval * n / count)
+            rows.append({"user_id": user_id, "name": f"bench {n}", "url": f"{{target}}/m/{n}", "method": "GET",
+                         "headers": None, "body": None, "interval": interval, "timeout": 10,
+                         "expect_status": "200-399", "tls_days": 14, "failures_to_down": 2, "successes_to_up": 1,
+                         "paused": False, "tags": [], "state": "PENDING", "state_since": now, "fail_streak": 0,
+                         "pass_streak": 0, "recent": "", "due_at": due, "next_check_at": due, "version": 0, "created_at": now,
+                         "updated_at": now})
+        return engine, rows
+
+
+def health(url):
+    request = urllib.request.Request(url + "/api/health", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
+    with urllib.request.urlopen(request, timeout=30) as res:
+        return json.load(res)
+
+
+def gaps_report(engine, interval, since, until):
+    """(checks in the window, never checked, missed, checked twice) from the stored results."""
+    with engine.connect() as conn:
+        rows = conn.execute(sqlalchemy.text(
+            "SELECT m.id, r.at FROM monitors m LEFT JOIN check_results r ON r.monitor_id = m.id "
+            "ORDER BY m.id, r.at")).all()
+    times = collections.defaultdict(list)
+    for monitor_id, at in rows:
+        times[monitor_id].append(at)
+    never = missed = twice = in_window = 0
+    for monitor_times in times.values():
+        checks = [t for t in monitor_times if t is not None]
+        if not checks:
+            never += 1
+            continue
+        in_window += sum(1 for t in checks if since <= t < until)
+        gaps = [(b - a).total_seconds() for a, b in zip(checks, checks[1:]) if a >= since and b < until]
+        missed += any(g > 1.5 * interval for g in gaps)
+        twice += any(g < 0.5 * interval for g in gaps)
+    return in_window, never, missed, twice
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--monitors", type=int, default=10000)
+    parser.add_argument("--interval", type=int, default=60)
+    parser.add_argument("--processes", type=int, default=1)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--concurrency", type=int, default=100, help="monitors.max_concurrency of each process")
+    args = parser.parse_args(argv)
+
+    with mysql() as conn, conn.cursor() as cur:
+        cur.execute(f"DROP DATABASE IF EXISTS {BENCH_DB}")
+    target_port = free_port()
+    target = f"http://127.0.0.1:{target_port}"
+    settings = {"monitors.scheduler": "true", "monitors.private_targets": "allow", "threads": "2",
+                "monitors.min_interval": "1", "monitors.max_per_user": "0",
+                "monitors.max_concurrency": str(args.concurrency)}
+    with server(python("-m", "bench.target", "serve", str(target_port)), target + "/", cpu=TARGET_CPU):
+        ports = [free_port() for _ in range(args.processes)]
+        with production_app(ports[0], **settings) as (first_ini, env):
+            script(ROOT, env, "create_admin", first_ini, "--email", "bench@example.com", "--password-stdin",
+                   stdin=PASSWORD + "\n")
+            urls = [f"http://127.0.0.1:{port}" for port in ports]
+            with contextlib.ExitStack() as stack:
+                inis = [first_ini]
+                for port in ports[1:]:  # the same ini, another port
+                    with open(first_ini) as f:
+                        text = f.read().replace(f"127.0.0.1:{ports[0]}", f"127.0.0.1:{port}")
+                    path = first_ini.replace(".ini", f"-{port}.ini")
+                    with open(path, "w") as f:
+                        f.write(text)
+                    stack.callback(os.remove, path)
+                    inis.append(path)
+                processes = [stack.enter_context(server(["pserve", ini], url + "/api/health", env=env))
+                             for ini, url in zip(inis, urls)]
+                start = utcnow() + datetime.timedelta(seconds=2)
+                engine, rows = insert_monitors(args.monitors, args.interval, start)
+                for row in rows:
+                    row["url"] = row["url"].format(target=target)
+                with engine.begin() as conn:
+                    conn.execute(insert(Monitor.__table__), rows)
+                warm = (start - utcnow()).total_seconds() + args.interval
+                time.sleep(max(0.0, warm))  # the first round: every monitor checked once
+                since = utcnow()
+                cpu_before = [cpu_seconds(p.pid) for p in processes]
+                wall_before = time.monotonic()
+                time.sleep(args.rounds * args.interval)
+                wall = time.monotonic() - wall_before
+                cpu = sum(cpu_seconds(p.pid) for p in processes) - sum(cpu_before)
+                until = utcnow()
+                stats = [health(url)["scheduler"] for url in urls]
+            in_window, never, missed, twice = gaps_report(engine, args.interval, since, until)
+        ceiling = json.loads(subprocess.run(
+            pinned(1, python("-m", "bench.target", "client", target + "/ceiling", "10", str(args.concurrency))),
+            capture_output=True, text=True, check=True, cwd=ROOT).stdout)
+
+    needed = args.monitors / args.interval
+    rate = in_window / wall
+    print(f"scheduler benchmark: {args.monitors} monitors every {args.interval} s, {args.processes} process(es), "
+          f"max_concurrency {args.concurrency}, measured over {wall:.0f} s")
+    print(f"  checks/s     {rate:8.1f}   (needed {needed:.1f}: {rate / needed:.2f}x)")
+    print(f"  missed       {missed:8d}   never checked {never}, checked twice in an interval {twice}")
+    for n, s in enumerate(stats, 1):
+        late = s["lateness_ms"]
+        print(f"  process {n}    {s['checks']:8d} checks; lateness p50 {late['p50']} ms, p99 {late['p99']} ms, "
+              f"max {late['max']} ms (latest {late['of_checks']}); results lost {s['results_lost']}")
+    per_check = cpu / max(in_window, 1) * 1e6
+    print(f"  CPU          {per_check:8.0f} us per check ({cpu / wall * 100:.0f}% of one core for "
+          f"{args.processes} process(es))")
+    print(f"  ceiling      {ceiling['rps']:8.0f} req/s, {ceiling['cpu_us_per_request']:.0f} us CPU per request: "
+          f"a bare aiohttp client loop on the same target (concurrency {args.concurrency})")
+    print(f"  ratio        myapp spends {per_check / ceiling['cpu_us_per_request']:.2f}x the bare client's CPU "
+          f"per check; one core's worth is {1e6 / per_check * args.interval:,.0f} monitors at {args.interval} s")
+    late_p99 = max((s["lateness_ms"]["p99"] or 0) for s in stats)
+    held = missed == 0 and never == 0 and twice == 0 and late_p99 < 1000
+    print(f"  goal         {'held' if held else 'MISSED'}: lateness p99 under 1 s, none missed "
+          f"(p99 {late_p99} ms, {missed + never} missed)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,119 @@
+"""What every request passes at the edge: the Host it names must be ours, and every
+response carries the headers that keep a browser safe.
+
+Settings:
+
+- ``myapp.public_url``: the address people use (``https://status.example.com``);
+  links in messages are built from it, and its host is allowed.
+- ``myapp.allowed_hosts``: more host names to answer for (space or comma separated,
+  ports ignored); ``*`` answers for any.  Without either setting: localhost only.
+- ``myapp.csp``: the Content-Security-Policy (default: our own files only, no inline script).
+- ``session.secure``: HTTPS deployments also get Strict-Transport-Security.
+"""
+
+import logging
+from urllib.parse import urlsplit
+
+from pyramid.httpexceptions import HTTPBadRequest
+from pyramid.settings import asbool, aslist
+from pyramid.tweens import EXCVIEW, INGRESS, MAIN
+
+log = logging.getLogger(__name__)
+
+LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
+DEBUG_TOOLBAR = "/_debug_toolbar/"
+DEFAULT_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+               "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+
+
+def host_name(host):
+    """The lower-cased name in a Host header, without port, brackets or a final dot."""
+    host = host.strip().lower()
+    if host.startswith("["):  # [::1]:6543
+        return host[1:].partition("]")[0]
+    if host.count(":") == 1:
+        host = host.partition(":")[0]
+    return host.rstrip(".")
+
+
+def allowed_hosts(settings):
+    """The set of host names to answer for, or None for any."""
+    names = aslist(settings.get("myapp.allowed_hosts", "").replace(",", " "))
+    if "*" in names:
+        return None
+    public_url = settings.get("myapp.public_url", "").strip()
+    if public_url:
+        parts = urlsplit(public_url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"myapp.public_url must be an http(s) URL, not {public_url!r}")
+        names.append(parts.hostname)
+    return {host_name(n) for n in names} or set(LOCAL_HOSTS)
+
+
+def allowed_host_tween_factory(handler, registry):
+    """400 for a Host (or a trusted proxy's X-Forwarded-Host) that is not ours: no URL is ever built from it."""
+    hosts = allowed_hosts(registry.settings)
+    if hosts is None:
+        return handler
+
+    def allowed_host_tween(request):
+        host = request.environ.get("HTTP_HOST") or request.environ.get("SERVER_NAME", "")
+        if host_name(host) not in hosts:
+            log.warning("refused a request for the host %r: add it to myapp.allowed_hosts if it is ours", host[:100])
+            raise HTTPBadRequest("This server does not answer for that host name.")
+        return handler(request)
+
+    return allowed_host_tween
+
+
+FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
+
+
+def form_tween_factory(handler, registry):
+    """400 for a form that cannot be parsed (a multipart body without a boundary, ...).
+
+    The form is parsed here once, where a ValueError can only mean the client's bytes;
+    views and the CSRF check then read the parsed copy.
+    """
+
+    def form_tween(request):
+        if request.method in ("POST", "PUT", "PATCH") and request.content_type in FORM_TYPES:
+            try:
+                request.POST
+            except ValueError as exc:
+                raise HTTPBadRequest(f"The form could not be read: {str(exc)[:100]}.") from None
+        return handler(request)
+
+    return form_tween
+
+
+def security_headers_tween_factory(handler, registry):
+    settings = registry.settings
+    headers = [
+        ("Content-Security-Policy", settings.get("myapp.csp", DEFAULT_CSP).strip()),
+        ("X-Frame-Options", "DENY"),
+        ("X-Content-Type-Options", "nosniff"),
+        ("Referrer-Policy", "same-origin"),
+    ]
+    if asbool(settings.get("session.secure", "false")):
+        headers.append(("Strict-Transport-Security", "max-age=31536000"))
+
+    def security_headers_tween(request):
+        response = handler(request)
+        if request.environ.get("PATH_INFO", "").startswith(DEBUG_TOOLBAR):
+            return response  # the development toolbar's own pages use inline script and frames
+        present = response.headers
+        response.headerlist.extend(h for h in headers if h[0] not in present)
+        return response
+
+    return security_headers_tween
+
+
+def includeme(config):
+    allowed_hosts(config.get_settings())  # a bad public_url fails at start, not on the first request
+    config.add_tween("myapp.edge.security_headers_tween_factory", under=INGRESS)
+    # right under the exception views (so the 400 is a page), before anything reads the database
+    config.add_tween("myapp.edge.allowed_host_tween_factory", under=EXCVIEW,
+                     over=("myapp.models.unit_of_work.unit_of_work_tween_factory", MAIN))
+    config.add_tween("myapp.edge.form_tween_factory", under="myapp.edge.allowed_host_tween_factory",
+                     over=("myapp.models.unit_of_work.unit_of_work_tween_factory", MAIN))

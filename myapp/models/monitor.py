@@ -1,0 +1,156 @@
+"""Monitors, their check results, incidents, and hourly and daily rollups.  Times are UTC.
+
+A monitor row carries its configuration, its current state (and the streaks that
+decide it), the last check (so list pages need no join), and its schedule: the
+scheduler picks rows whose ``due_at`` has come, in ``due_at`` order.  While a check
+is in flight ``due_at`` is when a claim counts as abandoned (so another process
+retakes it) and ``next_check_at`` the next regular check.  ``version`` is bumped by
+every write, for compare-and-swap.
+"""
+
+import datetime
+
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .meta import Base, BigId, Moment
+
+STATES = ("PENDING", "UP", "DEGRADED", "DOWN", "PAUSED")
+METHODS = ("GET", "HEAD", "POST")
+#: upper bounds (ms) of the latency histogram kept in rollups; the last bucket is everything slower
+LATENCY_BUCKETS = (25, 50, 100, 200, 300, 500, 750, 1000, 2000, 5000, 10000)
+BUCKET_COLUMNS = tuple(f"b{n}" for n in range(len(LATENCY_BUCKETS) + 1))
+#: what a rollup adds up, for each monitor and hour (or day)
+ROLLUP_COUNTERS = ("checks", "passes", "slow", "latency_sum", *BUCKET_COLUMNS)
+
+
+class Monitor(Base):
+    __tablename__ = "monitors"
+    __table_args__ = (Index("ix_monitors_user_id_state", "user_id", "state"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(100))
+    url: Mapped[str] = mapped_column(String(2048))
+    method: Mapped[str] = mapped_column(String(8), default="GET")
+    headers: Mapped[dict | None] = mapped_column(JSON, default=None)
+    body: Mapped[str | None] = mapped_column(Text, default=None)
+    interval: Mapped[int] = mapped_column(Integer, default=60)
+    timeout: Mapped[int] = mapped_column(Integer, default=10)
+    expect_status: Mapped[str] = mapped_column(String(200), default="200-399")
+    keyword: Mapped[str | None] = mapped_column(String(200), default=None)
+    keyword_absent: Mapped[str | None] = mapped_column(String(200), default=None)
+    json_path: Mapped[str | None] = mapped_column(String(200), default=None)
+    json_value: Mapped[str | None] = mapped_column(String(200), default=None)
+    degraded_ms: Mapped[int | None] = mapped_column(Integer, default=None)
+    tls_days: Mapped[int] = mapped_column(Integer, default=14)
+    failures_to_down: Mapped[int] = mapped_column(Integer, default=2)
+    successes_to_up: Mapped[int] = mapped_column(Integer, default=1)
+    paused: Mapped[bool] = mapped_column(Boolean, default=False)
+    tags: Mapped[list] = mapped_column(JSON, default=list)
+
+    state: Mapped[str] = mapped_column(String(10), default="PENDING")
+    state_since: Mapped[datetime.datetime] = mapped_column(Moment)
+    fail_streak: Mapped[int] = mapped_column(Integer, default=0)
+    pass_streak: Mapped[int] = mapped_column(Integer, default=0)
+    streak_started_at: Mapped[datetime.datetime | None] = mapped_column(Moment, default=None)
+    streak_error: Mapped[str | None] = mapped_column(String(300), default=None)
+
+    last_check_at: Mapped[datetime.datetime | None] = mapped_column(Moment, default=None)
+    last_ok: Mapped[bool | None] = mapped_column(Boolean, default=None)
+    last_status_code: Mapped[int | None] = mapped_column(Integer, default=None)
+    last_latency_ms: Mapped[int | None] = mapped_column(Integer, default=None)
+    last_error: Mapped[str | None] = mapped_column(String(300), default=None)
+    #: the latest checks, oldest first, for sparklines without reading the results: "12,15,!3000,~450"
+    #: (latency in ms; ! a failure, ~ slower than degraded_ms)
+    recent: Mapped[str] = mapped_column(String(255), default="")
+
+    due_at: Mapped[datetime.datetime | None] = mapped_column(Moment, default=None, index=True)
+    next_check_at: Mapped[datetime.datetime | None] = mapped_column(Moment, default=None)
+    claimed_by: Mapped[str | None] = mapped_column(String(64), default=None)
+    version: Mapped[int] = mapped_column(Integer, default=0)
+
+    created_at: Mapped[datetime.datetime] = mapped_column(Moment)
+    updated_at: Mapped[datetime.datetime] = mapped_column(Moment)
+
+
+RECENT_POINTS = 30
+
+
+def with_recent(recent, result):
+    """``recent`` with ``result`` added at the end, and the oldest points dropped past RECENT_POINTS."""
+    mark = "!" if not result.ok else "~" if result.slow else ""
+    points = (recent.split(",") if recent else [])[-(RECENT_POINTS - 1):]
+    points.append(f"{mark}{result.latency_ms}")
+    return ",".join(points)
+
+
+class CheckResult(Base):
+    __tablename__ = "check_results"
+    __table_args__ = (Index("ix_check_results_monitor_id_id", "monitor_id", "id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    monitor_id: Mapped[int] = mapped_column(ForeignKey("monitors.id", ondelete="CASCADE"))
+    at: Mapped[datetime.datetime] = mapped_column(Moment, index=True)
+    ok: Mapped[bool] = mapped_column(Boolean)
+    slow: Mapped[bool] = mapped_column(Boolean, default=False)
+    status_code: Mapped[int | None] = mapped_column(Integer, default=None)
+    latency_ms: Mapped[int] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(String(300), default=None)
+
+
+class Incident(Base):
+    __tablename__ = "incidents"
+    __table_args__ = (Index("ix_incidents_monitor_id_ended_at", "monitor_id", "ended_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    monitor_id: Mapped[int] = mapped_column(ForeignKey("monitors.id", ondelete="CASCADE"))
+    started_at: Mapped[datetime.datetime] = mapped_column(Moment)
+    ended_at: Mapped[datetime.datetime | None] = mapped_column(Moment, default=None)
+    cause: Mapped[str] = mapped_column(String(300))
+
+
+def _rollup_columns(cls):
+    """checks, passes, slow, latency_sum and one counter per latency bucket (b0 ... bN)."""
+    for name in ROLLUP_COUNTERS:
+        setattr(cls, name, mapped_column(BigInteger if name == "latency_sum" else Integer, default=0, nullable=False))
+    return cls
+
+
+@_rollup_columns
+class HourlyRollup(Base):
+    __tablename__ = "rollups_hourly"
+
+    monitor_id: Mapped[int] = mapped_column(ForeignKey("monitors.id", ondelete="CASCADE"), primary_key=True)
+    period: Mapped[datetime.datetime] = mapped_column(Moment, primary_key=True)
+
+
+@_rollup_columns
+class DailyRollup(Base):
+    __tablename__ = "rollups_daily"
+
+    monitor_id: Mapped[int] = mapped_column(ForeignKey("monitors.id", ondelete="CASCADE"), primary_key=True)
+    period: Mapped[datetime.datetime] = mapped_column(Moment, primary_key=True)
+
+
+class StatusPage(Base):
+    """A public page (``/status/{slug}``) that shows chosen monitors of one user to anyone."""
+
+    __tablename__ = "status_pages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    title: Mapped[str] = mapped_column(String(100))
+    slug: Mapped[str] = mapped_column(String(60), unique=True)
+    show_urls: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime.datetime] = mapped_column(Moment)
+    updated_at: Mapped[datetime.datetime] = mapped_column(Moment)
+
+
+class StatusPageMonitor(Base):
+    __tablename__ = "status_page_monitors"
+
+    status_page_id: Mapped[int] = mapped_column(ForeignKey("status_pages.id", ondelete="CASCADE"), primary_key=True)
+    monitor_id: Mapped[int] = mapped_column(ForeignKey("monitors.id", ondelete="CASCADE"), primary_key=True,
+                                            index=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)

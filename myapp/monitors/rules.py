@@ -1,0 +1,110 @@
+"""What a check's answer must look like, and the reason, in words, when it does not.  Pure functions."""
+
+import dataclasses
+import functools
+import json
+import re
+
+STATUS_SPEC = re.compile(r"^\s*[1-5][0-9]{2}(\s*-\s*[1-5][0-9]{2})?(\s*,\s*[1-5][0-9]{2}(\s*-\s*[1-5][0-9]{2})?)*\s*$")
+
+
+@functools.lru_cache(maxsize=1024)
+def status_ranges(spec):
+    """``"200-299,301"`` -> ((200, 299), (301, 301)); ValueError for anything else."""
+    if not isinstance(spec, str) or not STATUS_SPEC.match(spec):
+        raise ValueError("use status codes and ranges, such as 200-299,301")
+    ranges = []
+    for part in spec.split(","):
+        low, _, high = part.partition("-")
+        low, high = int(low), int(high or low)
+        if low > high:
+            raise ValueError(f"the range {low}-{high} is backwards")
+        ranges.append((low, high))
+    return tuple(ranges)
+
+
+def normalize_status_spec(spec):
+    return ",".join(f"{lo}-{hi}" if lo != hi else str(lo) for lo, hi in status_ranges(spec))
+
+
+def status_matches(spec, code):
+    return any(low <= code <= high for low, high in status_ranges(spec))
+
+
+def json_path_steps(path):
+    """``"checks.0.status"`` -> ["checks", "0", "status"]; ValueError for an empty step."""
+    steps = path.split(".")
+    if not path or any(step == "" for step in steps):
+        raise ValueError("use names and indexes separated by dots, such as checks.0.status")
+    return steps
+
+
+def json_text(value):
+    """A JSON value as the text it is compared with: strings as they are, the rest as JSON writes them."""
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def find_json(document, path):
+    """The value at ``path`` in ``document``, or raise LookupError naming the step that is missing."""
+    value = document
+    for step in json_path_steps(path):
+        if isinstance(value, dict) and step in value:
+            value = value[step]
+        elif isinstance(value, list) and step.isdigit() and int(step) < len(value):
+            value = value[int(step)]
+        else:
+            raise LookupError(step)
+    return value
+
+
+@dataclasses.dataclass(frozen=True)
+class Expectations:
+    """The rules of one monitor, as its check needs them."""
+
+    expect_status: str = "200-399"
+    keyword: str | None = None
+    keyword_absent: str | None = None
+    json_path: str | None = None
+    json_value: str | None = None
+    tls_days: int = 14
+
+    @classmethod
+    def of(cls, monitor):
+        return cls(**{f.name: getattr(monitor, f.name) for f in dataclasses.fields(cls)})
+
+    @property
+    def needs_body(self):
+        return bool(self.keyword or self.keyword_absent or self.json_path)
+
+
+def quoted(text, limit=40):
+    text = text if len(text) <= limit else text[: limit - 1] + "…"
+    return "'" + text.replace("'", "\\'") + "'"
+
+
+def evaluate(rules, status_code, body, cert_days_left=None):
+    """None when the answer passes every rule, else the reason it fails (the first rule it breaks)."""
+    if not status_matches(rules.expect_status, status_code):
+        return f"expected status {rules.expect_status}, got {status_code}"
+    if cert_days_left is not None and cert_days_left < rules.tls_days:
+        if cert_days_left < 0:
+            return f"certificate expired {-cert_days_left} days ago"
+        return f"certificate expires in {cert_days_left} days"
+    if rules.keyword or rules.keyword_absent:
+        text = body.decode("utf-8", "replace")
+        if rules.keyword and rules.keyword not in text:
+            return f"keyword {quoted(rules.keyword)} not found"
+        if rules.keyword_absent and rules.keyword_absent in text:
+            return f"keyword {quoted(rules.keyword_absent)} found"
+    if rules.json_path:
+        try:
+            document = json.loads(body)
+        except ValueError:
+            return "the body is not JSON"
+        try:
+            value = json_text(find_json(document, rules.json_path))
+        except LookupError:
+            return f"{rules.json_path} not found in the JSON body"
+        if rules.json_value is not None and value != rules.json_value:
+            return f"{rules.json_path} is {quoted(value)}, expected {quoted(rules.json_value)}"
+    return None

@@ -1,0 +1,191 @@
+"""A monitor's fields, declared once with pydantic: the JSON API validates against them.
+
+Errors come out in the API's usual shape: one message per bad field, unknown fields
+included (``fields_of``).  Settings that the rules depend on (``monitors.min_interval``,
+the guard against private targets) come in through the validation context.
+"""
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, ValidationInfo, field_validator
+from yarl import URL
+
+from ..models.monitor import METHODS
+from ..validation import Invalid
+from .checker import Blocked
+from .rules import json_path_steps, normalize_status_spec
+
+MAX_INTERVAL = 86400
+MAX_TIMEOUT = 60
+MAX_BODY = 64 * 1024
+HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,100}$")
+#: headers the HTTP client sets itself, from the request
+FORBIDDEN_HEADERS = {"content-length", "transfer-encoding", "connection", "upgrade", "te", "trailer", "keep-alive",
+                     "proxy-authorization", "proxy-connection"}
+READ_ONLY = ("id", "state", "state_since", "last_check", "uptime", "created_at", "updated_at")
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Rule = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)]
+
+
+def no_control_characters(value, what="it"):
+    if any(ord(c) < 32 and c != "\t" or ord(c) == 127 for c in value):
+        raise ValueError(f"{what} must not hold control characters")
+    return value
+
+
+def check_url(value, guard=None):
+    """An http(s) URL with a host; a literal address the guard refuses is an error.  Host names are checked
+    again at every connection (a name may resolve elsewhere tomorrow)."""
+    value = no_control_characters(value.strip(), "a URL")
+    if " " in value:
+        raise ValueError("a URL must not hold spaces")
+    try:
+        url = URL(value)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"not a valid URL: {exc}") from None
+    if url.scheme not in ("http", "https"):
+        raise ValueError("use an http:// or https:// URL")
+    if not url.raw_host:
+        raise ValueError("the URL needs a host name")
+    if guard is not None:
+        try:
+            guard.check_url(url)
+        except Blocked as exc:
+            raise ValueError(str(exc)) from None
+    return value
+
+
+class MonitorFields(BaseModel):
+    """What a user sets on a monitor.  The defaults are those of a new monitor."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    name: Name
+    url: Annotated[str, StringConstraints(max_length=2048)]
+    method: Literal[METHODS] = "GET"
+    headers: dict[str, Annotated[str, StringConstraints(max_length=1000)]] | None = None
+    body: Annotated[str, StringConstraints(max_length=MAX_BODY)] | None = None
+    interval: int = Field(60, le=MAX_INTERVAL)
+    timeout: int = Field(10, ge=1, le=MAX_TIMEOUT)
+    expect_status: Annotated[str, StringConstraints(max_length=200)] = "200-399"
+    keyword: Rule | None = None
+    keyword_absent: Rule | None = None
+    json_path: Rule | None = None
+    json_value: Annotated[str, StringConstraints(max_length=200)] | None = None
+    degraded_ms: int | None = Field(None, ge=1, le=MAX_TIMEOUT * 1000)
+    tls_days: int = Field(14, ge=0, le=3650)
+    failures_to_down: int = Field(2, ge=1, le=10)
+    successes_to_up: int = Field(1, ge=1, le=10)
+    paused: bool = False
+    tags: list[Tag] = Field(default_factory=list, max_length=20)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value):
+        return no_control_characters(value, "a name")
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value, info: ValidationInfo):
+        return check_url(value, (info.context or {}).get("guard"))
+
+    @field_validator("headers")
+    @classmethod
+    def _headers(cls, value):
+        if value is None:
+            return None
+        if len(value) > 20:
+            raise ValueError("at most 20 headers")
+        for name, text in value.items():
+            if not HEADER_NAME.match(name):
+                raise ValueError(f"{name[:40]!r} is not a header name")
+            if name.lower() in FORBIDDEN_HEADERS:
+                raise ValueError(f"{name} is set by the checker itself")
+            no_control_characters(text, f"the value of {name}")
+        return value or None
+
+    @field_validator("body")
+    @classmethod
+    def _body(cls, value, info: ValidationInfo):
+        if value is not None and info.data.get("method") != "POST":
+            raise ValueError("a body is sent with POST only")
+        return value
+
+    @field_validator("interval")
+    @classmethod
+    def _interval(cls, value, info: ValidationInfo):
+        least = (info.context or {}).get("min_interval", 30)
+        if value < least:
+            raise ValueError(f"at least {least} seconds")
+        return value
+
+    @field_validator("timeout")
+    @classmethod
+    def _timeout(cls, value, info: ValidationInfo):
+        interval = info.data.get("interval")
+        if interval is not None and value > interval:
+            raise ValueError("at most the interval")
+        return value
+
+    @field_validator("expect_status")
+    @classmethod
+    def _expect_status(cls, value):
+        return normalize_status_spec(value)
+
+    @field_validator("json_path")
+    @classmethod
+    def _json_path(cls, value):
+        if value is not None:
+            json_path_steps(value)
+        return value
+
+    @field_validator("json_value")
+    @classmethod
+    def _json_value(cls, value, info: ValidationInfo):
+        if value is not None and not info.data.get("json_path"):
+            raise ValueError("give json_path too")
+        return value
+
+    @field_validator("tags")
+    @classmethod
+    def _tags(cls, value):
+        return list(dict.fromkeys(no_control_characters(tag, "a tag") for tag in value))
+
+
+FIELDS = tuple(MonitorFields.model_fields)
+
+
+def fields_of(exc):
+    """{field: message} from a pydantic ValidationError, in the API's words."""
+    fields = {}
+    for error in exc.errors():
+        name = str(error["loc"][0]) if error["loc"] else "body"
+        if name in fields:
+            continue
+        if error["type"] == "extra_forbidden":
+            fields[name] = "read-only" if name in READ_ONLY else "unknown field"
+        elif error["type"] == "missing":
+            fields[name] = "required"
+        else:
+            fields[name] = error["msg"].removeprefix("Value error, ")
+    return fields
+
+
+def validate(data, context):
+    """Clean fields for a new monitor from ``data``, or Invalid (422) naming each bad field."""
+    try:
+        return MonitorFields.model_validate(data, context=context).model_dump()
+    except ValidationError as exc:
+        raise Invalid(fields_of(exc)) from None
+
+
+def validate_patch(current, patch, context):
+    """The monitor's fields after ``patch``, checked as a whole (a new interval may make the timeout too long)."""
+    try:
+        merged = MonitorFields.model_validate({**current, **patch}, context=context).model_dump()
+    except ValidationError as exc:
+        raise Invalid(fields_of(exc)) from None
+    return {name: merged[name] for name in patch}

@@ -1,0 +1,414 @@
+"""What monitors can do, as coroutines over an AsyncSession: Core statements on the hot paths.  No HTTP here.
+
+The hot paths are ``claim`` (the scheduler takes due monitors), ``record`` (check
+results, state transitions, incidents and rollups, in one transaction) and the list
+queries; they use Core statements and batches.  ORM objects serve single monitors.
+"""
+
+import bisect
+import dataclasses
+import datetime
+import random
+
+from sqlalchemy import bindparam, case, delete, func, insert, or_, select, update
+from sqlalchemy.dialects.mysql import insert as mysql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from ..models.meta import utcnow
+from ..validation import next_page
+from ..models.monitor import (
+    BUCKET_COLUMNS,
+    LATENCY_BUCKETS,
+    ROLLUP_COUNTERS,
+    CheckResult,
+    DailyRollup,
+    HourlyRollup,
+    Incident,
+    Monitor,
+    with_recent,
+)
+from .state import Snapshot, step
+
+HOUR = datetime.timedelta(hours=1)
+DAY = datetime.timedelta(days=1)
+#: a claim not settled by a result this long after the check's timeout is retaken by any process
+RETAKE_MARGIN = datetime.timedelta(seconds=10)
+
+
+class TooManyMonitors(Exception):
+    def __init__(self, limit):
+        super().__init__(f"you have {limit} monitors, the most allowed")
+        self.limit = limit
+
+
+# -- monitors ---------------------------------------------------------------------------
+
+
+async def create_monitor(session, user_id, fields, limit=0, now=None):
+    """A new monitor, PENDING (or PAUSED), first checked at a random moment within its first interval."""
+    now = now or utcnow()
+    if limit and await session.scalar(select(func.count()).where(Monitor.user_id == user_id)) >= limit:
+        raise TooManyMonitors(limit)
+    monitor = Monitor(user_id=user_id, **fields, created_at=now, updated_at=now, version=0,
+                      fail_streak=0, pass_streak=0, recent="")
+    monitor.state = "PAUSED" if fields["paused"] else "PENDING"
+    monitor.state_since = now
+    if not fields["paused"]:
+        # spread over the first interval: a thousand monitors made at once are not checked at once
+        monitor.due_at = monitor.next_check_at = now + datetime.timedelta(seconds=random.uniform(0, fields["interval"]))
+    session.add(monitor)
+    await session.flush()
+    return monitor
+
+
+async def update_monitor(session, monitor, changes, now=None):
+    """Apply validated ``changes``; pausing stops checks, resuming checks again soon (as PENDING)."""
+    now = now or utcnow()
+    for name, value in changes.items():
+        setattr(monitor, name, value)
+    if "paused" in changes and changes["paused"] != (monitor.state == "PAUSED"):
+        monitor.fail_streak = monitor.pass_streak = 0
+        monitor.streak_started_at = monitor.streak_error = None
+        monitor.state_since = now
+        monitor.claimed_by = None
+        if changes["paused"]:
+            monitor.state = "PAUSED"
+            monitor.due_at = monitor.next_check_at = None
+        else:
+            monitor.state = "PENDING"
+            monitor.due_at = monitor.next_check_at = now + datetime.timedelta(
+                seconds=random.uniform(0, min(monitor.interval, 5)))
+    elif not monitor.paused and monitor.next_check_at and monitor.next_check_at > now + datetime.timedelta(
+            seconds=monitor.interval):
+        monitor.next_check_at = now + datetime.timedelta(seconds=monitor.interval)  # a shorter interval
+        if monitor.claimed_by is None:
+            monitor.due_at = monitor.next_check_at
+    monitor.version += 1
+    monitor.updated_at = now
+    await session.flush()
+    return monitor
+
+
+async def delete_monitor(session, monitor):
+    """The monitor and its history (results, incidents, rollups go with it, by the foreign keys)."""
+    for table in (CheckResult, Incident, HourlyRollup, DailyRollup):  # SQLite without foreign keys enforced too
+        await session.execute(delete(table).where(table.monitor_id == monitor.id))
+    await session.delete(monitor)
+    await session.flush()
+
+
+async def list_monitors(session, user_id, limit, after_id=None, state=None, text=None):
+    """The user's monitors by id, ``limit`` at a time after ``after_id``: (monitors, next cursor or None)."""
+    query = select(Monitor).where(Monitor.user_id == user_id).order_by(Monitor.id).limit(limit + 1)
+    if after_id is not None:
+        query = query.where(Monitor.id > after_id)
+    if state:
+        query = query.where(Monitor.state == state)
+    if text:
+        query = query.where(or_(Monitor.name.contains(text, autoescape=True), Monitor.url.contains(text, autoescape=True)))
+    return next_page(list(await session.scalars(query)), limit)
+
+
+# -- history ----------------------------------------------------------------------------
+
+
+async def list_results(session, monitor_id, limit, before_id=None):
+    """Newest first: (results, next cursor or None)."""
+    query = (select(CheckResult).where(CheckResult.monitor_id == monitor_id)
+             .order_by(CheckResult.id.desc()).limit(limit + 1))
+    if before_id is not None:
+        query = query.where(CheckResult.id < before_id)
+    return next_page(list(await session.scalars(query)), limit)
+
+
+async def list_incidents(session, user_id, limit, before_id=None, monitor_id=None, open_only=False):
+    """The user's incidents (of one monitor, or all), newest first: (incidents, next cursor or None)."""
+    query = (select(Incident).join(Monitor, Monitor.id == Incident.monitor_id).where(Monitor.user_id == user_id)
+             .order_by(Incident.id.desc()).limit(limit + 1))
+    if monitor_id is not None:
+        query = query.where(Incident.monitor_id == monitor_id)
+    if open_only:
+        query = query.where(Incident.ended_at.is_(None))
+    if before_id is not None:
+        query = query.where(Incident.id < before_id)
+    return next_page(list(await session.scalars(query)), limit)
+
+
+def hour_of(moment):
+    return moment.replace(minute=0, second=0, microsecond=0)
+
+
+def day_of(moment):
+    return moment.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def percent(passes, checks):
+    """Passes as a percentage of checks (MySQL's SUM is a Decimal), None without checks."""
+    passes, checks = int(passes or 0), int(checks or 0)
+    return round(100 * passes / checks, 3) if checks else None
+
+
+async def uptimes(session, monitor_ids, now=None):
+    """{monitor id: {"24h": %, "7d": %, "30d": %}} from the rollups: two queries, whatever the history's size."""
+    if not monitor_ids:
+        return {}
+    now = now or utcnow()
+    since_24h = hour_of(now) - 23 * HOUR
+    since_7d, since_30d = day_of(now) - 6 * DAY, day_of(now) - 29 * DAY
+    hourly = await session.execute(
+        select(HourlyRollup.monitor_id, func.sum(HourlyRollup.checks), func.sum(HourlyRollup.passes))
+        .where(HourlyRollup.monitor_id.in_(monitor_ids), HourlyRollup.period >= since_24h)
+        .group_by(HourlyRollup.monitor_id)
+    )
+    recent = DailyRollup.period >= since_7d
+    daily = await session.execute(
+        select(DailyRollup.monitor_id,
+               func.sum(case((recent, DailyRollup.checks), else_=0)), func.sum(case((recent, DailyRollup.passes), else_=0)),
+               func.sum(DailyRollup.checks), func.sum(DailyRollup.passes))
+        .where(DailyRollup.monitor_id.in_(monitor_ids), DailyRollup.period >= since_30d)
+        .group_by(DailyRollup.monitor_id)
+    )
+    found = {i: {"24h": None, "7d": None, "30d": None} for i in monitor_ids}
+    for monitor_id, checks, passes in hourly:
+        found[monitor_id]["24h"] = percent(passes, checks)
+    for monitor_id, checks_7d, passes_7d, checks_30d, passes_30d in daily:
+        found[monitor_id]["7d"] = percent(passes_7d, checks_7d)
+        found[monitor_id]["30d"] = percent(passes_30d, checks_30d)
+    return found
+
+
+# -- the scheduler's claims --------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Claim:
+    """A due monitor taken by one process: check it at ``start_at`` (``due_at`` was its time)."""
+
+    monitor_id: int
+    due_at: datetime.datetime
+    start_at: datetime.datetime
+    row: object  # what the check needs of the monitor (checker.Target.of reads it)
+
+
+CLAIM_COLUMNS = (Monitor.id, Monitor.url, Monitor.method, Monitor.headers, Monitor.body, Monitor.interval,
+                 Monitor.timeout, Monitor.degraded_ms, Monitor.expect_status, Monitor.keyword,
+                 Monitor.keyword_absent, Monitor.json_path, Monitor.json_value, Monitor.tls_days,
+                 Monitor.due_at, Monitor.claimed_by)
+_DUE = select(*CLAIM_COLUMNS).where(Monitor.due_at <= bindparam("until")).order_by(Monitor.due_at)
+_TABLE = Monitor.__table__
+#: the claims of one batch, on MySQL/MariaDB, where the rows are locked (SKIP LOCKED) until commit
+_CLAIM_ALL = (update(_TABLE).where(_TABLE.c.id.in_(bindparam("ids", expanding=True)))
+              .values(claimed_by=bindparam("owner"), due_at=bindparam("retake")))
+#: one claim, where nothing is locked (SQLite): taken only if nobody took it since it was read
+_CLAIM_ONE = (update(_TABLE).where(_TABLE.c.id == bindparam("claim_id"), _TABLE.c.due_at == bindparam("seen_due"))
+              .values(claimed_by=bindparam("owner"), due_at=bindparam("retake")))
+
+
+def next_slot(scheduled, interval, now):
+    """The first time after ``now`` on the schedule that ``scheduled`` is part of (checks missed are skipped)."""
+    step_ = datetime.timedelta(seconds=interval)
+    if scheduled > now:
+        return scheduled
+    return scheduled + step_ * ((now - scheduled) // step_ + 1)
+
+
+async def claim(session, owner, limit, horizon, now=None):
+    """Take up to ``limit`` monitors due before ``now + horizon``, in one short transaction of the caller's.
+
+    On MySQL/MariaDB the rows are read ``FOR UPDATE SKIP LOCKED``, so processes that
+    claim at once take different monitors, and one UPDATE claims them all; elsewhere
+    (SQLite, one writer at a time) each row is taken by a conditional UPDATE.  A claimed
+    row's ``due_at`` becomes the time its claim runs out (then any process retakes it);
+    its ``next_check_at`` stays the time it was due, for ``record`` to move on.
+    """
+    now = now or utcnow()
+    locking = session.bind.dialect.name == "mysql"
+    query = _DUE.limit(limit).with_for_update(skip_locked=True) if locking else _DUE.limit(limit)
+    rows = (await session.execute(query, {"until": now + horizon})).all()
+    if not rows:
+        return []
+    claims = [Claim(row.id, row.due_at, max(row.due_at, now) if row.claimed_by is None else now, row)
+              for row in rows]  # a retake runs at once
+    retake = max(c.start_at for c in claims) + datetime.timedelta(seconds=max(r.timeout for r in rows)) + RETAKE_MARGIN
+    if locking:
+        await session.execute(_CLAIM_ALL, {"ids": [c.monitor_id for c in claims], "owner": owner, "retake": retake})
+        return claims
+    taken = []
+    for one in claims:
+        values = {"claim_id": one.monitor_id, "seen_due": one.due_at, "owner": owner, "retake": retake}
+        if (await session.execute(_CLAIM_ONE, values)).rowcount == 1:
+            taken.append(one)
+    return taken
+
+
+# -- recording results --------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Outcome:
+    """A check to record: by the scheduler (``owner`` of the claim) or in a request (owner None)."""
+
+    monitor_id: int
+    result: object  # state.Result
+    owner: str | None = None
+
+
+STATE_COLUMNS = (Monitor.id, Monitor.state, Monitor.state_since, Monitor.fail_streak, Monitor.pass_streak,
+                 Monitor.streak_started_at, Monitor.streak_error, Monitor.failures_to_down, Monitor.successes_to_up,
+                 Monitor.interval, Monitor.claimed_by, Monitor.due_at, Monitor.next_check_at, Monitor.version,
+                 Monitor.recent)
+RECORDED = ("state", "state_since", "fail_streak", "pass_streak", "streak_started_at", "streak_error",
+            "last_check_at", "last_ok", "last_status_code", "last_latency_ms", "last_error", "recent", "due_at",
+            "next_check_at", "claimed_by", "version")
+#: one monitor row moved on by a result, if nobody else moved it since it was read (compare-and-swap)
+_RECORD = (update(_TABLE).where(_TABLE.c.id == bindparam("row_id"), _TABLE.c.version == bindparam("seen_version"))
+           .values({name: bindparam(f"new_{name}") for name in RECORDED}))
+
+
+def new_values(row, outcome, change):
+    """The row's values after ``outcome`` (for the _RECORD statement)."""
+    result = outcome.result
+    values = {
+        "state": change.state, "state_since": result.at if change.flipped else row.state_since,
+        "fail_streak": change.fail_streak, "pass_streak": change.pass_streak,
+        "streak_started_at": change.streak_started_at, "streak_error": change.streak_error,
+        "last_check_at": result.at, "last_ok": result.ok, "last_status_code": result.status_code,
+        "last_latency_ms": result.latency_ms, "last_error": result.error, "recent": with_recent(row.recent, result),
+        "due_at": row.due_at, "next_check_at": row.next_check_at, "claimed_by": row.claimed_by,
+        "version": row.version + 1,
+    }
+    if outcome.owner is not None:  # the scheduler's check: the claim ends, the next check is on the schedule
+        scheduled = row.next_check_at or row.due_at
+        values["due_at"] = values["next_check_at"] = next_slot(scheduled, row.interval, result.at)
+        values["claimed_by"] = None
+    return {"row_id": row.id, "seen_version": row.version, **{f"new_{k}": v for k, v in values.items()}}
+
+
+async def record(session, outcomes):
+    """Write check results in the caller's transaction: monitor rows, results, incidents, rollups.
+
+    Each monitor row moves by the state machine with a compare-and-swap on its
+    ``version``: of two writers, one wins and the other recomputes from the winner's
+    row.  On MySQL/MariaDB the rows are read ``FOR UPDATE`` (in id order, so batches do
+    not deadlock) and written with one executemany; on SQLite each write is checked and
+    a lost race read again.  A scheduler's result whose claim was retaken meanwhile (or
+    whose monitor was paused or deleted) is dropped.  Returns [(outcome, transition)].
+    """
+    locking = session.bind.dialect.name == "mysql"
+    recorded = []
+    pending = sorted(outcomes, key=lambda o: o.monitor_id)
+    for _ in range(5):
+        if not pending:
+            break
+        query = select(*STATE_COLUMNS).where(Monitor.id.in_({o.monitor_id for o in pending})).order_by(Monitor.id)
+        rows = {row.id: row for row in (await session.execute(
+            query.with_for_update() if locking else query)).all()}
+        round_, later, seen = [], [], set()
+        for outcome in pending:
+            row = rows.get(outcome.monitor_id)
+            if row is None or (outcome.owner is not None and row.claimed_by != outcome.owner):
+                continue  # deleted, paused or retaken meanwhile
+            if outcome.monitor_id in seen:
+                later.append(outcome)  # the same monitor twice: the second after the first
+                continue
+            seen.add(outcome.monitor_id)
+            change = step(Snapshot.of(row), outcome.result)
+            round_.append((outcome, change, new_values(row, outcome, change)))
+        if locking and round_:
+            await session.execute(_RECORD, [values for _, _, values in round_])
+            recorded += [(o, c) for o, c, _ in round_]
+        else:
+            for outcome, change, values in round_:
+                if (await session.execute(_RECORD, values)).rowcount == 1:
+                    recorded.append((outcome, change))
+                else:
+                    later.append(outcome)  # another writer came first: read its row again
+        pending = later
+    await _write_history(session, recorded)
+    return recorded
+
+
+async def _write_history(session, recorded):
+    if not recorded:
+        return
+    await session.execute(insert(CheckResult.__table__), [
+        {"monitor_id": o.monitor_id, "at": o.result.at, "ok": o.result.ok, "slow": o.result.slow,
+         "status_code": o.result.status_code, "latency_ms": o.result.latency_ms, "error": o.result.error}
+        for o, _ in recorded
+    ])
+    opening = [(o, c) for o, c in recorded if c.opens_incident]
+    if opening:
+        already = set(await session.scalars(select(Incident.monitor_id).where(
+            Incident.monitor_id.in_([o.monitor_id for o, _ in opening]), Incident.ended_at.is_(None))))
+        new = [{"monitor_id": o.monitor_id, "started_at": c.streak_started_at, "cause": c.streak_error or "failed"}
+               for o, c in opening if o.monitor_id not in already]
+        if new:
+            await session.execute(insert(Incident.__table__), new)
+    for o, c in recorded:
+        if c.closes_incident:
+            await session.execute(update(Incident.__table__).where(
+                Incident.monitor_id == o.monitor_id, Incident.ended_at.is_(None)).values(ended_at=o.result.at))
+    await add_to_rollups(session, [o for o, _ in recorded])
+
+
+def bucket_column(latency_ms):
+    return BUCKET_COLUMNS[bisect.bisect_left(LATENCY_BUCKETS, latency_ms)]
+
+
+async def add_to_rollups(session, outcomes):
+    """Add the results to their hour's and day's rollups: one upsert statement per table."""
+    for model, period_of in ((HourlyRollup, hour_of), (DailyRollup, day_of)):
+        sums = {}
+        for outcome in outcomes:
+            result = outcome.result
+            key = (outcome.monitor_id, period_of(result.at))
+            row = sums.setdefault(key, dict.fromkeys(ROLLUP_COUNTERS, 0))
+            row["checks"] += 1
+            row["passes"] += result.ok
+            row["slow"] += result.slow
+            row["latency_sum"] += result.latency_ms
+            row[bucket_column(result.latency_ms)] += 1
+        rows = [{"monitor_id": m, "period": p, **counters} for (m, p), counters in sums.items()]
+        await upsert_adding(session, model.__table__, rows)
+
+
+_UPSERTS = {}
+
+
+def adding_upsert(dialect, table):
+    """INSERT a row; where its key exists, add its counters to the row's.  One statement per table, cached,
+    run with many parameter sets (the driver batches them)."""
+    key = (dialect, table.name)
+    if key not in _UPSERTS:
+        if dialect == "mysql":
+            statement = mysql_insert(table)
+            statement = statement.on_duplicate_key_update(
+                {name: table.c[name] + statement.inserted[name] for name in ROLLUP_COUNTERS})
+        else:
+            statement = sqlite_insert(table)
+            statement = statement.on_conflict_do_update(
+                index_elements=["monitor_id", "period"],
+                set_={name: table.c[name] + statement.excluded[name] for name in ROLLUP_COUNTERS})
+        _UPSERTS[key] = statement
+    return _UPSERTS[key]
+
+
+async def upsert_adding(session, table, rows):
+    if rows:
+        await session.execute(adding_upsert(session.bind.dialect.name, table), rows)
+
+
+# -- retention --------------------------------------------------------------------------------
+
+
+async def prune(session, raw_before, hourly_before, chunk=5000):
+    """Delete raw results older than ``raw_before`` and hourly rollups older than ``hourly_before``, a chunk
+    at a time (no long lock).  Returns how many rows went; call it until it returns 0."""
+    gone = 0
+    old_results = select(CheckResult.id).where(CheckResult.at < raw_before).limit(chunk)
+    ids = list(await session.scalars(old_results))
+    if ids:
+        gone += (await session.execute(delete(CheckResult).where(CheckResult.id.in_(ids)))).rowcount
+    if not ids:  # an hour's rows per monitor age out per hour: few enough for one statement
+        gone += (await session.execute(delete(HourlyRollup).where(HourlyRollup.period < hourly_before))).rowcount
+    return gone

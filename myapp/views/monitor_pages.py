@@ -1,0 +1,195 @@
+"""Browser pages for monitors: the dashboard, the form, the detail page with its chart, and its actions."""
+
+import math
+import types
+
+from pyramid.httpexceptions import HTTPFound, HTTPNotFound
+from pyramid.view import view_config
+
+from ..accounts import service as accounts
+from ..models.monitor import STATES
+from ..monitors import pages, service
+from ..monitors.charts import latency_chart, sparkline
+from ..monitors.checker import Target, check
+from ..monitors.forms import form_values, from_form
+from ..monitors.schema import MonitorFields, validate
+from ..validation import Invalid, page as page_params
+
+PER_PAGE = 50
+ROWS_HEADER = "X-Rows-Only"  # the dashboard's script asks for the rows alone, to refresh them in place
+
+
+def number_param(value):
+    if not value.isascii() or not value.isdigit() or not 1 <= int(value) <= 100000:
+        raise ValueError("a page number")
+    return int(value)
+
+
+def state_param(value):
+    if value and value.upper() not in STATES:
+        raise ValueError(f"one of {', '.join(STATES)}")
+    return value.upper()
+
+
+@view_config(route_name="monitors", request_method="GET", renderer="myapp:templates/monitors.jinja2",
+             permission="view")
+async def dashboard(request):
+    try:
+        _, _, query = page_params(request.GET, extra={"page": number_param, "state": state_param,
+                                                      "q": lambda q: q.strip()[:200]})
+    except Invalid as exc:
+        raise HTTPNotFound("No such page of monitors: " + "; ".join(f"{k} {v}" for k, v in exc.fields.items()))
+    number, state, text = query.get("page", 1), query.get("state") or None, query.get("q") or None
+    rows, matching, counts = await pages.dashboard(request.dbsession, request.context.owner_id, number, PER_PAGE,
+                                                   state, text)
+    uptime = await service.uptimes(request.dbsession, [row.id for row in rows])
+    monitors = [{"row": row, "uptime": uptime[row.id]["24h"], "spark": sparkline(row.recent)} for row in rows]
+    if request.headers.get(ROWS_HEADER):
+        request.override_renderer = "myapp:templates/monitor_rows.jinja2"
+    return {"monitors": monitors, "counts": counts, "total": sum(counts.values()), "matching": matching,
+            "page": number, "pages": max(1, math.ceil(matching / PER_PAGE)), "state": state or "", "q": text or ""}
+
+
+def form_page(request, values, errors=None, monitor=None, test=None, status=200):
+    request.response.status = status
+    return {"values": values, "errors": errors or {}, "monitor": monitor, "test": test}
+
+
+async def read_form(request):
+    """(clean fields, raw values): Invalid carries the errors of both the text and the rules."""
+    data, errors = from_form(request.POST)
+    values = {name: request.POST.get(name, "") for name in (*MonitorFields.model_fields, "paused")}
+    try:
+        clean = validate(data, request.registry.monitors.context)
+    except Invalid as exc:
+        exc.fields = {**exc.fields, **errors}
+        exc.values = values
+        raise
+    if errors:
+        exc = Invalid(errors)
+        exc.values = values
+        raise exc
+    return clean, values
+
+
+async def test_check(request, clean):
+    """Run the check the form describes, without saving it (the ad-hoc probe's limit applies)."""
+    try:
+        await request.registry.throttle.attempt(request.dbsession, {"probe_user": request.context.owner_id})
+    except accounts.Throttled as exc:
+        return {"ok": False, "error": f"too many tests; try again in {exc.retry_after} seconds",
+                "status_code": None, "latency_ms": None}
+    state = request.loop_state
+    result = await check(state.http, state.guard, Target.of(types.SimpleNamespace(**clean)))
+    return {"ok": result.ok, "error": result.error, "status_code": result.status_code, "latency_ms": result.latency_ms}
+
+
+@view_config(route_name="monitors.new", request_method="GET", renderer="myapp:templates/monitor_form.jinja2",
+             permission="edit")
+def new_monitor_form(request):
+    return form_page(request, form_values())
+
+
+@view_config(route_name="monitors.new", request_method="POST", renderer="myapp:templates/monitor_form.jinja2",
+             permission="edit", async_timeout=70)
+async def create_monitor(request):
+    try:
+        clean, values = await read_form(request)
+    except Invalid as exc:
+        return form_page(request, exc.values, exc.fields, status=422)
+    if request.POST.get("action") == "test":
+        return form_page(request, values, test=await test_check(request, clean))
+    try:
+        monitor = await service.create_monitor(request.dbsession, request.context.owner_id, clean,
+                                               request.registry.monitors.max_per_user)
+    except service.TooManyMonitors as exc:
+        return form_page(request, values, {"name": f"you have {exc.limit} monitors, the most allowed"}, status=409)
+    request.session.flash(f"{monitor.name} is added; its first check comes within {monitor.interval} s.")
+    return HTTPFound(request.route_path("monitor", monitor_id=monitor.id))
+
+
+@view_config(route_name="monitor.edit", request_method="GET", renderer="myapp:templates/monitor_form.jinja2",
+             permission="edit")
+def edit_monitor_form(request):
+    monitor = request.context.monitor
+    return form_page(request, form_values(monitor), monitor=monitor)
+
+
+@view_config(route_name="monitor.edit", request_method="POST", renderer="myapp:templates/monitor_form.jinja2",
+             permission="edit", async_timeout=70)
+async def edit_monitor(request):
+    monitor = request.context.monitor
+    try:
+        clean, values = await read_form(request)
+    except Invalid as exc:
+        return form_page(request, exc.values, exc.fields, monitor=monitor, status=422)
+    if request.POST.get("action") == "test":
+        return form_page(request, values, monitor=monitor, test=await test_check(request, clean))
+    changes = {name: value for name, value in clean.items() if getattr(monitor, name) != value}
+    await service.update_monitor(request.dbsession, monitor, changes)
+    request.session.flash(f"{monitor.name} is saved." if changes else "Nothing changed.")
+    return HTTPFound(request.route_path("monitor", monitor_id=monitor.id))
+
+
+def range_param(value):
+    if value not in pages.RANGES:
+        raise ValueError(", ".join(pages.RANGES))
+    return value
+
+
+@view_config(route_name="monitor", request_method="GET", renderer="myapp:templates/monitor.jinja2",
+             permission="view")
+async def monitor_page(request):
+    monitor = request.context.monitor
+    try:
+        _, cursor, query = page_params(request.GET, extra={"range": range_param})
+    except Invalid as exc:
+        raise HTTPNotFound("No such view of this monitor: " + "; ".join(exc.fields))
+    range_ = query.get("range", "24h")
+    session = request.dbsession
+    points, start, end = await pages.latency_points(session, monitor.id, range_)
+    down = await pages.down_periods(session, monitor.id, start)
+    results, next_cursor = await service.list_results(session, monitor.id, 20, cursor)
+    incidents, _ = await service.list_incidents(session, request.context.owner_id, 20, monitor_id=monitor.id)
+    uptime = (await service.uptimes(session, [monitor.id]))[monitor.id]
+    return {"monitor": monitor, "uptime": uptime, "range": range_, "ranges": list(pages.RANGES),
+            "chart": latency_chart(points, start, end, down, now=end), "results": results,
+            "next_cursor": next_cursor, "incidents": incidents, "now": end}
+
+
+@view_config(route_name="monitor.check", request_method="POST", permission="edit", async_timeout=70)
+async def check_now(request):
+    monitor = request.context.monitor
+    state = request.loop_state
+    result = await check(state.http, state.guard, Target.of(monitor))
+    await service.record(request.dbsession, [service.Outcome(monitor.id, result)])
+    request.session.flash(f"Checked: {'passed' if result.ok else 'failed: ' + result.error} "
+                          f"({result.latency_ms} ms).")
+    return HTTPFound(request.route_path("monitor", monitor_id=monitor.id))
+
+
+@view_config(route_name="monitor.pause", request_method="POST", permission="edit")
+async def pause(request):
+    monitor = request.context.monitor
+    paused = request.POST.get("paused") == "1"
+    await service.update_monitor(request.dbsession, monitor, {"paused": paused})
+    request.session.flash(f"{monitor.name} is {'paused' if paused else 'checked again'}.")
+    return HTTPFound(request.route_path("monitor", monitor_id=monitor.id))
+
+
+@view_config(route_name="monitor.delete", request_method="GET", renderer="myapp:templates/confirm_delete.jinja2",
+             permission="delete")
+def confirm_delete(request):
+    monitor = request.context.monitor
+    return {"what": monitor.name, "consequence": "Its results, incidents and uptime history are deleted too.",
+            "action": request.route_path("monitor.delete", monitor_id=monitor.id),
+            "back": request.route_path("monitor", monitor_id=monitor.id)}
+
+
+@view_config(route_name="monitor.delete", request_method="POST", permission="delete")
+async def delete(request):
+    monitor = request.context.monitor
+    await service.delete_monitor(request.dbsession, monitor)
+    request.session.flash(f"{monitor.name} is deleted.")
+    return HTTPFound(request.route_path("monitors"))
+

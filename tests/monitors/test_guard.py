@@ -1,0 +1,76 @@
+"""The guard against server-side request forgery (monitors.private_targets = deny): a blocked check sends nothing."""
+
+import pytest
+
+from myapp.monitors import checker
+
+from .conftest import TargetServer, new_monitor
+
+DENY = {"monitors.private_targets": "deny"}
+
+
+@pytest.fixture
+def denied(make_myapp, owner):
+    return make_myapp(**DENY), owner[1]
+
+
+def test_a_name_that_resolves_to_loopback_is_blocked_at_connection(denied, target):
+    client, auth = denied
+    url = target.url.replace("127.0.0.1", "localhost") + "/ok"  # a name: allowed when it is created
+    monitor = new_monitor(client, auth, url=url)
+    result = client.post(f"/api/monitors/{monitor['id']}/check", headers=auth).json
+    assert result["ok"] is False and result["error"].startswith("blocked: localhost resolves to ")
+    assert "loopback" in result["error"]
+    assert target.hits == []  # nothing reached the target
+
+
+def test_the_probe_is_guarded_too(denied, target):
+    client, auth = denied
+    res = client.post_json("/api/checks", {"urls": [target.url + "/ok"]}, headers=auth, status=422).json
+    assert "blocked" in res["fields"]["urls"]
+    by_name = target.url.replace("127.0.0.1", "localhost") + "/ok"
+    result = client.post_json("/api/checks", {"urls": [by_name]}, headers=auth).json["results"][0]
+    assert result["ok"] is False and "blocked" in result["error"]
+    assert target.hits == []
+
+
+@pytest.fixture
+def public_127_0_0_1(monkeypatch):
+    """Treat 127.0.0.1 as a public address, so a target there can redirect to another, private one."""
+    real = checker.blocked_because
+    monkeypatch.setattr(checker, "blocked_because", lambda address: None if address == "127.0.0.1" else real(address))
+
+
+def test_a_redirect_to_a_private_address_is_blocked(denied, target, public_127_0_0_1):
+    inside = TargetServer(host="127.0.0.2").start()  # the "internal" service
+    try:
+        client, auth = denied
+        monitor = new_monitor(client, auth, url=f"{target.url}/redirect?to={inside.url}/ok")
+        result = client.post(f"/api/monitors/{monitor['id']}/check", headers=auth).json
+        assert result["ok"] is False
+        assert result["error"] == "blocked: 127.0.0.2, a loopback address (monitors.private_targets = deny)"
+        assert len(target.hits_on("/redirect")) == 1 and inside.hits == []
+    finally:
+        inside.stop()
+
+
+def test_allowed_targets_are_reached(make_myapp, owner, target):
+    client = make_myapp(**{"monitors.private_targets": "allow"})
+    auth = owner[1]
+    monitor = new_monitor(client, auth, url=target.url.replace("127.0.0.1", "localhost") + "/ok")
+    assert client.post(f"/api/monitors/{monitor['id']}/check", headers=auth).json["ok"] is True
+
+
+@pytest.mark.parametrize("address,why", [
+    ("127.0.0.1", "loopback"), ("::1", "loopback"), ("10.0.0.1", "private"), ("172.16.5.4", "private"),
+    ("192.168.0.1", "private"), ("169.254.169.254", "link-local"), ("fe80::1", "link-local"),
+    ("224.0.0.251", "multicast"), ("ff02::1", "multicast"), ("0.0.0.0", "reserved"), ("100.64.0.1", "reserved"),
+    ("::ffff:127.0.0.1", "loopback"), ("2002:a00:1::", "private"), ("fc00::1", "private"), ("240.0.0.1", "reserved"),
+])
+def test_what_counts_as_private(address, why):
+    assert why in checker.blocked_because(address)
+
+
+@pytest.mark.parametrize("address", ["93.184.216.34", "2606:2800:220:1:248:1893:25c8:1946", "8.8.8.8"])
+def test_public_addresses_pass(address):
+    assert checker.blocked_because(address) is None

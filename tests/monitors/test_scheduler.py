@@ -1,0 +1,97 @@
+"""The real scheduler, in the app's service loop, against real targets: states, incidents, claims, limits."""
+
+import datetime
+
+from sqlalchemy import func, select, update
+
+from myapp.models import CheckResult, DailyRollup, HourlyRollup, Monitor
+from myapp.models.meta import utcnow
+from myapp.monitors import service
+
+from ..conftest import in_app
+from .conftest import new_monitor, run_sql, wait_until
+
+SCHEDULER = {"monitors.scheduler": "true", "metrics.token": "metrics-token-0123456789"}
+
+
+def monitor_of(client, auth, monitor_id):
+    return client.get(f"/api/monitors/{monitor_id}", headers=auth).json
+
+
+def test_up_down_and_back_with_an_incident(make_myapp, owner, target):
+    client = make_myapp(**SCHEDULER)
+    auth = owner[1]
+    monitor = new_monitor(client, auth, url=target.url + "/flip", interval=1, timeout=1, failures_to_down=2)
+    mid = monitor["id"]
+    wait_until(lambda: monitor_of(client, auth, mid)["state"] == "UP")
+    target.flip_status = 503
+    down = wait_until(lambda: (m := monitor_of(client, auth, mid))["state"] == "DOWN" and m)
+    assert down["last_check"]["error"] == "expected status 200-399, got 503"
+    incident = client.get(f"/api/monitors/{mid}/incidents", headers=auth).json["incidents"]
+    assert len(incident) == 1 and incident[0]["ended_at"] is None
+    failures = [r for r in client.get(f"/api/monitors/{mid}/results", {"limit": 100}, headers=auth).json["results"]
+                if not r["ok"]]
+    assert incident[0]["started_at"] == failures[-1]["at"]  # the first failure of the streak
+    target.flip_status = 200
+    wait_until(lambda: monitor_of(client, auth, mid)["state"] == "UP")
+    closed = client.get("/api/incidents", headers=auth).json["incidents"]
+    assert len(closed) == 1 and closed[0]["ended_at"] is not None
+    # every check the target saw is stored once
+    stored = client.get(f"/api/monitors/{mid}/results", {"limit": 100}, headers=auth).json["results"]
+    assert abs(len(stored) - len(target.hits_on("/flip"))) <= 1  # at most one in flight right now
+
+
+def test_a_claim_of_a_process_that_died_is_taken_back(make_myapp, owner, target, app):
+    auth = owner[1]
+    client = make_myapp()  # no scheduler yet
+    monitor = new_monitor(client, auth, url=target.url + "/ok", interval=3600, timeout=5)
+    past = utcnow() - datetime.timedelta(seconds=1)
+    hour_later = utcnow() + datetime.timedelta(hours=1)
+    run_sql(app, update(Monitor).where(Monitor.id == monitor["id"]).values(
+        claimed_by="gone:123:dead", due_at=past, next_check_at=hour_later))
+    scheduled = make_myapp(**SCHEDULER)
+    checked = wait_until(lambda: (m := monitor_of(scheduled, auth, monitor["id"]))["last_check"] and m)
+    assert checked["state"] == "UP"
+    [(claimed_by, next_check)] = run_sql(app, select(Monitor.claimed_by, Monitor.next_check_at)
+                                         .where(Monitor.id == monitor["id"]))
+    assert claimed_by is None and abs((next_check - hour_later).total_seconds()) < 1  # the schedule is kept
+
+
+def test_checks_in_flight_are_bounded(make_myapp, owner, target):
+    client = make_myapp(**SCHEDULER, **{"monitors.max_concurrency": "2"})
+    auth = owner[1]
+    for _ in range(6):
+        new_monitor(client, auth, url=target.url + "/slow?ms=700", interval=1, timeout=1)
+    wait_until(lambda: len(target.hits_on("/slow")) >= 8, timeout=20)
+    assert target.slow_most == 2
+
+
+def test_lateness_is_kept_as_a_statistic(make_myapp, owner, target):
+    client = make_myapp(**SCHEDULER)
+    auth = owner[1]
+    for _ in range(3):
+        new_monitor(client, auth, url=target.url + "/ok", interval=1, timeout=1)
+    token = {"Authorization": f"Bearer {SCHEDULER['metrics.token']}"}
+    stats = wait_until(lambda: (s := client.get("/api/health", headers=token).json["scheduler"])["checks"] >= 6 and s)
+    assert stats["running"] is True and stats["lateness_ms"]["of_checks"] >= 6
+    assert 0 <= stats["lateness_ms"]["p50"] <= stats["lateness_ms"]["p99"] < 1000
+    assert "scheduler" not in client.get("/api/health").json  # not for the public
+
+
+def test_history_is_pruned_but_daily_rollups_stay(app, owner, testapp, target):
+    auth = owner[1]
+    monitor = new_monitor(testapp, auth, url=target.url + "/ok")
+    testapp.post(f"/api/monitors/{monitor['id']}/check", headers=auth)
+    old = utcnow() - datetime.timedelta(days=100)
+    run_sql(app, update(CheckResult).values(at=old))
+    run_sql(app, update(HourlyRollup).values(period=old))
+    run_sql(app, update(DailyRollup).values(period=old))
+
+    async def prune_all(session):
+        now = utcnow()
+        return await service.prune(session, now - datetime.timedelta(hours=48), now - datetime.timedelta(days=90))
+
+    removed = [in_app(app, prune_all) for _ in range(3)]
+    assert sum(removed) == 2 and removed[-1] == 0  # the raw result, then the hourly rollup
+    for model, left in ((CheckResult, 0), (HourlyRollup, 0), (DailyRollup, 1)):
+        assert run_sql(app, select(func.count()).select_from(model)) == [(left,)], model.__name__
