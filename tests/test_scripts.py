@@ -4,6 +4,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from sqlalchemy import text
 
 from myapp.models.engine import create_engine
@@ -120,3 +122,35 @@ def test_pserve_without_a_secret_says_what_to_set(tmp_path):
     open(ini, "w").write(text_ + "\n[server:main]\nuse = egg:waitress#main\nlisten = 127.0.0.1:0\n")
     res = subprocess.run(["pserve", ini], capture_output=True, text=True, timeout=60)
     assert res.returncode != 0 and "MYAPP_SESSION_SECRET" in res.stderr and "Traceback" not in res.stderr
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "mysql"])
+def test_the_migrations_make_the_schema_the_models_describe(tmp_path, backend, request):
+    """Every table, column and index of the models, made by Alembic's migrations and nothing else."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from myapp.models import Base
+    from myapp.models.schema import upgrade
+
+    from .test_test_database import _execute, url_of
+
+    if backend == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path}/migrated.sqlite"
+    else:
+        server = url_of(request.getfixturevalue("mysql_url"), "")
+        run(_execute(server, "DROP DATABASE IF EXISTS myapp_test_schema", "CREATE DATABASE myapp_test_schema"))
+        request.addfinalizer(lambda: run(_execute(server, "DROP DATABASE IF EXISTS myapp_test_schema")))
+        url = url_of(request.getfixturevalue("mysql_url"), "myapp_test_schema")
+    upgrade({"sqlalchemy.url": url})
+
+    async def differences():
+        engine = create_engine(url, {})
+        try:
+            async with engine.connect() as conn:
+                return await conn.run_sync(lambda sync: compare_metadata(MigrationContext.configure(sync),
+                                                                         Base.metadata))
+        finally:
+            await engine.dispose()
+
+    assert run(differences()) == []
