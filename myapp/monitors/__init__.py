@@ -3,7 +3,7 @@
 Settings (see README.md): ``monitors.scheduler``, ``monitors.min_interval``,
 ``monitors.max_concurrency``, ``monitors.private_targets``, ``monitors.max_per_user``,
 ``monitors.raw_retention_hours``, ``monitors.hourly_retention_days``,
-``monitors.probes_per_hour``, ``monitors.ca_file``.
+``monitors.probes_per_hour``, ``monitors.ca_file``, ``monitors.status_cache_seconds``.
 """
 
 import asyncio
@@ -21,6 +21,7 @@ from ..settings import NotConfigured
 from . import service
 from .checker import Guard, http_client, tls_context
 from .scheduler import Scheduler
+from .status_pages import PublicCache
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,7 @@ class Settings:
         self.raw_retention = datetime.timedelta(hours=number("monitors.raw_retention_hours", 48, least=1))
         self.hourly_retention = datetime.timedelta(days=number("monitors.hourly_retention_days", 90, least=1))
         self.probes_per_hour = number("monitors.probes_per_hour", 120, least=1)
+        self.status_cache_seconds = number("monitors.status_cache_seconds", 30)
         ca_file = settings.get("monitors.ca_file", "").strip() or None
         try:  # made once, here: loading the system's certificates takes tens of ms, too long on a loop
             self.tls = tls_context(ca_file)
@@ -103,6 +105,7 @@ def includeme(config):
     settings = Settings(config.get_settings())
     registry = config.registry
     registry.monitors = settings
+    registry.status_cache = PublicCache(settings.status_cache_seconds)
     registry.throttle.limits["probe_user"] = Limit(settings.probes_per_hour, datetime.timedelta(hours=1))
     config.add_cleanup_ctx(http_client(settings.guard, settings.max_concurrency, settings.tls))
     registry.monitor_scheduler = Scheduler(settings.max_concurrency)

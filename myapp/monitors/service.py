@@ -148,10 +148,14 @@ def percent(passes, checks):
     return round(100 * passes / checks, 3) if checks else None
 
 
-async def uptimes(session, monitor_ids, now=None):
-    """{monitor id: {"24h": %, "7d": %, "30d": %}} from the rollups: two queries, whatever the history's size."""
+async def uptimes(session, monitor_ids, now=None, daily=True):
+    """{monitor id: {"24h": %, "7d": %, "30d": %}} from the rollups: two queries, whatever the history's size.
+
+    ``daily=False`` (the dashboard shows 24 h only) skips the 7 d and 30 d query; they stay None.
+    """
+    found = {i: {"24h": None, "7d": None, "30d": None} for i in monitor_ids}
     if not monitor_ids:
-        return {}
+        return found
     now = now or utcnow()
     since_24h = hour_of(now) - 23 * HOUR
     since_7d, since_30d = day_of(now) - 6 * DAY, day_of(now) - 29 * DAY
@@ -160,18 +164,19 @@ async def uptimes(session, monitor_ids, now=None):
         .where(HourlyRollup.monitor_id.in_(monitor_ids), HourlyRollup.period >= since_24h)
         .group_by(HourlyRollup.monitor_id)
     )
+    for monitor_id, checks, passes in hourly:
+        found[monitor_id]["24h"] = percent(passes, checks)
+    if not daily:
+        return found
     recent = DailyRollup.period >= since_7d
-    daily = await session.execute(
+    days = await session.execute(
         select(DailyRollup.monitor_id,
                func.sum(case((recent, DailyRollup.checks), else_=0)), func.sum(case((recent, DailyRollup.passes), else_=0)),
                func.sum(DailyRollup.checks), func.sum(DailyRollup.passes))
         .where(DailyRollup.monitor_id.in_(monitor_ids), DailyRollup.period >= since_30d)
         .group_by(DailyRollup.monitor_id)
     )
-    found = {i: {"24h": None, "7d": None, "30d": None} for i in monitor_ids}
-    for monitor_id, checks, passes in hourly:
-        found[monitor_id]["24h"] = percent(passes, checks)
-    for monitor_id, checks_7d, passes_7d, checks_30d, passes_30d in daily:
+    for monitor_id, checks_7d, passes_7d, checks_30d, passes_30d in days:
         found[monitor_id]["7d"] = percent(passes_7d, checks_7d)
         found[monitor_id]["30d"] = percent(passes_30d, checks_30d)
     return found

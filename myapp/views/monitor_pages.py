@@ -42,7 +42,7 @@ async def dashboard(request):
     number, state, text = query.get("page", 1), query.get("state") or None, query.get("q") or None
     rows, matching, counts = await pages.dashboard(request.dbsession, request.context.owner_id, number, PER_PAGE,
                                                    state, text)
-    uptime = await service.uptimes(request.dbsession, [row.id for row in rows])
+    uptime = await service.uptimes(request.dbsession, [row.id for row in rows], daily=False)
     monitors = [{"row": row, "uptime": uptime[row.id]["24h"], "spark": sparkline(row.recent)} for row in rows]
     if request.headers.get(ROWS_HEADER):
         request.override_renderer = "myapp:templates/monitor_rows.jinja2"

@@ -1,15 +1,17 @@
 """Status pages: the owner's list and form, and the public page at /status/{slug}."""
 
 from pyramid.httpexceptions import HTTPFound, HTTPNotFound
+from pyramid.renderers import render
+from pyramid.response import Response
 from pyramid.security import NO_PERMISSION_REQUIRED
 from pyramid.view import view_config
 from sqlalchemy import select
 
 from ..models import Monitor
-from ..monitors import pages, service, status_pages
+from ..monitors import charts, pages, service, status_pages
 from ..validation import Invalid
 
-PUBLIC_CACHE_SECONDS = 30
+STATUS_TEMPLATE = "myapp:templates/status.jinja2"
 
 
 async def form_context(request, values, errors=None, page=None, status=200):
@@ -39,6 +41,7 @@ async def status_pages_list(request):
 
 
 async def save(request, page=None):
+    old_slug = page.slug if page is not None else None
     data = read_form(request.POST)
     try:
         fields = status_pages.validate(data)
@@ -48,6 +51,7 @@ async def save(request, page=None):
     except status_pages.SlugTaken:
         return await form_context(request, values_of(data), {"slug": "this address is taken; choose another"}, page,
                                   status=409)
+    forget_when_done(request, saved.slug, *([old_slug] if old_slug else []))
     request.session.flash(f"The status page {saved.title} is saved: anyone can open it at /status/{saved.slug}.")
     return HTTPFound(request.route_path("status_page.edit", page_id=saved.id))
 
@@ -86,25 +90,41 @@ def confirm_delete(request):
 async def delete(request):
     page = request.context.page
     await request.dbsession.delete(page)
+    forget_when_done(request, page.slug)
     request.session.flash(f"The status page {page.title} is deleted.")
     return HTTPFound(request.route_path("status_pages"))
 
 
-@view_config(route_name="status", request_method="GET", renderer="myapp:templates/status.jinja2",
-             permission=NO_PERMISSION_REQUIRED)
+@view_config(route_name="status", request_method="GET", permission=NO_PERMISSION_REQUIRED)
 async def public_status(request):
     """Anyone may look: each monitor's state, 90 daily uptime bars, the open incidents; nothing else."""
-    found = await status_pages.public_view(request.dbsession, request.matchdict["slug"])
+    slug = request.matchdict["slug"]
+    cache = request.registry.status_cache
+    body = cache.get(slug)
+    if body is None:
+        body = render(STATUS_TEMPLATE, await public_values(request.dbsession, slug), request)
+        cache.put(slug, body)
+    response = Response(body, content_type="text/html", charset="utf-8")
+    response.cache_control.public = True
+    response.cache_control.max_age = max(cache.seconds, 0)
+    return response
+
+
+async def public_values(session, slug):
+    found = await status_pages.public_view(session, slug)
     if found is None:
         raise HTTPNotFound("There is no status page here.")
     page, monitors, incidents = found
-    bars = await pages.daily_bars(request.dbsession, [m.id for m in monitors])
-    uptime = await service.uptimes(request.dbsession, [m.id for m in monitors])
+    ids = [m.id for m in monitors]
+    bars = {m: charts.uptime_bars(days) for m, days in (await pages.daily_bars(session, ids)).items()}
+    uptime = await service.uptimes(session, ids)
     names = {m.id: m.name for m in monitors}
-    request.response.cache_control.public = True
-    request.response.cache_control.max_age = PUBLIC_CACHE_SECONDS
     down = sum(1 for m in monitors if m.state == "DOWN")
     return {"page": page, "monitors": monitors, "bars": bars, "uptime": uptime, "down": down,
             "incidents": [{"monitor": names[i.monitor_id], "since": i.started_at,
                            "cause": i.cause if page.show_urls else None} for i in incidents]}
 
+
+def forget_when_done(request, *slugs):
+    """Drop the public page from this process's cache once the change is committed."""
+    request.add_finished_callback(lambda request: request.registry.status_cache.forget(*slugs))

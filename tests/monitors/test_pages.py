@@ -6,7 +6,7 @@ from sqlalchemy import update
 from myapp.models import Monitor
 from myapp.models.meta import utcnow
 
-from ..conftest import csrf_token
+from ..conftest import csrf_token, in_app
 from .conftest import new_monitor, run_sql
 
 
@@ -199,3 +199,91 @@ def test_status_pages_are_made_and_shown_to_anyone(ada, testapp, target):
     delete = client.get(res.location.replace("/edit", "/delete"))
     form_with_action(delete, "/delete").submit(status=302)
     testapp.get("/status/acme", status=404)
+
+
+def test_the_24h_chart_averages_passes_in_four_minute_slots(ada, app, target):
+    """The database puts results in slots (TIMESTAMPDIFF on MariaDB, julianday on SQLite): same answer."""
+    import datetime
+
+    from sqlalchemy import insert
+
+    from myapp.models import CheckResult
+    from myapp.monitors import pages
+
+    client, auth = ada
+    monitor = new_monitor(client, auth, url=target.url + "/ok")
+    now = datetime.datetime(2026, 11, 22, 12, 0, 0)
+    start = now - datetime.timedelta(hours=24)
+    rows = [  # slot 0: two passes and a failure; slot 1 (from 4 min on): one pass; the last slot; too old
+        (start + datetime.timedelta(seconds=1), True, 100), (start + datetime.timedelta(seconds=239), True, 300),
+        (start + datetime.timedelta(seconds=120), False, 9000), (start + datetime.timedelta(seconds=240), True, 50),
+        (now - datetime.timedelta(seconds=1), False, 10), (start - datetime.timedelta(seconds=1), True, 7)]
+    in_app(app, lambda session: session.execute(insert(CheckResult), [
+        {"monitor_id": monitor["id"], "at": at, "ok": ok, "latency_ms": ms} for at, ok, ms in rows]))
+    points, first, end = in_app(app, lambda session: pages.latency_points(session, monitor["id"], "24h", now=now))
+    assert (first, end) == (start, now)
+    minute = datetime.timedelta(minutes=1)
+    assert [(p.at, p.latency_ms, p.failed, p.checks) for p in points] == [
+        (start + 2 * minute, 200, 1, 3), (start + 6 * minute, 50, 0, 1), (now - 2 * minute, None, 1, 1)]
+
+
+def test_a_public_page_is_served_from_the_cache_until_its_owner_saves(ada, app, testapp, target):
+    client, auth = ada
+    shown = new_monitor(client, auth, name="API", url=target.url + "/ok")
+    token = csrf_token(client, "/status-pages")
+    res = client.post("/status-pages", {"title": "Acme", "slug": "acme", "monitors": [str(shown["id"])],
+                                        "csrf_token": token}, status=302)
+    assert "All 1 services are operational" not in testapp.get("/status/acme").text  # PENDING is not operational
+    run_sql(app, update(Monitor).where(Monitor.id == shown["id"]).values(state="DOWN"))
+    assert "is down" not in testapp.get("/status/acme").text  # the page rendered before, for 30 s
+    edit = client.get(res.location)
+    client.post(res.location, {"title": "Acme", "slug": "acme-2", "monitors": [str(shown["id"])],
+                               "csrf_token": edit.html.find("input", {"name": "csrf_token"})["value"]}, status=302)
+    testapp.get("/status/acme", status=404)  # the old address is gone at once, not in 30 s
+    assert "1 of 1 service is down" in testapp.get("/status/acme-2").text
+
+
+def test_the_public_page_cache_is_bounded_and_expires(monkeypatch):
+    from myapp.monitors import status_pages
+
+    now = [1000.0]
+    monkeypatch.setattr(status_pages.time, "monotonic", lambda: now[0])
+    cache = status_pages.PublicCache(seconds=30, size=2)
+    cache.put("a", "A")
+    cache.put("b", "B")
+    cache.put("c", "C")  # full of live pages: the oldest goes
+    assert (cache.get("a"), cache.get("b"), cache.get("c")) == (None, "B", "C")
+    now[0] += 31
+    assert cache.get("b") is None
+    cache.put("d", "D")  # the expired pages make room
+    assert len(cache._pages) == 1 and cache.get("d") == "D"
+    off = status_pages.PublicCache(seconds=0)
+    off.put("a", "A")
+    assert off.get("a") is None
+
+
+def test_daily_bars_read_each_monitors_days_in_one_row(ada, app, target):
+    import datetime
+
+    from sqlalchemy import insert
+
+    from myapp.models import DailyRollup
+    from myapp.monitors import pages
+
+    client, auth = ada
+    one, two = (new_monitor(client, auth, name=n, url=target.url + "/ok")["id"] for n in ("one", "two"))
+    now = datetime.datetime(2026, 11, 22, 12, 0, 0)
+    today = datetime.datetime(2026, 11, 22)
+    day = datetime.timedelta(days=1)
+    in_app(app, lambda session: session.execute(insert(DailyRollup), [
+        {"monitor_id": one, "period": today, "checks": 1440, "passes": 1440},
+        {"monitor_id": one, "period": today - day, "checks": 3, "passes": 1},
+        {"monitor_id": one, "period": today - 89 * day, "checks": 0, "passes": 0},
+        {"monitor_id": one, "period": today - 90 * day, "checks": 5, "passes": 5},  # older than the 90 days
+        {"monitor_id": two, "period": today - 2 * day, "checks": 2000, "passes": 1000}]))
+    bars = in_app(app, lambda session: pages.daily_bars(session, [one, two], now=now))
+    assert len(bars[one]) == len(bars[two]) == 90
+    assert bars[one][-1] == ("2026-11-22", 100.0) and bars[one][-2] == ("2026-11-21", 33.33)
+    assert bars[one][0] == ("2026-08-25", None)
+    assert [pct for _, pct in bars[one][1:88]] == [None] * 87
+    assert bars[two][-3] == ("2026-11-20", 50.0) and [p for _, p in bars[two]].count(None) == 89

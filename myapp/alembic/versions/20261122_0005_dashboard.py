@@ -1,4 +1,4 @@
-"""The dashboard: monitors.recent (sparklines), an index by owner and state, status pages.
+"""The dashboard: monitors.recent (sparklines), an index by owner, state and name (the dashboard's order), status pages.
 
 Revision ID: 0005
 Revises: 0004
@@ -20,7 +20,7 @@ MOMENT = sa.DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
 def upgrade():
     with op.batch_alter_table("monitors") as batch:
         batch.add_column(sa.Column("recent", sa.String(length=255), nullable=False, server_default=""))
-        batch.create_index("ix_monitors_user_id_state", ["user_id", "state"])
+        batch.create_index("ix_monitors_user_id_state_name", ["user_id", "state", "name"])
         batch.drop_index("ix_monitors_user_id")  # the new index starts with user_id
     op.create_table(
         "status_pages",
@@ -56,5 +56,5 @@ def downgrade():
     op.drop_table("status_pages")
     with op.batch_alter_table("monitors") as batch:
         batch.create_index("ix_monitors_user_id", ["user_id"])
-        batch.drop_index("ix_monitors_user_id_state")
+        batch.drop_index("ix_monitors_user_id_state_name")
         batch.drop_column("recent")
