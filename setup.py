@@ -20,11 +20,11 @@ requires = [
     "pydantic>=2.6",
     "email-validator>=2.1",
     "uvloop>=0.19; sys_platform != 'win32'",
+    "cookiecutter>=2.5",  # myapp_startproject
 ]
 
 dev_require = [
     "pyramid_debugtoolbar",
-    "cookiecutter",
 ]
 
 bench_require = [
@@ -72,6 +72,7 @@ setup(
         "console_scripts": [
             "initialize_myapp_db = myapp.scripts.initialize_db:main",
             "create_myapp_admin = myapp.scripts.create_admin:main",
+            "myapp_startproject = myapp.startproject:main",
         ],
     },
 )
