@@ -21,6 +21,7 @@ requires = [
     "email-validator>=2.1",
     "uvloop>=0.19; sys_platform != 'win32'",
     "cookiecutter>=2.5",  # myapp_startproject
+    "aiosmtplib>=3.0",  # e-mail alerts
 ]
 
 dev_require = [
@@ -43,6 +44,7 @@ tests_require = [
     "selenium>=4.20",  # drives Debian's chromium through its chromedriver; downloads nothing
     "hypothesis>=6.100",
     "cryptography>=42",  # certificates for the test HTTPS server
+    "aiosmtpd>=1.4",  # a real SMTP server that records the alerts it receives
 ]
 
 setup(

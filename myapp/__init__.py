@@ -13,6 +13,7 @@ def main(global_config, **settings):
         config.include(".models")
         config.include(".accounts")
         config.include(".monitors")
+        config.include(".alerts")
         config.include(".routes")
         config.scan(".views")
     return config.make_wsgi_app()

@@ -1,12 +1,14 @@
 from pyramid.security import NO_PERMISSION_REQUIRED
 
 from .accounts.security import Account, ApiKeyResource, Users
+from .alerts import ChannelResource
 from .monitors import MonitorResource, StatusPageResource
 from .validation import ID_PATTERN
 
 KEY = "{key_id:%s}" % ID_PATTERN
 MONITOR = "{monitor_id:%s}" % ID_PATTERN
 PAGE = "{page_id:%s}" % ID_PATTERN
+CHANNEL = "{channel_id:%s}" % ID_PATTERN
 
 
 def includeme(config):
@@ -32,6 +34,10 @@ def includeme(config):
     config.add_route("status_page.edit", f"/status-pages/{PAGE}/edit", factory=StatusPageResource)
     config.add_route("status_page.delete", f"/status-pages/{PAGE}/delete", factory=StatusPageResource)
     config.add_route("status", "/status/{slug}")
+    config.add_route("channels", "/channels", factory=Account)
+    config.add_route("channel", f"/channels/{CHANNEL}", factory=ChannelResource)
+    config.add_route("channel.test", f"/channels/{CHANNEL}/test", factory=ChannelResource)
+    config.add_route("channel.delete", f"/channels/{CHANNEL}/delete", factory=ChannelResource)
 
     # JSON API
     config.add_route("api.health", "/api/health")
@@ -46,3 +52,7 @@ def includeme(config):
     config.add_route("api.monitor.incidents", f"/api/monitors/{MONITOR}/incidents", factory=MonitorResource)
     config.add_route("api.incidents", "/api/incidents", factory=Account)
     config.add_route("api.checks", "/api/checks", factory=Account)
+    config.add_route("api.channels", "/api/channels", factory=Account)
+    config.add_route("api.channel", f"/api/channels/{CHANNEL}", factory=ChannelResource)
+    config.add_route("api.channel.test", f"/api/channels/{CHANNEL}/test", factory=ChannelResource)
+    config.add_route("api.channel.deliveries", f"/api/channels/{CHANNEL}/deliveries", factory=ChannelResource)

@@ -10,13 +10,14 @@ from pyramid.settings import asbool
 from ..settings import NotConfigured, ini_file
 
 from .account import ApiKey, ThrottleHit, User, WebSession
+from .alert import Channel, Delivery, DeliveryAttempt, MonitorChannel
 from .engine import engine_options, open_engine
 from .meta import Base
 from .monitor import CheckResult, DailyRollup, HourlyRollup, Incident, Monitor, StatusPage, StatusPageMonitor
 from .schema import check_revision, upgrade
 from .unit_of_work import get_dbsession, in_session, run_in_session
 
-__all__ = ["ApiKey", "Base", "CheckResult", "DailyRollup", "HourlyRollup", "Incident", "Monitor", "StatusPage", "StatusPageMonitor",
+__all__ = ["ApiKey", "Base", "Channel", "Delivery", "DeliveryAttempt", "MonitorChannel", "CheckResult", "DailyRollup", "HourlyRollup", "Incident", "Monitor", "StatusPage", "StatusPageMonitor",
            "database_url", "ThrottleHit", "User", "WebSession", "get_dbsession", "in_session", "includeme",
            "run_in_session"]
 

@@ -49,6 +49,7 @@ class Monitor(Base):
     successes_to_up: Mapped[int] = mapped_column(Integer, default=1)
     paused: Mapped[bool] = mapped_column(Boolean, default=False)
     tags: Mapped[list] = mapped_column(JSON, default=list)
+    notify_degraded: Mapped[bool] = mapped_column(Boolean, default=False)  # alert on DEGRADED too, not only DOWN
 
     state: Mapped[str] = mapped_column(String(10), default="PENDING")
     state_since: Mapped[datetime.datetime] = mapped_column(Moment)

@@ -19,6 +19,7 @@ def form_values(monitor=None):
     values["headers"] = headers_text(monitor.headers)
     values["tags"] = ", ".join(monitor.tags or [])
     values["paused"] = "on" if monitor.paused else ""
+    values["notify_degraded"] = "on" if monitor.notify_degraded else ""
     return values
 
 
@@ -54,4 +55,10 @@ def from_form(post):
     if tags:
         data["tags"] = tags
     data["paused"] = bool(post.get("paused"))
+    data["notify_degraded"] = bool(post.get("notify_degraded"))
     return data, errors
+
+
+def channels_from_form(post):
+    """The channel ids ticked in the form (ownership is the service's to check)."""
+    return [int(v) for v in post.getall("channels") if v.isascii() and v.isdigit() and len(v) < 10]

@@ -81,6 +81,7 @@ class MonitorFields(BaseModel):
     successes_to_up: int = Field(1, ge=1, le=10)
     paused: bool = False
     tags: list[Tag] = Field(default_factory=list, max_length=20)
+    notify_degraded: bool = False
 
     @field_validator("name")
     @classmethod

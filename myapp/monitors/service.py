@@ -14,6 +14,7 @@ from sqlalchemy import bindparam, case, delete, func, insert, or_, select, updat
 from sqlalchemy.dialects.mysql import insert as mysql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from ..alerts import service as alerts
 from ..models.meta import utcnow
 from ..validation import next_page
 from ..models.monitor import (
@@ -349,10 +350,16 @@ async def _write_history(session, recorded):
                for o, c in opening if o.monitor_id not in already]
         if new:
             await session.execute(insert(Incident.__table__), new)
+    closing = [o.monitor_id for o, c in recorded if c.closes_incident]
+    down_since = {}
+    if closing:
+        down_since = dict((await session.execute(select(Incident.monitor_id, Incident.started_at).where(
+            Incident.monitor_id.in_(closing), Incident.ended_at.is_(None)))).all())
     for o, c in recorded:
         if c.closes_incident:
             await session.execute(update(Incident.__table__).where(
                 Incident.monitor_id == o.monitor_id, Incident.ended_at.is_(None)).values(ended_at=o.result.at))
+    await alerts.enqueue(session, recorded, down_since)
     await add_to_rollups(session, [o for o, _ in recorded])
 
 

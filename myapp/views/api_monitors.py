@@ -7,6 +7,8 @@ from pyramid.httpexceptions import HTTPConflict, HTTPNoContent, HTTPTooManyReque
 from pyramid.view import view_config
 
 from ..accounts import service as accounts
+from ..alerts import service as alerts
+from ..alerts.schema import channel_ids
 from ..models.monitor import STATES
 from ..monitors import service
 from ..monitors.checker import Target, check
@@ -33,8 +35,8 @@ def last_check(monitor):
             "latency_ms": monitor.last_latency_ms, "error": monitor.last_error}
 
 
-def monitor_json(monitor, uptime):
-    return {"id": monitor.id, **{name: getattr(monitor, name) for name in FIELDS},
+def monitor_json(monitor, uptime, channels):
+    return {"id": monitor.id, **{name: getattr(monitor, name) for name in FIELDS}, "channels": channels,
             "state": monitor.state, "state_since": iso(monitor.state_since), "last_check": last_check(monitor),
             "uptime": uptime, "created_at": iso(monitor.created_at), "updated_at": iso(monitor.updated_at)}
 
@@ -46,7 +48,13 @@ def incident_json(incident):
 
 async def one_monitor_json(request, monitor):
     uptime = (await service.uptimes(request.dbsession, [monitor.id]))[monitor.id]
-    return monitor_json(monitor, uptime)
+    channels = (await alerts.channels_of(request.dbsession, [monitor.id]))[monitor.id]
+    return monitor_json(monitor, uptime, channels)
+
+
+def take_channels(body):
+    """The ``channels`` of a monitor's JSON (ids of the user's channels), which is not a column: None if absent."""
+    return channel_ids(body.pop("channels")) if "channels" in body else None
 
 
 def state_param(value):
@@ -73,21 +81,25 @@ async def list_monitors(request):
     monitors, next_cursor = await service.list_monitors(request.dbsession, request.context.owner_id, limit, after,
                                                         query.get("state"), query.get("q") or None)
     uptime = await service.uptimes(request.dbsession, [m.id for m in monitors])
-    return {"monitors": [monitor_json(m, uptime[m.id]) for m in monitors],
+    channels = await alerts.channels_of(request.dbsession, [m.id for m in monitors])
+    return {"monitors": [monitor_json(m, uptime[m.id], channels[m.id]) for m in monitors],
             "next_cursor": str(next_cursor) if next_cursor else None}
 
 
 @view_config(route_name="api.monitors", request_method="POST", renderer="json", permission="edit")
 async def create_monitor(request):
-    fields = validate(json_object(request), request.registry.monitors.context)
+    body = json_object(request)
+    channels = take_channels(body) or []
+    fields = validate(body, request.registry.monitors.context)
     try:
         monitor = await service.create_monitor(request.dbsession, request.context.owner_id, fields,
                                                request.registry.monitors.max_per_user)
     except service.TooManyMonitors as exc:
         raise HTTPConflict(f"You have {exc.limit} monitors, the most allowed; delete one first.") from None
+    await alerts.set_channels(request.dbsession, request.context.owner_id, monitor.id, channels)
     request.response.status = 201
     request.response.headers["Location"] = request.route_url("api.monitor", monitor_id=monitor.id)
-    return monitor_json(monitor, {"24h": None, "7d": None, "30d": None})
+    return monitor_json(monitor, {"24h": None, "7d": None, "30d": None}, channels)
 
 
 @view_config(route_name="api.monitor", request_method="GET", renderer="json", permission="view")
@@ -99,8 +111,12 @@ async def get_monitor(request):
 async def patch_monitor(request):
     monitor = request.context.monitor
     current = {name: getattr(monitor, name) for name in FIELDS}
-    changes = validate_patch(current, json_object(request), request.registry.monitors.context)
+    body = json_object(request)
+    channels = take_channels(body)
+    changes = validate_patch(current, body, request.registry.monitors.context)
     await service.update_monitor(request.dbsession, monitor, changes)
+    if channels is not None:
+        await alerts.set_channels(request.dbsession, request.context.owner_id, monitor.id, channels)
     return await one_monitor_json(request, monitor)
 
 

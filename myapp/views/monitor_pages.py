@@ -7,11 +7,12 @@ from pyramid.httpexceptions import HTTPFound, HTTPNotFound
 from pyramid.view import view_config
 
 from ..accounts import service as accounts
+from ..alerts import service as alerts
 from ..models.monitor import STATES
 from ..monitors import pages, service
 from ..monitors.charts import latency_chart, sparkline
 from ..monitors.checker import Target, check
-from ..monitors.forms import form_values, from_form
+from ..monitors.forms import channels_from_form, form_values, from_form
 from ..monitors.schema import MonitorFields, validate
 from ..validation import Invalid, page as page_params
 
@@ -50,17 +51,20 @@ async def dashboard(request):
             "page": number, "pages": max(1, math.ceil(matching / PER_PAGE)), "state": state or "", "q": text or ""}
 
 
-def form_page(request, values, errors=None, monitor=None, test=None, status=200):
+async def form_page(request, values, errors=None, monitor=None, test=None, status=200):
     request.response.status = status
-    return {"values": values, "errors": errors or {}, "monitor": monitor, "test": test}
+    channels = await alerts.list_channels(request.dbsession, request.context.owner_id)
+    return {"values": values, "errors": errors or {}, "monitor": monitor, "test": test, "channels": channels}
 
 
 async def read_form(request):
     """(clean fields, raw values): Invalid carries the errors of both the text and the rules."""
     data, errors = from_form(request.POST)
-    values = {name: request.POST.get(name, "") for name in (*MonitorFields.model_fields, "paused")}
+    values = {name: request.POST.get(name, "") for name in MonitorFields.model_fields}
+    values["channels"] = set(channels_from_form(request.POST))
     try:
         clean = validate(data, request.registry.monitors.context)
+        await alerts.check_channels(request.dbsession, request.context.owner_id, list(values["channels"]))
     except Invalid as exc:
         exc.fields = {**exc.fields, **errors}
         exc.values = values
@@ -86,8 +90,8 @@ async def test_check(request, clean):
 
 @view_config(route_name="monitors.new", request_method="GET", renderer="myapp:templates/monitor_form.jinja2",
              permission="edit")
-def new_monitor_form(request):
-    return form_page(request, form_values())
+async def new_monitor_form(request):
+    return await form_page(request, form_values())
 
 
 @view_config(route_name="monitors.new", request_method="POST", renderer="myapp:templates/monitor_form.jinja2",
@@ -96,23 +100,27 @@ async def create_monitor(request):
     try:
         clean, values = await read_form(request)
     except Invalid as exc:
-        return form_page(request, exc.values, exc.fields, status=422)
+        return await form_page(request, exc.values, exc.fields, status=422)
     if request.POST.get("action") == "test":
-        return form_page(request, values, test=await test_check(request, clean))
+        return await form_page(request, values, test=await test_check(request, clean))
     try:
         monitor = await service.create_monitor(request.dbsession, request.context.owner_id, clean,
                                                request.registry.monitors.max_per_user)
     except service.TooManyMonitors as exc:
-        return form_page(request, values, {"name": f"you have {exc.limit} monitors, the most allowed"}, status=409)
+        return await form_page(request, values, {"name": f"you have {exc.limit} monitors, the most allowed"},
+                               status=409)
+    await alerts.set_channels(request.dbsession, request.context.owner_id, monitor.id, sorted(values["channels"]))
     request.session.flash(f"{monitor.name} is added; its first check comes within {monitor.interval} s.")
     return HTTPFound(request.route_path("monitor", monitor_id=monitor.id))
 
 
 @view_config(route_name="monitor.edit", request_method="GET", renderer="myapp:templates/monitor_form.jinja2",
              permission="edit")
-def edit_monitor_form(request):
+async def edit_monitor_form(request):
     monitor = request.context.monitor
-    return form_page(request, form_values(monitor), monitor=monitor)
+    values = form_values(monitor)
+    values["channels"] = set((await alerts.channels_of(request.dbsession, [monitor.id]))[monitor.id])
+    return await form_page(request, values, monitor=monitor)
 
 
 @view_config(route_name="monitor.edit", request_method="POST", renderer="myapp:templates/monitor_form.jinja2",
@@ -122,12 +130,13 @@ async def edit_monitor(request):
     try:
         clean, values = await read_form(request)
     except Invalid as exc:
-        return form_page(request, exc.values, exc.fields, monitor=monitor, status=422)
+        return await form_page(request, exc.values, exc.fields, monitor=monitor, status=422)
     if request.POST.get("action") == "test":
-        return form_page(request, values, monitor=monitor, test=await test_check(request, clean))
+        return await form_page(request, values, monitor=monitor, test=await test_check(request, clean))
     changes = {name: value for name, value in clean.items() if getattr(monitor, name) != value}
     await service.update_monitor(request.dbsession, monitor, changes)
-    request.session.flash(f"{monitor.name} is saved." if changes else "Nothing changed.")
+    await alerts.set_channels(request.dbsession, request.context.owner_id, monitor.id, sorted(values["channels"]))
+    request.session.flash(f"{monitor.name} is saved.")
     return HTTPFound(request.route_path("monitor", monitor_id=monitor.id))
 
 

@@ -17,13 +17,15 @@ class TargetServer:
     """An aiohttp server in a thread of its own that records every request it gets.
 
     /ok, /status/{code}, /slow?ms=, /text?body=, /json, /redirect?to=&n=, /echo, /big,
-    /flip (answers ``self.flip_status``, 200 until a test changes it).
+    /flip (answers ``self.flip_status``, 200 until a test changes it),
+    /hook (a webhook receiver: answers the statuses in ``self.hook_answers`` in turn, then 200).
     """
 
     def __init__(self, host="127.0.0.1", ssl_context=None):
         self.host, self.ssl_context = host, ssl_context
         self.hits = []
         self.flip_status = 200
+        self.hook_answers = []
         self.slow_now = self.slow_most = 0  # requests to /slow in progress, and the most at once
         self.loop = asyncio.new_event_loop()
         self.ready = threading.Event()
@@ -60,6 +62,7 @@ class TargetServer:
         app.router.add_get("/big", self._big)
         app.router.add_get("/flip", self._flip)
         app.router.add_get("/m/{name}", self._flip)
+        app.router.add_post("/hook", self._hook)
         self.runner = web.AppRunner(app)
         self.loop.run_until_complete(self.runner.setup())
         site = web.TCPSite(self.runner, self.host, 0, ssl_context=self.ssl_context)
@@ -113,6 +116,9 @@ class TargetServer:
             await response.write(chunk)
         await response.write(b"needle")
         return response
+
+    async def _hook(self, request):
+        return web.Response(status=self.hook_answers.pop(0) if self.hook_answers else 200, text="received")
 
     async def _flip(self, request):
         return web.Response(status=self.flip_status, text="flip")

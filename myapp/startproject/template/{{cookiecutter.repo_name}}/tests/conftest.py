@@ -75,13 +75,6 @@ def database_url(request, tmp_path_factory):
     config.attributes["url"] = url
     command.upgrade(config, "head")
     return url
-
-
-@pytest.fixture(scope="session")
-def app(database_url):
-    settings = get_appsettings(os.path.join(HERE, "testing.ini"))
-    settings["sqlalchemy.url"] = database_url
-    return main({}, **settings)
 {% else %}
 @pytest.fixture(scope="session")
 def database_url():
@@ -89,14 +82,13 @@ def database_url():
         pytest.skip(f"no MySQL/MariaDB answers at {MYSQL_URL}")
     empty_mysql(MYSQL_URL)
     return MYSQL_URL
-
+{% endif %}
 
 @pytest.fixture(scope="session")
 def app(database_url):
     settings = get_appsettings(os.path.join(HERE, "testing.ini"))
-    settings["database.url"] = database_url
+    settings["{{ 'sqlalchemy.url' if cookiecutter.database == 'sqlalchemy' else 'database.url' }}"] = database_url
     return main({}, **settings)
-{% endif %}
 
 @pytest.fixture
 def testapp(app):

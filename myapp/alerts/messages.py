@@ -1,0 +1,65 @@
+"""What an alert says: one JSON document per delivery, and the text made from it (e-mail, Slack)."""
+
+import json
+
+from ..templating import duration
+
+TITLES = {"down": "DOWN", "up": "back UP", "degraded": "DEGRADED", "test": "a test message"}
+
+
+def iso(moment):
+    return moment.isoformat(timespec="seconds") + "Z" if moment is not None else None
+
+
+def document(key, event, monitor, at, cause=None, down_seconds=None, channel=None):
+    """The facts of an alert, stored with its delivery; ``as_sent`` adds the link to the monitor's page.
+
+    ``monitor`` has id, name, url, state (None for a channel's test message).
+    """
+    doc = {"delivery": key, "event": event, "at": iso(at)}
+    if monitor is not None:
+        doc["monitor"] = {"id": monitor.id, "name": monitor.name, "url": monitor.url, "state": monitor.state}
+    if cause is not None:
+        doc["cause"] = cause
+    if down_seconds is not None:
+        doc["down_seconds"] = int(down_seconds)
+    if channel is not None:
+        doc["channel"] = channel
+    return doc
+
+
+def as_sent(doc, public_url):
+    """The webhook's JSON body (and the source of every other form of the message): the document,
+    with ``monitor.page``, the monitor's page under ``myapp.public_url`` (None without that setting)."""
+    if "monitor" in doc:
+        page = f"{public_url.rstrip('/')}/monitors/{doc['monitor']['id']}" if public_url else None
+        doc = {**doc, "monitor": {**doc["monitor"], "page": page}}
+    return doc
+
+
+def subject(doc):
+    if doc["event"] == "test":
+        return f"myapp: a test message for {doc.get('channel', 'this channel')}"
+    return f"myapp: {doc['monitor']['name']} is {TITLES[doc['event']]}"
+
+
+def text(doc):
+    """The message in words: the monitor, its URL, the state, the time in UTC, a link."""
+    if doc["event"] == "test":
+        return (f"This is a test message from myapp for the channel {doc.get('channel', '')}, sent at "
+                f"{doc['at'].replace('T', ' ').removesuffix('Z')} UTC. Alerts will arrive like this one.")
+    monitor = doc["monitor"]
+    lines = [f"{monitor['name']} is {TITLES[doc['event']]} ({monitor['url']}).",
+             f"At {doc['at'].replace('T', ' ').removesuffix('Z')} UTC."]
+    if "cause" in doc:
+        lines.append(f"Cause: {doc['cause']}.")
+    if "down_seconds" in doc:
+        lines.append(f"It was down for {duration(doc['down_seconds'])}.")
+    if monitor.get("page"):
+        lines.append(f"Details: {monitor['page']}")
+    return "\n".join(lines)
+
+
+def webhook_body(doc, slack):
+    """The bytes a webhook receives: the document, or Slack's {"text": ...}."""
+    return json.dumps({"text": text(doc)} if slack else doc, separators=(",", ":")).encode()

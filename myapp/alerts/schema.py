@@ -1,0 +1,71 @@
+"""A channel's fields, declared once with pydantic for the JSON API and the form."""
+
+from typing import Annotated, Literal
+
+from email_validator import EmailNotValidError, validate_email
+from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError, ValidationInfo, field_validator
+
+from ..models.alert import CHANNEL_KINDS
+from ..monitors.schema import check_url, fields_of, no_control_characters
+from ..validation import Invalid
+
+MAX_CHANNELS_PER_MONITOR = 20
+
+
+class ChannelFields(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    kind: Literal[CHANNEL_KINDS]
+    target: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2048)]
+    secret: Annotated[str, StringConstraints(min_length=16, max_length=200)] | None = None
+    slack: bool = False
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value):
+        return no_control_characters(value, "a name")
+
+    @field_validator("target")
+    @classmethod
+    def _target(cls, value, info: ValidationInfo):
+        kind = info.data.get("kind")
+        if kind == "webhook":
+            return check_url(value, (info.context or {}).get("guard"))
+        if kind == "email":
+            try:
+                return validate_email(value, check_deliverability=False).normalized
+            except EmailNotValidError as exc:
+                raise ValueError(f"not an e-mail address: {exc}") from None
+        return value  # the kind is wrong, and said so
+
+    @field_validator("secret")
+    @classmethod
+    def _secret(cls, value, info: ValidationInfo):
+        if value is not None and info.data.get("kind") == "email":
+            raise ValueError("a secret signs webhooks; e-mail has none")
+        return no_control_characters(value, "a secret") if value is not None else None
+
+    @field_validator("slack")
+    @classmethod
+    def _slack(cls, value, info: ValidationInfo):
+        if value and info.data.get("kind") == "email":
+            raise ValueError("Slack's format is for webhooks")
+        return value
+
+
+def validate(data, context, current=None):
+    """Clean channel fields from ``data`` (over ``current`` for a change), or Invalid naming each bad field."""
+    try:
+        merged = ChannelFields.model_validate({**(current or {}), **data}, context=context).model_dump()
+    except ValidationError as exc:
+        raise Invalid(fields_of(exc)) from None
+    return merged if current is None else {name: merged[name] for name in data}
+
+
+def channel_ids(value):
+    """The ``channels`` of a monitor: a list of at most 20 ids, or Invalid."""
+    if not isinstance(value, list) or len(value) > MAX_CHANNELS_PER_MONITOR or not all(
+            type(item) is int and 0 < item < 2**31 for item in value):
+        raise Invalid({"channels": f"a list of at most {MAX_CHANNELS_PER_MONITOR} channel ids"})
+    return list(dict.fromkeys(value))

@@ -1,0 +1,75 @@
+"""Alerts: notification channels, the monitors that alert through them, and the outbox.
+
+A delivery is written in the transaction that changes a monitor's state, so a state
+change and its alerts exist together or not at all; the outbox task sends it later,
+with retries, and records every attempt.  ``due_at`` is when a pending delivery is next
+tried, or, while it is claimed, when the claim runs out (as for monitors).
+"""
+
+import datetime
+
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .meta import Base, BigId, Moment
+
+CHANNEL_KINDS = ("webhook", "email")
+#: what a delivery may announce
+EVENTS = ("down", "up", "degraded", "test")
+
+
+class Channel(Base):
+    __tablename__ = "channels"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(10))
+    target: Mapped[str] = mapped_column(String(2048))  # the webhook's URL, or an e-mail address
+    secret: Mapped[str | None] = mapped_column(String(200), default=None)  # signs webhook bodies (HMAC-SHA256)
+    slack: Mapped[bool] = mapped_column(Boolean, default=False)  # a Slack-compatible body: {"text": ...}
+    created_at: Mapped[datetime.datetime] = mapped_column(Moment)
+    updated_at: Mapped[datetime.datetime] = mapped_column(Moment)
+
+
+class MonitorChannel(Base):
+    """A monitor alerts through this channel."""
+
+    __tablename__ = "monitor_channels"
+
+    monitor_id: Mapped[int] = mapped_column(ForeignKey("monitors.id", ondelete="CASCADE"), primary_key=True)
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"), primary_key=True,
+                                            index=True)
+
+
+class Delivery(Base):
+    __tablename__ = "deliveries"
+    __table_args__ = (Index("ix_deliveries_status_due_at", "status", "due_at"),
+                      Index("ix_deliveries_channel_id_id", "channel_id", "id"))
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(32), unique=True)  # the idempotency key: X-Myapp-Delivery
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"))
+    monitor_id: Mapped[int | None] = mapped_column(ForeignKey("monitors.id", ondelete="SET NULL"), default=None,
+                                                   index=True)
+    event: Mapped[str] = mapped_column(String(10))
+    document: Mapped[str] = mapped_column(Text)  # the JSON document, as a webhook receives it
+    status: Mapped[str] = mapped_column(String(10), default="pending")  # pending, sent, failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    due_at: Mapped[datetime.datetime] = mapped_column(Moment)
+    claimed_by: Mapped[str | None] = mapped_column(String(64), default=None)
+    last_error: Mapped[str | None] = mapped_column(String(300), default=None)
+    created_at: Mapped[datetime.datetime] = mapped_column(Moment)
+    sent_at: Mapped[datetime.datetime | None] = mapped_column(Moment, default=None)
+
+
+class DeliveryAttempt(Base):
+    __tablename__ = "delivery_attempts"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    delivery_id: Mapped[int] = mapped_column(ForeignKey("deliveries.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime.datetime] = mapped_column(Moment)
+    ok: Mapped[bool] = mapped_column(Boolean)
+    status_code: Mapped[int | None] = mapped_column(Integer, default=None)
+    latency_ms: Mapped[int] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(String(300), default=None)
