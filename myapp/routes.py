@@ -2,13 +2,14 @@ from pyramid.security import NO_PERMISSION_REQUIRED
 
 from .accounts.security import Account, ApiKeyResource, Users
 from .alerts import ChannelResource
-from .monitors import MonitorResource, StatusPageResource
+from .monitors import MonitorResource, StatusPageResource, WindowResource
 from .validation import ID_PATTERN
 
 KEY = "{key_id:%s}" % ID_PATTERN
 MONITOR = "{monitor_id:%s}" % ID_PATTERN
 PAGE = "{page_id:%s}" % ID_PATTERN
 CHANNEL = "{channel_id:%s}" % ID_PATTERN
+WINDOW = "{window_id:%s}" % ID_PATTERN
 
 
 def includeme(config):
@@ -38,6 +39,8 @@ def includeme(config):
     config.add_route("channel", f"/channels/{CHANNEL}", factory=ChannelResource)
     config.add_route("channel.test", f"/channels/{CHANNEL}/test", factory=ChannelResource)
     config.add_route("channel.delete", f"/channels/{CHANNEL}/delete", factory=ChannelResource)
+    config.add_route("maintenance", "/maintenance", factory=Account)
+    config.add_route("maintenance.delete", f"/maintenance/{WINDOW}/delete", factory=WindowResource)
 
     # JSON API
     config.add_route("api.health", "/api/health")
@@ -56,3 +59,5 @@ def includeme(config):
     config.add_route("api.channel", f"/api/channels/{CHANNEL}", factory=ChannelResource)
     config.add_route("api.channel.test", f"/api/channels/{CHANNEL}/test", factory=ChannelResource)
     config.add_route("api.channel.deliveries", f"/api/channels/{CHANNEL}/deliveries", factory=ChannelResource)
+    config.add_route("api.maintenance", "/api/maintenance", factory=Account)
+    config.add_route("api.maintenance.window", f"/api/maintenance/{WINDOW}", factory=WindowResource)

@@ -103,7 +103,8 @@ async def enqueue(session, recorded, down_since=None, now=None):
     """Deliveries for the state changes among ``recorded`` [(outcome, transition)]: DOWN with its cause,
     back UP with how long it was down (``down_since``: {monitor id: when its incident started}),
     DEGRADED for monitors that ask.  No query at all when nothing flipped."""
-    flips = {o.monitor_id: (o, c) for o, c in recorded if c.flipped}
+    # into or out of a maintenance window is no news: nothing is sent for it
+    flips = {o.monitor_id: (o, c) for o, c in recorded if c.flipped and c.state != "MAINTENANCE"}
     if not flips:
         return 0
     now = now or utcnow()

@@ -13,13 +13,14 @@ from .account import ApiKey, ThrottleHit, User, WebSession
 from .alert import Channel, Delivery, DeliveryAttempt, MonitorChannel
 from .engine import engine_options, open_engine
 from .meta import Base
-from .monitor import CheckResult, DailyRollup, HourlyRollup, Incident, Monitor, StatusPage, StatusPageMonitor
+from .monitor import (CheckResult, DailyRollup, HourlyRollup, Incident, MaintenanceWindow, Monitor, StatusPage,
+                      StatusPageMonitor)
 from .schema import check_revision, upgrade
 from .unit_of_work import get_dbsession, in_session, run_in_session
 
-__all__ = ["ApiKey", "Base", "Channel", "Delivery", "DeliveryAttempt", "MonitorChannel", "CheckResult", "DailyRollup", "HourlyRollup", "Incident", "Monitor", "StatusPage", "StatusPageMonitor",
-           "database_url", "ThrottleHit", "User", "WebSession", "get_dbsession", "in_session", "includeme",
-           "run_in_session"]
+__all__ = ["ApiKey", "Base", "Channel", "CheckResult", "DailyRollup", "Delivery", "DeliveryAttempt", "HourlyRollup",
+           "Incident", "MaintenanceWindow", "Monitor", "MonitorChannel", "StatusPage", "StatusPageMonitor", "ThrottleHit",
+           "User", "WebSession", "database_url", "get_dbsession", "in_session", "includeme", "run_in_session"]
 
 
 def database_url(settings):

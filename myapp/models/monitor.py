@@ -15,7 +15,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from .meta import Base, BigId, Moment
 
-STATES = ("PENDING", "UP", "DEGRADED", "DOWN", "PAUSED")
+STATES = ("PENDING", "UP", "DEGRADED", "DOWN", "MAINTENANCE", "PAUSED")
 METHODS = ("GET", "HEAD", "POST")
 #: upper bounds (ms) of the latency histogram kept in rollups; the last bucket is everything slower
 LATENCY_BUCKETS = (25, 50, 100, 200, 300, 500, 750, 1000, 2000, 5000, 10000)
@@ -51,7 +51,7 @@ class Monitor(Base):
     tags: Mapped[list] = mapped_column(JSON, default=list)
     notify_degraded: Mapped[bool] = mapped_column(Boolean, default=False)  # alert on DEGRADED too, not only DOWN
 
-    state: Mapped[str] = mapped_column(String(10), default="PENDING")
+    state: Mapped[str] = mapped_column(String(12), default="PENDING")
     state_since: Mapped[datetime.datetime] = mapped_column(Moment)
     fail_streak: Mapped[int] = mapped_column(Integer, default=0)
     pass_streak: Mapped[int] = mapped_column(Integer, default=0)
@@ -156,3 +156,28 @@ class StatusPageMonitor(Base):
     monitor_id: Mapped[int] = mapped_column(ForeignKey("monitors.id", ondelete="CASCADE"), primary_key=True,
                                             index=True)
     position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class MaintenanceWindow(Base):
+    """A time when a monitor (or all of its owner's, ``monitor_id`` None) is in MAINTENANCE.
+
+    ``once``: from ``starts_at`` to ``ends_at`` (UTC).  ``weekly``: on ``days``
+    ("mon,thu"), from ``start_time`` ("22:30") for ``duration_minutes``, in ``timezone``.
+    """
+
+    __tablename__ = "maintenance_windows"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    monitor_id: Mapped[int | None] = mapped_column(ForeignKey("monitors.id", ondelete="CASCADE"), default=None,
+                                                   index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(10))
+    starts_at: Mapped[datetime.datetime | None] = mapped_column(Moment, default=None)
+    ends_at: Mapped[datetime.datetime | None] = mapped_column(Moment, default=None)
+    days: Mapped[str | None] = mapped_column(String(30), default=None)
+    start_time: Mapped[str | None] = mapped_column(String(5), default=None)
+    duration_minutes: Mapped[int | None] = mapped_column(Integer, default=None)
+    timezone: Mapped[str | None] = mapped_column(String(64), default=None)
+    created_at: Mapped[datetime.datetime] = mapped_column(Moment)
+    updated_at: Mapped[datetime.datetime] = mapped_column(Moment)

@@ -15,7 +15,7 @@ from pyramid.settings import asbool
 
 from ..accounts.security import OwnedResource
 from ..accounts.service import Limit
-from ..models import Monitor, StatusPage, in_session
+from ..models import MaintenanceWindow, Monitor, StatusPage, in_session
 from ..models.meta import utcnow
 from ..settings import NotConfigured
 from . import service
@@ -86,6 +86,17 @@ class StatusPageResource(OwnedResource):
             raise HTTPNotFound("No such status page.")
         self.page = page
         self.owner_id = page.user_id
+
+
+class WindowResource(OwnedResource):
+    """One maintenance window, looked up by the ``window_id`` in the URL: its owner's alone."""
+
+    def __init__(self, request):
+        window = request.run_async(request.dbsession.get(MaintenanceWindow, int(request.matchdict["window_id"])))
+        if window is None:
+            raise HTTPNotFound("No such maintenance window.")
+        self.window = window
+        self.owner_id = window.user_id
 
 
 def make_pruner(settings):

@@ -12,7 +12,7 @@ from .charts import Point
 from .service import DAY, HOUR, day_of, hour_of
 
 #: the dashboard shows what needs attention first
-STATE_ORDER = {"DOWN": 0, "DEGRADED": 1, "PENDING": 2, "UP": 3, "PAUSED": 4}
+STATE_ORDER = {"DOWN": 0, "DEGRADED": 1, "PENDING": 2, "UP": 3, "MAINTENANCE": 4, "PAUSED": 5}
 ROW_COLUMNS = (Monitor.id, Monitor.name, Monitor.url, Monitor.state, Monitor.state_since, Monitor.last_check_at,
                Monitor.last_ok, Monitor.last_status_code, Monitor.last_latency_ms, Monitor.last_error,
                Monitor.recent, Monitor.interval)

@@ -28,6 +28,7 @@ from ..models.monitor import (
     Monitor,
     with_recent,
 )
+from . import maintenance
 from .state import Snapshot, step
 
 HOUR = datetime.timedelta(hours=1)
@@ -259,7 +260,7 @@ class Outcome:
     owner: str | None = None
 
 
-STATE_COLUMNS = (Monitor.id, Monitor.state, Monitor.state_since, Monitor.fail_streak, Monitor.pass_streak,
+STATE_COLUMNS = (Monitor.id, Monitor.user_id, Monitor.state, Monitor.state_since, Monitor.fail_streak, Monitor.pass_streak,
                  Monitor.streak_started_at, Monitor.streak_error, Monitor.failures_to_down, Monitor.successes_to_up,
                  Monitor.interval, Monitor.claimed_by, Monitor.due_at, Monitor.next_check_at, Monitor.version,
                  Monitor.recent)
@@ -303,12 +304,15 @@ async def record(session, outcomes):
     locking = session.bind.dialect.name == "mysql"
     recorded = []
     pending = sorted(outcomes, key=lambda o: o.monitor_id)
+    windows = None
     for _ in range(5):
         if not pending:
             break
         query = select(*STATE_COLUMNS).where(Monitor.id.in_({o.monitor_id for o in pending})).order_by(Monitor.id)
         rows = {row.id: row for row in (await session.execute(
             query.with_for_update() if locking else query)).all()}
+        if windows is None:
+            windows = await maintenance.windows_of(session, list(rows.values()))
         round_, later, seen = [], [], set()
         for outcome in pending:
             row = rows.get(outcome.monitor_id)
@@ -318,7 +322,8 @@ async def record(session, outcomes):
                 later.append(outcome)  # the same monitor twice: the second after the first
                 continue
             seen.add(outcome.monitor_id)
-            change = step(Snapshot.of(row), outcome.result)
+            in_window = any(maintenance.active(w, outcome.result.at) for w in windows.get(row.id, ()))
+            change = step(Snapshot.of(row), outcome.result, in_window)
             round_.append((outcome, change, new_values(row, outcome, change)))
         if locking and round_:
             await session.execute(_RECORD, [values for _, _, values in round_])
@@ -360,7 +365,8 @@ async def _write_history(session, recorded):
             await session.execute(update(Incident.__table__).where(
                 Incident.monitor_id == o.monitor_id, Incident.ended_at.is_(None)).values(ended_at=o.result.at))
     await alerts.enqueue(session, recorded, down_since)
-    await add_to_rollups(session, [o for o, _ in recorded])
+    # a maintenance window does not count in uptime: its checks are stored, not rolled up
+    await add_to_rollups(session, [o for o, c in recorded if c.state != "MAINTENANCE"])
 
 
 def bucket_column(latency_ms):

@@ -1,0 +1,176 @@
+"""Maintenance windows: when a monitor is in MAINTENANCE (checked and stored, but no incident, no
+alert, and not counted in uptime).  ``active`` is pure; the rest reads and writes the windows.
+
+A one-off window runs from ``starts_at`` to ``ends_at`` (UTC).  A weekly one starts on each of its
+``days`` at ``start_time`` in ``timezone`` (daylight saving included) and lasts
+``duration_minutes``: it may run past midnight, into the next day or days.
+"""
+
+import datetime
+import re
+import zoneinfo
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, ValidationInfo, field_validator
+from sqlalchemy import or_, select
+
+from ..models import MaintenanceWindow, Monitor
+from ..models.meta import utcnow
+from ..validation import Invalid
+from .schema import fields_of, no_control_characters
+
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+TIME = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+MAX_MINUTES = 7 * 24 * 60
+UTC = datetime.timezone.utc
+
+
+def active(window, at):
+    """Whether ``window`` covers ``at`` (a naive UTC datetime)."""
+    if window.kind == "once":
+        return window.starts_at <= at < window.ends_at
+    zone = zoneinfo.ZoneInfo(window.timezone)
+    local = at.replace(tzinfo=UTC).astimezone(zone)
+    hour, minute = map(int, window.start_time.split(":"))
+    length = datetime.timedelta(minutes=window.duration_minutes)
+    days = window.days.split(",")
+    for back in range(0, window.duration_minutes // 1440 + 2):  # windows that began up to that many days ago
+        day = local.date() - datetime.timedelta(days=back)
+        if DAYS[day.weekday()] not in days:
+            continue
+        start = datetime.datetime.combine(day, datetime.time(hour, minute), zone)
+        if start <= local < start + length:
+            return True
+    return False
+
+
+class WindowFields(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    monitor_id: int | None = Field(None, gt=0, lt=2**31)  # None: every monitor of the user
+    kind: Literal["once", "weekly"]
+    starts_at: datetime.datetime | None = None
+    ends_at: datetime.datetime | None = None
+    days: list[Literal[DAYS]] | None = Field(None, min_length=1, max_length=7)
+    start_time: str | None = None
+    duration_minutes: int | None = Field(None, ge=1, le=MAX_MINUTES)
+    timezone: Annotated[str, StringConstraints(max_length=64)] | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value):
+        return no_control_characters(value, "a name")
+
+    @field_validator("starts_at", "ends_at", mode="before")
+    @classmethod
+    def _moment(cls, value):
+        if value is None:
+            return None
+        if not isinstance(value, str) or len(value) > 40:
+            raise ValueError("a time such as 2026-12-01T22:00:00Z")
+        try:
+            moment = datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            raise ValueError("a time such as 2026-12-01T22:00:00Z") from None
+        if moment.tzinfo is None:
+            raise ValueError("say its time zone: end it with Z (UTC) or +01:00")
+        return moment.astimezone(UTC).replace(tzinfo=None)
+
+    @field_validator("ends_at")
+    @classmethod
+    def _ends(cls, value, info: ValidationInfo):
+        starts = info.data.get("starts_at")
+        if info.data.get("kind") == "once":
+            if value is None:
+                raise ValueError("a one-off window needs its end")
+            if starts is not None and value <= starts:
+                raise ValueError("it must end after it starts")
+        return value
+
+    @field_validator("start_time")
+    @classmethod
+    def _start_time(cls, value):
+        if value is not None and not TIME.match(value):
+            raise ValueError("a time of day such as 22:30")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value):
+        if value is None:
+            return None
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"not a time zone: use a name such as Europe/Paris or UTC") from None
+        return value
+
+
+REQUIRED = {"once": ("starts_at", "ends_at"), "weekly": ("days", "start_time", "duration_minutes", "timezone")}
+
+
+def validate(data, current=None):
+    """Clean fields of a window (over ``current`` for a change), or Invalid naming each bad field."""
+    try:
+        fields = WindowFields.model_validate({**(current or {}), **data}).model_dump()
+    except ValidationError as exc:
+        raise Invalid(fields_of(exc)) from None
+    missing = {name: f"required for a {fields['kind']} window" for name in REQUIRED[fields["kind"]]
+               if fields[name] is None}
+    if missing:
+        raise Invalid(missing)
+    for kind, names in REQUIRED.items():  # the other kind's fields are dropped
+        if kind != fields["kind"]:
+            fields.update(dict.fromkeys(names))
+    fields["days"] = ",".join(d for d in DAYS if d in fields["days"]) if fields["days"] else None
+    return fields
+
+
+def as_fields(window):
+    """A window's fields as the API shows (and validate takes) them."""
+    return {"name": window.name, "monitor_id": window.monitor_id, "kind": window.kind,
+            "starts_at": window.starts_at.isoformat() + "Z" if window.starts_at else None,
+            "ends_at": window.ends_at.isoformat() + "Z" if window.ends_at else None,
+            "days": window.days.split(",") if window.days else None, "start_time": window.start_time,
+            "duration_minutes": window.duration_minutes, "timezone": window.timezone}
+
+
+async def check_monitor(session, user_id, monitor_id):
+    if monitor_id is not None and await session.scalar(
+            select(Monitor.id).where(Monitor.id == monitor_id, Monitor.user_id == user_id)) is None:
+        raise Invalid({"monitor_id": f"no such monitor: {monitor_id}"})
+
+
+async def create_window(session, user_id, fields, now=None):
+    await check_monitor(session, user_id, fields["monitor_id"])
+    now = now or utcnow()
+    window = MaintenanceWindow(user_id=user_id, **fields, created_at=now, updated_at=now)
+    session.add(window)
+    await session.flush()
+    return window
+
+
+async def update_window(session, window, fields, now=None):
+    await check_monitor(session, window.user_id, fields["monitor_id"])
+    for name, value in fields.items():
+        setattr(window, name, value)
+    window.updated_at = now or utcnow()
+    await session.flush()
+    return window
+
+
+async def list_windows(session, user_id):
+    return list(await session.scalars(select(MaintenanceWindow).where(MaintenanceWindow.user_id == user_id)
+                                      .order_by(MaintenanceWindow.name, MaintenanceWindow.id)))
+
+
+async def windows_of(session, rows):
+    """{monitor id: [windows]} for monitor rows (with id and user_id): their own and their owner's global ones."""
+    if not rows:
+        return {}
+    found = (await session.scalars(select(MaintenanceWindow).where(or_(
+        MaintenanceWindow.monitor_id.in_({r.id for r in rows}),
+        MaintenanceWindow.monitor_id.is_(None) & MaintenanceWindow.user_id.in_({r.user_id for r in rows}))))).all()
+    return {r.id: [w for w in found if w.monitor_id == r.id or w.monitor_id is None and w.user_id == r.user_id]
+            for r in rows}
