@@ -5,6 +5,7 @@ import json
 from ..templating import duration
 
 TITLES = {"down": "DOWN", "up": "back UP", "degraded": "DEGRADED", "test": "a test message"}
+STORM = "{} monitors failed at once; this may be the monitor's own network"
 
 
 def iso(moment):
@@ -28,29 +29,53 @@ def document(key, event, monitor, at, cause=None, down_seconds=None, channel=Non
     return doc
 
 
+def storm_document(key, failed, at):
+    """One message for many monitors that went DOWN together, [(monitor, cause)]: a storm."""
+    return {"delivery": key, "event": "storm", "at": iso(at), "count": len(failed),
+            "message": STORM.format(len(failed)),
+            "monitors": [{"id": m.id, "name": m.name, "url": m.url, "state": m.state, "cause": cause}
+                         for m, cause in failed]}
+
+
 def as_sent(doc, public_url):
     """The webhook's JSON body (and the source of every other form of the message): the document,
     with ``monitor.page``, the monitor's page under ``myapp.public_url`` (None without that setting)."""
+    def page(monitor):
+        return {**monitor, "page": f"{public_url.rstrip('/')}/monitors/{monitor['id']}" if public_url else None}
+
     if "monitor" in doc:
-        page = f"{public_url.rstrip('/')}/monitors/{doc['monitor']['id']}" if public_url else None
-        doc = {**doc, "monitor": {**doc["monitor"], "page": page}}
+        doc = {**doc, "monitor": page(doc["monitor"])}
+    if "monitors" in doc:
+        doc = {**doc, "monitors": [page(m) for m in doc["monitors"]]}
     return doc
 
 
 def subject(doc):
+    if doc["event"] == "storm":
+        return f"myapp: {doc['count']} monitors failed at once"
     if doc["event"] == "test":
         return f"myapp: a test message for {doc.get('channel', 'this channel')}"
     return f"myapp: {doc['monitor']['name']} is {TITLES[doc['event']]}"
 
 
+def utc(doc):
+    """The document's time as people read it: 2026-11-22 04:31:07 (UTC)."""
+    return doc["at"].replace("T", " ").removesuffix("Z")
+
+
 def text(doc):
     """The message in words: the monitor, its URL, the state, the time in UTC, a link."""
+    if doc["event"] == "storm":
+        lines = [f"{doc['message']}.", f"At {utc(doc)} UTC, each checked twice:"]
+        lines += [f"- {m['name']} ({m['url']}): {m['cause']}" + (f" {m['page']}" if m.get("page") else "")
+                  for m in doc["monitors"]]
+        return "\n".join(lines)
     if doc["event"] == "test":
         return (f"This is a test message from myapp for the channel {doc.get('channel', '')}, sent at "
-                f"{doc['at'].replace('T', ' ').removesuffix('Z')} UTC. Alerts will arrive like this one.")
+                f"{utc(doc)} UTC. Alerts will arrive like this one.")
     monitor = doc["monitor"]
     lines = [f"{monitor['name']} is {TITLES[doc['event']]} ({monitor['url']}).",
-             f"At {doc['at'].replace('T', ' ').removesuffix('Z')} UTC."]
+             f"At {utc(doc)} UTC."]
     if "cause" in doc:
         lines.append(f"Cause: {doc['cause']}.")
     if "down_seconds" in doc:

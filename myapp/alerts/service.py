@@ -112,11 +112,14 @@ async def enqueue(session, recorded, down_since=None, now=None):
         select(MonitorChannel.channel_id, Monitor.id, Monitor.name, Monitor.url, Monitor.state,
                Monitor.notify_degraded)
         .join(Monitor, Monitor.id == MonitorChannel.monitor_id).where(MonitorChannel.monitor_id.in_(flips)))).all()
-    deliveries = []
+    deliveries, storms = [], {}
     for channel_id, *monitor in rows:
         monitor = MonitorRow(*monitor)
         outcome, change = flips[monitor.id]
         at = outcome.result.at
+        if change.opens_incident and outcome.storm:  # grouped below: one message a channel
+            storms.setdefault(channel_id, []).append((monitor, change.streak_error or outcome.result.error))
+            continue
         if change.opens_incident:
             event, extra = "down", {"cause": change.streak_error or outcome.result.error or "failed"}
         elif change.closes_incident:
@@ -131,6 +134,16 @@ async def enqueue(session, recorded, down_since=None, now=None):
         deliveries.append({"key": key, "channel_id": channel_id, "monitor_id": monitor.id, "event": event,
                            "document": json.dumps(doc), "status": "pending", "attempts": 0, "due_at": now,
                            "created_at": now})
+    for channel_id, failed in storms.items():
+        key = new_key()
+        if len(failed) == 1:
+            (monitor, cause), = failed
+            event, doc = "down", messages.document(key, "down", monitor, now, cause=cause)
+        else:
+            event, doc = "storm", messages.storm_document(key, failed, now)
+        deliveries.append({"key": key, "channel_id": channel_id, "monitor_id": None if event == "storm" else
+                           failed[0][0].id, "event": event, "document": json.dumps(doc), "status": "pending",
+                           "attempts": 0, "due_at": now, "created_at": now})
     if deliveries:
         await session.execute(insert(Delivery), deliveries)
     return len(deliveries)

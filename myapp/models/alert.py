@@ -15,7 +15,7 @@ from .meta import Base, BigId, Moment
 
 CHANNEL_KINDS = ("webhook", "email")
 #: what a delivery may announce
-EVENTS = ("down", "up", "degraded", "test")
+EVENTS = ("down", "up", "degraded", "storm", "test")
 
 
 class Channel(Base):

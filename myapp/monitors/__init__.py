@@ -119,7 +119,7 @@ def includeme(config):
     registry.status_cache = PublicCache(settings.status_cache_seconds)
     registry.throttle.limits["probe_user"] = Limit(settings.probes_per_hour, datetime.timedelta(hours=1))
     config.add_cleanup_ctx(http_client(settings.guard, settings.max_concurrency, settings.tls))
-    registry.monitor_scheduler = Scheduler(settings.max_concurrency)
+    registry.monitor_scheduler = Scheduler(settings.max_concurrency, settings.tls)
     if settings.scheduler:
         config.add_background_task(registry.monitor_scheduler.run, name="monitors.scheduler")
     config.add_background_task(make_pruner(settings), name="monitors.prune")

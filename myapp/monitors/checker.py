@@ -134,22 +134,32 @@ def http_client(guard, limit, tls):
     """
 
     async def client(state):
-        connector = CheckConnector(limit=limit, resolver=GuardedResolver(guard), ttl_dns_cache=30,
-                                   ssl=tls)
         state.guard = guard
-        state.http = aiohttp.ClientSession(
-            connector=connector,
-            cookie_jar=aiohttp.DummyCookieJar(),  # one session serves every user's monitors: no cookies kept
-            timeout=aiohttp.ClientTimeout(total=None),  # the check's own deadline bounds it
-            headers={"User-Agent": USER_AGENT},
-            trust_env=False,
-        )
+        state.tls = tls
+        state.http = session(guard, tls, limit)
         try:
             yield
         finally:
             await state.http.close()
 
     return client
+
+
+def session(guard, tls, limit=100, fresh=False):
+    """A ClientSession for checks.  ``fresh``: no pooled connection and no cached DNS answer (a re-check
+    that must not reuse what may have broken)."""
+    if fresh:
+        connector = CheckConnector(limit=limit, resolver=GuardedResolver(guard), use_dns_cache=False,
+                                   force_close=True, ssl=tls)
+    else:
+        connector = CheckConnector(limit=limit, resolver=GuardedResolver(guard), ttl_dns_cache=30, ssl=tls)
+    return aiohttp.ClientSession(
+        connector=connector,
+        cookie_jar=aiohttp.DummyCookieJar(),  # one session serves every user's monitors: no cookies kept
+        timeout=aiohttp.ClientTimeout(total=None),  # the check's own deadline bounds it
+        headers={"User-Agent": USER_AGENT},
+        trust_env=False,
+    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -215,6 +225,17 @@ async def fetch(session, guard, target):
     raise TooManyRedirects()
 
 
+def is_network_failure(exc):
+    """A failure to reach the server at all (timeout, refused, DNS, reset), which the checking side's own
+    network may cause: not an answer that was wrong, a certificate, a redirect loop or the guard."""
+    if isinstance(exc, (Blocked, TooManyRedirects, aiohttp.ClientSSLError, aiohttp.InvalidURL)):
+        return False
+    if isinstance(exc, aiohttp.ClientConnectorDNSError):
+        return not isinstance(exc.os_error, Blocked)
+    return isinstance(exc, (TimeoutError, aiohttp.ClientConnectorError, aiohttp.ServerDisconnectedError,
+                            ConnectionError))
+
+
 def describe(exc, target):
     """A short reason a person understands, for an exception raised by a check."""
     if isinstance(exc, TimeoutError):
@@ -257,7 +278,8 @@ async def check(session, guard, target):
         async with asyncio.timeout(target.timeout):
             status, body, days = await fetch(session, guard, target)
     except Exception as exc:  # CancelledError is not an Exception: a cancelled check is cancelled
-        return Result(at, False, None, round((loop.time() - started) * 1000), describe(exc, target)[:300])
+        return Result(at, False, None, round((loop.time() - started) * 1000), describe(exc, target)[:300],
+                      network=is_network_failure(exc))
     latency = round((loop.time() - started) * 1000)
     error = evaluate(target.rules, status, body, days)
     slow = error is None and target.degraded_ms is not None and latency > target.degraded_ms

@@ -7,6 +7,13 @@ nothing while checks that are due wait for a free slot, so a process that cannot
 up leaves due monitors to the others.  Results are written in batches
 (``service.record``: one transaction each).
 Processes share nothing but the database: any number of them may run it.
+
+Storms: a check that could not reach its server at all (timeout, refused, DNS) is held
+``SUSPECT_HOLD`` before it is written.  When, in the last ``STORM_WINDOW``, at least
+``STORM_MONITORS`` monitors and at least half of this process's checks failed that way,
+the process suspects its own network: it checks each held monitor once more on fresh
+connections, writes the ones that still fail as one group (``Outcome.storm``: their DOWN
+alerts go out as one message per channel), and the others as they came back.
 """
 
 import asyncio
@@ -15,6 +22,7 @@ import datetime
 import logging
 import os
 import socket
+import time
 import uuid
 
 from sqlalchemy.exc import DBAPIError
@@ -22,6 +30,7 @@ from sqlalchemy.exc import DBAPIError
 from ..models import in_session
 from ..models.meta import utcnow
 from . import service
+from . import checker
 from .checker import Target, check
 
 log = logging.getLogger(__name__)
@@ -32,11 +41,19 @@ BATCH = 500  # monitors claimed in one transaction, at most
 FLUSH_EVERY = 0.25  # seconds between writes of results
 FLUSH_AT = 200  # results that make a write at once
 WRITE_ATTEMPTS = 3
+SUSPECT_HOLD = 2.0  # seconds a connection-level failure waits, to see whether others fail with it
+STORM_GROUP = 5.0  # in a storm, seconds of failures gathered into one group (claims last timeout + 10 s)
+STORM_WINDOW = 60.0
+STORM_MONITORS = 5
 
 
 class Scheduler:
-    def __init__(self, max_concurrency=100):
+    def __init__(self, max_concurrency=100, tls=None):
         self.max_concurrency = max_concurrency
+        self.tls = tls
+        self.recent = collections.deque()  # (monotonic time, monitor id, failed to reach it) of the latest minute
+        self.storms = 0  # groups of held failures that were checked again as a storm
+        self._suspects = []  # (claim, result, monotonic time held)
         self.owner = None
         self.in_flight = 0
         self.waiting = 0  # due, and waiting for a free slot
@@ -54,7 +71,7 @@ class Scheduler:
         late = sorted(self.lateness)
         quantile = (lambda q: round(late[min(len(late) - 1, int(q * len(late)))] * 1000, 1)) if late else (lambda q: None)
         return {"running": self.running, "owner": self.owner, "checks": self.checks, "in_flight": self.in_flight,
-                "waiting": self.waiting, "results_lost": self.lost,
+                "waiting": self.waiting, "results_lost": self.lost, "storms": self.storms,
                 "lateness_ms": {"p50": quantile(0.5), "p99": quantile(0.99),
                                 "max": round(late[-1] * 1000, 1) if late else None, "of_checks": len(late)}}
 
@@ -85,6 +102,8 @@ class Scheduler:
             await asyncio.gather(*checks, return_exceptions=True)
             writer.cancel()
             await asyncio.gather(writer, return_exceptions=True)
+            self._results += [service.Outcome(c.monitor_id, r, self.owner) for c, r, _ in self._suspects]
+            self._suspects = []
             await asyncio.shield(self._flush(state))  # what finished before the stop is kept
 
     async def _claim(self, state, limit):
@@ -114,9 +133,39 @@ class Scheduler:
             self.in_flight -= 1
             self._slots.release()
         self.checks += 1
+        self.recent.append((time.monotonic(), claim.monitor_id, result.network))
+        if result.network:
+            self._suspects.append((claim, result, time.monotonic()))
+            return
         self._results.append(service.Outcome(claim.monitor_id, result, self.owner))
         if len(self._results) >= FLUSH_AT:
             self._flushed.set()
+
+    def storming(self):
+        """Whether this process's own network looks down: many monitors unreachable at once."""
+        horizon = time.monotonic() - STORM_WINDOW
+        while self.recent and self.recent[0][0] < horizon:
+            self.recent.popleft()
+        unreachable = [m for _, m, network in self.recent if network]
+        return len(set(unreachable)) >= STORM_MONITORS and 2 * len(unreachable) >= len(self.recent)
+
+    async def _release_suspects(self, state):
+        """Write the held failures whose time has come: as they are, or, in a storm, checked once more."""
+        if not self._suspects:
+            return
+        storm = self.storming()
+        if time.monotonic() - self._suspects[0][2] < (STORM_GROUP if storm else SUSPECT_HOLD):
+            return
+        held, self._suspects = self._suspects, []
+        if not storm:
+            self._results += [service.Outcome(c.monitor_id, r, self.owner) for c, r, _ in held]
+            return
+        self.storms += 1
+        log.warning("%d monitors unreachable at once: checking them again on fresh connections", len(held))
+        async with checker.session(state.guard, self.tls, fresh=True) as fresh:
+            again = await asyncio.gather(*(check(fresh, state.guard, Target.of(c.row)) for c, _, _ in held))
+        self._results += [service.Outcome(c.monitor_id, r, self.owner, storm=not r.ok)
+                          for (c, _, _), r in zip(held, again)]
 
     async def _write_forever(self, state):
         while True:
@@ -125,6 +174,7 @@ class Scheduler:
             except TimeoutError:
                 pass
             self._flushed.clear()
+            await self._release_suspects(state)
             await self._flush(state)
 
     async def _flush(self, state):

@@ -258,6 +258,7 @@ class Outcome:
     monitor_id: int
     result: object  # state.Result
     owner: str | None = None
+    storm: bool = False  # failed in a storm: its DOWN alert goes out grouped with the others'
 
 
 STATE_COLUMNS = (Monitor.id, Monitor.user_id, Monitor.state, Monitor.state_since, Monitor.fail_streak, Monitor.pass_streak,

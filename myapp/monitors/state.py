@@ -20,6 +20,7 @@ class Result:
     latency_ms: int
     error: str | None
     slow: bool = False
+    network: bool = False  # failed to reach the server at all (timeout, refused, DNS): maybe our own network
 
 
 @dataclasses.dataclass(frozen=True)

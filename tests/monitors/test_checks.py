@@ -147,3 +147,23 @@ def test_probes_are_limited_per_user(make_myapp, owner, target):
         client.post_json("/api/checks", {"urls": [target.url + "/ok"]}, headers=headers, status=200)
     res = client.post_json("/api/checks", {"urls": [target.url + "/ok"]}, headers=headers, status=429)
     assert int(res.headers["Retry-After"]) > 0 and json.loads(res.body)["error"] == "too_many_requests"
+
+
+def test_only_failures_to_reach_the_server_count_towards_a_storm(target):
+    """Refused, timed out, unresolvable: maybe our own network.  A wrong answer or a redirect loop: theirs."""
+    import asyncio
+
+    from myapp.monitors import checker
+    from myapp.monitors.checker import Guard, Target, check
+
+    from ..conftest import free_port
+
+    async def network(url, timeout=2):
+        guard = Guard(allow_private=True)
+        async with checker.session(guard, checker.tls_context()) as session:
+            return (await check(session, guard, Target(url=url, timeout=timeout))).network
+
+    cases = {f"http://127.0.0.1:{free_port()}/": True, f"{target.url}/slow?ms=3000": True,
+             "http://no-such-host.invalid/": True, f"{target.url}/status/503": False,
+             f"{target.url}/redirect?n=9": False, f"{target.url}/ok": False}
+    assert {url: asyncio.run(network(url, timeout=1)) for url in cases} == cases
