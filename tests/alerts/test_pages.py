@@ -1,6 +1,8 @@
 """The alert channels in the browser (WebTest): list and form, a channel's page, test, delete; the monitor
 form's channels."""
 
+import json
+
 import pytest
 
 from ..conftest import csrf_token
@@ -65,3 +67,41 @@ def test_the_monitor_form_chooses_channels(ada, testapp, target, make_user, make
     client.post(f"/monitors/{monitor_id}/edit", {**values, "csrf_token": csrf_token(client, f"/monitors/{monitor_id}/edit")},
                 status=302)
     assert client.get(f"/api/monitors/{monitor_id}").json["channels"] == []  # unticked: none
+
+
+def test_the_whole_story_in_the_browser(make_myapp, make_user, target, smtp):
+    """Channels made in the browser, chosen on the monitor's form; the target stops, then comes back: one
+    DOWN and one UP message on each channel, sent by the app's own scheduler and outbox."""
+    from webtest import TestApp
+
+    from ..conftest import PASSWORD
+    from .conftest import wait_until
+
+    mailbox, port = smtp
+    make_user("ada@example.com")
+    app = make_myapp(**{"monitors.scheduler": "true", "alerts.outbox": "true", "smtp.host": "127.0.0.1",
+                        "smtp.port": str(port)}).app
+    client = TestApp(app, extra_environ={"HTTP_HOST": "localhost"})
+    client.post("/login", {"email": "ada@example.com", "password": PASSWORD, "csrf_token": csrf_token(client)},
+                status=302)
+    token = csrf_token(client, "/channels")
+    client.post("/channels", {"name": "hook", "kind": "webhook", "target": target.url + "/hook", "csrf_token": token},
+                status=302)
+    client.post("/channels", {"name": "mail", "kind": "email", "target": "ada@example.com", "csrf_token": token},
+                status=302)
+    form = client.get("/monitors/new")
+    channel_ids = [i["value"] for i in form.html.find_all("input", {"name": "channels"})]
+    client.post("/monitors/new", {"name": "shop", "url": target.url + "/flip", "method": "GET", "interval": "1",
+                                  "timeout": "1", "expect_status": "200-399", "tls_days": "14",
+                                  "failures_to_down": "2", "successes_to_up": "1", "channels": channel_ids,
+                                  "csrf_token": csrf_token(client, "/monitors/new"), "action": "save"}, status=302)
+    wait_until(lambda: "UP" in client.get("/monitors").html.find(id="monitor-rows").text)
+    target.flip_status = 503  # the target stops answering well
+    wait_until(lambda: len(mailbox.messages) == 1 and target.hits_on("/hook"), timeout=20)
+    target.flip_status = 200
+    wait_until(lambda: len(mailbox.messages) == 2 and len(target.hits_on("/hook")) == 2, timeout=20)
+    wait_until(lambda: client.get("/channels").status_int == 200 and all(
+        "✓ sent" in row.text for c in channel_ids
+        for row in client.get(f"/channels/{c}").html.find("table").find("tbody").find_all("tr")))
+    assert [m["message"]["Subject"] for m in mailbox.messages] == ["myapp: shop is DOWN", "myapp: shop is back UP"]
+    assert [json.loads(h["body"])["event"] for h in target.hits_on("/hook")] == ["down", "up"]
