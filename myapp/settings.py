@@ -32,3 +32,15 @@ class NotConfigured(SystemExit):
 def ini_file(settings):
     """The ini file the app was started with, to name it in messages (main() records it)."""
     return settings.get("myapp.ini_file") or (sys.argv[1] if len(sys.argv) > 1 else "production.ini")
+
+
+def whole_number(settings, name, default, least=0):
+    """The setting ``name`` as an int of at least ``least``; NotConfigured says what is wrong."""
+    raw = settings.get(name, str(default))
+    try:
+        value = int(raw)
+    except (TypeError, ValueError):
+        raise NotConfigured(f"{name} must be a whole number, not {raw!r}") from None
+    if value < least:
+        raise NotConfigured(f"{name} must be at least {least}")
+    return value

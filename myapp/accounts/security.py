@@ -126,6 +126,22 @@ class OwnedResource:
         return [(Allow, f"user:{self.owner_id}", ALL_PERMISSIONS), DENY_ALL]
 
 
+class OwnedRow(OwnedResource):
+    """One row of ``model``, by the id in the URL's ``key``, kept as ``self.<name>``: its owner's alone.
+
+    Subclasses say which: ``model``, ``key``, ``name`` and ``missing`` (the 404's message).
+    """
+
+    model = key = name = missing = None
+
+    def __init__(self, request):
+        row = request.run_async(request.dbsession.get(self.model, int(request.matchdict[self.key])))
+        if row is None:
+            raise HTTPNotFound(self.missing)
+        setattr(self, self.name, row)
+        self.owner_id = row.user_id
+
+
 class Account(OwnedResource):
     """The caller's own account (pages under /account, /api/users/me, /api/tokens)."""
 

@@ -5,26 +5,18 @@ Settings (see README.md): ``smtp.host``, ``smtp.port``, ``smtp.username``, ``smt
 ``alerts.outbox`` and ``myapp.public_url`` (links in messages).
 """
 
-from pyramid.httpexceptions import HTTPNotFound
 from pyramid.settings import asbool
 
-from ..accounts.security import OwnedResource
+from ..accounts.security import OwnedRow
 from ..models import Channel
-from ..settings import NotConfigured
+from ..settings import NotConfigured, whole_number
 from .outbox import Outbox
 
 
 class Settings:
     def __init__(self, settings):
         def number(name, default, least):
-            raw = settings.get(name, str(default))
-            try:
-                value = int(raw)
-            except (TypeError, ValueError):
-                raise NotConfigured(f"{name} must be a whole number, not {raw!r}") from None
-            if value < least:
-                raise NotConfigured(f"{name} must be at least {least}")
-            return value
+            return whole_number(settings, name, default, least)
 
         self.public_url = settings.get("myapp.public_url", "").strip().rstrip("/") or None
         self.smtp_host = settings.get("smtp.host", "localhost").strip()
@@ -40,15 +32,10 @@ class Settings:
         self.outbox = asbool(settings.get("alerts.outbox", "true"))
 
 
-class ChannelResource(OwnedResource):
+class ChannelResource(OwnedRow):
     """One channel, looked up by the ``channel_id`` in the URL: its owner's alone."""
 
-    def __init__(self, request):
-        channel = request.run_async(request.dbsession.get(Channel, int(request.matchdict["channel_id"])))
-        if channel is None:
-            raise HTTPNotFound("No such channel.")
-        self.channel = channel
-        self.owner_id = channel.user_id
+    model, key, name, missing = Channel, "channel_id", "channel", "No such channel."
 
 
 def includeme(config):

@@ -10,14 +10,13 @@ import asyncio
 import datetime
 import logging
 
-from pyramid.httpexceptions import HTTPNotFound
 from pyramid.settings import asbool
 
-from ..accounts.security import OwnedResource
+from ..accounts.security import OwnedRow
 from ..accounts.service import Limit
 from ..models import MaintenanceWindow, Monitor, StatusPage, in_session
 from ..models.meta import utcnow
-from ..settings import NotConfigured
+from ..settings import NotConfigured, whole_number
 from . import service
 from .checker import Guard, http_client, tls_context
 from .scheduler import Scheduler
@@ -33,14 +32,7 @@ class Settings:
 
     def __init__(self, settings):
         def number(name, default, least=0):
-            raw = settings.get(name, str(default))
-            try:
-                value = int(raw)
-            except (TypeError, ValueError):
-                raise NotConfigured(f"{name} must be a whole number, not {raw!r}") from None
-            if value < least:
-                raise NotConfigured(f"{name} must be at least {least}")
-            return value
+            return whole_number(settings, name, default, least)
 
         targets = settings.get("monitors.private_targets", "deny").strip()
         if targets not in ("allow", "deny"):
@@ -66,37 +58,22 @@ class Settings:
         return {"min_interval": self.min_interval, "guard": self.guard}
 
 
-class MonitorResource(OwnedResource):
+class MonitorResource(OwnedRow):
     """One monitor, looked up by the ``monitor_id`` in the URL: its owner's alone."""
 
-    def __init__(self, request):
-        monitor = request.run_async(request.dbsession.get(Monitor, int(request.matchdict["monitor_id"])))
-        if monitor is None:
-            raise HTTPNotFound("No such monitor.")
-        self.monitor = monitor
-        self.owner_id = monitor.user_id
+    model, key, name, missing = Monitor, "monitor_id", "monitor", "No such monitor."
 
 
-class StatusPageResource(OwnedResource):
+class StatusPageResource(OwnedRow):
     """One status page, looked up by the ``page_id`` in the URL: its owner's alone."""
 
-    def __init__(self, request):
-        page = request.run_async(request.dbsession.get(StatusPage, int(request.matchdict["page_id"])))
-        if page is None:
-            raise HTTPNotFound("No such status page.")
-        self.page = page
-        self.owner_id = page.user_id
+    model, key, name, missing = StatusPage, "page_id", "page", "No such status page."
 
 
-class WindowResource(OwnedResource):
+class WindowResource(OwnedRow):
     """One maintenance window, looked up by the ``window_id`` in the URL: its owner's alone."""
 
-    def __init__(self, request):
-        window = request.run_async(request.dbsession.get(MaintenanceWindow, int(request.matchdict["window_id"])))
-        if window is None:
-            raise HTTPNotFound("No such maintenance window.")
-        self.window = window
-        self.owner_id = window.user_id
+    model, key, name, missing = MaintenanceWindow, "window_id", "window", "No such maintenance window."
 
 
 def make_pruner(settings):
