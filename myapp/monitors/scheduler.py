@@ -134,6 +134,7 @@ class Scheduler:
             self._slots.release()
         self.checks += 1
         self.recent.append((time.monotonic(), claim.monitor_id, result.network))
+        self._forget_old()
         if result.network:
             self._suspects.append((claim, result, time.monotonic()))
             return
@@ -141,11 +142,14 @@ class Scheduler:
         if len(self._results) >= FLUSH_AT:
             self._flushed.set()
 
-    def storming(self):
-        """Whether this process's own network looks down: many monitors unreachable at once."""
+    def _forget_old(self):
         horizon = time.monotonic() - STORM_WINDOW
         while self.recent and self.recent[0][0] < horizon:
             self.recent.popleft()
+
+    def storming(self):
+        """Whether this process's own network looks down: many monitors unreachable at once."""
+        self._forget_old()
         unreachable = [m for _, m, network in self.recent if network]
         return len(set(unreachable)) >= STORM_MONITORS and 2 * len(unreachable) >= len(self.recent)
 

@@ -95,3 +95,23 @@ def test_history_is_pruned_but_daily_rollups_stay(app, owner, testapp, target):
     assert sum(removed) == 2 and removed[-1] == 0  # the raw result, then the hourly rollup
     for model, left in ((CheckResult, 0), (HourlyRollup, 0), (DailyRollup, 1)):
         assert run_sql(app, select(func.count()).select_from(model)) == [(left,)], model.__name__
+
+
+def test_the_storm_window_keeps_one_minute_of_checks_only(monkeypatch):
+    """The scheduler remembers the checks of the last minute, not every check it ever ran."""
+    from myapp.monitors import scheduler as module
+
+    clock = [1000.0]
+    monkeypatch.setattr(module.time, "monotonic", lambda: clock[0])
+    scheduler = module.Scheduler()
+    for n in range(300):
+        clock[0] += 1
+        scheduler.recent.append((clock[0], n, False))
+        scheduler._forget_old()
+    assert len(scheduler.recent) == module.STORM_WINDOW + 1
+    for n in range(5):  # five monitors unreachable among 61 checks: not a storm
+        scheduler.recent.append((clock[0], n, True))
+    assert not scheduler.storming()
+    for n in range(60):
+        scheduler.recent.append((clock[0], n % 7, True))
+    assert scheduler.storming()
