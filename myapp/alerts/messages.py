@@ -6,6 +6,7 @@ from ..templating import duration
 
 TITLES = {"down": "DOWN", "up": "back UP", "degraded": "DEGRADED", "test": "a test message"}
 STORM = "{} monitors failed at once; this may be the monitor's own network"
+STORM_LIST = 100
 
 
 def iso(moment):
@@ -30,11 +31,12 @@ def document(key, event, monitor, at, cause=None, down_seconds=None, channel=Non
 
 
 def storm_document(key, failed, at):
-    """One message for many monitors that went DOWN together, [(monitor, cause)]: a storm."""
+    """One message for many monitors that went DOWN together, [(monitor, cause)]: a storm.  It lists
+    the first ``STORM_LIST`` of them; ``count`` says how many there were."""
     return {"delivery": key, "event": "storm", "at": iso(at), "count": len(failed),
             "message": STORM.format(len(failed)),
             "monitors": [{"id": m.id, "name": m.name, "url": m.url, "state": m.state, "cause": cause}
-                         for m, cause in failed]}
+                         for m, cause in failed[:STORM_LIST]]}
 
 
 def as_sent(doc, public_url):
@@ -69,6 +71,8 @@ def text(doc):
         lines = [f"{doc['message']}.", f"At {utc(doc)} UTC, each checked twice:"]
         lines += [f"- {m['name']} ({m['url']}): {m['cause']}" + (f" {m['page']}" if m.get("page") else "")
                   for m in doc["monitors"]]
+        if doc["count"] > len(doc["monitors"]):
+            lines.append(f"... and {doc['count'] - len(doc['monitors'])} more.")
         return "\n".join(lines)
     if doc["event"] == "test":
         return (f"This is a test message from myapp for the channel {doc.get('channel', '')}, sent at "

@@ -9,6 +9,7 @@ tried, or, while it is claimed, when the claim runs out (as for monitors).
 import datetime
 
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.dialects import mysql
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .meta import Base, BigId, Moment
@@ -16,6 +17,8 @@ from .meta import Base, BigId, Moment
 CHANNEL_KINDS = ("webhook", "email")
 #: what a delivery may announce
 EVENTS = ("down", "up", "degraded", "storm", "test")
+#: a document may list up to 100 monitors with their URLs: more than MySQL's TEXT (64 KB) holds
+Document = Text().with_variant(mysql.MEDIUMTEXT(), "mysql", "mariadb")
 
 
 class Channel(Base):
@@ -53,7 +56,7 @@ class Delivery(Base):
     monitor_id: Mapped[int | None] = mapped_column(ForeignKey("monitors.id", ondelete="SET NULL"), default=None,
                                                    index=True)
     event: Mapped[str] = mapped_column(String(10))
-    document: Mapped[str] = mapped_column(Text)  # the JSON document, as a webhook receives it
+    document: Mapped[str] = mapped_column(Document)  # the JSON document, as a webhook receives it
     status: Mapped[str] = mapped_column(String(10), default="pending")  # pending, sent, failed
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     due_at: Mapped[datetime.datetime] = mapped_column(Moment)

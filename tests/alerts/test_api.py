@@ -64,3 +64,16 @@ def test_a_monitor_alerts_through_its_owners_channels_only(testapp, owner, make_
     testapp.delete(f"/api/channels/{mine['id']}", headers=auth, status=204)
     assert testapp.get(f"/api/monitors/{monitor['id']}", headers=auth).json["channels"] == []
     testapp.get(f"/api/channels/{hers['id']}", headers=auth, status=403)
+
+
+def test_a_storm_message_lists_a_hundred_monitors_and_counts_them_all():
+    import types
+
+    from myapp.alerts.messages import storm_document, text
+    from myapp.models.meta import utcnow
+
+    failed = [(types.SimpleNamespace(id=n, name=f"m{n}", url="https://" + "x" * 2000, state="DOWN"), "timed out")
+              for n in range(250)]
+    doc = storm_document("k", failed, utcnow())
+    assert doc["count"] == 250 and len(doc["monitors"]) == 100
+    assert text(doc).endswith("... and 150 more.") and text(doc).startswith("250 monitors failed at once")

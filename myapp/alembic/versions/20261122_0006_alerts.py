@@ -52,7 +52,7 @@ def upgrade():
         sa.Column("channel_id", sa.Integer(), nullable=False),
         sa.Column("monitor_id", sa.Integer(), nullable=True),
         sa.Column("event", sa.String(length=10), nullable=False),
-        sa.Column("document", sa.Text(), nullable=False),
+        sa.Column("document", sa.Text().with_variant(mysql.MEDIUMTEXT(), "mysql", "mariadb"), nullable=False),
         sa.Column("status", sa.String(length=10), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("due_at", MOMENT, nullable=False),
