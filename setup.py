@@ -22,6 +22,7 @@ requires = [
     "uvloop>=0.19; sys_platform != 'win32'",
     "cookiecutter>=2.5",  # myapp_startproject
     "aiosmtplib>=3.0",  # e-mail alerts
+    "prometheus_client>=0.20",  # /metrics
 ]
 
 dev_require = [

@@ -14,6 +14,7 @@ def main(global_config, **settings):
         config.include(".accounts")
         config.include(".monitors")
         config.include(".alerts")
+        config.include(".metrics")
         config.include(".routes")
         config.scan(".views")
     return config.make_wsgi_app()

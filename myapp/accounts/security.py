@@ -86,7 +86,7 @@ class SecurityPolicy:
 
 
 #: paths whose views resolve the identity themselves, or never need it
-IDENTITY_DEFERRED = ("/static/", "/api/health", "/status/")
+IDENTITY_DEFERRED = ("/static/", "/api/health", "/status/", "/metrics")
 
 
 def identity_tween_factory(handler, registry):
@@ -94,7 +94,8 @@ def identity_tween_factory(handler, registry):
 
     Not for static files, nor for the health check, which must answer within its
     own short deadline whatever the database does, nor for public status pages, which
-    are the same for everyone (and cached as such).
+    are the same for everyone (and cached as such), nor for /metrics, whose bearer is
+    the metrics token, not an API key.
     """
 
     def identity_tween(request):

@@ -53,6 +53,7 @@ class Scheduler:
         self.tls = tls
         self.recent = collections.deque()  # (monotonic time, monitor id, failed to reach it) of the latest minute
         self.storms = 0  # groups of held failures that were checked again as a storm
+        self.on_check = None  # called with each check's Result (the metrics count them)
         self._suspects = []  # (claim, result, monotonic time held)
         self.owner = None
         self.in_flight = 0
@@ -133,6 +134,8 @@ class Scheduler:
             self.in_flight -= 1
             self._slots.release()
         self.checks += 1
+        if self.on_check is not None:
+            self.on_check(result)
         self.recent.append((time.monotonic(), claim.monitor_id, result.network))
         self._forget_old()
         if result.network:
