@@ -103,7 +103,7 @@ class WindowFields(BaseModel):
         try:
             zoneinfo.ZoneInfo(value)
         except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"not a time zone: use a name such as Europe/Paris or UTC") from None
+            raise ValueError("not a time zone: use a name such as Europe/Paris or UTC") from None
         return value
 
 

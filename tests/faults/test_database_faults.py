@@ -7,8 +7,6 @@ import logging
 import signal
 import time
 
-import pytest
-
 from ..conftest import pserve
 from .conftest import TIMEOUT, Load, fault_settings
 
