@@ -37,3 +37,32 @@ def test_requests_are_served_while_200_slow_clients_hold_connections(app, testap
     finally:
         for sock in slow:
             sock.close()
+
+
+def test_sigterm_stops_pserve_even_when_sigint_is_ignored(tmp_path, db_url):
+    """Started in the background of a shell (or by nohup), a process ignores SIGINT; the graceful stop,
+    which ends waitress with a SIGINT of its own, must work all the same."""
+    import signal
+    import subprocess
+    import time
+
+    from .conftest import free_port, wait_for_http
+
+    port = free_port()
+    ini = tmp_path / "app.ini"
+    ini.write_text(f"[app:main]\nuse = egg:myapp\nsqlalchemy.url = {db_url}\nsession.secret = {'s' * 40}\n"
+                   "myapp.create_schema = true\naio.handle_sigterm = true\naio.shutdown_timeout = 4\n"
+                   f"monitors.scheduler = false\n\n[server:main]\nuse = egg:waitress#main\nlisten = 127.0.0.1:{port}\n")
+    process = subprocess.Popen(["pserve", str(ini)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    try:
+        wait_for_http(f"http://127.0.0.1:{port}/api/health", 30)
+        sent = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        process.wait(4 + 5)
+        assert time.monotonic() - sent < 4 + 5
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert b"Traceback" not in process.stderr.read()

@@ -126,6 +126,9 @@ class GracefulStop:
     def __call__(self, signum, frame):
         if self.started is not None:
             raise SystemExit(f"signal {signum}")
+        # a process started in the background of a shell (or under nohup) ignores SIGINT, and
+        # Python then leaves it ignored: the drain's SIGINT must raise KeyboardInterrupt all the same
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         self.started = time.monotonic()
         self.runtime.stop_by = self.started + self.runtime.shutdown_timeout
         threading.Thread(target=self.drain, name="myapp.aio-drain", daemon=True).start()
