@@ -14,6 +14,7 @@ import aiosmtplib
 
 from ..models.meta import utcnow
 from . import messages
+from . import service
 from .service import Attempt
 
 TIMEOUT = 10  # seconds for one attempt
@@ -76,3 +77,12 @@ async def send_email(settings, channel, doc):
                           use_tls=settings.smtp_tls == "tls", start_tls=settings.smtp_tls == "starttls",
                           timeout=TIMEOUT)
     return None
+
+
+async def send_test(state, settings, session, channel):
+    """A test message through ``channel`` now, kept with its deliveries; the Attempt says how it went."""
+    key = service.new_key()
+    doc = messages.document(key, "test", None, utcnow(), channel=channel.name)
+    attempt = await send(state, settings, channel, doc)
+    await service.record_test(session, channel, key, doc, attempt)
+    return attempt

@@ -4,9 +4,7 @@ from pyramid.httpexceptions import HTTPNoContent
 from pyramid.view import view_config
 
 from ..alerts import sender, service
-from ..alerts.messages import document
 from ..alerts.schema import validate
-from ..models.meta import utcnow
 from ..validation import json_object
 from . import iso
 
@@ -23,10 +21,6 @@ def delivery_json(row):
             "sent_at": iso(row.sent_at), "next_attempt_at": iso(row.due_at) if row.status == "pending" else None}
 
 
-def context(request):
-    return {"guard": request.registry.monitors.guard}
-
-
 @view_config(route_name="api.channels", request_method="GET", renderer="json", permission="view")
 async def list_channels(request):
     return {"channels": [channel_json(c) for c in
@@ -35,7 +29,7 @@ async def list_channels(request):
 
 @view_config(route_name="api.channels", request_method="POST", renderer="json", permission="edit")
 async def create_channel(request):
-    fields = validate(json_object(request), context(request))
+    fields = validate(json_object(request), request.registry.monitors.context)
     channel = await service.create_channel(request.dbsession, request.context.owner_id, fields)
     request.response.status = 201
     request.response.headers["Location"] = request.route_url("api.channel", channel_id=channel.id)
@@ -52,7 +46,7 @@ async def patch_channel(request):
     channel = request.context.channel
     current = {"name": channel.name, "kind": channel.kind, "target": channel.target, "secret": channel.secret,
                "slack": channel.slack}
-    changes = validate(json_object(request), context(request), current)
+    changes = validate(json_object(request), request.registry.monitors.context, current)
     return channel_json(await service.update_channel(request.dbsession, channel, changes))
 
 
@@ -62,20 +56,11 @@ async def delete_channel(request):
     return HTTPNoContent()
 
 
-async def send_test(request):
-    """Send a test message through the channel now, in the request; it is kept with its deliveries."""
-    channel = request.context.channel
-    key = service.new_key()
-    doc = document(key, "test", None, utcnow(), channel=channel.name)
-    attempt = await sender.send(request.loop_state, request.registry.alerts, channel, doc)
-    await service.record_test(request.dbsession, channel, key, doc, attempt)
-    return attempt
-
-
 @view_config(route_name="api.channel.test", request_method="POST", renderer="json", permission="edit",
              async_timeout=sender.TIMEOUT + 5)
 async def test_channel(request):
-    attempt = await send_test(request)
+    attempt = await sender.send_test(request.loop_state, request.registry.alerts, request.dbsession,
+                                     request.context.channel)
     return {"ok": attempt.ok, "status_code": attempt.status_code, "latency_ms": attempt.latency_ms,
             "error": attempt.error}
 

@@ -3,10 +3,9 @@
 from pyramid.httpexceptions import HTTPFound
 from pyramid.view import view_config
 
-from ..alerts import service
+from ..alerts import sender, service
 from ..alerts.schema import validate
 from ..validation import Invalid
-from .api_channels import context, send_test
 
 
 def read_form(post):
@@ -33,7 +32,7 @@ async def channels_list(request):
 async def create(request):
     data = read_form(request.POST)
     try:
-        fields = validate(data, context(request))
+        fields = validate(data, request.registry.monitors.context)
     except Invalid as exc:
         request.response.status = 422
         return await channels_page(request, {**data, "secret": ""}, exc.fields)
@@ -50,9 +49,10 @@ async def channel_page(request):
     return {"channel": channel, "deliveries": await service.recent_deliveries(request.dbsession, channel.id)}
 
 
-@view_config(route_name="channel.test", request_method="POST", permission="edit", async_timeout=20)
+@view_config(route_name="channel.test", request_method="POST", permission="edit", async_timeout=sender.TIMEOUT + 5)
 async def test(request):
-    attempt = await send_test(request)
+    attempt = await sender.send_test(request.loop_state, request.registry.alerts, request.dbsession,
+                                     request.context.channel)
     request.session.flash("The test message is sent." if attempt.ok else f"The test message failed: {attempt.error}.")
     return HTTPFound(request.route_path("channel", channel_id=request.context.channel.id))
 
