@@ -23,6 +23,8 @@ requires = [
     "cookiecutter>=2.5",  # myapp_startproject
     "aiosmtplib>=3.0",  # e-mail alerts
     "prometheus_client>=0.20",  # /metrics
+    "swagger-ui-py>=23.9",  # the API explorer's files (Swagger UI 5), served by us: no CDN
+    "PyYAML>=6.0",  # monitors as code: /api/export and myapp_monitors
 ]
 
 dev_require = [
@@ -46,6 +48,8 @@ tests_require = [
     "hypothesis>=6.100",
     "cryptography>=42",  # certificates for the test HTTPS server
     "aiosmtpd>=1.4",  # a real SMTP server that records the alerts it receives
+    "openapi-spec-validator>=0.7",  # /api/openapi.json is checked as OpenAPI 3.1
+    "schemathesis>=4.0",  # fuzzes the live API from its document
 ]
 
 setup(
@@ -76,6 +80,7 @@ setup(
             "initialize_myapp_db = myapp.scripts.initialize_db:main",
             "create_myapp_admin = myapp.scripts.create_admin:main",
             "myapp_startproject = myapp.startproject:main",
+            "myapp_monitors = myapp.manifest.cli:main",
         ],
     },
 )

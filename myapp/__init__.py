@@ -1,5 +1,6 @@
 from pyramid.config import Configurator
 
+from . import logs  # noqa: F401 (first: every log line gets a request id)
 from .settings import from_environ
 
 
@@ -7,6 +8,7 @@ def main(global_config, **settings):
     """Return the Pyramid WSGI application."""
     settings = {**from_environ(settings), "myapp.ini_file": global_config.get("__file__", "")}
     with Configurator(settings=settings) as config:
+        config.include(".logs")
         config.include(".templating")
         config.include("myapp.aio")
         config.include(".edge")
@@ -15,6 +17,7 @@ def main(global_config, **settings):
         config.include(".monitors")
         config.include(".alerts")
         config.include(".metrics")
+        config.include(".api")
         config.include(".routes")
         config.scan(".views")
     return config.make_wsgi_app()

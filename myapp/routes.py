@@ -61,3 +61,5 @@ def includeme(config):
     config.add_route("api.channel.deliveries", f"/api/channels/{CHANNEL}/deliveries", factory=ChannelResource)
     config.add_route("api.maintenance", "/api/maintenance", factory=Account)
     config.add_route("api.maintenance.window", f"/api/maintenance/{WINDOW}", factory=WindowResource)
+    config.add_route("api.export", "/api/export", factory=Account)
+    config.add_route("api.apply", "/api/apply", factory=Account)

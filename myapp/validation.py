@@ -6,14 +6,16 @@ with one message per bad field.
 """
 
 import json
-import re
+from typing import Annotated
 
+import yaml as yaml_lib
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, WithJsonSchema
 from pyramid.httpexceptions import HTTPBadRequest, HTTPRequestEntityTooLarge, HTTPUnprocessableEntity
 
 MAX_JSON_BODY = 64 * 1024
 #: ids are positive and fit a signed 64-bit column on every backend
 ID_PATTERN = "[0-9]{1,18}"
-_ID = re.compile(ID_PATTERN)
 
 
 class Invalid(HTTPUnprocessableEntity):
@@ -24,33 +26,75 @@ class Invalid(HTTPUnprocessableEntity):
         self.fields = fields
 
 
-def check(data, schema):
-    """Validate ``data`` (a dict) against ``schema`` {name: (required, check)}; unknown names are errors."""
-    fields, clean = {}, {}
-    for name in data:
-        if name not in schema:
-            fields[name] = "unknown field"
-    for name, (required, checker) in schema.items():
-        if name not in data or data[name] is None:
-            if required:
-                fields[name] = "required"
-                continue
-            if name not in data:
-                continue
-        try:
-            clean[name] = checker(data[name])
-        except ValueError as exc:
-            fields[name] = str(exc)
-    if fields:
-        raise Invalid(fields)
-    return clean
+class Error(BaseModel):
+    """Every error the JSON API answers, whatever its status."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    error: str = Field(description="the status in words: not_found, unprocessable_entity, ...")
+    message: str = Field(description="what went wrong, in a sentence for people")
+    fields: dict[str, str] = Field(description="one problem per bad field or parameter (422), else empty")
+    request_id: str | None = Field(description="the X-Request-ID of the request, to find it in the logs")
 
 
-def identifier(value):
-    """A row id or cursor as sent by a client, or ValueError: digits only, below 2**63."""
-    if not isinstance(value, str) or not _ID.fullmatch(value):
-        raise ValueError("not an id")
+def _cursor(value):
+    """A cursor as sent in a query: digits only ("" is none)."""
+    if value == "":
+        return None
+    if (not isinstance(value, str) or not value.isascii() or not value.isdigit()
+            or len(value) > 19 or int(value) >= 2**63):
+        raise ValueError("use the next_cursor of the previous page")
     return int(value)
+
+
+class PageQuery(BaseModel):
+    """A page of a list: ``limit`` rows after ``cursor`` (the ``next_cursor`` of the previous page)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    limit: int = Field(50, ge=1, le=100)
+    cursor: Annotated[int | None, BeforeValidator(_cursor), WithJsonSchema(
+        {"type": "string", "pattern": "^[0-9]{0,19}$"})] = Field(None, description="the next_cursor of the previous page")
+
+
+def fields_of(exc, read_only=()):
+    """{field: message} from a pydantic ValidationError, one per field, in the API's words."""
+    fields = {}
+    for error in exc.errors():
+        name = str(error["loc"][0]) if error["loc"] else "body"
+        if name in fields:
+            continue
+        if error["type"] == "extra_forbidden":
+            fields[name] = "read-only" if name in read_only else "unknown field"
+        elif error["type"] == "missing":
+            fields[name] = "required"
+        else:
+            fields[name] = error["msg"].removeprefix("Value error, ")
+    return fields
+
+
+def paths_of(exc):
+    """{"monitors.3.url": problem} from a ValidationError: each problem where it is in a long document."""
+    fields = {}
+    for error in exc.errors():
+        where = ".".join(str(part) for part in error["loc"]) or "body"
+        if where not in fields:
+            fields[where] = ("unknown field" if error["type"] == "extra_forbidden" else
+                             "required" if error["type"] == "missing" else error["msg"].removeprefix("Value error, "))
+    return fields
+
+
+def parse_query(params, model):
+    """``model`` of a query string (a MultiDict; a repeated name is a list, which fails a single value), or Invalid."""
+    data = {}
+    for name in params:
+        values = params.getall(name)
+        data[name] = values[0] if len(values) == 1 else values
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise Invalid({name: "unknown parameter" if problem == "unknown field" else problem
+                       for name, problem in fields_of(exc).items()}) from None
 
 
 def parse_json(body):
@@ -68,52 +112,57 @@ def parse_json(body):
     return data
 
 
-def json_object(request):
-    """The request's JSON object: 413 when too large, 400 when it is not a JSON object."""
-    if request.content_length is not None and request.content_length > MAX_JSON_BODY:
-        raise HTTPRequestEntityTooLarge(f"The body is larger than {MAX_JSON_BODY // 1024} KiB.")
-    if request.content_type != "application/json":
-        raise HTTPBadRequest("Send a JSON object with Content-Type: application/json.")
-    body = request.body_file.read(MAX_JSON_BODY + 1)
-    if len(body) > MAX_JSON_BODY:
-        raise HTTPRequestEntityTooLarge(f"The body is larger than {MAX_JSON_BODY // 1024} KiB.")
-    data = parse_json(body or b"null")
+def json_object(request, limit=MAX_JSON_BODY, yaml=False):
+    """The request's JSON (or, with ``yaml``, YAML) object: 413 when larger than ``limit`` bytes, 400 when it
+    is not an object."""
+    too_large = f"The body is larger than {limit // 1024} KiB."
+    if request.content_length is not None and request.content_length > limit:
+        raise HTTPRequestEntityTooLarge(too_large)
+    is_yaml = yaml and request.content_type in YAML_TYPES
+    if request.content_type != "application/json" and not is_yaml:
+        raise HTTPBadRequest("Send a JSON object with Content-Type: application/json"
+                             + (" (or YAML, as application/yaml)." if yaml else "."))
+    body = request.body_file.read(limit + 1)
+    if len(body) > limit:
+        raise HTTPRequestEntityTooLarge(too_large)
+    data = parse_yaml(body) if is_yaml else parse_json(body or b"null")
     if not isinstance(data, dict):
-        raise HTTPBadRequest("The body must be a JSON object.")
+        raise HTTPBadRequest("The body must be a YAML mapping." if is_yaml else "The body must be a JSON object.")
     return data
 
 
-def json_body(request, schema):
-    """The request's JSON object, checked against ``schema``: 413, 400, or 422 naming each bad field."""
-    return check(json_object(request), schema)
+YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml")
 
 
-def page(params, extra=None, default=50, most=100):
-    """(limit, cursor, {name: clean value}) of a list request's query.
+class _PlainYaml(yaml_lib.SafeLoader):
+    """YAML without aliases (a few lines of ``*a`` can stand for gigabytes) and without implicit dates
+    (``2026-01-01`` stays text, as JSON would have it)."""
 
-    ``extra`` maps the other parameters the list takes to their checks (which raise
-    ValueError); a parameter that is neither is an error, and Invalid names them all.
-    """
-    fields, limit, cursor, values = {}, default, None, {}
-    if "limit" in params:
-        limit = int(params["limit"]) if params["limit"].isdigit() else 0
-        if not 1 <= limit <= most:
-            fields["limit"] = f"a whole number from 1 to {most}"
-    if params.get("cursor"):
-        try:
-            cursor = identifier(params["cursor"])
-        except ValueError:
-            fields["cursor"] = "use the next_cursor of the previous page"
-    for name, checker in (extra or {}).items():
-        if name in params:
-            try:
-                values[name] = checker(params[name])
-            except ValueError as exc:
-                fields[name] = str(exc)
-    fields.update({name: "unknown parameter" for name in set(params) - {"limit", "cursor", *(extra or ())}})
-    if fields:
-        raise Invalid(fields)
-    return limit, cursor, values
+    def compose_node(self, parent, index):
+        if self.check_event(yaml_lib.AliasEvent):
+            raise yaml_lib.composer.ComposerError(None, None, "aliases (*name) are not accepted",
+                                                  self.peek_event().start_mark)
+        return super().compose_node(parent, index)
+
+
+_PlainYaml.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml_lib.SafeLoader.yaml_implicit_resolvers.items()}
+
+
+def parse_yaml(body):
+    """The document in ``body`` (bytes of YAML), or HTTPBadRequest saying what is wrong with it."""
+    try:
+        data = yaml_lib.load(body, Loader=_PlainYaml)
+    except RecursionError:
+        raise HTTPBadRequest("The body is nested too deeply.") from None
+    except yaml_lib.YAMLError as exc:
+        raise HTTPBadRequest(f"The body is not valid YAML: {str(exc)[:300]}") from None
+    try:
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except (UnicodeEncodeError, TypeError, ValueError):
+        raise HTTPBadRequest("The body holds values that are not text, numbers, lists or mappings.") from None
+    return data
 
 
 def next_page(rows, limit):

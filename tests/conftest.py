@@ -64,8 +64,9 @@ def free_port():
 
 
 @contextlib.contextmanager
-def pserve(directory, settings, threads=4):
-    """``pserve`` of an ini written from ``settings``, in a process of its own: yields (base URL, Popen).
+def pserve(directory, settings, threads=4, extra=""):
+    """``pserve`` of an ini written from ``settings`` (and ``extra`` sections), in a process of its own:
+    yields (base URL, Popen).
 
     Stopped (SIGTERM, then SIGKILL) on exit, unless the test stopped it already.
     """
@@ -75,7 +76,7 @@ def pserve(directory, settings, threads=4):
     ini = directory / f"app-{port}.ini"
     ini.write_text("[app:main]\nuse = egg:myapp\n"
                    + "".join(f"{k} = {v}\n" for k, v in settings.items() if not k.startswith("myapp.ini"))
-                   + f"\n[server:main]\nuse = egg:waitress#main\nlisten = 127.0.0.1:{port}\nthreads = {threads}\n")
+                   + f"\n[server:main]\nuse = egg:waitress#main\nlisten = 127.0.0.1:{port}\nthreads = {threads}\n" + extra)
     process = subprocess.Popen(["pserve", str(ini)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     url = f"http://127.0.0.1:{port}"
     try:

@@ -8,7 +8,7 @@ from .conftest import PASSWORD, csrf_token
 def assert_json_error(res, status):
     assert res.status_int == status, res.text[:300]
     assert res.content_type == "application/json"
-    assert set(res.json) == {"error", "message", "fields"} and res.json["message"]
+    assert set(res.json) == {"error", "message", "fields", "request_id"} and res.json["message"]
 
 
 def assert_page_error(res, status):

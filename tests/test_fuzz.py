@@ -79,7 +79,7 @@ def assert_answer_in_shape(method, path, status, headers, body):
     if path.startswith("/api/"):
         assert content_type == "application/json", body[:300]
         document = json.loads(body)
-        assert set(document) == {"error", "message", "fields"} and isinstance(document["message"], str)
+        assert set(document) == {"error", "message", "fields", "request_id"} and isinstance(document["message"], str)
     else:
         assert content_type == "text/html", body[:300]
 

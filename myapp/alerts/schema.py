@@ -1,15 +1,14 @@
 """A channel's fields, declared once with pydantic for the JSON API and the form."""
 
+import datetime
 from typing import Annotated, Literal
 
 from email_validator import EmailNotValidError, validate_email
-from pydantic import BaseModel, ConfigDict, StringConstraints, ValidationError, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, ValidationInfo, field_validator
 
-from ..models.alert import CHANNEL_KINDS
-from ..monitors.schema import check_url, fields_of, no_control_characters
-from ..validation import Invalid
-
-MAX_CHANNELS_PER_MONITOR = 20
+from ..models.alert import CHANNEL_KINDS, EVENTS
+from ..monitors.schema import check_url, no_control_characters
+from ..validation import Invalid, fields_of
 
 
 class ChannelFields(BaseModel):
@@ -63,9 +62,45 @@ def validate(data, context, current=None):
     return merged if current is None else {name: merged[name] for name in data}
 
 
-def channel_ids(value):
-    """The ``channels`` of a monitor: a list of at most 20 ids, or Invalid."""
-    if not isinstance(value, list) or len(value) > MAX_CHANNELS_PER_MONITOR or not all(
-            type(item) is int and 0 < item < 2**31 for item in value):
-        raise Invalid({"channels": f"a list of at most {MAX_CHANNELS_PER_MONITOR} channel ids"})
-    return list(dict.fromkeys(value))
+# what the API answers
+
+class Reply(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Channel(Reply):
+    id: int
+    name: str
+    kind: Literal[CHANNEL_KINDS]
+    target: str = Field(description="the webhook's URL or the e-mail address")
+    has_secret: bool = Field(description="whether webhook bodies are signed (the secret is never shown)")
+    slack: bool
+    created_at: datetime.datetime
+    updated_at: datetime.datetime
+
+
+class ChannelList(Reply):
+    channels: list[Channel]
+
+
+class Attempt(Reply):
+    ok: bool
+    status_code: int | None
+    latency_ms: int | None
+    error: str | None
+
+
+class Delivery(Reply):
+    id: int
+    event: Literal[EVENTS]
+    monitor: str | None = Field(description="the monitor's name")
+    status: Literal["pending", "sent", "failed"]
+    attempts: int
+    last_error: str | None
+    created_at: datetime.datetime
+    sent_at: datetime.datetime | None
+    next_attempt_at: datetime.datetime | None
+
+
+class DeliveryList(Reply):
+    deliveries: list[Delivery]

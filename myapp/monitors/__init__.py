@@ -93,6 +93,7 @@ def includeme(config):
     settings = Settings(config.get_settings())
     registry = config.registry
     registry.monitors = settings
+    registry.validation_context = settings.context  # what request bodies are checked with (myapp.api)
     registry.status_cache = PublicCache(settings.status_cache_seconds)
     registry.throttle.limits["probe_user"] = Limit(settings.probes_per_hour, datetime.timedelta(hours=1))
     config.add_cleanup_ctx(http_client(settings.guard, settings.max_concurrency, settings.tls))

@@ -16,8 +16,8 @@ from sqlalchemy import or_, select
 
 from ..models import MaintenanceWindow, Monitor
 from ..models.meta import utcnow
-from ..validation import Invalid
-from .schema import fields_of, no_control_characters
+from ..validation import Invalid, fields_of
+from .schema import no_control_characters
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 TIME = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
@@ -45,7 +45,8 @@ def active(window, at):
 
 
 class WindowFields(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
+    #: validate_default: a field that its kind requires is checked even when missing
+    model_config = ConfigDict(extra="forbid", strict=True, validate_default=True)
 
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
     monitor_id: int | None = Field(None, gt=0, lt=2**31)  # None: every monitor of the user
@@ -81,11 +82,16 @@ class WindowFields(BaseModel):
     @classmethod
     def _ends(cls, value, info: ValidationInfo):
         starts = info.data.get("starts_at")
-        if info.data.get("kind") == "once":
-            if value is None:
-                raise ValueError("a one-off window needs its end")
-            if starts is not None and value <= starts:
-                raise ValueError("it must end after it starts")
+        if info.data.get("kind") == "once" and None not in (starts, value) and value <= starts:
+            raise ValueError("it must end after it starts")
+        return value
+
+    @field_validator("starts_at", "ends_at", "days", "start_time", "duration_minutes", "timezone")
+    @classmethod
+    def _required_by_kind(cls, value, info: ValidationInfo):
+        kind = info.data.get("kind")
+        if value is None and kind and info.field_name in REQUIRED[kind]:
+            raise ValueError(f"required for a {kind} window")
         return value
 
     @field_validator("start_time")
@@ -107,20 +113,46 @@ class WindowFields(BaseModel):
         return value
 
 
+class Window(BaseModel):
+    """A window as the API shows it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: int
+    name: str
+    monitor_id: int | None = Field(description="null: every monitor of the user")
+    kind: Literal["once", "weekly"]
+    starts_at: datetime.datetime | None
+    ends_at: datetime.datetime | None
+    days: list[Literal[DAYS]] | None
+    start_time: str | None
+    duration_minutes: int | None
+    timezone: str | None
+    created_at: datetime.datetime
+    updated_at: datetime.datetime
+
+
+class WindowList(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    windows: list[Window]
+
+
 REQUIRED = {"once": ("starts_at", "ends_at"), "weekly": ("days", "start_time", "duration_minutes", "timezone")}
 
 
 def validate(data, current=None):
     """Clean fields of a window (over ``current`` for a change), or Invalid naming each bad field."""
     try:
-        fields = WindowFields.model_validate({**(current or {}), **data}).model_dump()
+        return clean(WindowFields.model_validate({**(current or {}), **data}))
     except ValidationError as exc:
         raise Invalid(fields_of(exc)) from None
-    missing = {name: f"required for a {fields['kind']} window" for name in REQUIRED[fields["kind"]]
-               if fields[name] is None}
-    if missing:
-        raise Invalid(missing)
-    for kind, names in REQUIRED.items():  # the other kind's fields are dropped
+
+
+def clean(window):
+    """The columns of a valid window: the other kind's fields dropped, the days in order."""
+    fields = window.model_dump()
+    for kind, names in REQUIRED.items():
         if kind != fields["kind"]:
             fields.update(dict.fromkeys(names))
     fields["days"] = ",".join(d for d in DAYS if d in fields["days"]) if fields["days"] else None

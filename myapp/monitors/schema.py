@@ -6,13 +6,15 @@ the guard against private targets) come in through the validation context.
 """
 
 import re
+import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, ValidationInfo, field_validator
+from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, ValidationError, ValidationInfo,
+                      create_model, field_validator)
 from yarl import URL
 
-from ..models.monitor import METHODS
-from ..validation import Invalid
+from ..models.monitor import METHODS, STATES
+from ..validation import Invalid, PageQuery, fields_of
 from .checker import Blocked
 from .rules import json_path_steps, normalize_status_spec
 
@@ -159,34 +161,133 @@ class MonitorFields(BaseModel):
 FIELDS = tuple(MonitorFields.model_fields)
 
 
-def fields_of(exc):
-    """{field: message} from a pydantic ValidationError, in the API's words."""
-    fields = {}
-    for error in exc.errors():
-        name = str(error["loc"][0]) if error["loc"] else "body"
-        if name in fields:
-            continue
-        if error["type"] == "extra_forbidden":
-            fields[name] = "read-only" if name in READ_ONLY else "unknown field"
-        elif error["type"] == "missing":
-            fields[name] = "required"
-        else:
-            fields[name] = error["msg"].removeprefix("Value error, ")
-    return fields
-
-
 def validate(data, context):
     """Clean fields for a new monitor from ``data``, or Invalid (422) naming each bad field."""
     try:
         return MonitorFields.model_validate(data, context=context).model_dump()
     except ValidationError as exc:
-        raise Invalid(fields_of(exc)) from None
+        raise Invalid(fields_of(exc, READ_ONLY)) from None
 
 
 def validate_patch(current, patch, context):
     """The monitor's fields after ``patch``, checked as a whole (a new interval may make the timeout too long)."""
     try:
-        merged = MonitorFields.model_validate({**current, **patch}, context=context).model_dump()
+        merged = MonitorBody.model_validate({**current, **patch}, context=context).model_dump()
     except ValidationError as exc:
-        raise Invalid(fields_of(exc)) from None
+        raise Invalid(fields_of(exc, READ_ONLY)) from None
     return {name: merged[name] for name in patch}
+
+
+ChannelId = Annotated[int, Field(gt=0, lt=2**31)]
+MAX_CHANNELS_PER_MONITOR = 20
+
+
+class MonitorBody(MonitorFields):
+    """A monitor as the API takes it: its fields and the channels that hear about it."""
+
+    channels: list[ChannelId] | None = Field(
+        None, max_length=MAX_CHANNELS_PER_MONITOR, description="ids of the caller's channels to alert")
+
+
+class Probe(BaseModel):
+    """An ad-hoc check of up to 20 URLs: nothing is stored."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    urls: list[Annotated[str, StringConstraints(max_length=2048)]] = Field(min_length=1, max_length=20)
+    timeout: int = Field(10, ge=1, le=60)
+
+    @field_validator("urls")
+    @classmethod
+    def _urls(cls, urls, info: ValidationInfo):
+        guard = (info.context or {}).get("guard")
+        problems = []
+        for n, url in enumerate(urls):
+            try:
+                check_url(url, guard)
+            except ValueError as exc:
+                problems.append(f"#{n + 1}: {exc}")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return urls
+
+
+def _upper(value):
+    return value.upper() if isinstance(value, str) else value
+
+
+class MonitorQuery(PageQuery):
+    state: Annotated[Literal[STATES], BeforeValidator(_upper)] | None = None
+    q: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = Field(
+        None, description="text in the name or URL")
+
+
+class IncidentQuery(PageQuery):
+    open: bool = Field(False, description="true: only incidents still open")
+
+
+# what the API answers
+
+class Reply(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class CheckResult(Reply):
+    at: datetime.datetime
+    ok: bool
+    status_code: int | None
+    latency_ms: int | None
+    error: str | None
+
+
+class Uptime(Reply):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    day: float | None = Field(alias="24h", description="% of checks that passed in the last 24 hours")
+    week: float | None = Field(alias="7d")
+    month: float | None = Field(alias="30d")
+
+
+#: a monitor as the API shows it: the fields as stored (without the checks on input, which depend on settings
+#: that may have changed since), and what the service knows of it
+Monitor = create_model(
+    "Monitor", __base__=Reply,
+    **{name: (info.annotation, info) for name, info in MonitorFields.model_fields.items()},
+    id=(int, ...), channels=(list[int], ...), state=(Literal[STATES], ...),
+    state_since=(datetime.datetime | None, ...), last_check=(CheckResult | None, ...), uptime=(Uptime, ...),
+    created_at=(datetime.datetime, ...), updated_at=(datetime.datetime, ...))
+
+
+class MonitorPage(Reply):
+    monitors: list[Monitor]
+    next_cursor: str | None
+
+
+class ResultPage(Reply):
+    results: list[CheckResult]
+    next_cursor: str | None
+
+
+class Incident(Reply):
+    id: int
+    monitor_id: int
+    started_at: datetime.datetime
+    ended_at: datetime.datetime | None
+    cause: str | None
+
+
+class IncidentPage(Reply):
+    incidents: list[Incident]
+    next_cursor: str | None
+
+
+class ProbeResult(Reply):
+    url: str
+    ok: bool
+    status_code: int | None
+    latency_ms: int | None
+    error: str | None
+
+
+class ProbeResults(Reply):
+    results: list[ProbeResult]

@@ -12,7 +12,8 @@ from sqlalchemy.exc import IntegrityError
 from ..models import Incident, Monitor, StatusPage, StatusPageMonitor
 from ..models.meta import utcnow
 from ..validation import Invalid
-from .schema import fields_of, no_control_characters
+from ..validation import fields_of
+from .schema import no_control_characters
 
 SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{1,58}[a-z0-9])$")
 MAX_MONITORS = 100

@@ -10,7 +10,9 @@ import sys
 from pyramid.paster import bootstrap, setup_logging
 from sqlalchemy import select
 
-from myapp.accounts import service, validation
+from myapp.accounts import service
+from myapp.accounts.schema import SignUp, check
+from myapp.validation import Invalid
 from myapp.models import User, run_in_session
 
 
@@ -48,12 +50,13 @@ def make_admin(passwords, email, name, password):
 def main(argv=sys.argv):
     args = parse_args(argv)
     setup_logging(args.config_uri)
+    password = read_password(args.password_stdin)
     try:
-        email = validation.email(args.email)
-        name = validation.display_name(args.name or email.split("@")[0])
-        password = validation.password(read_password(args.password_stdin))
-    except ValueError as exc:
-        raise SystemExit(f"error: {exc}") from None
+        admin = check(SignUp, email=args.email, display_name=args.name or args.email.split("@")[0] or "admin",
+                      password=password)
+    except Invalid as exc:
+        raise SystemExit("error: " + "; ".join(f"{name}: {problem}" for name, problem in exc.fields.items())) from None
+    email, name = admin.email, admin.display_name
     with bootstrap(args.config_uri) as env:
         registry = env["registry"]
         try:

@@ -5,8 +5,9 @@ from pyramid.httpexceptions import HTTPFound
 from pyramid.security import NO_PERMISSION_REQUIRED
 from pyramid.view import view_config
 
-from ..accounts import authenticate, count_signup, service, session_lifetime, validation
-from ..validation import Invalid, check
+from ..accounts import authenticate, count_signup, service, session_lifetime
+from ..accounts import schema
+from ..accounts.schema import NewKey, PasswordChange, Profile, SignIn, SignUp
 from ..models import User
 
 
@@ -37,25 +38,10 @@ def safe_next(request, default):
     return target
 
 
-def form(request, schema):
+def form(request, model):
     """(clean values, errors) for a posted form; the password fields are never echoed back."""
-    data = {name: request.POST.get(name) for name in schema}
-    try:
-        return check(data, schema), {}
-    except Invalid as exc:
-        return None, exc.fields
-
-
-SIGNUP = {
-    "email": (True, validation.email),
-    "display_name": (True, validation.display_name),
-    "password": (True, validation.password),
-}
-LOGIN = {"email": (True, validation.email), "password": (True, validation.any_password)}
-PROFILE = {"display_name": (True, validation.display_name)}
-PASSWORD = {"current_password": (True, validation.any_password), "new_password": (True, validation.password),
-            "revoke_keys": (False, str)}
-NEW_KEY = {"name": (False, validation.key_name), "scope": (True, validation.scope)}
+    data, errors = schema.form({name: request.POST.get(name) for name in model.model_fields}, model)
+    return (data.model_dump() if data else None), errors
 
 
 @view_config(route_name="signup", request_method="GET", renderer="myapp:templates/signup.jinja2",
@@ -69,7 +55,7 @@ def signup_page(request):
 async def signup(request):
     values = {"email": request.POST.get("email", ""), "display_name": request.POST.get("display_name", "")}
     page = {"values": values, "errors": {}, "message": None}
-    data, page["errors"] = form(request, SIGNUP)
+    data, page["errors"] = form(request, SignUp)
     if not data:
         request.response.status = 422
         return page
@@ -98,7 +84,7 @@ def login_page(request):
 async def login(request):
     values = {"email": request.POST.get("email", "")}
     page = {"values": values, "errors": {}, "message": None, "next": safe_next(request, "")}
-    data, page["errors"] = form(request, LOGIN)
+    data, page["errors"] = form(request, SignIn)
     if not data:
         request.response.status = 422
         return page
@@ -160,7 +146,7 @@ async def update_account(request):
     session = request.dbsession
     user = await session.get(User, request.context.owner_id)
     if request.POST.get("form") == "password":
-        data, errors = form(request, PASSWORD)
+        data, errors = form(request, PasswordChange)
         if data:
             matches, _ = await request.registry.passwords.verify(user.password_hash, data["current_password"])
             if not matches:
@@ -174,7 +160,7 @@ async def update_account(request):
                     message += f" Your API keys are revoked ({revoked})."
                 return await account_page(request, message=message)
     else:
-        data, errors = form(request, PROFILE)
+        data, errors = form(request, Profile)
         if data:
             user.display_name = data["display_name"]
             await session.flush()
@@ -186,7 +172,7 @@ async def update_account(request):
 @view_config(route_name="account.keys", request_method="POST", renderer="myapp:templates/account.jinja2",
              permission="edit")
 async def create_key(request):
-    data, errors = form(request, NEW_KEY)
+    data, errors = form(request, NewKey)
     if not data:
         request.response.status = 422
         return await account_page(request, errors=errors)

@@ -3,8 +3,9 @@
 from pyramid.httpexceptions import HTTPNoContent
 from pyramid.view import view_config
 
+from ..api.contract import Patch
 from ..monitors import maintenance
-from ..validation import json_object
+from ..monitors.maintenance import Window, WindowFields, WindowList
 from . import iso
 
 
@@ -13,34 +14,44 @@ def window_json(window):
             "updated_at": iso(window.updated_at)}
 
 
-@view_config(route_name="api.maintenance", request_method="GET", renderer="json", permission="view")
+@view_config(route_name="api.maintenance", request_method="GET", renderer="json", permission="view",
+             responses={200: WindowList})
 async def list_windows(request):
+    """The caller's maintenance windows."""
     return {"windows": [window_json(w) for w in
                         await maintenance.list_windows(request.dbsession, request.context.owner_id)]}
 
 
-@view_config(route_name="api.maintenance", request_method="POST", renderer="json", permission="edit")
+@view_config(route_name="api.maintenance", request_method="POST", renderer="json", permission="edit",
+             body=WindowFields, responses={201: Window})
 async def create_window(request):
-    fields = maintenance.validate(json_object(request))
+    """A new window: once (starts_at to ends_at, UTC) or weekly (days, start_time, duration_minutes, timezone)."""
+    fields = maintenance.clean(request.api_body)
     window = await maintenance.create_window(request.dbsession, request.context.owner_id, fields)
     request.response.status = 201
     request.response.headers["Location"] = request.route_url("api.maintenance.window", window_id=window.id)
     return window_json(window)
 
 
-@view_config(route_name="api.maintenance.window", request_method="GET", renderer="json", permission="view")
+@view_config(route_name="api.maintenance.window", request_method="GET", renderer="json", permission="view",
+             responses={200: Window})
 def get_window(request):
+    """One window."""
     return window_json(request.context.window)
 
 
-@view_config(route_name="api.maintenance.window", request_method="PATCH", renderer="json", permission="edit")
+@view_config(route_name="api.maintenance.window", request_method="PATCH", renderer="json", permission="edit",
+             body=Patch(WindowFields), responses={200: Window})
 async def patch_window(request):
+    """Change some fields; the window is checked as a whole."""
     window = request.context.window
-    fields = maintenance.validate(json_object(request), maintenance.as_fields(window))
+    fields = maintenance.validate(request.api_body, maintenance.as_fields(window))
     return window_json(await maintenance.update_window(request.dbsession, window, fields))
 
 
-@view_config(route_name="api.maintenance.window", request_method="DELETE", permission="delete")
+@view_config(route_name="api.maintenance.window", request_method="DELETE", permission="delete",
+             responses={204: None})
 async def delete_window(request):
+    """Delete the window."""
     await request.dbsession.delete(request.context.window)
     return HTTPNoContent()

@@ -2,19 +2,18 @@
 
 import asyncio
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 from pyramid.httpexceptions import HTTPConflict, HTTPNoContent, HTTPTooManyRequests
 from pyramid.view import view_config
 
 from ..accounts import service as accounts
 from ..alerts import service as alerts
-from ..alerts.schema import channel_ids
-from ..models.monitor import STATES
+from ..api.contract import Patch
 from ..monitors import service
 from ..monitors.checker import Target, check
 from ..monitors.rules import Expectations
-from ..monitors.schema import FIELDS, check_url, fields_of, validate, validate_patch
-from ..validation import Invalid, json_object, page
+from ..monitors.schema import (FIELDS, CheckResult, IncidentPage, IncidentQuery, Monitor, MonitorBody, MonitorPage,
+                               MonitorQuery, Probe, ProbeResults, ResultPage, validate_patch)
+from ..validation import Error, PageQuery
 from . import iso
 
 #: a check may take the monitor's timeout (at most 60 s), more than aio.timeout allows a request
@@ -52,45 +51,29 @@ async def one_monitor_json(request, monitor):
     return monitor_json(monitor, uptime, channels)
 
 
-def take_channels(body):
-    """The ``channels`` of a monitor's JSON (ids of the user's channels), which is not a column: None if absent."""
-    return channel_ids(body.pop("channels")) if "channels" in body else None
+def channels_of(values):
+    return list(dict.fromkeys(values)) if values is not None else None
 
 
-def state_param(value):
-    if value.upper() not in STATES:
-        raise ValueError(f"one of {', '.join(STATES)}")
-    return value.upper()
-
-
-def text_param(value):
-    if len(value) > 200:
-        raise ValueError("at most 200 characters")
-    return value.strip()
-
-
-def open_param(value):
-    if value.lower() not in ("true", "false"):
-        raise ValueError("true or false")
-    return value.lower() == "true"
-
-
-@view_config(route_name="api.monitors", request_method="GET", renderer="json", permission="view")
+@view_config(route_name="api.monitors", request_method="GET", renderer="json", permission="view",
+             query=MonitorQuery, responses={200: MonitorPage})
 async def list_monitors(request):
-    limit, after, query = page(request.GET, extra={"state": state_param, "q": text_param})
-    monitors, next_cursor = await service.list_monitors(request.dbsession, request.context.owner_id, limit, after,
-                                                        query.get("state"), query.get("q") or None)
+    """The caller's monitors by id, a page at a time; ``state`` and ``q`` filter them."""
+    query = request.api_query
+    monitors, next_cursor = await service.list_monitors(request.dbsession, request.context.owner_id, query.limit,
+                                                        query.cursor, query.state, query.q or None)
     uptime = await service.uptimes(request.dbsession, [m.id for m in monitors])
     channels = await alerts.channels_of(request.dbsession, [m.id for m in monitors])
     return {"monitors": [monitor_json(m, uptime[m.id], channels[m.id]) for m in monitors],
             "next_cursor": str(next_cursor) if next_cursor else None}
 
 
-@view_config(route_name="api.monitors", request_method="POST", renderer="json", permission="edit")
+@view_config(route_name="api.monitors", request_method="POST", renderer="json", permission="edit",
+             body=MonitorBody, responses={201: Monitor, 409: Error})
 async def create_monitor(request):
-    body = json_object(request)
-    channels = take_channels(body) or []
-    fields = validate(body, request.registry.monitors.context)
+    """A new monitor, checked from now on (unless paused)."""
+    fields = request.api_body.model_dump()
+    channels = channels_of(fields.pop("channels")) or []
     try:
         monitor = await service.create_monitor(request.dbsession, request.context.owner_id, fields,
                                                request.registry.monitors.max_per_user)
@@ -102,34 +85,38 @@ async def create_monitor(request):
     return monitor_json(monitor, {"24h": None, "7d": None, "30d": None}, channels)
 
 
-@view_config(route_name="api.monitor", request_method="GET", renderer="json", permission="view")
+@view_config(route_name="api.monitor", request_method="GET", renderer="json", permission="view",
+             responses={200: Monitor})
 async def get_monitor(request):
+    """One monitor, with its state, last check and uptime."""
     return await one_monitor_json(request, request.context.monitor)
 
 
-@view_config(route_name="api.monitor", request_method="PATCH", renderer="json", permission="edit")
+@view_config(route_name="api.monitor", request_method="PATCH", renderer="json", permission="edit",
+             body=Patch(MonitorBody), responses={200: Monitor})
 async def patch_monitor(request):
+    """Change some fields; the monitor is checked as a whole (a shorter interval may make the timeout too long)."""
     monitor = request.context.monitor
     current = {name: getattr(monitor, name) for name in FIELDS}
-    body = json_object(request)
-    channels = take_channels(body)
-    changes = validate_patch(current, body, request.registry.monitors.context)
+    changes = validate_patch(current, request.api_body, request.registry.monitors.context)
+    channels = channels_of(changes.pop("channels", None))
     await service.update_monitor(request.dbsession, monitor, changes)
     if channels is not None:
         await alerts.set_channels(request.dbsession, request.context.owner_id, monitor.id, channels)
     return await one_monitor_json(request, monitor)
 
 
-@view_config(route_name="api.monitor", request_method="DELETE", permission="delete")
+@view_config(route_name="api.monitor", request_method="DELETE", permission="delete", responses={204: None})
 async def delete_monitor(request):
+    """Delete the monitor with its history."""
     await service.delete_monitor(request.dbsession, request.context.monitor)
     return HTTPNoContent()
 
 
 @view_config(route_name="api.monitor.check", request_method="POST", renderer="json", permission="edit",
-             async_timeout=CHECK_DEADLINE)
+             async_timeout=CHECK_DEADLINE, responses={200: CheckResult})
 async def check_now(request):
-    """Check the monitor in this request; the result is stored and counts towards its state."""
+    """Check the monitor now; the result is stored and counts towards its state."""
     monitor = request.context.monitor
     state = request.loop_state
     result = await check(state.http, state.guard, Target.of(monitor))
@@ -137,62 +124,43 @@ async def check_now(request):
     return result_json(result)
 
 
-@view_config(route_name="api.monitor.results", request_method="GET", renderer="json", permission="view")
+@view_config(route_name="api.monitor.results", request_method="GET", renderer="json", permission="view",
+             query=PageQuery, responses={200: ResultPage})
 async def list_results(request):
-    limit, before, _ = page(request.GET)
-    results, next_cursor = await service.list_results(request.dbsession, request.context.monitor.id, limit, before)
+    """The monitor's checks, newest first."""
+    query = request.api_query
+    results, next_cursor = await service.list_results(request.dbsession, request.context.monitor.id, query.limit,
+                                                      query.cursor)
     return {"results": [result_json(r) for r in results], "next_cursor": str(next_cursor) if next_cursor else None}
 
 
 async def incidents_page(request, monitor_id=None):
-    limit, before, query = page(request.GET, extra={"open": open_param})
+    query = request.api_query
     incidents, next_cursor = await service.list_incidents(
-        request.dbsession, request.context.owner_id, limit, before, monitor_id, query.get("open", False))
+        request.dbsession, request.context.owner_id, query.limit, query.cursor, monitor_id, query.open)
     return {"incidents": [incident_json(i) for i in incidents],
             "next_cursor": str(next_cursor) if next_cursor else None}
 
 
-@view_config(route_name="api.monitor.incidents", request_method="GET", renderer="json", permission="view")
+@view_config(route_name="api.monitor.incidents", request_method="GET", renderer="json", permission="view",
+             query=IncidentQuery, responses={200: IncidentPage})
 async def monitor_incidents(request):
+    """The monitor's incidents (DOWN to UP), newest first."""
     return await incidents_page(request, request.context.monitor.id)
 
 
-@view_config(route_name="api.incidents", request_method="GET", renderer="json", permission="view")
+@view_config(route_name="api.incidents", request_method="GET", renderer="json", permission="view",
+             query=IncidentQuery, responses={200: IncidentPage})
 async def all_incidents(request):
+    """The incidents of all the caller's monitors, newest first."""
     return await incidents_page(request)
 
 
-class Probe(BaseModel):
-    """An ad-hoc check of up to 20 URLs: nothing is stored."""
-
-    model_config = ConfigDict(extra="forbid", strict=True)
-
-    urls: list[str] = Field(min_length=1, max_length=20)
-    timeout: int = Field(10, ge=1, le=60)
-
-    @field_validator("urls")
-    @classmethod
-    def _urls(cls, urls, info: ValidationInfo):
-        guard = (info.context or {}).get("guard")
-        problems = []
-        for n, url in enumerate(urls):
-            try:
-                check_url(url, guard)
-            except ValueError as exc:
-                problems.append(f"#{n + 1}: {exc}")
-        if problems:
-            raise ValueError("; ".join(problems))
-        return urls
-
-
 @view_config(route_name="api.checks", request_method="POST", renderer="json", permission="edit",
-             async_timeout=CHECK_DEADLINE)
+             async_timeout=CHECK_DEADLINE, body=Probe, responses={200: ProbeResults, 429: Error})
 async def probe(request):
-    """Check every URL at once (asyncio.gather): it takes about as long as the slowest."""
-    try:
-        probe = Probe.model_validate(json_object(request), context=request.registry.monitors.context)
-    except ValidationError as exc:
-        raise Invalid(fields_of(exc)) from None
+    """Check up to 20 URLs at once, storing nothing: it takes about as long as the slowest."""
+    probe = request.api_body
     try:
         await request.registry.throttle.attempt(request.dbsession, {"probe_user": request.context.owner_id})
     except accounts.Throttled as exc:

@@ -54,7 +54,8 @@ def render_error(exc, request, message, fields=None):
     for name in ("Allow", "Retry-After", "WWW-Authenticate"):
         if name in exc.headers:
             request.response.headers[name] = exc.headers[name]
-    body = {"error": error_slug(exc), "message": message, "fields": fields or {}}
+    body = {"error": error_slug(exc), "message": message, "fields": fields or {},
+            "request_id": request.__dict__.get("request_id")}
     if wants_json(request):
         request.override_renderer = "json"
         return body

@@ -7,7 +7,9 @@ abandoned, not awaited, when the server does not answer.
 import asyncio
 import hmac
 import time
+from typing import Literal
 
+from pydantic import BaseModel, ConfigDict, Field
 from pyramid.security import NO_PERMISSION_REQUIRED
 from pyramid.view import view_config
 from sqlalchemy import text
@@ -98,8 +100,17 @@ def database_ok(database):
     return database["reachable"] and database["schema"]["current"] == database["schema"]["head"]
 
 
+class Health(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    status: Literal["ok", "unavailable"]
+    database: dict | None = Field(None, description="for admins and the metrics token: reachable, latency, schema")
+    runtime: dict | None = Field(None, description="for admins and the metrics token: event loops and pools")
+    scheduler: dict | None = Field(None, description="for admins and the metrics token: checks claimed and done")
+
+
 @view_config(route_name="api.health", renderer="json", request_method="GET", permission=NO_PERMISSION_REQUIRED,
-             async_timeout=HEALTH_DEADLINE)
+             async_timeout=HEALTH_DEADLINE, responses={200: Health, 503: Health})
 async def health(request):
     """200 {"status": "ok"} or 503 {"status": "unavailable"}; with the details for those who may see them."""
     database = await check_database(request)

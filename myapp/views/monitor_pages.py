@@ -2,7 +2,9 @@
 
 import math
 import types
+from typing import Annotated, Literal
 
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from pyramid.httpexceptions import HTTPFound, HTTPNotFound
 from pyramid.view import view_config
 
@@ -14,33 +16,32 @@ from ..monitors.charts import latency_chart, sparkline
 from ..monitors.checker import Target, check
 from ..monitors.forms import channels_from_form, form_values, from_form
 from ..monitors.schema import MonitorFields, validate
-from ..validation import Invalid, page as page_params
+from ..validation import Invalid, PageQuery, parse_query
 
 PER_PAGE = 50
 ROWS_HEADER = "X-Rows-Only"  # the dashboard's script asks for the rows alone, to refresh them in place
 
 
-def number_param(value):
-    if not value.isascii() or not value.isdigit() or not 1 <= int(value) <= 100000:
-        raise ValueError("a page number")
-    return int(value)
+def _state_or_none(value):
+    return value.upper() or None if isinstance(value, str) else value
 
 
-def state_param(value):
-    if value and value.upper() not in STATES:
-        raise ValueError(f"one of {', '.join(STATES)}")
-    return value.upper()
+class DashboardQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    page: int = Field(1, ge=1, le=100000)
+    state: Annotated[Literal[STATES] | None, BeforeValidator(_state_or_none)] = None
+    q: Annotated[str, BeforeValidator(lambda q: q.strip()[:200] if isinstance(q, str) else q)] = ""
 
 
 @view_config(route_name="monitors", request_method="GET", renderer="myapp:templates/monitors.jinja2",
              permission="view")
 async def dashboard(request):
     try:
-        _, _, query = page_params(request.GET, extra={"page": number_param, "state": state_param,
-                                                      "q": lambda q: q.strip()[:200]})
+        query = parse_query(request.GET, DashboardQuery)
     except Invalid as exc:
         raise HTTPNotFound("No such page of monitors: " + "; ".join(f"{k} {v}" for k, v in exc.fields.items()))
-    number, state, text = query.get("page", 1), query.get("state") or None, query.get("q") or None
+    number, state, text = query.page, query.state, query.q or None
     rows, matching, counts = await pages.dashboard(request.dbsession, request.context.owner_id, number, PER_PAGE,
                                                    state, text)
     uptime = await service.uptimes(request.dbsession, [row.id for row in rows], daily=False)
@@ -140,10 +141,8 @@ async def edit_monitor(request):
     return HTTPFound(request.route_path("monitor", monitor_id=monitor.id))
 
 
-def range_param(value):
-    if value not in pages.RANGES:
-        raise ValueError(", ".join(pages.RANGES))
-    return value
+class MonitorPageQuery(PageQuery):
+    range: Literal[tuple(pages.RANGES)] = "24h"
 
 
 @view_config(route_name="monitor", request_method="GET", renderer="myapp:templates/monitor.jinja2",
@@ -151,10 +150,10 @@ def range_param(value):
 async def monitor_page(request):
     monitor = request.context.monitor
     try:
-        _, cursor, query = page_params(request.GET, extra={"range": range_param})
+        query = parse_query(request.GET, MonitorPageQuery)
     except Invalid as exc:
         raise HTTPNotFound("No such view of this monitor: " + "; ".join(exc.fields))
-    range_ = query.get("range", "24h")
+    range_, cursor = query.range, query.cursor
     session = request.dbsession
     points, start, end = await pages.latency_points(session, monitor.id, range_)
     down = await pages.down_periods(session, monitor.id, start)

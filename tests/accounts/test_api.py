@@ -37,9 +37,11 @@ def test_token_lifecycle(testapp, make_user):
 
 def test_wrong_and_unknown_credentials_look_the_same(testapp, make_user):
     make_user("ada@example.com")
-    wrong = new_token(testapp, "ada@example.com", password="not the password", status=401).json
-    unknown = new_token(testapp, "nobody@example.com", status=401).json
-    assert wrong == unknown == {"error": "unauthorized", "message": "The email or password is wrong.", "fields": {}}
+    wrong = new_token(testapp, "ada@example.com", password="not the password", status=401)
+    unknown = new_token(testapp, "nobody@example.com", status=401)
+    bodies = [wrong.json, unknown.json]
+    assert [body.pop("request_id") for body in bodies] == [wrong.headers["X-Request-ID"], unknown.headers["X-Request-ID"]]
+    assert bodies[0] == bodies[1] == {"error": "unauthorized", "message": "The email or password is wrong.", "fields": {}}
 
 
 def test_failed_sign_ins_are_throttled(testapp, make_user):
