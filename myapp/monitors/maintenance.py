@@ -76,6 +76,8 @@ class WindowFields(BaseModel):
             raise ValueError("a time such as 2026-12-01T22:00:00Z") from None
         if moment.tzinfo is None:
             raise ValueError("say its time zone: end it with Z (UTC) or +01:00")
+        if not 1970 <= moment.year <= 9998:  # in UTC it may cross into year 0 or 10000, which cannot be
+            raise ValueError("a year from 1970 to 9998")
         return moment.astimezone(UTC).replace(tzinfo=None)
 
     @field_validator("ends_at")
