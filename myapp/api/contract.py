@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 
 import yaml
 from pydantic import BaseModel, TypeAdapter, ValidationError
+from pyramid.exceptions import ConfigurationError
 from pyramid.security import NO_PERMISSION_REQUIRED
 from pyramid.settings import asbool
 
@@ -53,7 +54,7 @@ class Operation:
     route_name: str
     method: str
     view: object
-    body: object = None
+    body: Body | None = None
     query: type[BaseModel] | None = None
     responses: dict = field(default_factory=dict)
     public: bool = False
@@ -77,8 +78,6 @@ def read_only_of(operation):
 
 
 def validated_body(request, body, operation):
-    if not isinstance(body, Body):
-        body = Body(body)
     data = json_object(request, body.limit, body.yaml)
     model = body.model
     if body.partial:
@@ -98,11 +97,13 @@ def contract_view(view, info):
     responses = options.get("responses")
     if responses is None:
         return view
-    method = options.get("request_method")
+    method, body = options.get("request_method"), options.get("body")
+    if not isinstance(method, str):
+        raise ConfigurationError(f"{info.original_view.__name__}: an API view answers one request_method")
     operation = Operation(
-        route_name=options["route_name"], method=method if isinstance(method, str) else method[0],
-        view=info.original_view, body=options.get("body"), query=options.get("query"), responses=responses,
-        public=options.get("permission") is NO_PERMISSION_REQUIRED)
+        route_name=options["route_name"], method=method, view=info.original_view,
+        body=body if body is None or isinstance(body, Body) else Body(body), query=options.get("query"),
+        responses=responses, public=options.get("permission") is NO_PERMISSION_REQUIRED)
     info.registry.api_operations.append(operation)
     body, query = operation.body, operation.query
     check = asbool(info.settings.get("api.check_responses", "false"))

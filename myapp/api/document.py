@@ -119,7 +119,7 @@ def build(registry, info=None):
         if operation.query is not None:
             entry["parameters"] = query_parameters(operation.query)
         if operation.body is not None:
-            body = operation.body if isinstance(operation.body, Body) else Body(operation.body)
+            body = operation.body
             if body.partial:
                 name = body.model.__name__ + "Change"
                 schemas[name] = partial(schemas[refs[(body.model, "validation")]["$ref"].split("/")[-1]])
