@@ -88,9 +88,11 @@ def _ms(text):
     return float(value) * _UNITS[unit]
 
 
-def wrk(url, connections, seconds, cpu=None, threads=1, headers=None):
-    """Load ``url`` with wrk for a fixed time; requests/s, latency percentiles in ms, errors."""
+def wrk(url, connections, seconds, cpu=None, threads=1, headers=None, script=None):
+    """Load ``url`` with wrk for a fixed time (``script``: a Lua file, e.g. for a POST); requests/s, latency
+    percentiles in ms, errors."""
     extra = [arg for name, value in (headers or {}).items() for arg in ("-H", f"{name}: {value}")]
+    extra += ["-s", script] if script else []
     argv = pinned(cpu, ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "10s",
                         *extra, url])
     out = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 30, check=True).stdout
