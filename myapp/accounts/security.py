@@ -29,6 +29,9 @@ class Identity:
     display_name: str
     role: str
     scope: str = "write"  # a session may do whatever its user may; a key only what its scope allows
+    #: the user's row, loaded with the identity: held here, it stays in the session's identity map (which
+    #: holds rows weakly), so a view that reads the caller (session.get) costs no second query
+    row: object = dataclasses.field(default=None, repr=False, compare=False)
 
     @property
     def principals(self):
@@ -36,7 +39,7 @@ class Identity:
 
     @classmethod
     def of(cls, user, key=None):
-        return cls(user.id, user.email, user.display_name, user.role, key.scope if key else "write")
+        return cls(user.id, user.email, user.display_name, user.role, key.scope if key else "write", user)
 
 
 async def load_identity(request):
