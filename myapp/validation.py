@@ -26,10 +26,14 @@ class Invalid(HTTPUnprocessableEntity):
         self.fields = fields
 
 
-class Error(BaseModel):
-    """Every error the JSON API answers, whatever its status."""
+class Reply(BaseModel):
+    """What the API answers: no field beyond those declared (api.check_responses holds answers to it)."""
 
     model_config = ConfigDict(extra="forbid")
+
+
+class Error(Reply):
+    """Every error the JSON API answers, whatever its status."""
 
     error: str = Field(description="the status in words: not_found, unprocessable_entity, ...")
     message: str = Field(description="what went wrong, in a sentence for people")

@@ -11,7 +11,7 @@ from email_validator import EmailNotValidError, validate_email
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from ..models.account import SCOPES
-from ..validation import Invalid, PageQuery, fields_of
+from ..validation import Invalid, PageQuery, Reply, fields_of
 
 PASSWORD_MIN, PASSWORD_MAX = 10, 256
 NAME_MAX = 80
@@ -97,10 +97,6 @@ def check(model, **values):
 
 
 # what the API answers
-
-class Reply(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
 
 class User(Reply):
     id: int

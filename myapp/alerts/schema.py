@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 
 from ..models.alert import CHANNEL_KINDS, EVENTS
 from ..monitors.schema import check_url, no_control_characters
-from ..validation import Invalid, fields_of
+from ..validation import Invalid, Reply, fields_of
 
 
 class ChannelFields(BaseModel):
@@ -63,10 +63,6 @@ def validate(data, context, current=None):
 
 
 # what the API answers
-
-class Reply(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
 
 class Channel(Reply):
     id: int

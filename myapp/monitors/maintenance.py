@@ -16,7 +16,7 @@ from sqlalchemy import or_, select
 
 from ..models import MaintenanceWindow, Monitor
 from ..models.meta import utcnow
-from ..validation import Invalid, fields_of
+from ..validation import Invalid, Reply, fields_of
 from .schema import no_control_characters
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -115,10 +115,8 @@ class WindowFields(BaseModel):
         return value
 
 
-class Window(BaseModel):
+class Window(Reply):
     """A window as the API shows it."""
-
-    model_config = ConfigDict(extra="forbid")
 
     id: int
     name: str
@@ -134,9 +132,7 @@ class Window(BaseModel):
     updated_at: datetime.datetime
 
 
-class WindowList(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class WindowList(Reply):
     windows: list[Window]
 
 

@@ -5,8 +5,8 @@ included (``fields_of``).  Settings that the rules depend on (``monitors.min_int
 the guard against private targets) come in through the validation context.
 """
 
-import re
 import datetime
+import re
 from typing import Annotated, Literal
 
 from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, ValidationError, ValidationInfo,
@@ -14,7 +14,7 @@ from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, StringConst
 from yarl import URL
 
 from ..models.monitor import METHODS, STATES
-from ..validation import Invalid, PageQuery, fields_of
+from ..validation import Invalid, PageQuery, Reply, fields_of
 from .checker import Blocked
 from .rules import json_path_steps, normalize_status_spec
 
@@ -227,10 +227,6 @@ class IncidentQuery(PageQuery):
 
 
 # what the API answers
-
-class Reply(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
 
 class CheckResult(Reply):
     at: datetime.datetime

@@ -11,7 +11,7 @@ from pyramid.view import view_config
 from ..api.contract import Body
 from ..manifest import plan as manifests
 from ..manifest.schema import Manifest
-from ..validation import Error
+from ..validation import Error, Reply
 
 MAX_BYTES = 4 * 1024 * 1024  # about 20,000 monitors
 
@@ -36,26 +36,20 @@ class FieldChange(BaseModel):
     after: object = Field(alias="to")
 
 
-class Update(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class Update(Reply):
     name: str
     changes: dict[str, FieldChange]
 
 
-class Changes(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class Changes(Reply):
     create: list[str]
     update: list[Update]
     delete: list[str]
     unchanged: int
 
 
-class ApplyResult(BaseModel):
+class ApplyResult(Reply):
     """The plan: what is (or, with dry_run, would be) created, updated (field by field) and deleted."""
-
-    model_config = ConfigDict(extra="forbid")
 
     dry_run: bool
     prune: bool

@@ -9,13 +9,14 @@ import hmac
 import time
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 from pyramid.security import NO_PERMISSION_REQUIRED
 from pyramid.view import view_config
 from sqlalchemy import text
 
 from myapp.accounts.security import load_identity
 from myapp.models.schema import head_revision
+from myapp.validation import Reply
 
 DATABASE_CHECK_TIMEOUT = 1.0
 HEALTH_DEADLINE = 1.8
@@ -100,9 +101,7 @@ def database_ok(database):
     return database["reachable"] and database["schema"]["current"] == database["schema"]["head"]
 
 
-class Health(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class Health(Reply):
     status: Literal["ok", "unavailable"]
     database: dict | None = Field(None, description="for admins and the metrics token: reachable, latency, schema")
     runtime: dict | None = Field(None, description="for admins and the metrics token: event loops and pools")
