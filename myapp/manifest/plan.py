@@ -177,28 +177,17 @@ async def make_plan(session, user_id, manifest, prune, max_monitors):
     return plan
 
 
-async def carry_out(session, user_id, plan, progress=None):
+async def carry_out(session, user_id, plan):
     """Do ``plan`` in ``session``'s transaction (the caller commits): channels, then monitors, then status
-    pages; deletions last, pages first.  ``progress(done, total)`` is called as it goes."""
-    total = len(plan.channels) + len(plan.monitors) + len(plan.pages)
-    done = 0
-
-    def step_done():
-        nonlocal done
-        done += 1
-        if progress is not None:
-            progress(done, total)
-
+    pages; deletions last, pages first."""
     channel_ids = {c.name: c.id for c in await alerts.list_channels(session, user_id)}
     for step in plan.channels:
         if step.action == "create":
             fields = step.spec.model_dump()
             channel_ids[step.name] = (await alerts.create_channel(session, user_id, fields)).id
-            step_done()
         elif step.action == "update":
             await alerts.update_channel(session, step.row, {name: step.spec.model_dump()[name]
                                                             for name in step.changes})
-            step_done()
 
     monitor_ids = dict((await session.execute(select(Monitor.name, Monitor.id)
                                               .where(Monitor.user_id == user_id))).all())
@@ -214,11 +203,8 @@ async def carry_out(session, user_id, plan, progress=None):
             monitor = step.row
             await monitors.update_monitor(session, monitor, {n: fields[n] for n in step.changes if n != "channels"})
             channels = step.spec.channels if "channels" in step.changes else None
-        if channels:
+        if channels or channels is not None and step.action == "update":  # (a new monitor has none yet)
             await alerts.set_channels(session, user_id, monitor.id, [channel_ids[name] for name in channels])
-        elif channels is not None and step.action == "update":
-            await alerts.set_channels(session, user_id, monitor.id, [])
-        step_done()
 
     for step in plan.pages:
         if step.action == "delete":
@@ -229,12 +215,10 @@ async def carry_out(session, user_id, plan, progress=None):
             await status_pages.save(session, user_id, fields, step.row)
         except status_pages.SlugTaken as exc:
             raise Conflict(f"The status page address {exc.args[0]!r} is taken; choose another slug.") from None
-        step_done()
 
     for steps, remove in ((plan.pages, session.delete), (plan.monitors, lambda m: monitors.delete_monitor(session, m)),
                           (plan.channels, lambda c: alerts.delete_channel(session, c))):
         for step in steps:
             if step.action == "delete":
                 await remove(step.row)
-                step_done()
     await session.flush()
