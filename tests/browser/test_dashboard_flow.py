@@ -16,7 +16,9 @@ def fill(driver, **fields):
 
 
 def rows_text(driver):
-    return driver.find_element(By.ID, "monitor-rows").text
+    # read in one step: the page replaces the element every refresh, so a found element can go stale before
+    # its text is read
+    return driver.execute_script("return document.getElementById('monitor-rows').innerText")
 
 
 def test_sign_up_add_a_monitor_watch_it_and_share_a_status_page(chromium, scheduled_url, screenshot):
