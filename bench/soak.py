@@ -44,7 +44,7 @@ def mariadb_connections():
 
 def checked_out(base):
     loops = health_details(base).get("runtime", {}).get("loops", [])
-    return sum(loop["pool"].get("checkedout", 0) for loop in loops)
+    return sum(pool.get("checkedout", 0) for loop in loops for pool in loop["pools"].values())
 
 
 class Client:

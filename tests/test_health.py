@@ -30,8 +30,9 @@ def test_admins_get_the_details(testapp, backend, admin_key, make_user, make_key
     assert database["rtt_ms"] > 0
     assert database["schema"]["current"] == database["schema"]["head"]
     runtime = body["runtime"]
-    assert runtime["loop"] == "asyncio" and runtime["worker_loops"] >= 1
-    pools = [loop["pool"] for loop in runtime["loops"]]
+    assert runtime["loop"] == "uvloop" and runtime["worker_loops"] >= 1
+    pools = [pool for loop in runtime["loops"] for pool in loop["pools"].values()]
+    assert all(set(loop["pools"]) == {"write", "read"} for loop in runtime["loops"])
     # every connection went back, but the one this request's own identity lookup holds
     assert pools and sum(p["checkedout"] for p in pools) <= 1
     # a user who is not an admin learns only the status

@@ -18,6 +18,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from pyramid.settings import aslist
 from pyramid.tweens import INGRESS
 
+from ..models.engine import engines
 from ..settings import NotConfigured
 
 METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
@@ -78,15 +79,15 @@ class Collector:
         deliveries.add_metric(["failed"], outbox.failed_attempts)
         yield deliveries
         loops = GaugeMetricFamily("myapp_event_loops", "Event loops of this process, by role.", labels=["role"])
-        pools = GaugeMetricFamily("myapp_db_connections", "Database connections of each loop's pool.",
-                                  labels=["loop", "state"])
+        pools = GaugeMetricFamily("myapp_db_connections", "Database connections of each loop's pools (write: units "
+                                  "of work; read: GET requests).", labels=["loop", "pool", "state"])
         roles = {}
         for role, thread, state in app.aio_runtime.loop_states():
             roles[role] = roles.get(role, 0) + 1
-            engine = getattr(state, "db_engine", None)
-            if engine is not None and hasattr(engine.pool, "checkedout"):
-                pools.add_metric([thread, "checked_out"], engine.pool.checkedout())
-                pools.add_metric([thread, "checked_in"], engine.pool.checkedin())
+            for name, engine in engines(state):
+                if hasattr(engine.pool, "checkedout"):
+                    pools.add_metric([thread, name, "checked_out"], engine.pool.checkedout())
+                    pools.add_metric([thread, name, "checked_in"], engine.pool.checkedin())
         for role, count in sorted(roles.items()):
             loops.add_metric([role], count)
         yield loops

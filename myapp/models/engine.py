@@ -1,8 +1,12 @@
-"""One AsyncEngine per event loop, opened and disposed through a myapp.aio cleanup context.
+"""Two AsyncEngines per event loop, opened and disposed through a myapp.aio cleanup context.
 
-Connections belong to the loop that opened them, so each loop has its own pool:
-waitress threads x sqlalchemy.pool_size (+ the service loop's) is the most
-connections a process holds.
+Connections belong to the loop that opened them, so each loop has its own pools:
+one for units of work that may write (transactions), and one for requests that only
+read (GET, HEAD, OPTIONS).  A reading connection is in autocommit mode and read-only on
+the server: a read needs no COMMIT or ROLLBACK round trip, and a write from a GET view
+fails loudly instead of being committed.  Pools open connections as they are needed:
+(waitress threads + the service loop) x 2 x sqlalchemy.pool_size is the most a process
+can hold; a thread that serves one request at a time uses one of each.
 
 A server that stops answering must not hold a request past its deadline, nor a
 restart cost a request its answer: connecting is bounded (``connect_timeout``), every
@@ -113,31 +117,69 @@ def _reset_only_when_needed(engine):
     event.listen(engine.sync_engine.pool, "reset", reset)
 
 
-def create_engine(url, options):
+def _read_only(engine):
+    """Connections in autocommit mode that the server refuses to write with.
+
+    No transaction is ever open on them, so COMMIT and ROLLBACK would change nothing:
+    they are not sent (SQLAlchemy sends them to the driver even in autocommit mode).
+    """
+    dialect = engine.sync_engine.dialect
+    dialect.do_commit = dialect.do_rollback = lambda dbapi_connection: None
+    if dialect.name == "mysql":
+        statement = "SET SESSION TRANSACTION READ ONLY"
+    elif dialect.name == "sqlite":
+        statement = "PRAGMA query_only = ON"
+    else:
+        return
+
+    def refuse_writes(dbapi_connection, connection_record):
+        cursor = dbapi_connection.cursor()
+        cursor.execute(statement)
+        cursor.close()
+
+    event.listen(engine.sync_engine, "connect", refuse_writes)
+
+
+def create_engine(url, options, read_only=False):
+    """An engine with our connection settings; ``read_only``: autocommit connections that may not write."""
     options = dict(options)
     statement_timeout = options.pop("statement_timeout", None)
     ping_idle_seconds = options.pop("ping_idle_seconds", None)
+    if read_only:
+        options["isolation_level"] = "AUTOCOMMIT"
     engine = create_async_engine(url, pool_reset_on_return=None, **options)
-    _reset_only_when_needed(engine)
     # the pool logs a traceback for every connection it fails to reset: one a minute is enough
     fewer_tracebacks(f"sqlalchemy.pool.impl.{type(engine.sync_engine.pool).__name__}")
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     if engine.dialect.name == "mysql":
         event.listen(engine.sync_engine, "connect", _mysql_session(statement_timeout))
+    if read_only:
+        _read_only(engine)
+    else:
+        _reset_only_when_needed(engine)
     if ping_idle_seconds is not None:
         _ping_when_idle(engine, ping_idle_seconds)
     return engine
 
 
+def engines(state):
+    """(name, engine) of a loop's engines: "write" (units of work) and "read" (safe requests)."""
+    return [(name, engine) for name, engine in (("write", getattr(state, "db_engine", None)),
+                                                ("read", getattr(state, "db_read_engine", None)))
+            if engine is not None]
+
+
 def open_engine(url, options):
     async def database(state):
-        engine = create_engine(url, options)
-        state.db_engine = engine
-        state.db_sessions = async_sessionmaker(engine, expire_on_commit=False)
+        state.db_engine = create_engine(url, options)
+        state.db_read_engine = create_engine(url, options, read_only=True)
+        state.db_sessions = async_sessionmaker(state.db_engine, expire_on_commit=False)
+        state.db_read_sessions = async_sessionmaker(state.db_read_engine, expire_on_commit=False)
         try:
             yield
         finally:
-            await engine.dispose()
+            for _, engine in engines(state):
+                await engine.dispose()
 
     return database

@@ -1,4 +1,9 @@
-"""One unit of work per request: commit on normal return, roll back on an exception, close always."""
+"""One unit of work per request: commit on normal return, roll back on an exception, close always.
+
+A request that cannot change anything (GET, HEAD, OPTIONS) gets a session on the loop's
+read engine instead: autocommit connections the server keeps read-only, so it has no
+transaction to end: it is only closed.
+"""
 
 import logging
 
@@ -7,8 +12,13 @@ from ..aio import ShuttingDown
 log = logging.getLogger(__name__)
 
 
+#: methods that must not change anything (RFC 9110 "safe"): their sessions read only
+SAFE_METHODS = frozenset(("GET", "HEAD", "OPTIONS"))
+
+
 def get_dbsession(request):
-    session = request.loop_state.db_sessions()
+    state = request.loop_state
+    session = (state.db_read_sessions if request.method in SAFE_METHODS else state.db_sessions)()
     # A safety net for a session first used after the tween has finished (an
     # exception view, a response callback): it is rolled back and closed.
     request.add_finished_callback(_close_leftover)
@@ -16,20 +26,22 @@ def get_dbsession(request):
 
 
 async def _finish(session, commit):
+    """Commit (when ``commit``) and close; closing rolls back whatever is not committed."""
     try:
         if commit:
             await session.commit()
-        else:
-            await session.rollback()
     finally:
         await session.close()
 
 
 def _commit(request):
-    """Commit within the request's deadline (past it: a 504, and nothing is known to be written)."""
+    """Commit within the request's deadline (past it: a 504, and nothing is known to be written).
+
+    A reading session has nothing to commit: it is closed.
+    """
     session = request.__dict__.pop("dbsession", None)
     if session is not None:
-        request.run_async(_finish(session, commit=True))
+        request.run_async(_finish(session, commit=request.method not in SAFE_METHODS))
 
 
 def _close_leftover(request):

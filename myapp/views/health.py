@@ -15,6 +15,7 @@ from pyramid.view import view_config
 from sqlalchemy import text
 
 from myapp.accounts.security import load_identity
+from myapp.models.engine import engines
 from myapp.models.schema import head_revision
 from myapp.validation import Reply
 
@@ -57,8 +58,8 @@ async def check_database(request, timeout=DATABASE_CHECK_TIMEOUT):
         return {"reachable": False, "backend": engine.dialect.name, "error": f"{type(exc).__name__}: {exc}"[:300]}
 
 
-def pool_stats(state):
-    pool = state.db_engine.pool
+def pool_stats(engine):
+    pool = engine.pool
     stats = {"class": type(pool).__name__}
     for name in ("size", "checkedin", "checkedout", "overflow"):
         method = getattr(pool, name, None)
@@ -68,14 +69,15 @@ def pool_stats(state):
 
 
 def loop_stats(request):
+    """The runtime's loops, each with its pools ("write", "read")."""
     runtime = request.registry.aio_runtime
     loops = [
-        {"role": role, "thread": thread, "pool": pool_stats(state)}
+        {"role": role, "thread": thread, "pools": {name: pool_stats(engine) for name, engine in engines(state)}}
         for role, thread, state in runtime.loop_states()
         if hasattr(state, "db_engine")
     ]
-    return {**runtime.stats(), "loops": loops,
-            "connections_open": sum(l["pool"].get("checkedin", 0) + l["pool"].get("checkedout", 0) for l in loops)}
+    open_ = sum(p.get("checkedin", 0) + p.get("checkedout", 0) for loop in loops for p in loop["pools"].values())
+    return {**runtime.stats(), "loops": loops, "connections_open": open_}
 
 
 def has_metrics_token(request):

@@ -1,13 +1,13 @@
-"""request.dbsession: one unit of work per request, on SQLite and MariaDB."""
+"""request.dbsession: one unit of work per request, on SQLite and MariaDB; a safe request (GET) only reads."""
 
 import pytest
 from pyramid.config import Configurator
 from sqlalchemy import Column, Integer, MetaData, String, select, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import DeclarativeBase
 from webtest import TestApp
 
-from myapp.models.engine import create_engine
+from myapp.models.engine import create_engine, engines
 
 from ..conftest import run
 
@@ -107,39 +107,52 @@ def uow_app(app_settings, db_url):
 
 
 def checked_out(app):
-    return sum(state.db_engine.pool.checkedout() for _, _, state in app.app.registry.aio_runtime.loop_states())
+    return sum(engine.pool.checkedout() for _, _, state in app.app.registry.aio_runtime.loop_states()
+               for _, engine in engines(state))
 
 
 def test_commit_on_normal_return(uow_app, db_url):
-    uow_app.get("/add/alpha")
-    uow_app.get("/add/beta")
+    uow_app.post("/add/alpha")
+    uow_app.post("/add/beta")
     assert rows(db_url) == ["alpha", "beta"]
     assert checked_out(uow_app) == 0
 
 
 def test_rollback_when_the_view_raises(uow_app, db_url):
-    assert uow_app.get("/fail", status=400).json == {"error": "the second step failed"}
+    assert uow_app.post("/fail", status=400).json == {"error": "the second step failed"}
     assert rows(db_url) == []
     assert checked_out(uow_app) == 0
 
 
 def test_a_failed_commit_is_rendered_and_leaves_nothing_half_written(uow_app, db_url):
-    uow_app.get("/add/taken")
+    uow_app.post("/add/taken")
     # the conflict surfaces in the tween's commit, and the exception view still renders it
-    assert uow_app.get("/late/taken", status=409).json == {"error": "conflict"}
+    assert uow_app.post("/late/taken", status=409).json == {"error": "conflict"}
     assert rows(db_url) == ["taken"]  # "pair-a" was rolled back with the failed insert
     assert checked_out(uow_app) == 0
 
 
 def test_sync_view_uses_the_session_through_run_async(uow_app, db_url):
-    uow_app.get("/sync")
+    uow_app.post("/sync")
     assert rows(db_url) == ["from-sync-view"]
 
 
 def test_timeout_mid_query_returns_the_connection(uow_app, db_url, backend):
     if backend != "mysql":
         pytest.skip("SQLite has no server-side sleep to interrupt")
-    uow_app.get("/sleepy", status=504)
+    uow_app.post("/sleepy", status=504)
     assert checked_out(uow_app) == 0
-    uow_app.get("/add/after-timeout")  # the pool still serves
+    uow_app.post("/add/after-timeout")  # the pool still serves
     assert rows(db_url) == ["after-timeout"]
+
+
+def test_a_get_reads_and_cannot_write(uow_app, db_url):
+    uow_app.post("/add/written")
+    # the same views through GET: the server refuses the write, nothing is kept, the connection goes back
+    for path in ("/add/not-written", "/sync"):
+        with pytest.raises(DBAPIError, match="(?i)read.?only"):
+            uow_app.get(path)
+    assert rows(db_url) == ["written"]
+    assert checked_out(uow_app) == 0
+    uow_app.post("/add/still-served")
+    assert rows(db_url) == ["still-served", "written"]
