@@ -8,6 +8,7 @@ change anything, and admins may list users.
 """
 
 import dataclasses
+import datetime
 
 from pyramid.authorization import ALL_PERMISSIONS, DENY_ALL, ACLHelper, Allow, Authenticated, Everyone
 from pyramid.httpexceptions import HTTPNotFound
@@ -22,48 +23,48 @@ SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 
 @dataclasses.dataclass(frozen=True)
 class Identity:
-    """Plain data about the caller: templates and views never need the database for it."""
+    """Plain data about the caller, read in one statement: templates and views never need the database for it."""
 
     user_id: int
     email: str
     display_name: str
     role: str
+    created_at: datetime.datetime
+    updated_at: datetime.datetime
     scope: str = "write"  # a session may do whatever its user may; a key only what its scope allows
-    #: the user's row, loaded with the identity: held here, it stays in the session's identity map (which
-    #: holds rows weakly), so a view that reads the caller (session.get) costs no second query
-    row: object = dataclasses.field(default=None, repr=False, compare=False)
 
     @property
     def principals(self):
         return [Authenticated, f"user:{self.user_id}", f"role:{self.role}"]
 
-    @classmethod
-    def of(cls, user, key=None):
-        return cls(user.id, user.email, user.display_name, user.role, key.scope if key else "write", user)
+
+def has_credentials(request):
+    """An API key or a signed-in session's cookie: the identity needs the database only then."""
+    return "Authorization" in request.headers or "sid" in request.session
 
 
 async def load_identity(request):
-    session = request.dbsession
     header = request.headers.get("Authorization")
     if header:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             return None
-        found = await service.user_for_token(session, token.strip())
-        return Identity.of(*found) if found else None
+        found = await service.user_for_token(request.dbsession, token.strip())
+        return Identity(*found) if found else None
     token = request.session.get("sid")
     if token is None:
         return None
-    user = await service.user_for_session(session, token)
-    if user is None:
+    found = await service.user_for_session(request.dbsession, token)
+    if found is None:
         request.session.invalidate()  # signed out (here or everywhere), expired, or the user is gone
         return None
-    return Identity.of(user)
+    return Identity(*found)
 
 
 class SecurityPolicy:
     def __init__(self):
-        self._identity = RequestLocalCache(lambda request: request.run_async(load_identity(request)))
+        self._identity = RequestLocalCache(
+            lambda request: request.run_async(load_identity(request)) if has_credentials(request) else None)
 
     def identity(self, request):
         return self._identity.get_or_create(request)

@@ -5,7 +5,7 @@ import datetime
 import hashlib
 import secrets
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import bindparam, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..models.account import ApiKey, ThrottleHit, User, WebSession, utcnow
@@ -132,12 +132,19 @@ async def start_session(session, user_id, lifetime):
     return token
 
 
+#: what a request knows of its caller: the users columns it reads with the key or session, no more
+users, keys, sessions = User.__table__, ApiKey.__table__, WebSession.__table__
+CALLER = (users.c.id, users.c.email, users.c.display_name, users.c.role, users.c.created_at, users.c.updated_at)
+# Every request reads its caller with one of these: built once, not per request
+CALLER_BY_SESSION = (select(*CALLER).join(sessions, sessions.c.user_id == users.c.id)
+                     .where(sessions.c.token_hash == bindparam("token_hash"), sessions.c.expires_at > bindparam("now")))
+CALLER_BY_KEY = (select(*CALLER, keys.c.scope).join(keys, keys.c.user_id == users.c.id)
+                 .where(keys.c.token_hash == bindparam("token_hash"), keys.c.revoked_at.is_(None)))
+
+
 async def user_for_session(session, token):
-    """The user a live session token belongs to, or None."""
-    return await session.scalar(
-        select(User).join(WebSession.user)
-        .where(WebSession.token_hash == _token_hash(token), WebSession.expires_at > utcnow())
-    )
+    """The caller's row (CALLER's columns) for a live session token, or None."""
+    return (await session.execute(CALLER_BY_SESSION, {"token_hash": _token_hash(token), "now": utcnow()})).first()
 
 
 async def end_session(session, token):
@@ -197,13 +204,10 @@ async def revoke_api_keys(session, user_id):
 
 
 async def user_for_token(session, token):
-    """(user, key) for an active key, else None."""
+    """The caller's row (CALLER's columns and the key's ``scope``) for an active key, else None."""
     if not token.startswith(TOKEN_PREFIX):
         return None
-    row = (await session.execute(
-        select(User, ApiKey).join(ApiKey.user).where(ApiKey.token_hash == _token_hash(token), ApiKey.revoked_at.is_(None))
-    )).first()
-    return tuple(row) if row else None
+    return (await session.execute(CALLER_BY_KEY, {"token_hash": _token_hash(token)})).first()
 
 
 async def list_users(session, limit, after_id=None, email_contains=None):

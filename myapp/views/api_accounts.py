@@ -6,7 +6,6 @@ from pyramid.view import view_config
 
 from ..accounts import authenticate, service
 from ..accounts.schema import KeyList, NewApiKey, TokenRequest, User, UserPage, UserQuery
-from ..models import User as UserRow
 from ..validation import Error
 from . import iso
 
@@ -58,10 +57,11 @@ async def revoke_token(request):
 
 @view_config(route_name="api.users.me", request_method="GET", renderer="json", permission="view",
              responses={200: User})
-async def me(request):
-    """The caller."""
-    user = await request.dbsession.get(UserRow, request.context.owner_id)
-    return user_json(user)
+def me(request):
+    """The caller (read with the identity: no query of its own)."""
+    caller = request.identity
+    return {"id": caller.user_id, "email": caller.email, "display_name": caller.display_name, "role": caller.role,
+            "created_at": iso(caller.created_at), "updated_at": iso(caller.updated_at)}
 
 
 @view_config(route_name="api.users", request_method="GET", renderer="json", permission="list_users",
