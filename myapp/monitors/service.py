@@ -31,6 +31,7 @@ from ..models.monitor import (
 from . import maintenance
 from .state import Snapshot, step
 
+monitors = Monitor.__table__
 HOUR = datetime.timedelta(hours=1)
 DAY = datetime.timedelta(days=1)
 #: a claim not settled by a result this long after the check's timeout is retaken by any process
@@ -99,16 +100,20 @@ async def delete_monitor(session, monitor):
     await session.flush()
 
 
-async def list_monitors(session, user_id, limit, after_id=None, state=None, text=None):
-    """The user's monitors by id, ``limit`` at a time after ``after_id``: (monitors, next cursor or None)."""
-    query = select(Monitor).where(Monitor.user_id == user_id).order_by(Monitor.id).limit(limit + 1)
+async def list_monitors(session, user_id, columns, limit, after_id=None, state=None, text=None):
+    """The user's monitors by id, ``limit`` at a time after ``after_id``: (rows of ``columns``, next cursor or None).
+
+    Rows of the columns asked for (of ``monitors``, the table), not ORM objects: a page reads what it shows.
+    """
+    c = monitors.c
+    query = select(*columns).where(c.user_id == user_id).order_by(c.id).limit(limit + 1)
     if after_id is not None:
-        query = query.where(Monitor.id > after_id)
+        query = query.where(c.id > after_id)
     if state:
-        query = query.where(Monitor.state == state)
+        query = query.where(c.state == state)
     if text:
-        query = query.where(or_(Monitor.name.contains(text, autoescape=True), Monitor.url.contains(text, autoescape=True)))
-    return next_page(list(await session.scalars(query)), limit)
+        query = query.where(or_(c.name.contains(text, autoescape=True), c.url.contains(text, autoescape=True)))
+    return next_page(list(await session.execute(query)), limit)
 
 
 # -- history ----------------------------------------------------------------------------

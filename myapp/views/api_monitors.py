@@ -34,6 +34,12 @@ def last_check(monitor):
             "latency_ms": monitor.last_latency_ms, "error": monitor.last_error}
 
 
+#: the columns monitor_json shows: a list reads these and no others
+SHOWN = tuple(service.monitors.c[name] for name in ("id", *FIELDS, "state", "state_since", "last_check_at", "last_ok",
+                                                     "last_status_code", "last_latency_ms", "last_error", "created_at",
+                                                     "updated_at"))
+
+
 def monitor_json(monitor, uptime, channels):
     return {"id": monitor.id, **{name: getattr(monitor, name) for name in FIELDS}, "channels": channels,
             "state": monitor.state, "state_since": iso(monitor.state_since), "last_check": last_check(monitor),
@@ -60,8 +66,8 @@ def channels_of(values):
 async def list_monitors(request):
     """The caller's monitors by id, a page at a time; ``state`` and ``q`` filter them."""
     query = request.api_query
-    monitors, next_cursor = await service.list_monitors(request.dbsession, request.context.owner_id, query.limit,
-                                                        query.cursor, query.state, query.q or None)
+    monitors, next_cursor = await service.list_monitors(request.dbsession, request.context.owner_id, SHOWN,
+                                                        query.limit, query.cursor, query.state, query.q or None)
     uptime = await service.uptimes(request.dbsession, [m.id for m in monitors])
     channels = await alerts.channels_of(request.dbsession, [m.id for m in monitors])
     return {"monitors": [monitor_json(m, uptime[m.id], channels[m.id]) for m in monitors],
