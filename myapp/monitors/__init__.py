@@ -3,7 +3,8 @@
 Settings (see README.md): ``monitors.scheduler``, ``monitors.min_interval``,
 ``monitors.max_concurrency``, ``monitors.private_targets``, ``monitors.max_per_user``,
 ``monitors.raw_retention_hours``, ``monitors.hourly_retention_days``,
-``monitors.probes_per_hour``, ``monitors.ca_file``, ``monitors.status_cache_seconds``.
+``monitors.probes_per_hour``, ``monitors.ca_file``, ``monitors.status_cache_seconds``,
+``monitors.refresh_seconds``.
 """
 
 import asyncio
@@ -46,6 +47,7 @@ class Settings:
         self.hourly_retention = datetime.timedelta(days=number("monitors.hourly_retention_days", 90, least=1))
         self.probes_per_hour = number("monitors.probes_per_hour", 120, least=1)
         self.status_cache_seconds = number("monitors.status_cache_seconds", 30)
+        self.refresh_seconds = number("monitors.refresh_seconds", 15, least=1)  # the dashboard's rows
         ca_file = settings.get("monitors.ca_file", "").strip() or None
         try:  # made once, here: loading the system's certificates takes tens of ms, too long on a loop
             self.tls = tls_context(ca_file)

@@ -63,9 +63,11 @@ def latency_chart(points, start, end, down_periods=(), now=None):
     failures = [{"x": x(p.at), "y": TOP + inner_h - 6, "count": p.failed, "at": p.at} for p in points if p.failed]
     shaded = []
     for begin, finish in down_periods:
+        if begin > end or (finish is not None and finish < start):
+            continue
+        # at least 2 px: an outage of seconds is narrower than a pixel of a day, and must still show
         left, right = x(max(begin, start)), x(min(finish or now or end, end))
-        if right > left or finish is None:
-            shaded.append({"x": left, "width": max(right - left, 2), "begin": begin, "end": finish})
+        shaded.append({"x": left, "width": max(right - left, 2), "begin": begin, "end": finish})
     y_ticks = [{"y": y(top * n / 4), "label": f"{top * n / 4:g} ms"} for n in range(5)]
     x_ticks = []
     hours = span / 3600

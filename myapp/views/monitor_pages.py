@@ -49,7 +49,8 @@ async def dashboard(request):
     if request.headers.get(ROWS_HEADER):
         request.override_renderer = "myapp:templates/monitor_rows.jinja2"
     return {"monitors": monitors, "counts": counts, "total": sum(counts.values()), "matching": matching,
-            "page": number, "pages": max(1, math.ceil(matching / PER_PAGE)), "state": state or "", "q": text or ""}
+            "page": number, "pages": max(1, math.ceil(matching / PER_PAGE)), "state": state or "", "q": text or "",
+            "refresh": request.registry.monitors.refresh_seconds}
 
 
 async def form_page(request, values, errors=None, monitor=None, test=None, status=200):

@@ -25,8 +25,9 @@ def live_url(app, testapp, serve):
 
 @pytest.fixture
 def scheduled_url(make_myapp, serve):
-    """The app with its scheduler running (testing.ini turns it off), on a real server."""
-    return serve(make_myapp(**{"monitors.scheduler": "true"}).app)
+    """The app with its scheduler running (testing.ini turns it off), on a real server; the dashboard
+    refreshes its rows every second rather than every 15."""
+    return serve(make_myapp(**{"monitors.scheduler": "true", "monitors.refresh_seconds": "1"}).app)
 
 
 @pytest.fixture

@@ -287,3 +287,17 @@ def test_daily_bars_read_each_monitors_days_in_one_row(ada, app, target):
     assert bars[one][0] == ("2026-08-25", None)
     assert [pct for _, pct in bars[one][1:88]] == [None] * 87
     assert bars[two][-3] == ("2026-11-20", 50.0) and [p for _, p in bars[two]].count(None) == 89
+
+
+def test_an_outage_of_seconds_still_shows_on_a_day_long_chart():
+    import datetime
+
+    from myapp.monitors.charts import latency_chart
+
+    end = utcnow()
+    start = end - datetime.timedelta(hours=24)
+    short = (end - datetime.timedelta(hours=2), end - datetime.timedelta(hours=2) + datetime.timedelta(seconds=4))
+    before = (start - datetime.timedelta(hours=3), start - datetime.timedelta(hours=2))
+    chart = latency_chart([], start, end, down_periods=[short, before])
+    assert [(period["begin"], period["end"]) for period in chart["down"]] == [short]
+    assert chart["down"][0]["width"] >= 2
