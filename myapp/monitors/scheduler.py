@@ -116,9 +116,11 @@ class Scheduler:
             return []
 
     async def _check(self, state, claim):
-        wait = (claim.start_at - utcnow()).total_seconds()
-        if wait > 0:
-            await asyncio.sleep(wait)  # claimed early (within the horizon): start on time
+        # claimed early (within the horizon): start on time, and never before it. A loop's timer may fire a
+        # millisecond early (uvloop counts milliseconds), and a result stamped before the slot it was claimed
+        # for would not move the schedule on: the monitor would be due again at once, and checked twice.
+        while (wait := (claim.start_at - utcnow()).total_seconds()) > 0:
+            await asyncio.sleep(wait)
         self.waiting += 1
         try:
             await self._slots.acquire()

@@ -115,3 +115,39 @@ def test_the_storm_window_keeps_one_minute_of_checks_only(monkeypatch):
     for n in range(60):
         scheduler.recent.append((clock[0], n % 7, True))
     assert scheduler.storming()
+
+
+def test_a_check_never_starts_before_its_time_when_the_timer_fires_early(monkeypatch):
+    """A loop's timer may fire a millisecond before its time (uvloop counts milliseconds). A check that
+    started early would be stamped before the slot it was claimed for, which would not move the schedule
+    on, and the monitor would be checked again at once (three processes on uvloop did: twice in 0.3 s)."""
+    import asyncio
+    import types
+
+    from myapp.monitors import scheduler as module
+    from myapp.monitors.state import Result
+
+    sleep = asyncio.sleep
+
+    async def early(delay, *args):  # every timer fires 5 ms before its time
+        await sleep(max(0.0, delay - 0.005), *args)
+
+    started = []
+
+    async def check(http, guard, target):
+        started.append(utcnow())
+        return Result(at=started[-1], ok=True, status_code=200, latency_ms=1, error=None)
+
+    monkeypatch.setattr(module.asyncio, "sleep", early)
+    monkeypatch.setattr(module, "check", check)
+    monkeypatch.setattr(module, "Target", types.SimpleNamespace(of=lambda row: row))
+    scheduler = module.Scheduler()
+
+    async def one_check():
+        scheduler._slots = asyncio.Semaphore(1)
+        start = utcnow() + datetime.timedelta(milliseconds=30)
+        await scheduler._check(types.SimpleNamespace(http=None, guard=None), service.Claim(1, start, start, None))
+        return start
+
+    start = asyncio.run(one_check())
+    assert started == [started[0]] and started[0] >= start
