@@ -31,7 +31,13 @@ dev_require = [
     "pyramid_debugtoolbar",
 ]
 
+#: MySQL/MariaDB through asyncmy (mysql+asyncmy://), aiomysql's protocol compiled with Cython: an option
+asyncmy_require = [
+    "asyncmy>=0.2.9",
+]
+
 bench_require = [
+    *asyncmy_require,
     "PyMySQL",
     "Flask[async]>=3.0",
     "starlette>=0.37",
@@ -50,6 +56,7 @@ tests_require = [
     "aiosmtpd>=1.4",  # a real SMTP server that records the alerts it receives
     "openapi-spec-validator>=0.7",  # /api/openapi.json is checked as OpenAPI 3.1
     "schemathesis>=4.0",  # fuzzes the live API from its document
+    *asyncmy_require,  # CI runs the data layer's tests on it too
 ]
 
 setup(
@@ -71,6 +78,7 @@ setup(
     install_requires=requires,
     extras_require={
         "testing": tests_require,
+        "asyncmy": asyncmy_require,
         "dev": dev_require + tests_require,
         "bench": bench_require,
     },

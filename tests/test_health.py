@@ -1,6 +1,7 @@
 """Health: the status for anyone, the details for admins and the metrics token; home hides the backend."""
 
 import pytest
+from sqlalchemy.engine import make_url
 
 METRICS = {"metrics.token": "metrics-secret-0123456789"}
 
@@ -20,13 +21,13 @@ def admin_key(make_user, make_key):
     return make_key(make_user("root@example.com", role="admin"), "read")[1]
 
 
-def test_admins_get_the_details(testapp, backend, admin_key, make_user, make_key):
+def test_admins_get_the_details(testapp, backend, db_url, admin_key, make_user, make_key):
     body = testapp.get("/api/health", headers=bearer(admin_key)).json
     assert body["status"] == "ok"
     database = body["database"]
     assert database["reachable"] is True
     assert database["backend"] == backend
-    assert database["driver"] == ("aiosqlite" if backend == "sqlite" else "aiomysql")
+    assert database["driver"] == make_url(db_url).get_driver_name()  # aiosqlite, aiomysql or asyncmy
     assert database["rtt_ms"] > 0
     assert database["schema"]["current"] == database["schema"]["head"]
     runtime = body["runtime"]

@@ -11,6 +11,9 @@ import subprocess
 import time
 
 import pymysql
+from sqlalchemy.engine import make_url
+
+from ..conftest import MYSQL_URL
 
 MARIADBD = shutil.which("mariadbd", path="/usr/sbin:/usr/bin:" + os.environ.get("PATH", "")) or "/usr/sbin/mariadbd"
 INSTALL_DB = shutil.which("mariadb-install-db") or "/usr/bin/mariadb-install-db"
@@ -33,7 +36,9 @@ class PrivateMariaDB:
 
     @property
     def url(self):
-        return f"mysql+aiomysql://root@127.0.0.1:{self.port}/{self.database}"
+        """On the driver of the suite's own MySQL URL (MYAPP_TEST_MYSQL_URL): aiomysql, or asyncmy."""
+        driver = make_url(MYSQL_URL).get_driver_name()
+        return f"mysql+{driver}://root@127.0.0.1:{self.port}/{self.database}"
 
     def install(self):
         subprocess.run([INSTALL_DB, "--no-defaults", f"--datadir={self.datadir}", "--user=root",
