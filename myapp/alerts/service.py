@@ -75,10 +75,14 @@ async def check_channels(session, user_id, channel_ids):
             raise Invalid({"channels": f"no such channel: {missing[0]}"})
 
 
-async def set_channels(session, user_id, monitor_id, channel_ids):
-    """The monitor alerts through exactly these channels, which must be the user's own (else Invalid)."""
+async def set_channels(session, user_id, monitor_id, channel_ids, new=False):
+    """The monitor alerts through exactly these channels, which must be the user's own (else Invalid).
+
+    ``new``: the monitor was made in this transaction, so it has no channels to forget.
+    """
     await check_channels(session, user_id, channel_ids)
-    await session.execute(delete(MonitorChannel).where(MonitorChannel.monitor_id == monitor_id))
+    if not new:
+        await session.execute(delete(MonitorChannel).where(MonitorChannel.monitor_id == monitor_id))
     if channel_ids:
         await session.execute(insert(MonitorChannel), [{"monitor_id": monitor_id, "channel_id": c}
                                                        for c in channel_ids])

@@ -203,8 +203,9 @@ async def carry_out(session, user_id, plan):
             monitor = step.row
             await monitors.update_monitor(session, monitor, {n: fields[n] for n in step.changes if n != "channels"})
             channels = step.spec.channels if "channels" in step.changes else None
-        if channels or channels is not None and step.action == "update":  # (a new monitor has none yet)
-            await alerts.set_channels(session, user_id, monitor.id, [channel_ids[name] for name in channels])
+        if channels is not None:
+            await alerts.set_channels(session, user_id, monitor.id, [channel_ids[name] for name in channels],
+                                      new=step.action == "create")
 
     for step in plan.pages:
         if step.action == "delete":

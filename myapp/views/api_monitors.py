@@ -85,7 +85,7 @@ async def create_monitor(request):
                                                request.registry.monitors.max_per_user)
     except service.TooManyMonitors as exc:
         raise HTTPConflict(f"You have {exc.limit} monitors, the most allowed; delete one first.") from None
-    await alerts.set_channels(request.dbsession, request.context.owner_id, monitor.id, channels)
+    await alerts.set_channels(request.dbsession, request.context.owner_id, monitor.id, channels, new=True)
     request.response.status = 201
     request.response.headers["Location"] = request.route_url("api.monitor", monitor_id=monitor.id)
     return monitor_json(monitor, {"24h": None, "7d": None, "30d": None}, channels)

@@ -111,7 +111,8 @@ async def create_monitor(request):
     except service.TooManyMonitors as exc:
         return await form_page(request, values, {"name": f"you have {exc.limit} monitors, the most allowed"},
                                status=409)
-    await alerts.set_channels(request.dbsession, request.context.owner_id, monitor.id, sorted(values["channels"]))
+    await alerts.set_channels(request.dbsession, request.context.owner_id, monitor.id, sorted(values["channels"]),
+                              new=True)
     request.session.flash(f"{monitor.name} is added; its first check comes within {monitor.interval} s.")
     return HTTPFound(request.route_path("monitor", monitor_id=monitor.id))
 
@@ -137,7 +138,8 @@ async def edit_monitor(request):
         return await form_page(request, values, monitor=monitor, test=await test_check(request, clean))
     changes = {name: value for name, value in clean.items() if getattr(monitor, name) != value}
     await service.update_monitor(request.dbsession, monitor, changes)
-    await alerts.set_channels(request.dbsession, request.context.owner_id, monitor.id, sorted(values["channels"]))
+    await alerts.set_channels(request.dbsession, request.context.owner_id, monitor.id, sorted(values["channels"]),
+                              new=True)
     request.session.flash(f"{monitor.name} is saved.")
     return HTTPFound(request.route_path("monitor", monitor_id=monitor.id))
 
