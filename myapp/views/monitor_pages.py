@@ -138,8 +138,7 @@ async def edit_monitor(request):
         return await form_page(request, values, monitor=monitor, test=await test_check(request, clean))
     changes = {name: value for name, value in clean.items() if getattr(monitor, name) != value}
     await service.update_monitor(request.dbsession, monitor, changes)
-    await alerts.set_channels(request.dbsession, request.context.owner_id, monitor.id, sorted(values["channels"]),
-                              new=True)
+    await alerts.set_channels(request.dbsession, request.context.owner_id, monitor.id, sorted(values["channels"]))
     request.session.flash(f"{monitor.name} is saved.")
     return HTTPFound(request.route_path("monitor", monitor_id=monitor.id))
 
