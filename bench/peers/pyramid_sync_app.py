@@ -26,7 +26,7 @@ from myapp.models.meta import utcnow
 from myapp.monitors.schema import MonitorBody
 from myapp.monitors.service import DAY, HOUR, day_of, hour_of, percent
 from myapp.views.api_accounts import user_json
-from myapp.views.api_monitors import monitor_json
+from myapp.views.api_monitors import monitor_json, shown
 
 from ..queries import THREADS
 
@@ -80,7 +80,7 @@ def list_monitors(request):
     for monitor_id, channel_id in request.db.execute(select(MonitorChannel.monitor_id, MonitorChannel.channel_id)
                                                      .where(MonitorChannel.monitor_id.in_(ids))):
         channels[monitor_id].append(channel_id)
-    return {"monitors": [monitor_json(m, uptime[m.id], channels[m.id]) for m in monitors],
+    return {"monitors": [monitor_json(shown(m), uptime[m.id], channels[m.id]) for m in monitors],
             "next_cursor": str(monitors[-1].id) if more else None}
 
 
@@ -97,7 +97,7 @@ def create_monitor(request):
                       pass_streak=0, recent="", state="PAUSED" if fields["paused"] else "PENDING", state_since=now)
     request.db.add(monitor)
     request.db.flush()
-    body = monitor_json(monitor, {"24h": None, "7d": None, "30d": None}, [])
+    body = monitor_json(shown(monitor), {"24h": None, "7d": None, "30d": None}, [])
     request.db.commit()
     return Response(json_body=body, status=201)
 

@@ -53,14 +53,16 @@ async def list_channels(session, user_id):
                                                                                                  Channel.id)))
 
 
+_LINKS = MonitorChannel.__table__.c
+_CHANNELS_OF = (select(_LINKS.monitor_id, _LINKS.channel_id).where(_LINKS.monitor_id.in_(bindparam("ids", expanding=True)))
+                .order_by(_LINKS.channel_id))
+
+
 async def channels_of(session, monitor_ids):
     """{monitor id: [channel ids]} for these monitors (each present, maybe empty)."""
     found = {m: [] for m in monitor_ids}
     if monitor_ids:
-        rows = await session.execute(select(MonitorChannel.monitor_id, MonitorChannel.channel_id)
-                                     .where(MonitorChannel.monitor_id.in_(monitor_ids))
-                                     .order_by(MonitorChannel.channel_id))
-        for monitor_id, channel_id in rows:
+        for monitor_id, channel_id in await session.execute(_CHANNELS_OF, {"ids": list(found)}):
             found[monitor_id].append(channel_id)
     return found
 

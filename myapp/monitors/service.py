@@ -157,6 +157,18 @@ def percent(passes, checks):
     return round(100 * passes / checks, 3) if checks else None
 
 
+_hourly, _daily = HourlyRollup.__table__.c, DailyRollup.__table__.c
+# built once, with the monitors as an expanding parameter: a page of 50 builds no statement of its own
+_UPTIME_24H = (select(_hourly.monitor_id, func.sum(_hourly.checks), func.sum(_hourly.passes))
+               .where(_hourly.monitor_id.in_(bindparam("ids", expanding=True)), _hourly.period >= bindparam("since_24h"))
+               .group_by(_hourly.monitor_id))
+_RECENT = _daily.period >= bindparam("since_7d")
+_UPTIME_DAYS = (select(_daily.monitor_id, func.sum(case((_RECENT, _daily.checks), else_=0)),
+                       func.sum(case((_RECENT, _daily.passes), else_=0)), func.sum(_daily.checks), func.sum(_daily.passes))
+                .where(_daily.monitor_id.in_(bindparam("ids", expanding=True)), _daily.period >= bindparam("since_30d"))
+                .group_by(_daily.monitor_id))
+
+
 async def uptimes(session, monitor_ids, now=None, daily=True):
     """{monitor id: {"24h": %, "7d": %, "30d": %}} from the rollups: two queries, whatever the history's size.
 
@@ -166,25 +178,14 @@ async def uptimes(session, monitor_ids, now=None, daily=True):
     if not monitor_ids:
         return found
     now = now or utcnow()
-    since_24h = hour_of(now) - 23 * HOUR
-    since_7d, since_30d = day_of(now) - 6 * DAY, day_of(now) - 29 * DAY
-    hourly = await session.execute(
-        select(HourlyRollup.monitor_id, func.sum(HourlyRollup.checks), func.sum(HourlyRollup.passes))
-        .where(HourlyRollup.monitor_id.in_(monitor_ids), HourlyRollup.period >= since_24h)
-        .group_by(HourlyRollup.monitor_id)
-    )
-    for monitor_id, checks, passes in hourly:
+    ids = list(found)
+    for monitor_id, checks, passes in await session.execute(_UPTIME_24H, {"ids": ids,
+                                                                          "since_24h": hour_of(now) - 23 * HOUR}):
         found[monitor_id]["24h"] = percent(passes, checks)
     if not daily:
         return found
-    recent = DailyRollup.period >= since_7d
-    days = await session.execute(
-        select(DailyRollup.monitor_id,
-               func.sum(case((recent, DailyRollup.checks), else_=0)), func.sum(case((recent, DailyRollup.passes), else_=0)),
-               func.sum(DailyRollup.checks), func.sum(DailyRollup.passes))
-        .where(DailyRollup.monitor_id.in_(monitor_ids), DailyRollup.period >= since_30d)
-        .group_by(DailyRollup.monitor_id)
-    )
+    days = await session.execute(_UPTIME_DAYS, {"ids": ids, "since_7d": day_of(now) - 6 * DAY,
+                                                "since_30d": day_of(now) - 29 * DAY})
     for monitor_id, checks_7d, passes_7d, checks_30d, passes_30d in days:
         found[monitor_id]["7d"] = percent(passes_7d, checks_7d)
         found[monitor_id]["30d"] = percent(passes_30d, checks_30d)

@@ -27,23 +27,25 @@ def result_json(result):
             "latency_ms": result.latency_ms, "error": result.error}
 
 
-def last_check(monitor):
-    if monitor.last_check_at is None:
-        return None
-    return {"at": iso(monitor.last_check_at), "ok": monitor.last_ok, "status_code": monitor.last_status_code,
-            "latency_ms": monitor.last_latency_ms, "error": monitor.last_error}
+#: what the API shows of a monitor (monitor_json): a list reads these columns and no others
+SHOWN_NAMES = ("id", *FIELDS, "state", "state_since", "last_check_at", "last_ok", "last_status_code",
+               "last_latency_ms", "last_error", "created_at", "updated_at")
+SHOWN = tuple(service.monitors.c[name] for name in SHOWN_NAMES)
 
 
-#: the columns monitor_json shows: a list reads these and no others
-SHOWN = tuple(service.monitors.c[name] for name in ("id", *FIELDS, "state", "state_since", "last_check_at", "last_ok",
-                                                     "last_status_code", "last_latency_ms", "last_error", "created_at",
-                                                     "updated_at"))
+def shown(monitor):
+    """SHOWN's values by name, of a monitor with them as attributes (an ORM object, a new row)."""
+    return {name: getattr(monitor, name) for name in SHOWN_NAMES}
 
 
-def monitor_json(monitor, uptime, channels):
-    return {"id": monitor.id, **{name: getattr(monitor, name) for name in FIELDS}, "channels": channels,
-            "state": monitor.state, "state_since": iso(monitor.state_since), "last_check": last_check(monitor),
-            "uptime": uptime, "created_at": iso(monitor.created_at), "updated_at": iso(monitor.updated_at)}
+def monitor_json(m, uptime, channels):
+    """The API's monitor, from ``m``: SHOWN's values by name (a row of SHOWN is ``dict(zip(SHOWN_NAMES, row))``)."""
+    last = None if m["last_check_at"] is None else {
+        "at": iso(m["last_check_at"]), "ok": m["last_ok"], "status_code": m["last_status_code"],
+        "latency_ms": m["last_latency_ms"], "error": m["last_error"]}
+    return {"id": m["id"], **{name: m[name] for name in FIELDS}, "channels": channels, "state": m["state"],
+            "state_since": iso(m["state_since"]), "last_check": last, "uptime": uptime,
+            "created_at": iso(m["created_at"]), "updated_at": iso(m["updated_at"])}
 
 
 def incident_json(incident):
@@ -54,7 +56,7 @@ def incident_json(incident):
 async def one_monitor_json(request, monitor):
     uptime = (await service.uptimes(request.dbsession, [monitor.id]))[monitor.id]
     channels = (await alerts.channels_of(request.dbsession, [monitor.id]))[monitor.id]
-    return monitor_json(monitor, uptime, channels)
+    return monitor_json(shown(monitor), uptime, channels)
 
 
 def channels_of(values):
@@ -68,9 +70,11 @@ async def list_monitors(request):
     query = request.api_query
     monitors, next_cursor = await service.list_monitors(request.dbsession, request.context.owner_id, SHOWN,
                                                         query.limit, query.cursor, query.state, query.q or None)
-    uptime = await service.uptimes(request.dbsession, [m.id for m in monitors])
-    channels = await alerts.channels_of(request.dbsession, [m.id for m in monitors])
-    return {"monitors": [monitor_json(m, uptime[m.id], channels[m.id]) for m in monitors],
+    monitors = [dict(zip(SHOWN_NAMES, row)) for row in monitors]
+    ids = [m["id"] for m in monitors]
+    uptime = await service.uptimes(request.dbsession, ids)
+    channels = await alerts.channels_of(request.dbsession, ids)
+    return {"monitors": [monitor_json(m, uptime[m["id"]], channels[m["id"]]) for m in monitors],
             "next_cursor": str(next_cursor) if next_cursor else None}
 
 
@@ -88,7 +92,7 @@ async def create_monitor(request):
     await alerts.set_channels(request.dbsession, request.context.owner_id, monitor.id, channels, new=True)
     request.response.status = 201
     request.response.headers["Location"] = request.route_url("api.monitor", monitor_id=monitor.id)
-    return monitor_json(monitor, {"24h": None, "7d": None, "30d": None}, channels)
+    return monitor_json(vars(monitor), {"24h": None, "7d": None, "30d": None}, channels)
 
 
 @view_config(route_name="api.monitor", request_method="GET", renderer="json", permission="view",
