@@ -9,7 +9,11 @@ DB = {
     "password": os.environ.get("BENCH_MYSQL_PASSWORD", ""),
     "db": os.environ.get("BENCH_DATABASE", "myapp_bench"),
 }
-SA_URL = "mysql+aiomysql://{user}:{password}@{host}:{port}/{db}".format(**DB)
+
+
+def sa_url(driver="aiomysql"):
+    return f"mysql+{driver}://{{user}}:{{password}}@{{host}}:{{port}}/{{db}}".format(**DB)
+
 
 ROWS = 10_000
 PK_SQL = "SELECT id, name, value FROM bench_items WHERE id = %s"

@@ -2,13 +2,13 @@
 
     python -m bench.real_paths [--seconds 5] [--connections 32] [--rounds 2] [--profile]
 
-Both servers run production-like (16 threads) against MariaDB, pinned to one CPU with wrk on
+The servers run production-like (16 threads) against MariaDB, pinned to one CPU with wrk on
 the other, and are loaded in alternation, endpoint by endpoint: GET /api/users/me with an API
-key (identity lookup + ORM read), GET /api/monitors?limit=50 (a page of 50 with uptimes and
-channels), POST /api/monitors (validate, insert, commit).  Prints requests/s, latency, CPU
-microseconds per request and the ratio to the peer (goal: >= 1.0x).  With ``--profile``,
-py-spy samples myapp under each load and the top functions (own time and with what they
-call) go to bench/results/real_paths-<endpoint>.txt.
+key (the caller's read), GET /api/monitors?limit=50 (a page of 50 with uptimes and channels),
+POST /api/monitors (validate, insert, commit).  myapp runs twice, on aiomysql (the default) and
+on asyncmy.  Prints requests/s, latency, CPU microseconds per request and the ratio to the peer
+(goal: >= 1.0x).  With ``--profile``, py-spy samples myapp under each load and the top
+functions (own time and with what they call) go to bench/results/real_paths-<endpoint>.txt.
 """
 
 import argparse
@@ -113,14 +113,25 @@ def main(argv=None):
         base, peer = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{peer_port}"
         peer_argv = python("-m", "bench.peers.pyramid_sync_app", str(peer_port),
                            f"mysql+pymysql://root@127.0.0.1:3306/{BENCH_DB}")
+        # the same ini on asyncmy: another port, the same database
+        asyncmy_port = free_port()
+        with open(ini) as f:
+            asyncmy_ini = ini.replace(".ini", "-asyncmy.ini")
+            with open(asyncmy_ini, "w") as out:
+                out.write(f.read().replace(f"127.0.0.1:{port}", f"127.0.0.1:{asyncmy_port}"))
+        asyncmy_env = {**env, "MYAPP_DATABASE_URL": env["MYAPP_DATABASE_URL"].replace("+aiomysql:", "+asyncmy:")}
         with server(["pserve", ini], base + "/api/health", env=env, cpu=SERVER_CPU) as proc, \
+                server(["pserve", asyncmy_ini], f"http://127.0.0.1:{asyncmy_port}/api/health", env=asyncmy_env,
+                       cpu=SERVER_CPU) as asyncmy_proc, \
                 server(peer_argv, peer + "/ready", cpu=SERVER_CPU) as peer_proc:
             token = write_key(base, env, ini)
             seed(base, token)
             headers = {"Authorization": f"Bearer {token}"}
+            servers = (("myapp", base, proc.pid), ("myapp on asyncmy", f"http://127.0.0.1:{asyncmy_port}", asyncmy_proc.pid),
+                       ("sync peer", peer, peer_proc.pid))
             for _ in range(args.rounds):
                 for name, method, path in ENDPOINTS:
-                    for who, url, pid in (("myapp", base, proc.pid), ("sync peer", peer, peer_proc.pid)):
+                    for who, url, pid in servers:
                         load(url + path, method, headers, 1, args.connections, post_script)  # warm up
                         before = cpu_seconds(pid)
                         result = load(url + path, method, headers, args.seconds, args.connections, post_script)
@@ -128,19 +139,20 @@ def main(argv=None):
                         rows[(name, who)].append(result)
             profiles = [profile(proc.pid, base + path, method, headers, args.seconds, args.connections, post_script,
                                 name) for name, method, path in ENDPOINTS] if args.profile else []
+        os.unlink(asyncmy_ini)
     os.unlink(post_script)
-    print(f"{'endpoint':24} {'server':10} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'CPU us/req':>10} {'errors':>7}")
+    print(f"{'endpoint':24} {'server':16} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'CPU us/req':>10} {'errors':>7}")
     for (name, who), results in rows.items():
         mean = {key: sum(r[key] for r in results) / len(results) for key in ("rps", "p50_ms", "p99_ms", "cpu_us")}
         errors = sum(r["errors"] for r in results)
-        print(f"{name:24} {who:10} {mean['rps']:8.0f} {mean['p50_ms']:7.2f} {mean['p99_ms']:7.2f} "
+        print(f"{name:24} {who:16} {mean['rps']:8.0f} {mean['p50_ms']:7.2f} {mean['p99_ms']:7.2f} "
               f"{mean['cpu_us']:10.0f} {errors:7d}")
     print()
     for name, _, _ in ENDPOINTS:
-        ours = sum(r["rps"] for r in rows[(name, "myapp")]) / args.rounds
         theirs = sum(r["rps"] for r in rows[(name, "sync peer")]) / args.rounds
-        ratio = ours / theirs
-        print(f"{name:24} myapp / sync peer = {ratio:.2f}x   goal >= 1.0x: {'held' if ratio >= 1.0 else 'MISSED'}")
+        for who in ("myapp", "myapp on asyncmy"):
+            ratio = sum(r["rps"] for r in rows[(name, who)]) / args.rounds / theirs
+            print(f"{name:24} {who} / sync peer = {ratio:.2f}x   goal >= 1.0x: {'held' if ratio >= 1.0 else 'MISSED'}")
     for path in profiles:
         print("profile:", path)
 
