@@ -57,7 +57,7 @@ def _close_leftover(request):
     abandoned = request.__dict__.get("aio_abandoned")
     if abandoned is not None and not abandoned.done():
         # a coroutine of this request still uses the session on its loop: close it once that is done
-        abandoned.add_done_callback(lambda task: task.get_loop().create_task(_finish(session, commit=False)))
+        abandoned.add_done_callback(lambda task: _close_later(task.get_loop(), session))
         return
     runtime = request.registry.aio_runtime
     try:
@@ -67,6 +67,23 @@ def _close_leftover(request):
     except Exception as exc:
         log.warning("rolling back the database session of %s failed: %s: %s", request.method,
                     type(exc).__name__, exc)
+
+
+#: closings running on a loop, held here: the loop itself keeps only weak references to its tasks
+_closing = set()
+
+
+def _close_later(loop, session):
+    task = loop.create_task(_finish(session, commit=False))
+    _closing.add(task)
+    task.add_done_callback(_closed)
+
+
+def _closed(task):
+    _closing.discard(task)
+    exc = None if task.cancelled() else task.exception()
+    if exc is not None:
+        log.warning("rolling back an abandoned request's database session failed: %s: %s", type(exc).__name__, exc)
 
 
 async def in_session(state, fn):

@@ -1,5 +1,8 @@
 """request.dbsession: one unit of work per request, on SQLite and MariaDB; a safe request (GET) only reads."""
 
+import asyncio
+import time
+
 import pytest
 from pyramid.config import Configurator
 from sqlalchemy import Column, Integer, MetaData, String, select, text
@@ -67,6 +70,20 @@ async def sleepy_query(request):
     return {}
 
 
+async def stubborn(request):
+    await insert(request, "never-committed")
+    try:
+        await asyncio.sleep(30)
+    except asyncio.CancelledError:
+        await asyncio.sleep(0.3)  # its cleanup outlasts aio.cancel_grace: the request gives up on it
+        raise
+
+
+def tick(request):
+    request.run_async(asyncio.sleep(0.02))  # the thread's loop runs only while a request runs on it
+    return {}
+
+
 def sync_add(request):
     request.run_async(insert(request, "from-sync-view"))
     return {"added": "from-sync-view"}
@@ -83,9 +100,9 @@ def value_error_view(exc, request):
 
 
 @pytest.fixture
-def uow_app(app_settings, db_url):
+def uow_app(app, app_settings, db_url):  # app: the schema is migrated (this app does not migrate it)
     run(_with_engine(db_url, lambda conn: conn.run_sync(metadata.create_all)))
-    settings = {**app_settings, "myapp.create_schema": "false"}
+    settings = {**app_settings, "myapp.create_schema": "false", "aio.cancel_grace": "0.05"}
     with Configurator(settings=settings) as config:
         config.include("myapp.aio")
         config.include("myapp.models")
@@ -95,6 +112,8 @@ def uow_app(app_settings, db_url):
             ("late", add_pair_flushed_at_commit, {}),
             ("sleepy", sleepy_query, {"async_timeout": 0.3}),
             ("sync", sync_add, {}),
+            ("stubborn", stubborn, {"async_timeout": 0.2}),
+            ("tick", tick, {}),
         ]:
             config.add_route(name, f"/{name}" + ("/{name}" if name == "add" else "/{dupe}" if name == "late" else ""))
             config.add_view(view, route_name=name, renderer="json", **kw)
@@ -130,6 +149,18 @@ def test_a_failed_commit_is_rendered_and_leaves_nothing_half_written(uow_app, db
     assert uow_app.post("/late/taken", status=409).json == {"error": "conflict"}
     assert rows(db_url) == ["taken"]  # "pair-a" was rolled back with the failed insert
     assert checked_out(uow_app) == 0
+
+
+def test_an_abandoned_view_is_rolled_back_once_it_ends(uow_app, db_url):
+    uow_app.post("/stubborn", status=504)  # answered at the deadline, while the view still holds its session
+    assert checked_out(uow_app) == 1
+    deadline = time.monotonic() + 5
+    while checked_out(uow_app):
+        assert time.monotonic() < deadline, "the abandoned view's session was never closed"
+        uow_app.post("/tick")
+    assert rows(db_url) == []
+    uow_app.post("/add/after")
+    assert rows(db_url) == ["after"]
 
 
 def test_sync_view_uses_the_session_through_run_async(uow_app, db_url):
