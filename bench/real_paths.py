@@ -5,14 +5,15 @@
 The servers run production-like (16 threads) against MariaDB, pinned to one CPU with wrk on
 the other, and are loaded in alternation, endpoint by endpoint: GET /api/users/me with an API
 key (the caller's read), GET /api/monitors?limit=50 (a page of 50 with uptimes and channels),
-POST /api/monitors (validate, insert, commit).  myapp runs twice, on aiomysql (the default) and
-on asyncmy.  Prints requests/s, latency, CPU microseconds per request and the ratio to the peer
+POST /api/monitors (validate, insert, commit).  myapp runs as production.ini has it (uvloop,
+aiomysql), and again with the asyncio loop and with the asyncmy driver.  Prints requests/s, latency, CPU microseconds per request and the ratio to the peer
 (goal: >= 1.0x).  With ``--profile``, py-spy samples myapp under each load and the top
 functions (own time and with what they call) go to bench/results/real_paths-<endpoint>.txt.
 """
 
 import argparse
 import collections
+import contextlib
 import json
 import os
 import subprocess
@@ -27,6 +28,10 @@ MONITORS = 60
 ENDPOINTS = [("GET /api/users/me", "GET", "/api/users/me"),
              ("GET /api/monitors (50)", "GET", "/api/monitors?limit=50"),
              ("POST /api/monitors", "POST", "/api/monitors")]
+#: myapp as production.ini runs it (uvloop, aiomysql), and with one choice changed: (name, env from env)
+VARIANTS = [("myapp on asyncio", lambda env: {"MYAPP_AIO_LOOP": "asyncio"}),
+            ("myapp on asyncmy", lambda env: {"MYAPP_DATABASE_URL": env["MYAPP_DATABASE_URL"].replace("+aiomysql:",
+                                                                                                      "+asyncmy:")})]
 NEW_MONITOR = json.dumps({"name": "bench write", "url": "https://example.com/", "paused": True})
 
 
@@ -95,6 +100,18 @@ def profile(pid, url, method, headers, seconds, connections, post_script, name):
     return path
 
 
+@contextlib.contextmanager
+def ini_copy(ini, port, new_port):
+    """``ini`` listening on ``new_port`` instead of ``port``."""
+    path = ini.replace(".ini", f"-{new_port}.ini")
+    with open(ini) as f, open(path, "w") as out:
+        out.write(f.read().replace(f"127.0.0.1:{port}", f"127.0.0.1:{new_port}"))
+    try:
+        yield path
+    finally:
+        os.unlink(path)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=int, default=5)
@@ -113,22 +130,21 @@ def main(argv=None):
         base, peer = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{peer_port}"
         peer_argv = python("-m", "bench.peers.pyramid_sync_app", str(peer_port),
                            f"mysql+pymysql://root@127.0.0.1:3306/{BENCH_DB}")
-        # the same ini on asyncmy: another port, the same database
-        asyncmy_port = free_port()
-        with open(ini) as f:
-            asyncmy_ini = ini.replace(".ini", "-asyncmy.ini")
-            with open(asyncmy_ini, "w") as out:
-                out.write(f.read().replace(f"127.0.0.1:{port}", f"127.0.0.1:{asyncmy_port}"))
-        asyncmy_env = {**env, "MYAPP_DATABASE_URL": env["MYAPP_DATABASE_URL"].replace("+aiomysql:", "+asyncmy:")}
-        with server(["pserve", ini], base + "/api/health", env=env, cpu=SERVER_CPU) as proc, \
-                server(["pserve", asyncmy_ini], f"http://127.0.0.1:{asyncmy_port}/api/health", env=asyncmy_env,
-                       cpu=SERVER_CPU) as asyncmy_proc, \
-                server(peer_argv, peer + "/ready", cpu=SERVER_CPU) as peer_proc:
+        with contextlib.ExitStack() as stack:
+            servers = [("myapp", base, stack.enter_context(server(["pserve", ini], base + "/api/health", env=env,
+                                                                  cpu=SERVER_CPU)).pid)]
+            for who, variant_env in VARIANTS:  # the same ini on another port, the same database
+                variant_port = free_port()
+                variant_ini = stack.enter_context(ini_copy(ini, port, variant_port))
+                url = f"http://127.0.0.1:{variant_port}"
+                proc = stack.enter_context(server(["pserve", variant_ini], url + "/api/health",
+                                                  env={**env, **variant_env(env)}, cpu=SERVER_CPU))
+                servers.append((who, url, proc.pid))
+            servers.append(("sync peer", peer, stack.enter_context(server(peer_argv, peer + "/ready",
+                                                                          cpu=SERVER_CPU)).pid))
             token = write_key(base, env, ini)
             seed(base, token)
             headers = {"Authorization": f"Bearer {token}"}
-            servers = (("myapp", base, proc.pid), ("myapp on asyncmy", f"http://127.0.0.1:{asyncmy_port}", asyncmy_proc.pid),
-                       ("sync peer", peer, peer_proc.pid))
             for _ in range(args.rounds):
                 for name, method, path in ENDPOINTS:
                     for who, url, pid in servers:
@@ -137,9 +153,8 @@ def main(argv=None):
                         result = load(url + path, method, headers, args.seconds, args.connections, post_script)
                         result["cpu_us"] = (cpu_seconds(pid) - before) / max(result["requests"], 1) * 1e6
                         rows[(name, who)].append(result)
-            profiles = [profile(proc.pid, base + path, method, headers, args.seconds, args.connections, post_script,
-                                name) for name, method, path in ENDPOINTS] if args.profile else []
-        os.unlink(asyncmy_ini)
+            profiles = [profile(servers[0][2], base + path, method, headers, args.seconds, args.connections,
+                                post_script, name) for name, method, path in ENDPOINTS] if args.profile else []
     os.unlink(post_script)
     print(f"{'endpoint':24} {'server':16} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'CPU us/req':>10} {'errors':>7}")
     for (name, who), results in rows.items():
@@ -150,7 +165,7 @@ def main(argv=None):
     print()
     for name, _, _ in ENDPOINTS:
         theirs = sum(r["rps"] for r in rows[(name, "sync peer")]) / args.rounds
-        for who in ("myapp", "myapp on asyncmy"):
+        for who in ("myapp", *(who for who, _ in VARIANTS)):
             ratio = sum(r["rps"] for r in rows[(name, who)]) / args.rounds / theirs
             print(f"{name:24} {who} / sync peer = {ratio:.2f}x   goal >= 1.0x: {'held' if ratio >= 1.0 else 'MISSED'}")
     for path in profiles:
