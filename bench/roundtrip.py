@@ -7,7 +7,7 @@ the peers are a new loop per call (asyncio.run), asgiref's async_to_sync (what
 Flask and Django use), and a shared loop thread (run_coroutine_threadsafe).
 
 myapp.aio is measured where waitress runs views, on a worker thread: uvloop costs
-three times as much on the main thread (each run sets up its signal wakeup there),
+two to three times as much on the main thread (each run sets up its signal wakeup there),
 which is shown too, and is why an earlier measurement there picked asyncio.
 """
 

@@ -34,6 +34,11 @@ class Identity:
     scope: str = "write"  # a session may do whatever its user may; a key only what its scope allows
 
     @property
+    def id(self):
+        """The user's id: an identity reads as the user it is (views.api_accounts.user_json)."""
+        return self.user_id
+
+    @property
     def principals(self):
         return [Authenticated, f"user:{self.user_id}", f"role:{self.role}"]
 

@@ -59,9 +59,7 @@ async def revoke_token(request):
              responses={200: User})
 def me(request):
     """The caller (read with the identity: no query of its own)."""
-    caller = request.identity
-    return {"id": caller.user_id, "email": caller.email, "display_name": caller.display_name, "role": caller.role,
-            "created_at": iso(caller.created_at), "updated_at": iso(caller.updated_at)}
+    return user_json(request.identity)
 
 
 @view_config(route_name="api.users", request_method="GET", renderer="json", permission="list_users",
