@@ -28,8 +28,19 @@ from sqlalchemy import insert
 from myapp.models import Monitor
 from myapp.models.meta import utcnow
 
-from .common import (BENCH_DB, METRICS_TOKEN, ROOT, cpu_seconds, free_port, mysql, pinned, production_app, python,
-                     script, server)
+from .common import (
+    BENCH_DB,
+    METRICS_TOKEN,
+    ROOT,
+    cpu_seconds,
+    free_port,
+    mysql,
+    pinned,
+    production_app,
+    python,
+    script,
+    server,
+)
 
 TARGET_CPU = 0
 PASSWORD = "bench password 0123456789"

@@ -21,8 +21,18 @@ import time
 
 import aiohttp
 
-from .common import (BENCH_DB, METRICS_TOKEN, ROOT, free_port, health_details, mysql, production_app, python,
-                     script, server)
+from .common import (
+    BENCH_DB,
+    METRICS_TOKEN,
+    ROOT,
+    free_port,
+    health_details,
+    mysql,
+    production_app,
+    python,
+    script,
+    server,
+)
 
 PASSWORD = "soak password 0123456789"
 SERVER_CPU = 1

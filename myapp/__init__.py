@@ -3,6 +3,9 @@ from pyramid.config import Configurator
 from . import logs  # noqa: F401 (first: every log line gets a request id)
 from .settings import from_environ
 
+#: the areas, each a subpackage with its own includeme (it includes the areas it needs itself)
+AREAS = ("accounts", "monitors", "maintenance", "status_pages", "alerts", "manifest", "ops")
+
 
 def main(global_config, **settings):
     """Return the Pyramid WSGI application."""
@@ -13,11 +16,9 @@ def main(global_config, **settings):
         config.include("myapp.aio")
         config.include(".edge")
         config.include(".models")
-        config.include(".accounts")
-        config.include(".monitors")
-        config.include(".alerts")
-        config.include(".metrics")
         config.include(".api")
+        for area in AREAS:
+            config.include(f".{area}")
         config.include(".routes")
-        config.scan(".views")
+        config.scan(".errors")
     return config.make_wsgi_app()

@@ -15,8 +15,9 @@ import logging
 from urllib.parse import urlsplit
 
 from pyramid.httpexceptions import HTTPBadRequest
-from pyramid.settings import asbool, aslist
 from pyramid.tweens import EXCVIEW, INGRESS, MAIN
+
+from .settings import Field, NotConfigured, Section, Site, Words, section
 
 log = logging.getLogger(__name__)
 
@@ -36,23 +37,28 @@ def host_name(host):
     return host.rstrip(".")
 
 
-def allowed_hosts(settings):
+class EdgeSettings(Section):
+    allowed_hosts: Words = Field((), alias="myapp.allowed_hosts")
+    csp: str = Field(DEFAULT_CSP, alias="myapp.csp")
+
+
+def allowed_hosts(registry):
     """The set of host names to answer for, or None for any."""
-    names = aslist(settings.get("myapp.allowed_hosts", "").replace(",", " "))
+    names = list(section(registry, EdgeSettings).allowed_hosts)
     if "*" in names:
         return None
-    public_url = settings.get("myapp.public_url", "").strip()
+    public_url = section(registry, Site).public_url
     if public_url:
         parts = urlsplit(public_url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise ValueError(f"myapp.public_url must be an http(s) URL, not {public_url!r}")
+            raise NotConfigured(f"myapp.public_url must be an http(s) URL, not {public_url!r}")
         names.append(parts.hostname)
     return {host_name(n) for n in names} or set(LOCAL_HOSTS)
 
 
 def allowed_host_tween_factory(handler, registry):
     """400 for a Host (or a trusted proxy's X-Forwarded-Host) that is not ours: no URL is ever built from it."""
-    hosts = allowed_hosts(registry.settings)
+    hosts = allowed_hosts(registry)
     if hosts is None:
         return handler
 
@@ -79,7 +85,7 @@ def form_tween_factory(handler, registry):
     def form_tween(request):
         if request.method in ("POST", "PUT", "PATCH") and request.content_type in FORM_TYPES:
             try:
-                request.POST
+                request.POST  # noqa: B018 (parsed here, once)
             except ValueError as exc:
                 raise HTTPBadRequest(f"The form could not be read: {str(exc)[:100]}.") from None
         return handler(request)
@@ -88,14 +94,13 @@ def form_tween_factory(handler, registry):
 
 
 def security_headers_tween_factory(handler, registry):
-    settings = registry.settings
     headers = [
-        ("Content-Security-Policy", settings.get("myapp.csp", DEFAULT_CSP).strip()),
+        ("Content-Security-Policy", section(registry, EdgeSettings).csp),
         ("X-Frame-Options", "DENY"),
         ("X-Content-Type-Options", "nosniff"),
         ("Referrer-Policy", "same-origin"),
     ]
-    if asbool(settings.get("session.secure", "false")):
+    if section(registry, Site).session_secure:
         headers.append(("Strict-Transport-Security", "max-age=31536000"))
 
     def security_headers_tween(request):
@@ -110,7 +115,7 @@ def security_headers_tween_factory(handler, registry):
 
 
 def includeme(config):
-    allowed_hosts(config.get_settings())  # a bad public_url fails at start, not on the first request
+    allowed_hosts(config.registry)  # a bad public_url fails at start, not on the first request
     config.add_tween("myapp.edge.security_headers_tween_factory", under=INGRESS)
     # right under the exception views (so the 400 is a page), before anything reads the database
     config.add_tween("myapp.edge.allowed_host_tween_factory", under=EXCVIEW,

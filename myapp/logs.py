@@ -9,10 +9,11 @@ import re
 import threading
 import time
 import uuid
+from typing import Literal
 
 from pyramid.tweens import INGRESS
 
-from .settings import NotConfigured
+from .settings import Field, Section, read
 
 
 class Tracebacks:
@@ -85,7 +86,7 @@ class JsonFormatter(logging.Formatter):
 
     def format(self, record):
         entry = {
-            "time": datetime.datetime.fromtimestamp(record.created, datetime.timezone.utc)
+            "time": datetime.datetime.fromtimestamp(record.created, datetime.UTC)
             .isoformat(timespec="milliseconds").replace("+00:00", "Z"),
             "level": record.levelname,
             "logger": record.name,
@@ -100,12 +101,13 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False, default=str)
 
 
+class LogSettings(Section):
+    format: Literal["text", "json"] = Field("text", alias="myapp.log_format")
+
+
 def use_json(settings):
     """With ``myapp.log_format = json``: every handler of the root logger writes JSON lines."""
-    choice = settings.get("myapp.log_format", "text").strip()
-    if choice not in ("text", "json"):
-        raise NotConfigured(f"myapp.log_format must be text or json, not {choice!r}")
-    if choice == "json":
+    if read(LogSettings, settings).format == "json":
         for handler in logging.getLogger().handlers:
             handler.setFormatter(JsonFormatter())
 

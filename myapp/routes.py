@@ -1,18 +1,21 @@
+"""Every route of the application, in one list: pages, then the JSON API (route names by area)."""
+
 from pyramid.security import NO_PERMISSION_REQUIRED
 
 from .accounts.security import Account, ApiKeyResource, Users
 from .alerts import ChannelResource
-from .monitors import MonitorResource, StatusPageResource, WindowResource
+from .maintenance import WindowResource
+from .monitors import MonitorResource
+from .status_pages import StatusPageResource
 from .validation import ID_PATTERN
 
-KEY = "{key_id:%s}" % ID_PATTERN
-MONITOR = "{monitor_id:%s}" % ID_PATTERN
-PAGE = "{page_id:%s}" % ID_PATTERN
-CHANNEL = "{channel_id:%s}" % ID_PATTERN
-WINDOW = "{window_id:%s}" % ID_PATTERN
+KEY, MONITOR, PAGE, CHANNEL, WINDOW = (f"{{{name}:{ID_PATTERN}}}"
+                                       for name in ("key_id", "monitor_id", "page_id", "channel_id", "window_id"))
 
 
 def includeme(config):
+    config.add_static_view("static/swagger-ui", "swagger_ui:static", cache_max_age=86400,
+                           permission=NO_PERMISSION_REQUIRED)  # the API explorer's files, from swagger-ui-py
     config.add_static_view("static", "myapp:static", cache_max_age=3600, permission=NO_PERMISSION_REQUIRED)
     config.add_route("home", "/")
 
@@ -42,8 +45,13 @@ def includeme(config):
     config.add_route("maintenance", "/maintenance", factory=Account)
     config.add_route("maintenance.delete", f"/maintenance/{WINDOW}/delete", factory=WindowResource)
 
-    # JSON API
+    # operations
     config.add_route("api.health", "/api/health")
+    config.add_route("metrics", "/metrics")
+
+    # JSON API
+    config.add_route("api.openapi", "/api/openapi.json")
+    config.add_route("api.docs", "/api/docs")
     config.add_route("api.tokens", "/api/tokens", factory=Account)
     config.add_route("api.token", f"/api/tokens/{KEY}", factory=ApiKeyResource)
     config.add_route("api.users.me", "/api/users/me", factory=Account)

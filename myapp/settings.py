@@ -1,7 +1,20 @@
-"""Environment variables mapped onto settings, in one place, so secrets stay out of ini files."""
+"""Settings: environment variables mapped onto them in one place (so secrets stay out of ini files), and
+each area's settings as a pydantic model read once from the ini file.
+
+An area declares its settings as a ``Section``, each field's alias its name in the ini file::
+
+    class MonitorSettings(Section):
+        min_interval: int = Field(30, alias="monitors.min_interval", ge=1)
+
+and reads it with ``section(config.registry, MonitorSettings)``: once per application, whichever area
+asks first, with a bad value stopping pserve with a sentence that names the setting (NotConfigured).
+"""
 
 import os
 import sys
+from typing import Annotated
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 ENVIRON = {
     "MYAPP_DATABASE_URL": "sqlalchemy.url",
@@ -34,13 +47,63 @@ def ini_file(settings):
     return settings.get("myapp.ini_file") or (sys.argv[1] if len(sys.argv) > 1 else "production.ini")
 
 
-def whole_number(settings, name, default, least=0):
-    """The setting ``name`` as an int of at least ``least``; NotConfigured says what is wrong."""
-    raw = settings.get(name, str(default))
-    try:
-        value = int(raw)
-    except (TypeError, ValueError):
-        raise NotConfigured(f"{name} must be a whole number, not {raw!r}") from None
-    if value < least:
-        raise NotConfigured(f"{name} must be at least {least}")
+def _blank_is_none(value):
+    if isinstance(value, str):
+        value = value.strip()
+        return value or None
     return value
+
+
+def _words(value):
+    """A list setting: words separated by spaces, commas or lines."""
+    return value.replace(",", " ").split() if isinstance(value, str) else value
+
+
+#: a setting that may be left empty (``smtp.username =``): None then
+Optional = Annotated[str | None, BeforeValidator(_blank_is_none)]
+#: a setting that lists words: ``metrics.allow = 127.0.0.1 10.0.0.0/8``
+Words = Annotated[tuple[str, ...], BeforeValidator(_words)]
+
+
+class Section(BaseModel):
+    """The settings of one area: each field's alias is its name in the ini file; values arrive as text and
+    are converted (``"30"`` to 30, ``"true"`` to True)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore", str_strip_whitespace=True)
+
+
+def read(model, settings):
+    """``model`` (a Section) from the ini's ``settings``; NotConfigured names the first bad setting."""
+    names = {field.alias or name for name, field in model.model_fields.items()}
+    try:
+        return model.model_validate({name: settings[name] for name in names if name in settings})
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        name = ".".join(str(part) for part in error["loc"]) or model.__name__
+        given = error.get("input")
+        shown = f", not {given!r}" if isinstance(given, str) else ""
+        raise NotConfigured(f"{name}: {error['msg'].removeprefix('Value error, ')}{shown}") from None
+
+
+def section(registry, model):
+    """The registry's ``model`` settings, read on first use and kept: an area may ask for another's."""
+    found = registry.__dict__.setdefault("myapp_sections", {})
+    if model not in found:
+        found[model] = read(model, registry.settings)
+    return found[model]
+
+
+class Site(Section):
+    """What more than one area reads."""
+
+    public_url: Optional = Field(None, alias="myapp.public_url",
+                                 description="the address people use; links in messages are built from it")
+    session_secure: bool = Field(False, alias="session.secure", description="cookies over HTTPS only, and HSTS")
+
+    def link(self, path):
+        """An absolute link to ``path`` under the public URL, or None without one."""
+        return f"{self.public_url.rstrip('/')}{path}" if self.public_url else None
+
+
+__all__ = ["Field", "NotConfigured", "Optional", "Section", "Site", "Words", "from_environ", "ini_file", "read",
+           "section"]

@@ -8,32 +8,14 @@ from markupsafe import Markup, escape
 from pyramid_jinja2 import ENV_CONFIG_PHASE
 
 from .models.meta import utcnow
-
-
-def iso(moment):
-    return moment.isoformat(timespec="seconds") + "Z"
+from .text import duration, iso, percent
 
 
 def when(moment):
     """A time, as the viewer's local time once the script runs (UTC until then)."""
     if moment is None:
         return "never"
-    return Markup(f'<time datetime="{iso(moment)}" data-local>{moment:%Y-%m-%d %H:%M} UTC</time>')
-
-
-def duration(seconds):
-    """Seconds as a person says them: "45 s", "3 min 12 s", "2 h 5 min", "4 d 3 h"."""
-    seconds = int(max(seconds, 0))
-    if seconds < 60:
-        return f"{seconds} s"
-    minutes, seconds = divmod(seconds, 60)
-    if minutes < 60:
-        return f"{minutes} min {seconds} s" if seconds else f"{minutes} min"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 24:
-        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
-    days, hours = divmod(hours, 24)
-    return f"{days} d {hours} h" if hours else f"{days} d"
+    return Markup(f'<time datetime="{iso(moment, "seconds")}" data-local>{moment:%Y-%m-%d %H:%M} UTC</time>')
 
 
 def ago(moment, now=None):
@@ -41,12 +23,8 @@ def ago(moment, now=None):
     if moment is None:
         return "never"
     text = duration(((now or utcnow()) - moment).total_seconds()) + " ago"
-    return Markup(f'<time datetime="{iso(moment)}" data-ago title="{moment:%Y-%m-%d %H:%M:%S} UTC">'
+    return Markup(f'<time datetime="{iso(moment, "seconds")}" data-ago title="{moment:%Y-%m-%d %H:%M:%S} UTC">'
                   f"{escape(text)}</time>")
-
-
-def percent(value):
-    return "no data" if value is None else f"{value:.2f}%".replace(".00%", "%")
 
 
 FILTERS = {"when": when, "ago": ago, "duration": duration, "percent": percent}

@@ -9,7 +9,6 @@ import json
 from typing import Annotated
 
 import yaml as yaml_lib
-
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, WithJsonSchema
 from pyramid.httpexceptions import HTTPBadRequest, HTTPRequestEntityTooLarge, HTTPUnprocessableEntity
 
@@ -39,6 +38,18 @@ class Error(Reply):
     message: str = Field(description="what went wrong, in a sentence for people")
     fields: dict[str, str] = Field(description="one problem per bad field or parameter (422), else empty")
     request_id: str | None = Field(description="the X-Request-ID of the request, to find it in the logs")
+
+
+def add_validation_context(registry, **values):
+    """Add to what request bodies are validated with (pydantic's context: the guard, the least interval)."""
+    registry.__dict__.setdefault("validation_context", {}).update(values)
+
+
+def no_control_characters(value, what="it"):
+    """``value``, or ValueError when it holds a control character (a tab is text)."""
+    if any(ord(c) < 32 and c != "\t" or ord(c) == 127 for c in value):
+        raise ValueError(f"{what} must not hold control characters")
+    return value
 
 
 def _cursor(value):

@@ -29,6 +29,8 @@ from myapp.models import Base, run_in_session
 from myapp.models.engine import create_engine
 from myapp.models.schema import alembic_config
 
+from .helpers import free_port, wait_for_http
+
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MYSQL_URL = os.environ.get("MYAPP_TEST_MYSQL_URL", "mysql+aiomysql://root@127.0.0.1:3306/myapp_test")
 #: the table that marks a database as the suite's own: whatever else it holds, the suite made
@@ -37,33 +39,6 @@ MARKER = "myapp_test_suite"
 #: tables the tests themselves create, besides the application's own
 TEST_TABLES = {"alembic_version", "uow_probe", "raw_users", MARKER}
 ON_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-
-
-def wait_for_http(url, timeout):
-    """Poll ``url`` until it answers (any status), or fail after ``timeout`` seconds."""
-    import time
-    import urllib.error
-    import urllib.request
-
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            urllib.request.urlopen(url, timeout=2).close()
-            return
-        except urllib.error.HTTPError:
-            return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)
-
-
-def free_port():
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @contextlib.contextmanager
@@ -330,6 +305,11 @@ def acting_as(world, actor, method):
         client = world["browsers"][actor]
         return client, ({} if method == "GET" else {"X-CSRF-Token": csrf_token(client, "/signup")})
     return world["browsers"]["anonymous"], {"Authorization": f"Bearer {world['keys'][actor][1]}"}
+
+
+def form_with_action(page, ending):
+    """The form of a WebTest page whose action ends with ``ending``."""
+    return next(f for f in page.forms.values() if f.action.endswith(ending))
 
 
 def csrf_token(client, path="/login"):

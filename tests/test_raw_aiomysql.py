@@ -6,7 +6,6 @@ from sqlalchemy.engine import make_url
 from webtest import TestApp
 
 
-
 def aiomysql_pool(url):
     parts = make_url(url)
 

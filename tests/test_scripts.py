@@ -5,7 +5,6 @@ import subprocess
 import sys
 
 import pytest
-
 from sqlalchemy import text
 
 from myapp.models.engine import create_engine

@@ -46,7 +46,7 @@ def test_sigterm_stops_pserve_even_when_sigint_is_ignored(tmp_path, db_url):
     import subprocess
     import time
 
-    from .conftest import free_port, wait_for_http
+    from .helpers import free_port, wait_for_http
 
     port = free_port()
     ini = tmp_path / "app.ini"

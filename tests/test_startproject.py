@@ -15,7 +15,7 @@ import pytest
 
 from myapp.startproject import TEMPLATE
 
-from .conftest import free_port, wait_for_http
+from .helpers import free_port, wait_for_http
 from .test_test_database import _execute, run, url_of
 
 #: databases of this suite's own on the shared server, dropped at the end

@@ -20,13 +20,13 @@ from pyramid.response import Response
 from sqlalchemy import case, create_engine, func, select
 from sqlalchemy.orm import Session
 
+from myapp.accounts.api import user_json
 from myapp.accounts.service import TOKEN_PREFIX, _token_hash
 from myapp.models import ApiKey, DailyRollup, HourlyRollup, Monitor, MonitorChannel, User
 from myapp.models.meta import utcnow
+from myapp.monitors.api import monitor_json, shown
 from myapp.monitors.schema import MonitorBody
 from myapp.monitors.service import DAY, HOUR, day_of, hour_of, percent
-from myapp.views.api_accounts import user_json
-from myapp.views.api_monitors import monitor_json, shown
 
 from ..queries import THREADS
 

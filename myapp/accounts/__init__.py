@@ -1,10 +1,6 @@
 """Accounts and security: users, sign-in, API keys, authorization.
 
-Settings (see README.md): ``session.secret`` (or MYAPP_SESSION_SECRET),
-``session.secure``, ``session.max_age``, ``auth.argon2_time_cost``,
-``auth.argon2_memory_kib``, ``auth.max_failures_per_email``,
-``auth.max_failures_per_address``, ``auth.failure_window_seconds``,
-``auth.max_signups_per_address``, ``auth.signup_window_seconds``.
+Settings: ``session.*`` and ``auth.*`` (see AccountSettings and docs/).
 """
 
 import asyncio
@@ -12,10 +8,9 @@ import datetime
 import ipaddress
 
 from pyramid.session import SignedCookieSessionFactory
-from pyramid.settings import asbool
 
 from ..models import in_session
-from ..settings import NotConfigured
+from ..settings import Field, NotConfigured, Section, Site, section
 from . import service
 from .passwords import Passwords
 from .security import Root, SecurityPolicy
@@ -55,8 +50,20 @@ async def count_signup(request):
     await request.registry.throttle.attempt(request.dbsession, {"signup_address": client_address(request)})
 
 
-def session_lifetime(settings):
-    return datetime.timedelta(seconds=int(settings.get("session.max_age", str(14 * 24 * 3600))))
+class AccountSettings(Section):
+    secret: str = Field("", alias="session.secret")
+    max_age: int = Field(14 * 24 * 3600, alias="session.max_age", ge=60, description="seconds a sign-in lasts")
+    argon2_time_cost: int = Field(3, alias="auth.argon2_time_cost", ge=1)
+    argon2_memory_kib: int = Field(65536, alias="auth.argon2_memory_kib", ge=8)
+    max_failures_per_email: int = Field(5, alias="auth.max_failures_per_email", ge=1)
+    max_failures_per_address: int = Field(20, alias="auth.max_failures_per_address", ge=1)
+    failure_window_seconds: int = Field(900, alias="auth.failure_window_seconds", ge=1)
+    max_signups_per_address: int = Field(10, alias="auth.max_signups_per_address", ge=1)
+    signup_window_seconds: int = Field(3600, alias="auth.signup_window_seconds", ge=1)
+
+
+def session_lifetime(registry):
+    return datetime.timedelta(seconds=registry.accounts.max_age)
 
 
 def make_pruner(throttle):
@@ -80,18 +87,19 @@ def csrf_applies(request):
 
 
 def includeme(config):
-    settings = config.get_settings()
-    secret = settings.get("session.secret", "").strip()
-    if len(secret) < 32:
+    registry = config.registry
+    settings = registry.accounts = section(registry, AccountSettings)
+    if len(settings.secret) < 32:
         raise NotConfigured("set MYAPP_SESSION_SECRET (or session.secret) to a random string of at least 32 characters")
+    lifetime = int(session_lifetime(registry).total_seconds())
     config.set_session_factory(SignedCookieSessionFactory(
-        secret,
+        settings.secret,
         cookie_name="myapp_session",
-        secure=asbool(settings.get("session.secure", "false")),
+        secure=section(registry, Site).session_secure,
         httponly=True,
         samesite="Lax",
-        max_age=int(session_lifetime(settings).total_seconds()),
-        timeout=int(session_lifetime(settings).total_seconds()),
+        max_age=lifetime,
+        timeout=lifetime,
     ))
     config.set_default_csrf_options(require_csrf=True, callback=csrf_applies)
     config.set_security_policy(SecurityPolicy())
@@ -100,15 +108,14 @@ def includeme(config):
     config.set_default_permission("view")
     config.add_tween("myapp.accounts.security.identity_tween_factory",
                      under="myapp.models.unit_of_work.unit_of_work_tween_factory")
-    config.registry.passwords = Passwords(
-        time_cost=int(settings.get("auth.argon2_time_cost", "3")),
-        memory_cost=int(settings.get("auth.argon2_memory_kib", "65536")),
-    )
-    failures = datetime.timedelta(seconds=int(settings.get("auth.failure_window_seconds", "900")))
-    signups = datetime.timedelta(seconds=int(settings.get("auth.signup_window_seconds", "3600")))
-    config.registry.throttle = Throttle({
-        "signin_email": Limit(int(settings.get("auth.max_failures_per_email", "5")), failures),
-        "signin_address": Limit(int(settings.get("auth.max_failures_per_address", "20")), failures),
-        "signup_address": Limit(int(settings.get("auth.max_signups_per_address", "10")), signups),
+    registry.passwords = Passwords(time_cost=settings.argon2_time_cost, memory_cost=settings.argon2_memory_kib)
+    failures = datetime.timedelta(seconds=settings.failure_window_seconds)
+    signups = datetime.timedelta(seconds=settings.signup_window_seconds)
+    registry.throttle = Throttle({
+        "signin_email": Limit(settings.max_failures_per_email, failures),
+        "signin_address": Limit(settings.max_failures_per_address, failures),
+        "signup_address": Limit(settings.max_signups_per_address, signups),
     })
-    config.add_background_task(make_pruner(config.registry.throttle), name="accounts.prune")
+    config.add_background_task(make_pruner(registry.throttle), name="accounts.prune")
+    config.scan(".api")
+    config.scan(".pages")

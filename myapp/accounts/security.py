@@ -35,7 +35,7 @@ class Identity:
 
     @property
     def id(self):
-        """The user's id: an identity reads as the user it is (views.api_accounts.user_json)."""
+        """The user's id: an identity reads as the user it is (accounts.api.user_json)."""
         return self.user_id
 
     @property

@@ -69,7 +69,7 @@ def view_target(view, attr):
         return getattr(view, attr, None)
     if inspect.isroutine(view) or isinstance(view, functools.partial):
         return view
-    return getattr(type(view), "__call__", None)
+    return getattr(type(view), "__call__", None)  # noqa: B004 (the method itself, to inspect)
 
 
 def is_async_view(view, attr=None):

@@ -1,35 +1,29 @@
 """Alerts: notification channels (webhook, e-mail), chosen per monitor, fed by an outbox.
 
-Settings (see README.md): ``smtp.host``, ``smtp.port``, ``smtp.username``, ``smtp.password``,
-``smtp.from``, ``smtp.tls``, ``alerts.max_attempts``, ``alerts.backoff_seconds``,
-``alerts.outbox`` and ``myapp.public_url`` (links in messages).
+A state change of a monitor writes its deliveries in the same transaction (this area listens to
+monitors' flips), and the outbox task sends them.  Settings: ``smtp.*``, ``alerts.*`` and
+``myapp.public_url`` (links in messages); see AlertSettings.
 """
 
-from pyramid.settings import asbool
+from typing import Literal
 
 from ..accounts.security import OwnedRow
 from ..models import Channel
-from ..settings import NotConfigured, whole_number
+from ..settings import Field, Optional, Section, Site, section
+from . import service
 from .outbox import Outbox
 
 
-class Settings:
-    def __init__(self, settings):
-        def number(name, default, least):
-            return whole_number(settings, name, default, least)
-
-        self.public_url = settings.get("myapp.public_url", "").strip().rstrip("/") or None
-        self.smtp_host = settings.get("smtp.host", "localhost").strip()
-        self.smtp_port = number("smtp.port", 25, 1)
-        self.smtp_username = settings.get("smtp.username", "").strip() or None
-        self.smtp_password = settings.get("smtp.password", "") or None
-        self.smtp_from = settings.get("smtp.from", "myapp@localhost").strip()
-        self.smtp_tls = settings.get("smtp.tls", "none").strip()
-        if self.smtp_tls not in ("none", "starttls", "tls"):
-            raise NotConfigured(f"smtp.tls must be none, starttls or tls, not {self.smtp_tls!r}")
-        self.max_attempts = number("alerts.max_attempts", 8, 1)
-        self.backoff_seconds = number("alerts.backoff_seconds", 30, 1)
-        self.outbox = asbool(settings.get("alerts.outbox", "true"))
+class AlertSettings(Section):
+    smtp_host: str = Field("localhost", alias="smtp.host")
+    smtp_port: int = Field(25, alias="smtp.port", ge=1, le=65535)
+    smtp_username: Optional = Field(None, alias="smtp.username")
+    smtp_password: Optional = Field(None, alias="smtp.password")
+    smtp_from: str = Field("myapp@localhost", alias="smtp.from")
+    smtp_tls: Literal["none", "starttls", "tls"] = Field("none", alias="smtp.tls")
+    max_attempts: int = Field(8, alias="alerts.max_attempts", ge=1)
+    backoff_seconds: int = Field(30, alias="alerts.backoff_seconds", ge=1)
+    outbox: bool = Field(True, alias="alerts.outbox", description="run the outbox in this process")
 
 
 class ChannelResource(OwnedRow):
@@ -39,8 +33,15 @@ class ChannelResource(OwnedRow):
 
 
 def includeme(config):
-    settings = Settings(config.get_settings())
-    config.registry.alerts = settings
-    config.registry.outbox = Outbox(settings)
+    config.include("myapp.accounts")
+    config.include("myapp.outbound")
+    config.include("myapp.monitors")
+    registry = config.registry
+    settings = section(registry, AlertSettings)
+    registry.alerts = settings
+    registry.outbox = Outbox(settings, section(registry, Site))
+    config.add_flip_listener(service.enqueue)
     if settings.outbox:
-        config.add_background_task(config.registry.outbox.run, name="alerts.outbox")
+        config.add_background_task(registry.outbox.run, name="alerts.outbox")
+    config.scan(".api")
+    config.scan(".pages")

@@ -2,15 +2,11 @@
 
 import json
 
-from ..templating import duration
+from ..text import duration, iso
 
 TITLES = {"down": "DOWN", "up": "back UP", "degraded": "DEGRADED", "test": "a test message"}
 STORM = "{} monitors failed at once; this may be the monitor's own network"
 STORM_LIST = 100
-
-
-def iso(moment):
-    return moment.isoformat(timespec="seconds") + "Z" if moment is not None else None
 
 
 def document(key, event, monitor, at, cause=None, down_seconds=None, channel=None):
@@ -18,7 +14,7 @@ def document(key, event, monitor, at, cause=None, down_seconds=None, channel=Non
 
     ``monitor`` has id, name, url, state (None for a channel's test message).
     """
-    doc = {"delivery": key, "event": event, "at": iso(at)}
+    doc = {"delivery": key, "event": event, "at": iso(at, "seconds")}
     if monitor is not None:
         doc["monitor"] = {"id": monitor.id, "name": monitor.name, "url": monitor.url, "state": monitor.state}
     if cause is not None:
@@ -33,7 +29,7 @@ def document(key, event, monitor, at, cause=None, down_seconds=None, channel=Non
 def storm_document(key, failed, at):
     """One message for many monitors that went DOWN together, [(monitor, cause)]: a storm.  It lists
     the first ``STORM_LIST`` of them; ``count`` says how many there were."""
-    return {"delivery": key, "event": "storm", "at": iso(at), "count": len(failed),
+    return {"delivery": key, "event": "storm", "at": iso(at, "seconds"), "count": len(failed),
             "message": STORM.format(len(failed)),
             "monitors": [{"id": m.id, "name": m.name, "url": m.url, "state": m.state, "cause": cause}
                          for m, cause in failed[:STORM_LIST]]}

@@ -11,6 +11,7 @@ from sqlalchemy.exc import DBAPIError
 
 from ..models import in_session
 from . import sender, service
+from .kinds import Sending
 
 log = logging.getLogger(__name__)
 
@@ -19,8 +20,9 @@ BATCH = 50
 
 
 class Outbox:
-    def __init__(self, settings):
+    def __init__(self, settings, site):
         self.settings = settings
+        self.site = site
         self.owner = None
         self.sent = self.failed_attempts = 0
 
@@ -37,8 +39,13 @@ class Outbox:
             if len(claimed) < BATCH:
                 await asyncio.sleep(POLL)
 
+    def sending(self, state):
+        """What sending needs on the loop whose state this is."""
+        return Sending(state.http, self.settings, self.site.public_url)
+
     async def deliver(self, state, claimed):
-        attempts = await asyncio.gather(*(sender.send(state, self.settings, c.channel, c.document) for c in claimed))
+        sending = self.sending(state)
+        attempts = await asyncio.gather(*(sender.send(sending, c.channel, c.document) for c in claimed))
         done = list(zip(claimed, attempts))
         for c, attempt in done:
             if attempt.ok:

@@ -3,19 +3,18 @@
 import datetime
 from typing import Annotated, Literal
 
-from email_validator import EmailNotValidError, validate_email
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, ValidationInfo, field_validator
 
-from ..models.alert import CHANNEL_KINDS, EVENTS
-from ..monitors.schema import check_url, no_control_characters
-from ..validation import Invalid, Reply, fields_of
+from ..models.alert import EVENTS
+from ..validation import Invalid, Reply, fields_of, no_control_characters
+from .kinds import KINDS, NAMES
 
 
 class ChannelFields(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-    kind: Literal[CHANNEL_KINDS]
+    kind: Literal[NAMES]
     target: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2048)]
     secret: Annotated[str, StringConstraints(min_length=16, max_length=200)] | None = None
     slack: bool = False
@@ -28,29 +27,28 @@ class ChannelFields(BaseModel):
     @field_validator("target")
     @classmethod
     def _target(cls, value, info: ValidationInfo):
-        kind = info.data.get("kind")
-        if kind == "webhook":
-            return check_url(value, (info.context or {}).get("guard"))
-        if kind == "email":
-            try:
-                return validate_email(value, check_deliverability=False).normalized
-            except EmailNotValidError as exc:
-                raise ValueError(f"not an e-mail address: {exc}") from None
-        return value  # the kind is wrong, and said so
+        kind = KINDS.get(info.data.get("kind"))
+        return value if kind is None else kind.validate_target(value, info.context or {})  # (a wrong kind is said)
 
     @field_validator("secret")
     @classmethod
     def _secret(cls, value, info: ValidationInfo):
-        if value is not None and info.data.get("kind") == "email":
+        if value is not None and not takes(info, "secret"):
             raise ValueError("a secret signs webhooks; e-mail has none")
         return no_control_characters(value, "a secret") if value is not None else None
 
     @field_validator("slack")
     @classmethod
     def _slack(cls, value, info: ValidationInfo):
-        if value and info.data.get("kind") == "email":
+        if value and not takes(info, "slack"):
             raise ValueError("Slack's format is for webhooks")
         return value
+
+
+def takes(info, option):
+    """Whether the channel's kind (as validated so far) takes ``option``; an unknown kind is said elsewhere."""
+    kind = KINDS.get(info.data.get("kind"))
+    return kind is None or option in kind.options
 
 
 def validate(data, context, current=None):
@@ -67,7 +65,7 @@ def validate(data, context, current=None):
 class Channel(Reply):
     id: int
     name: str
-    kind: Literal[CHANNEL_KINDS]
+    kind: Literal[NAMES]
     target: str = Field(description="the webhook's URL or the e-mail address")
     has_secret: bool = Field(description="whether webhook bodies are signed (the secret is never shown)")
     slack: bool

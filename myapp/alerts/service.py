@@ -1,8 +1,8 @@
 """Channels, the monitors that alert through them, and the outbox: Core statements, in the caller's
 transaction.
 
-``enqueue`` runs inside ``monitors.service.record``: the state change and its deliveries
-commit together, and since only one writer wins a monitor row's compare-and-swap, one
+``enqueue`` runs inside ``monitors.service.record`` (a listener of its flips): the state change and
+its deliveries commit together, and since only one writer wins a monitor row's compare-and-swap, one
 state change makes one delivery per channel, whatever the number of processes.
 """
 
@@ -15,7 +15,6 @@ from sqlalchemy import bindparam, delete, insert, select, update
 
 from ..models import Channel, Delivery, DeliveryAttempt, Monitor, MonitorChannel
 from ..models.meta import utcnow
-from ..validation import Invalid
 from . import messages
 
 CLAIM_FOR = datetime.timedelta(seconds=60)  # a claimed delivery nobody finished is tried again after this
@@ -51,43 +50,6 @@ async def delete_channel(session, channel):
 async def list_channels(session, user_id):
     return list(await session.scalars(select(Channel).where(Channel.user_id == user_id).order_by(Channel.name,
                                                                                                  Channel.id)))
-
-
-_LINKS = MonitorChannel.__table__.c
-_CHANNELS_OF = (select(_LINKS.monitor_id, _LINKS.channel_id).where(_LINKS.monitor_id.in_(bindparam("ids", expanding=True)))
-                .order_by(_LINKS.channel_id))
-
-
-async def channels_of(session, monitor_ids):
-    """{monitor id: [channel ids]} for these monitors (each present, maybe empty)."""
-    found = {m: [] for m in monitor_ids}
-    if monitor_ids:
-        for monitor_id, channel_id in await session.execute(_CHANNELS_OF, {"ids": list(found)}):
-            found[monitor_id].append(channel_id)
-    return found
-
-
-async def check_channels(session, user_id, channel_ids):
-    """Invalid unless every id is one of the user's channels."""
-    if channel_ids:
-        own = set(await session.scalars(select(Channel.id).where(Channel.user_id == user_id,
-                                                                 Channel.id.in_(channel_ids))))
-        missing = [c for c in channel_ids if c not in own]
-        if missing:
-            raise Invalid({"channels": f"no such channel: {missing[0]}"})
-
-
-async def set_channels(session, user_id, monitor_id, channel_ids, new=False):
-    """The monitor alerts through exactly these channels, which must be the user's own (else Invalid).
-
-    ``new``: the monitor was made in this transaction, so it has no channels to forget.
-    """
-    await check_channels(session, user_id, channel_ids)
-    if not new:
-        await session.execute(delete(MonitorChannel).where(MonitorChannel.monitor_id == monitor_id))
-    if channel_ids:
-        await session.execute(insert(MonitorChannel), [{"monitor_id": monitor_id, "channel_id": c}
-                                                       for c in channel_ids])
 
 
 async def recent_deliveries(session, channel_id, limit=30):

@@ -21,7 +21,6 @@ import yaml
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from pyramid.exceptions import ConfigurationError
 from pyramid.security import NO_PERMISSION_REQUIRED
-from pyramid.settings import asbool
 
 from ..validation import MAX_JSON_BODY, YAML_TYPES, Invalid, fields_of, json_object, parse_query, paths_of
 
@@ -106,7 +105,7 @@ def contract_view(view, info):
         responses=responses, public=options.get("permission") is NO_PERMISSION_REQUIRED)
     info.registry.api_operations.append(operation)
     body, query = operation.body, operation.query
-    check = asbool(info.settings.get("api.check_responses", "false"))
+    check = info.registry.api_settings.check_responses
     adapters = {status: TypeAdapter(model_of(answer)) for status, answer in responses.items()
                 if model_of(answer) is not None}
 

@@ -44,7 +44,7 @@ def openapi_path(pattern):
         if regex:
             schema["pattern"] = f"^{regex}$"
         parameters.append({"name": name, "in": "path", "required": True, "schema": schema})
-        return "{%s}" % name
+        return f"{{{name}}}"
 
     return PLACEHOLDER.sub(placeholder, pattern), parameters
 

@@ -12,8 +12,8 @@ from sqlalchemy import select
 from ..alerts import service as alerts
 from ..models import Monitor, StatusPage, StatusPageMonitor
 from ..monitors import service as monitors
-from ..monitors import status_pages
 from ..monitors.schema import FIELDS, MonitorFields
+from ..status_pages import service as status_pages
 from .schema import ChannelSpec, duplicates
 
 HIDDEN = "(hidden)"
@@ -56,7 +56,7 @@ async def read_state(session, user_id):
                                      .order_by(StatusPageMonitor.status_page_id, StatusPageMonitor.position))
         for page_id, monitor_id in rows:
             shown[page_id].append(monitor_id)
-    return State(channels, found, pages, await alerts.channels_of(session, [m.id for m in found]), shown)
+    return State(channels, found, pages, await monitors.channels_of(session, [m.id for m in found]), shown)
 
 
 def non_default(model, values):
@@ -204,7 +204,7 @@ async def carry_out(session, user_id, plan):
             await monitors.update_monitor(session, monitor, {n: fields[n] for n in step.changes if n != "channels"})
             channels = step.spec.channels if "channels" in step.changes else None
         if channels is not None:
-            await alerts.set_channels(session, user_id, monitor.id, [channel_ids[name] for name in channels],
+            await monitors.set_channels(session, user_id, monitor.id, [channel_ids[name] for name in channels],
                                       new=step.action == "create")
 
     for step in plan.pages:

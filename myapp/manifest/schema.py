@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 
 from ..alerts.schema import ChannelFields
 from ..monitors.schema import MAX_CHANNELS_PER_MONITOR, MonitorFields
-from ..monitors.status_pages import MAX_MONITORS, StatusPageFields
+from ..status_pages.schema import MAX_MONITORS, StatusPageFields
 
 MAX_ITEMS = 10000
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]

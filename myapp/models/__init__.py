@@ -5,16 +5,21 @@ request runs on.  The unit-of-work tween commits it when the view returns
 normally, rolls it back when the view raises, and it is closed always.
 """
 
-from pyramid.settings import asbool
-
-from ..settings import NotConfigured, ini_file
-
+from ..settings import NotConfigured, ini_file, read
 from .account import ApiKey, ThrottleHit, User, WebSession
 from .alert import Channel, Delivery, DeliveryAttempt, MonitorChannel
-from .engine import engine_options, open_engine
+from .engine import DatabaseSettings, engine_options, open_engine
 from .meta import Base
-from .monitor import (CheckResult, DailyRollup, HourlyRollup, Incident, MaintenanceWindow, Monitor, StatusPage,
-                      StatusPageMonitor)
+from .monitor import (
+    CheckResult,
+    DailyRollup,
+    HourlyRollup,
+    Incident,
+    MaintenanceWindow,
+    Monitor,
+    StatusPage,
+    StatusPageMonitor,
+)
 from .schema import check_revision, upgrade
 from .unit_of_work import get_dbsession, in_session, run_in_session
 
@@ -24,7 +29,7 @@ __all__ = ["ApiKey", "Base", "Channel", "CheckResult", "DailyRollup", "Delivery"
 
 
 def database_url(settings):
-    url = settings.get("sqlalchemy.url", "").strip()
+    url = read(DatabaseSettings, settings).url
     if not url:
         raise NotConfigured(f"no database: set MYAPP_DATABASE_URL, or sqlalchemy.url in {ini_file(settings)}")
     return url
@@ -37,7 +42,7 @@ def includeme(config):
     config.add_cleanup_ctx(open_engine(url, options))
     config.add_request_method(get_dbsession, "dbsession", reify=True)
     config.add_tween("myapp.models.unit_of_work.unit_of_work_tween_factory", under="pyramid.tweens.excview_tween_factory")
-    if asbool(settings.get("myapp.create_schema", "false")):
+    if read(DatabaseSettings, settings).create_schema:
         upgrade(settings)
     else:
         check_revision(url, ini_file(settings))

@@ -14,7 +14,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from .meta import Base, BigId, Moment
 
-CHANNEL_KINDS = ("webhook", "email")
 #: what a delivery may announce
 EVENTS = ("down", "up", "degraded", "storm", "test")
 #: a document may list up to 100 monitors with their URLs: more than MySQL's TEXT (64 KB) holds

@@ -17,31 +17,55 @@ replaced if the server went away meanwhile.
 
 import time
 
-from pyramid.settings import asbool
+from pydantic import model_validator
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DisconnectionError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
 from ..logs import fewer_tracebacks
+from ..settings import Field, Optional, Section, read
+
+
+class DatabaseSettings(Section):
+    url: Optional = Field(None, alias="sqlalchemy.url")
+    create_schema: bool = Field(False, alias="myapp.create_schema", description="create or upgrade it at start")
+    echo: bool = Field(False, alias="sqlalchemy.echo")
+    sqlite_busy_timeout: float = Field(15, alias="sqlalchemy.sqlite_busy_timeout", ge=0)
+    pool_size: int = Field(5, alias="sqlalchemy.pool_size", ge=1)
+    pool_timeout: float = Field(10, alias="sqlalchemy.pool_timeout", ge=0)
+    pool_recycle: int = Field(3600, alias="sqlalchemy.pool_recycle")
+    connect_timeout: float = Field(5, alias="sqlalchemy.connect_timeout", gt=0)
+    request_timeout: float = Field(30, alias="aio.timeout", ge=0)
+    statement_timeout: float | None = Field(None, alias="sqlalchemy.statement_timeout", ge=0,
+                                            description="default: aio.timeout")
+    ping_idle_seconds: float = Field(0.05, alias="sqlalchemy.ping_idle_seconds", ge=0)
+
+    @model_validator(mode="after")
+    def _statement_timeout(self):
+        if self.statement_timeout is None:
+            object.__setattr__(self, "statement_timeout", self.request_timeout)
+        return self
 
 
 def engine_options(url, settings):
-    """create_engine's options from the settings, ours (``statement_timeout``, ``ping_idle_seconds``) included."""
-    options = {"echo": asbool(settings.get("sqlalchemy.echo", "false"))}
+    """create_engine's options from the ini's settings, ours (``statement_timeout``, ``ping_idle_seconds``)
+    included."""
+    db = read(DatabaseSettings, settings)
+    options = {"echo": db.echo}
     if make_url(url).get_backend_name() == "sqlite":
-        options["connect_args"] = {"timeout": float(settings.get("sqlalchemy.sqlite_busy_timeout", "15"))}
+        options["connect_args"] = {"timeout": db.sqlite_busy_timeout}
         return options
     options.update(
-        pool_size=int(settings.get("sqlalchemy.pool_size", "5")),
+        pool_size=db.pool_size,
         # Overflow connections are closed on return: with several pools per process
         # that is a reconnect storm, so the pool is a fixed size.
         max_overflow=0,
-        pool_timeout=float(settings.get("sqlalchemy.pool_timeout", "10")),
-        pool_recycle=int(settings.get("sqlalchemy.pool_recycle", "3600")),
-        connect_args={"connect_timeout": float(settings.get("sqlalchemy.connect_timeout", "5"))},
-        statement_timeout=float(settings.get("sqlalchemy.statement_timeout", settings.get("aio.timeout", "30"))),
-        ping_idle_seconds=float(settings.get("sqlalchemy.ping_idle_seconds", "0.05")),
+        pool_timeout=db.pool_timeout,
+        pool_recycle=db.pool_recycle,
+        connect_args={"connect_timeout": db.connect_timeout},
+        statement_timeout=db.statement_timeout,
+        ping_idle_seconds=db.ping_idle_seconds,
     )
     return options
 

@@ -26,4 +26,4 @@ BigId = BigInteger().with_variant(Integer(), "sqlite")
 
 def utcnow():
     """Now, in UTC, without a time zone: how times are stored."""
-    return datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+    return datetime.datetime.now(datetime.UTC).replace(tzinfo=None)

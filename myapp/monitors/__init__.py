@@ -1,63 +1,50 @@
-"""Monitors: HTTP endpoint checks run by the application itself, with states, incidents and history.
+"""Monitors: checks run by the application itself, with states, incidents and history.
 
-Settings (see README.md): ``monitors.scheduler``, ``monitors.min_interval``,
-``monitors.max_concurrency``, ``monitors.private_targets``, ``monitors.max_per_user``,
-``monitors.raw_retention_hours``, ``monitors.hourly_retention_days``,
-``monitors.probes_per_hour``, ``monitors.ca_file``, ``monitors.status_cache_seconds``,
-``monitors.refresh_seconds``.
+Other areas hear of what happens here through hooks, not imports: ``config.add_flip_listener(fn)``
+(awaited in the transaction that changes a monitor's state: alerts writes its deliveries there) and
+``config.add_check_listener(fn)`` (called with each scheduled check's result: the metrics count them).
+
+Settings: ``monitors.*`` (see MonitorSettings and docs/monitors.md).
 """
 
 import asyncio
 import datetime
-import logging
-
-from pyramid.settings import asbool
 
 from ..accounts.security import OwnedRow
 from ..accounts.service import Limit
-from ..models import MaintenanceWindow, Monitor, StatusPage, in_session
+from ..models import Monitor, in_session
 from ..models.meta import utcnow
-from ..settings import NotConfigured, whole_number
+from ..settings import Field, Section, section
+from ..validation import add_validation_context
 from . import service
-from .checker import Guard, http_client, tls_context
 from .scheduler import Scheduler
-from .status_pages import PublicCache
-
-log = logging.getLogger(__name__)
 
 PRUNE_EVERY = 600
 
 
-class Settings:
-    """The monitors' settings, read once."""
+class MonitorSettings(Section):
+    scheduler: bool = Field(True, alias="monitors.scheduler", description="run the scheduler in this process")
+    min_interval: int = Field(30, alias="monitors.min_interval", ge=1)
+    max_concurrency: int = Field(100, alias="monitors.max_concurrency", ge=1, description="checks in flight")
+    max_per_user: int = Field(1000, alias="monitors.max_per_user", ge=0, description="0: no limit")
+    raw_retention_hours: int = Field(48, alias="monitors.raw_retention_hours", ge=1)
+    hourly_retention_days: int = Field(90, alias="monitors.hourly_retention_days", ge=1)
+    probes_per_hour: int = Field(120, alias="monitors.probes_per_hour", ge=1)
+    refresh_seconds: int = Field(15, alias="monitors.refresh_seconds", ge=1, description="the dashboard's rows")
+
+
+class Monitoring:
+    """What other areas hang on monitors: listeners of flips (in the transaction) and of checks."""
 
     def __init__(self, settings):
-        def number(name, default, least=0):
-            return whole_number(settings, name, default, least)
+        self.settings = settings
+        self.on_flips = []  # async fn(session, recorded, down_since)
+        self.on_check = []  # fn(result), for each check the scheduler runs
+        self.scheduler = Scheduler(settings.max_concurrency, self.on_check, self.on_flips)
 
-        targets = settings.get("monitors.private_targets", "deny").strip()
-        if targets not in ("allow", "deny"):
-            raise NotConfigured(f"monitors.private_targets must be allow or deny, not {targets!r}")
-        self.guard = Guard(allow_private=targets == "allow")
-        self.scheduler = asbool(settings.get("monitors.scheduler", "true"))
-        self.min_interval = number("monitors.min_interval", 30, least=1)
-        self.max_concurrency = number("monitors.max_concurrency", 100, least=1)
-        self.max_per_user = number("monitors.max_per_user", 1000)
-        self.raw_retention = datetime.timedelta(hours=number("monitors.raw_retention_hours", 48, least=1))
-        self.hourly_retention = datetime.timedelta(days=number("monitors.hourly_retention_days", 90, least=1))
-        self.probes_per_hour = number("monitors.probes_per_hour", 120, least=1)
-        self.status_cache_seconds = number("monitors.status_cache_seconds", 30)
-        self.refresh_seconds = number("monitors.refresh_seconds", 15, least=1)  # the dashboard's rows
-        ca_file = settings.get("monitors.ca_file", "").strip() or None
-        try:  # made once, here: loading the system's certificates takes tens of ms, too long on a loop
-            self.tls = tls_context(ca_file)
-        except (OSError, ValueError) as exc:
-            raise NotConfigured(f"monitors.ca_file cannot be read as certificates: {exc}") from None
-
-    @property
-    def context(self):
-        """What validating a monitor's fields needs to know."""
-        return {"min_interval": self.min_interval, "guard": self.guard}
+    async def record(self, session, outcomes):
+        """service.record, telling the flip listeners."""
+        return await service.record(session, outcomes, self.on_flips)
 
 
 class MonitorResource(OwnedRow):
@@ -66,40 +53,43 @@ class MonitorResource(OwnedRow):
     model, key, name, missing = Monitor, "monitor_id", "monitor", "No such monitor."
 
 
-class StatusPageResource(OwnedRow):
-    """One status page, looked up by the ``page_id`` in the URL: its owner's alone."""
-
-    model, key, name, missing = StatusPage, "page_id", "page", "No such status page."
-
-
-class WindowResource(OwnedRow):
-    """One maintenance window, looked up by the ``window_id`` in the URL: its owner's alone."""
-
-    model, key, name, missing = MaintenanceWindow, "window_id", "window", "No such maintenance window."
-
-
 def make_pruner(settings):
+    raw = datetime.timedelta(hours=settings.raw_retention_hours)
+    hourly = datetime.timedelta(days=settings.hourly_retention_days)
+
     async def prune_history(state):
         """Raw results past their retention, hourly rollups past theirs; daily rollups stay."""
         while True:
             await asyncio.sleep(PRUNE_EVERY)
             now = utcnow()
-            while await in_session(state, lambda s: service.prune(s, now - settings.raw_retention,
-                                                                  now - settings.hourly_retention)):
+            while await in_session(state, lambda s, now=now: service.prune(s, now - raw, now - hourly)):
                 await asyncio.sleep(0)  # others' turn between chunks
 
     return prune_history
 
 
+def add_flip_listener(config, listener):
+    config.registry.monitoring.on_flips.append(config.maybe_dotted(listener))
+
+
+def add_check_listener(config, listener):
+    config.registry.monitoring.on_check.append(config.maybe_dotted(listener))
+
+
 def includeme(config):
-    settings = Settings(config.get_settings())
+    config.include("myapp.accounts")
+    config.include("myapp.outbound")
     registry = config.registry
+    settings = section(registry, MonitorSettings)
     registry.monitors = settings
-    registry.validation_context = settings.context  # what request bodies are checked with (myapp.api)
-    registry.status_cache = PublicCache(settings.status_cache_seconds)
+    registry.monitoring = monitoring = Monitoring(settings)
+    registry.monitor_scheduler = monitoring.scheduler
+    add_validation_context(registry, min_interval=settings.min_interval)
     registry.throttle.limits["probe_user"] = Limit(settings.probes_per_hour, datetime.timedelta(hours=1))
-    config.add_cleanup_ctx(http_client(settings.guard, settings.max_concurrency, settings.tls))
-    registry.monitor_scheduler = Scheduler(settings.max_concurrency, settings.tls)
+    config.add_directive("add_flip_listener", add_flip_listener)
+    config.add_directive("add_check_listener", add_check_listener)
     if settings.scheduler:
-        config.add_background_task(registry.monitor_scheduler.run, name="monitors.scheduler")
+        config.add_background_task(monitoring.scheduler.run, name="monitors.scheduler")
     config.add_background_task(make_pruner(settings), name="monitors.prune")
+    config.scan(".api")
+    config.scan(".pages")

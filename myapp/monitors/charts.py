@@ -13,7 +13,7 @@ import math
 
 from markupsafe import Markup
 
-from ..templating import percent
+from ..text import percent
 
 WIDTH, HEIGHT = 720, 220
 LEFT, RIGHT, TOP, BOTTOM = 52, 12, 12, 28  # room for the axis labels

@@ -1,143 +1,204 @@
-"""What the dashboard's pages read: Core statements, bounded by the page, not by the number of monitors."""
+"""Browser pages for monitors: the dashboard, the form, the detail page with its chart, and its actions."""
 
-import datetime
+import math
+import types
+from typing import Annotated, Literal
 
-from sqlalchemy import Integer, String, case, cast, func, literal, select
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.functions import FunctionElement
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pyramid.httpexceptions import HTTPFound, HTTPNotFound
+from pyramid.view import view_config
 
-from ..models import CheckResult, DailyRollup, HourlyRollup, Incident, Monitor
-from ..models.meta import Moment, utcnow
-from .charts import Point
-from .service import DAY, HOUR, day_of, hour_of
+from ..accounts import service as accounts
+from ..models.monitor import STATES
+from ..validation import Invalid, PageQuery, parse_query
+from . import queries, service
+from .charts import latency_chart, sparkline
+from .checker import Target, check
+from .forms import channels_from_form, form_values, from_form
+from .schema import MonitorFields, validate
 
-#: the dashboard shows what needs attention first
-STATE_ORDER = {"DOWN": 0, "DEGRADED": 1, "PENDING": 2, "UP": 3, "MAINTENANCE": 4, "PAUSED": 5}
-ROW_COLUMNS = (Monitor.id, Monitor.name, Monitor.url, Monitor.state, Monitor.state_since, Monitor.last_check_at,
-               Monitor.last_ok, Monitor.last_status_code, Monitor.last_latency_ms, Monitor.last_error,
-               Monitor.recent, Monitor.interval)
-RANGES = {"24h": datetime.timedelta(hours=24), "7d": datetime.timedelta(days=7), "30d": datetime.timedelta(days=30)}
-SLOTS_24H = 360  # four minutes a slot
-
-
-def filtered(query, user_id, state=None, text=None):
-    query = query.where(Monitor.user_id == user_id)
-    if state:
-        query = query.where(Monitor.state == state)
-    if text:
-        query = query.where(Monitor.name.contains(text, autoescape=True) | Monitor.url.contains(text, autoescape=True))
-    return query
+PER_PAGE = 50
+ROWS_HEADER = "X-Rows-Only"  # the dashboard's script asks for the rows alone, to refresh them in place
 
 
-async def dashboard(session, user_id, page, per_page, state=None, text=None):
-    """(rows of this page, how many match, counts by state of all the user's monitors).
-
-    The page is read state by state, in name order, straight from the (user, state, name)
-    index: a sort of 10,000 rows by a CASE over the state costs 9 ms on MariaDB, a state's
-    slice of the index a fraction of one.  Counting the matches by state says which
-    states this page's slice falls in.
-    """
-    matches = dict((await session.execute(
-        filtered(select(Monitor.state, func.count()), user_id, state, text).group_by(Monitor.state))).all())
-    if state is None and text is None:
-        counts = matches
-    else:
-        counts = dict((await session.execute(
-            select(Monitor.state, func.count()).where(Monitor.user_id == user_id).group_by(Monitor.state))).all())
-    rows, skip, wanted = [], (page - 1) * per_page, per_page
-    for name in STATE_ORDER:
-        found = matches.get(name, 0)
-        if skip >= found:
-            skip -= found
-            continue
-        rows += (await session.execute(
-            filtered(select(*ROW_COLUMNS), user_id, name, text)
-            .order_by(Monitor.name, Monitor.id).offset(skip).limit(min(wanted, found - skip)))).all()
-        wanted -= min(wanted, found - skip)
-        skip = 0
-        if not wanted:
-            break
-    return rows, sum(matches.values()), {name: counts.get(name, 0) for name in STATE_ORDER}
+def _state_or_none(value):
+    return value.upper() or None if isinstance(value, str) else value
 
 
-class slot_of(FunctionElement):
-    """``slot_of(start, at, seconds)``: the whole number of ``seconds``-long slots from ``start`` to
-    ``at`` (``at >= start``), computed by the database, so a day of results comes back as 360 rows
-    of integers rather than 1,440 or more rows of datetimes for the driver to convert."""
+class DashboardQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
 
-    type = Integer()
-    inherit_cache = True
-
-
-@compiles(slot_of, "mysql")
-@compiles(slot_of, "mariadb")
-def _slot_of_mysql(element, compiler, **kw):
-    start, at, seconds = (compiler.process(c, **kw) for c in element.clauses)
-    return f"(TIMESTAMPDIFF(MICROSECOND, {start}, {at}) DIV ({seconds} * 1000000))"
+    page: int = Field(1, ge=1, le=100000)
+    state: Annotated[Literal[STATES] | None, BeforeValidator(_state_or_none)] = None
+    q: Annotated[str, BeforeValidator(lambda q: q.strip()[:200] if isinstance(q, str) else q)] = ""
 
 
-@compiles(slot_of, "sqlite")
-def _slot_of_sqlite(element, compiler, **kw):
-    start, at, seconds = (compiler.process(c, **kw) for c in element.clauses)
-    # whole milliseconds first: julianday() is a float, and 240 s may come out as 239.99999 s
-    return f"(CAST(ROUND((julianday({at}) - julianday({start})) * 86400000.0) AS INTEGER) / ({seconds} * 1000))"
+@view_config(route_name="monitors", request_method="GET", renderer="myapp:monitors/templates/monitors/monitors.jinja2",
+             permission="view")
+async def dashboard(request):
+    try:
+        query = parse_query(request.GET, DashboardQuery)
+    except Invalid as exc:
+        raise HTTPNotFound("No such page of monitors: " + "; ".join(f"{k} {v}" for k, v in exc.fields.items())) from None
+    number, state, text = query.page, query.state, query.q or None
+    rows, matching, counts = await queries.dashboard(request.dbsession, request.context.owner_id, number, PER_PAGE,
+                                                   state, text)
+    uptime = await service.uptimes(request.dbsession, [row.id for row in rows], daily=False)
+    monitors = [{"row": row, "uptime": uptime[row.id]["24h"], "spark": sparkline(row.recent)} for row in rows]
+    if request.headers.get(ROWS_HEADER):
+        request.override_renderer = "myapp:monitors/templates/monitors/monitor_rows.jinja2"
+    return {"monitors": monitors, "counts": counts, "total": sum(counts.values()), "matching": matching,
+            "page": number, "pages": max(1, math.ceil(matching / PER_PAGE)), "state": state or "", "q": text or "",
+            "refresh": request.registry.monitors.refresh_seconds}
 
 
-async def latency_points(session, monitor_id, range_, now=None):
-    """(points, start, end) of a monitor's latency chart: raw results in 4-minute slots for 24 h,
-    hourly rollups beyond."""
-    now = now or utcnow()
-    start = now - RANGES[range_]
-    if range_ == "24h":
-        seconds = int(RANGES["24h"].total_seconds()) // SLOTS_24H
-        results = (select(slot_of(literal(start, Moment), CheckResult.at, literal(seconds, Integer)).label("slot"),
-                          case((CheckResult.ok, 1), else_=0).label("passed"),
-                          case((CheckResult.ok, CheckResult.latency_ms), else_=0).label("latency"))
-                   .where(CheckResult.monitor_id == monitor_id, CheckResult.at >= start).subquery())
-        rows = await session.execute(
-            select(results.c.slot, func.count(), func.sum(results.c.passed), func.sum(results.c.latency))
-            .group_by(results.c.slot).order_by(results.c.slot))
-        width = datetime.timedelta(seconds=seconds)
-        points = [Point(start + width * (index + 0.5), int(latency) / int(passes) if passes else None,
-                        checks - int(passes), checks) for index, checks, passes, latency in rows]
-        return points, start, now
-    start = hour_of(start)
-    rows = await session.execute(
-        select(HourlyRollup.period, HourlyRollup.checks, HourlyRollup.passes, HourlyRollup.latency_sum)
-        .where(HourlyRollup.monitor_id == monitor_id, HourlyRollup.period >= start).order_by(HourlyRollup.period))
-    points = [Point(period + HOUR / 2, latency_sum / checks if checks else None, checks - passes, checks)
-              for period, checks, passes, latency_sum in rows]
-    return points, start, now
+async def form_page(request, values, errors=None, monitor=None, test=None, status=200):
+    request.response.status = status
+    channels = await service.channel_choices(request.dbsession, request.context.owner_id)
+    return {"values": values, "errors": errors or {}, "monitor": monitor, "test": test, "channels": channels}
 
 
-async def down_periods(session, monitor_id, start):
-    """(started, ended or None) of the monitor's incidents that overlap the time since ``start``."""
-    rows = await session.execute(
-        select(Incident.started_at, Incident.ended_at).where(
-            Incident.monitor_id == monitor_id, (Incident.ended_at.is_(None)) | (Incident.ended_at >= start))
-        .order_by(Incident.started_at))
-    return [tuple(row) for row in rows]
+async def read_form(request):
+    """(clean fields, raw values): Invalid carries the errors of both the text and the rules."""
+    data, errors = from_form(request.POST)
+    values = {name: request.POST.get(name, "") for name in MonitorFields.model_fields}
+    values["channels"] = set(channels_from_form(request.POST))
+    try:
+        clean = validate(data, request.registry.validation_context)
+        await service.check_channels(request.dbsession, request.context.owner_id, list(values["channels"]))
+    except Invalid as exc:
+        exc.fields = {**exc.fields, **errors}
+        exc.values = values
+        raise
+    if errors:
+        exc = Invalid(errors)
+        exc.values = values
+        raise exc
+    return clean, values
 
 
-async def daily_bars(session, monitor_ids, days=90, now=None):
-    """{monitor id: [("YYYY-MM-DD", % or None)] * days}, oldest first, from the daily rollups.
+async def test_check(request, clean):
+    """Run the check the form describes, without saving it (the ad-hoc probe's limit applies)."""
+    try:
+        await request.registry.throttle.attempt(request.dbsession, {"probe_user": request.context.owner_id})
+    except accounts.Throttled as exc:
+        return {"ok": False, "error": f"too many tests; try again in {exc.retry_after} seconds",
+                "status_code": None, "latency_ms": None}
+    state = request.loop_state
+    result = await check(state.http, state.guard, Target.of(types.SimpleNamespace(**clean)))
+    return {"ok": result.ok, "error": result.error, "status_code": result.status_code, "latency_ms": result.latency_ms}
 
-    One row per monitor, its days joined into one string by the database ("day passes
-    checks,..."): a status page of 50 monitors would otherwise be 4,500 rows, and reading
-    rows through the driver cost more than all the rest of the page.
-    """
-    today = day_of(now or utcnow())
-    first = today - (days - 1) * DAY
-    labels = [f"{first + n * DAY:%Y-%m-%d}" for n in range(days)]
-    found = {}
-    if monitor_ids:
-        entry = (func.substr(cast(DailyRollup.period, String), 1, 10) + " " + cast(DailyRollup.passes, String)
-                 + " " + cast(DailyRollup.checks, String))
-        rows = await session.execute(
-            select(DailyRollup.monitor_id, func.aggregate_strings(entry, ","))
-            .where(DailyRollup.monitor_id.in_(monitor_ids), DailyRollup.period >= first)
-            .group_by(DailyRollup.monitor_id))
-        for monitor_id, joined in rows:
-            for day, passes, checks in (item.split(" ") for item in joined.split(",")):
-                found[(monitor_id, day)] = round(100 * int(passes) / int(checks), 2) if checks != "0" else None
-    return {m: [(label, found.get((m, label))) for label in labels] for m in monitor_ids}
+
+@view_config(route_name="monitors.new", request_method="GET", renderer="myapp:monitors/templates/monitors/monitor_form.jinja2",
+             permission="edit")
+async def new_monitor_form(request):
+    return await form_page(request, form_values())
+
+
+@view_config(route_name="monitors.new", request_method="POST", renderer="myapp:monitors/templates/monitors/monitor_form.jinja2",
+             permission="edit", async_timeout=70)
+async def create_monitor(request):
+    try:
+        clean, values = await read_form(request)
+    except Invalid as exc:
+        return await form_page(request, exc.values, exc.fields, status=422)
+    if request.POST.get("action") == "test":
+        return await form_page(request, values, test=await test_check(request, clean))
+    try:
+        monitor = await service.create_monitor(request.dbsession, request.context.owner_id, clean,
+                                               request.registry.monitors.max_per_user)
+    except service.TooManyMonitors as exc:
+        return await form_page(request, values, {"name": f"you have {exc.limit} monitors, the most allowed"},
+                               status=409)
+    await service.set_channels(request.dbsession, request.context.owner_id, monitor.id, sorted(values["channels"]),
+                              new=True)
+    request.session.flash(f"{monitor.name} is added; its first check comes within {monitor.interval} s.")
+    return HTTPFound(request.route_path("monitor", monitor_id=monitor.id))
+
+
+@view_config(route_name="monitor.edit", request_method="GET", renderer="myapp:monitors/templates/monitors/monitor_form.jinja2",
+             permission="edit")
+async def edit_monitor_form(request):
+    monitor = request.context.monitor
+    values = form_values(monitor)
+    values["channels"] = set((await service.channels_of(request.dbsession, [monitor.id]))[monitor.id])
+    return await form_page(request, values, monitor=monitor)
+
+
+@view_config(route_name="monitor.edit", request_method="POST", renderer="myapp:monitors/templates/monitors/monitor_form.jinja2",
+             permission="edit", async_timeout=70)
+async def edit_monitor(request):
+    monitor = request.context.monitor
+    try:
+        clean, values = await read_form(request)
+    except Invalid as exc:
+        return await form_page(request, exc.values, exc.fields, monitor=monitor, status=422)
+    if request.POST.get("action") == "test":
+        return await form_page(request, values, monitor=monitor, test=await test_check(request, clean))
+    changes = {name: value for name, value in clean.items() if getattr(monitor, name) != value}
+    await service.update_monitor(request.dbsession, monitor, changes)
+    await service.set_channels(request.dbsession, request.context.owner_id, monitor.id, sorted(values["channels"]))
+    request.session.flash(f"{monitor.name} is saved.")
+    return HTTPFound(request.route_path("monitor", monitor_id=monitor.id))
+
+
+class MonitorPageQuery(PageQuery):
+    range: Literal[tuple(queries.RANGES)] = "24h"
+
+
+@view_config(route_name="monitor", request_method="GET", renderer="myapp:monitors/templates/monitors/monitor.jinja2",
+             permission="view")
+async def monitor_page(request):
+    monitor = request.context.monitor
+    try:
+        query = parse_query(request.GET, MonitorPageQuery)
+    except Invalid as exc:
+        raise HTTPNotFound("No such view of this monitor: " + "; ".join(exc.fields)) from None
+    range_, cursor = query.range, query.cursor
+    session = request.dbsession
+    points, start, end = await queries.latency_points(session, monitor.id, range_)
+    down = await queries.down_periods(session, monitor.id, start)
+    results, next_cursor = await service.list_results(session, monitor.id, 20, cursor)
+    incidents, _ = await service.list_incidents(session, request.context.owner_id, 20, monitor_id=monitor.id)
+    uptime = (await service.uptimes(session, [monitor.id]))[monitor.id]
+    return {"monitor": monitor, "uptime": uptime, "range": range_, "ranges": list(queries.RANGES),
+            "chart": latency_chart(points, start, end, down, now=end), "results": results,
+            "next_cursor": next_cursor, "incidents": incidents, "now": end}
+
+
+@view_config(route_name="monitor.check", request_method="POST", permission="edit", async_timeout=70)
+async def check_now(request):
+    monitor = request.context.monitor
+    state = request.loop_state
+    result = await check(state.http, state.guard, Target.of(monitor))
+    await request.registry.monitoring.record(request.dbsession, [service.Outcome(monitor.id, result)])
+    request.session.flash(f"Checked: {'passed' if result.ok else 'failed: ' + result.error} "
+                          f"({result.latency_ms} ms).")
+    return HTTPFound(request.route_path("monitor", monitor_id=monitor.id))
+
+
+@view_config(route_name="monitor.pause", request_method="POST", permission="edit")
+async def pause(request):
+    monitor = request.context.monitor
+    paused = request.POST.get("paused") == "1"
+    await service.update_monitor(request.dbsession, monitor, {"paused": paused})
+    request.session.flash(f"{monitor.name} is {'paused' if paused else 'checked again'}.")
+    return HTTPFound(request.route_path("monitor", monitor_id=monitor.id))
+
+
+@view_config(route_name="monitor.delete", request_method="GET", renderer="myapp:templates/confirm_delete.jinja2",
+             permission="delete")
+def confirm_delete(request):
+    monitor = request.context.monitor
+    return {"what": monitor.name, "consequence": "Its results, incidents and uptime history are deleted too.",
+            "action": request.route_path("monitor.delete", monitor_id=monitor.id),
+            "back": request.route_path("monitor", monitor_id=monitor.id)}
+
+
+@view_config(route_name="monitor.delete", request_method="POST", permission="delete")
+async def delete(request):
+    monitor = request.context.monitor
+    await service.delete_monitor(request.dbsession, monitor)
+    request.session.flash(f"{monitor.name} is deleted.")
+    return HTTPFound(request.route_path("monitors"))
+

@@ -27,10 +27,10 @@ import uuid
 
 from sqlalchemy.exc import DBAPIError
 
+from .. import outbound
 from ..models import in_session
 from ..models.meta import utcnow
 from . import service
-from . import checker
 from .checker import Target, check
 
 log = logging.getLogger(__name__)
@@ -48,12 +48,12 @@ STORM_MONITORS = 5
 
 
 class Scheduler:
-    def __init__(self, max_concurrency=100, tls=None):
+    def __init__(self, max_concurrency=100, on_check=(), on_flips=()):
         self.max_concurrency = max_concurrency
-        self.tls = tls
+        self.on_check = on_check  # called with each check's Result (the metrics count them)
+        self.on_flips = on_flips  # awaited in the transaction of a state change (service.record)
         self.recent = collections.deque()  # (monotonic time, monitor id, failed to reach it) of the latest minute
         self.storms = 0  # groups of held failures that were checked again as a storm
-        self.on_check = None  # called with each check's Result (the metrics count them)
         self._suspects = []  # (claim, result, monotonic time held)
         self.owner = None
         self.in_flight = 0
@@ -136,8 +136,8 @@ class Scheduler:
             self.in_flight -= 1
             self._slots.release()
         self.checks += 1
-        if self.on_check is not None:
-            self.on_check(result)
+        for listener in self.on_check:
+            listener(result)
         self.recent.append((time.monotonic(), claim.monitor_id, result.network))
         self._forget_old()
         if result.network:
@@ -171,7 +171,7 @@ class Scheduler:
             return
         self.storms += 1
         log.warning("%d monitors unreachable at once: checking them again on fresh connections", len(held))
-        async with checker.session(state.guard, self.tls, fresh=True) as fresh:
+        async with outbound.session(state.guard, state.tls, fresh=True) as fresh:
             again = await asyncio.gather(*(check(fresh, state.guard, Target.of(c.row)) for c, _, _ in held))
         self._results += [service.Outcome(c.monitor_id, r, self.owner, storm=not r.ok)
                           for (c, _, _), r in zip(held, again)]
@@ -192,7 +192,7 @@ class Scheduler:
             return
         for attempt in range(1, WRITE_ATTEMPTS + 1):
             try:
-                await in_session(state, lambda s: service.record(s, batch))
+                await in_session(state, lambda s: service.record(s, batch, self.on_flips))
                 return
             except DBAPIError as exc:
                 log.warning("writing %d results failed (attempt %d): %s", len(batch), attempt,

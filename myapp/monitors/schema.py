@@ -9,13 +9,21 @@ import datetime
 import re
 from typing import Annotated, Literal
 
-from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, ValidationError, ValidationInfo,
-                      create_model, field_validator)
-from yarl import URL
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    ValidationInfo,
+    create_model,
+    field_validator,
+)
 
 from ..models.monitor import METHODS, STATES
-from ..validation import Invalid, PageQuery, Reply, fields_of
-from .checker import Blocked
+from ..outbound import check_url
+from ..validation import Invalid, PageQuery, Reply, fields_of, no_control_characters
 from .rules import json_path_steps, normalize_status_spec
 
 MAX_INTERVAL = 86400
@@ -30,34 +38,6 @@ READ_ONLY = ("id", "state", "state_since", "last_check", "uptime", "created_at",
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 Rule = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)]
-
-
-def no_control_characters(value, what="it"):
-    if any(ord(c) < 32 and c != "\t" or ord(c) == 127 for c in value):
-        raise ValueError(f"{what} must not hold control characters")
-    return value
-
-
-def check_url(value, guard=None):
-    """An http(s) URL with a host; a literal address the guard refuses is an error.  Host names are checked
-    again at every connection (a name may resolve elsewhere tomorrow)."""
-    value = no_control_characters(value.strip(), "a URL")
-    if " " in value:
-        raise ValueError("a URL must not hold spaces")
-    try:
-        url = URL(value)
-    except (ValueError, TypeError) as exc:
-        raise ValueError(f"not a valid URL: {exc}") from None
-    if url.scheme not in ("http", "https"):
-        raise ValueError("use an http:// or https:// URL")
-    if not url.raw_host:
-        raise ValueError("the URL needs a host name")
-    if guard is not None:
-        try:
-            guard.check_url(url)
-        except Blocked as exc:
-            raise ValueError(str(exc)) from None
-    return value
 
 
 class MonitorFields(BaseModel):

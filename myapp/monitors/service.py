@@ -15,9 +15,9 @@ from sqlalchemy import bindparam, case, delete, func, insert, or_, select, updat
 from sqlalchemy.dialects.mysql import insert as mysql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from ..alerts import service as alerts
+from ..maintenance import service as maintenance
+from ..models import Channel, MonitorChannel
 from ..models.meta import utcnow
-from ..validation import next_page
 from ..models.monitor import (
     BUCKET_COLUMNS,
     LATENCY_BUCKETS,
@@ -29,7 +29,7 @@ from ..models.monitor import (
     Monitor,
     with_recent,
 )
-from . import maintenance
+from ..validation import Invalid, next_page
 from .state import Snapshot, step
 
 monitors = Monitor.__table__
@@ -116,6 +116,51 @@ async def list_monitors(session, user_id, columns, limit, after_id=None, state=N
     if text:
         query = query.where(or_(c.name.contains(text, autoescape=True), c.url.contains(text, autoescape=True)))
     return next_page(list(await session.execute(query)), limit)
+
+
+# -- the channels a monitor alerts --------------------------------------------------------------
+
+_LINKS = MonitorChannel.__table__.c
+_CHANNELS_OF = (select(_LINKS.monitor_id, _LINKS.channel_id).where(_LINKS.monitor_id.in_(bindparam("ids", expanding=True)))
+                .order_by(_LINKS.channel_id))
+
+
+async def channels_of(session, monitor_ids):
+    """{monitor id: [channel ids]} for these monitors (each present, maybe empty)."""
+    found = {m: [] for m in monitor_ids}
+    if monitor_ids:
+        for monitor_id, channel_id in await session.execute(_CHANNELS_OF, {"ids": list(found)}):
+            found[monitor_id].append(channel_id)
+    return found
+
+
+async def channel_choices(session, user_id):
+    """The user's channels a monitor may alert: (id, name, kind, target) rows by name."""
+    return (await session.execute(select(Channel.id, Channel.name, Channel.kind, Channel.target).where(Channel.user_id == user_id)
+                                  .order_by(Channel.name, Channel.id))).all()
+
+
+async def check_channels(session, user_id, channel_ids):
+    """Invalid unless every id is one of the user's channels."""
+    if channel_ids:
+        own = set(await session.scalars(select(Channel.id).where(Channel.user_id == user_id,
+                                                                 Channel.id.in_(channel_ids))))
+        missing = [c for c in channel_ids if c not in own]
+        if missing:
+            raise Invalid({"channels": f"no such channel: {missing[0]}"})
+
+
+async def set_channels(session, user_id, monitor_id, channel_ids, new=False):
+    """The monitor alerts through exactly these channels, which must be the user's own (else Invalid).
+
+    ``new``: the monitor was made in this transaction, so it has no channels to forget.
+    """
+    await check_channels(session, user_id, channel_ids)
+    if not new:
+        await session.execute(delete(MonitorChannel).where(MonitorChannel.monitor_id == monitor_id))
+    if channel_ids:
+        await session.execute(insert(MonitorChannel), [{"monitor_id": monitor_id, "channel_id": c}
+                                                       for c in channel_ids])
 
 
 # -- history ----------------------------------------------------------------------------
@@ -300,8 +345,12 @@ def new_values(row, outcome, change):
     return {"row_id": row.id, "seen_version": row.version, **{f"new_{k}": v for k, v in values.items()}}
 
 
-async def record(session, outcomes):
+async def record(session, outcomes, on_flips=()):
     """Write check results in the caller's transaction: monitor rows, results, incidents, rollups.
+
+    ``on_flips``: coroutine functions awaited in the same transaction with the results
+    [(outcome, transition)] and {monitor id: when its closing incident started}, for what
+    must be written with a state change (alerts' deliveries: ``Monitoring.on_flips``).
 
     Each monitor row moves by the state machine with a compare-and-swap on its
     ``version``: of two writers, one wins and the other recomputes from the winner's
@@ -344,11 +393,11 @@ async def record(session, outcomes):
                 else:
                     later.append(outcome)  # another writer came first: read its row again
         pending = later
-    await _write_history(session, recorded)
+    await _write_history(session, recorded, on_flips)
     return recorded
 
 
-async def _write_history(session, recorded):
+async def _write_history(session, recorded, on_flips):
     if not recorded:
         return
     await session.execute(insert(CheckResult.__table__), [
@@ -373,7 +422,8 @@ async def _write_history(session, recorded):
         if c.closes_incident:
             await session.execute(update(Incident.__table__).where(
                 Incident.monitor_id == o.monitor_id, Incident.ended_at.is_(None)).values(ended_at=o.result.at))
-    await alerts.enqueue(session, recorded, down_since)
+    for listener in on_flips:
+        await listener(session, recorded, down_since)
     # a maintenance window does not count in uptime: its checks are stored, not rolled up
     await add_to_rollups(session, [o for o, c in recorded if c.state != "MAINTENANCE"])
 

@@ -12,8 +12,8 @@ from sqlalchemy import select
 
 from myapp.accounts import service
 from myapp.accounts.schema import SignUp, check
-from myapp.validation import Invalid
 from myapp.models import User, run_in_session
+from myapp.validation import Invalid
 
 
 def parse_args(argv):

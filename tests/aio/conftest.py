@@ -1,5 +1,3 @@
-import threading
-import time
 
 import pytest
 from pyramid.config import Configurator
@@ -38,11 +36,3 @@ def add(config, view, path, **kw):
     config.add_view(view, route_name=name, **kw)
 
 
-def wait_for(predicate, timeout=5.0):
-    """Poll ``predicate`` until it is true or ``timeout`` seconds pass; return its last value."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            return predicate()
-        threading.Event().wait(0.005)
-    return True

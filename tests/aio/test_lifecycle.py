@@ -14,7 +14,8 @@ from webtest import TestApp
 
 from myapp.aio import loop_state
 
-from .conftest import add, wait_for
+from ..helpers import wait_until
+from .conftest import add
 
 
 async def fetch_all(urls):
@@ -157,7 +158,7 @@ def test_background_task_gets_service_state_is_restarted_and_cancelled(make_app)
         c.add_background_task(flaky, name="flaky")
 
     app = make_app(setup, aio__restart_backoff="0.01")
-    assert wait_for(lambda: len(runs) == 2), runs  # restarted after the failure
+    assert wait_until(lambda: len(runs) == 2), runs  # restarted after the failure
     assert runs == ["service resource", "service resource"]
     assert app.registry.aio_runtime.stats()["background_tasks"] == ["flaky"]
     app.registry.aio_runtime.shutdown()
@@ -176,7 +177,7 @@ def test_background_task_failure_is_logged_with_traceback(make_app, caplog):
     with caplog.at_level(logging.ERROR, logger="myapp.aio.runtime"):
         make_app(lambda c: c.add_background_task(fails, name="fails"), aio__restart_backoff="0.01")
         assert done.wait(5)
-        assert wait_for(lambda: any(r.exc_info for r in caplog.records))
+        assert wait_until(lambda: any(r.exc_info for r in caplog.records))
     record = next(r for r in caplog.records if r.exc_info)
     assert "fails" in record.getMessage() and record.exc_info[0] is ValueError
 

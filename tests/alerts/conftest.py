@@ -7,8 +7,8 @@ import email.policy
 import pytest
 from aiosmtpd.controller import Controller
 
-from ..conftest import free_port
-from ..monitors.conftest import new_monitor, owner, target, wait_until  # noqa: F401 (fixtures)
+from ..helpers import free_port
+from ..monitors.conftest import new_monitor, owner, target  # noqa: F401 (fixtures)
 
 PUBLIC_URL = "https://status.example.com"
 

@@ -5,8 +5,8 @@ import hashlib
 import hmac
 import json
 
-from ..conftest import free_port
-from .conftest import PUBLIC_URL, deliveries, new_channel, new_monitor, wait_until
+from ..helpers import free_port, wait_until
+from .conftest import PUBLIC_URL, deliveries, new_channel, new_monitor
 
 SECRET = "a-secret-of-the-receiver"
 

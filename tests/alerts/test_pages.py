@@ -75,7 +75,7 @@ def test_the_whole_story_in_the_browser(make_myapp, make_user, target, smtp):
     from webtest import TestApp
 
     from ..conftest import PASSWORD
-    from .conftest import wait_until
+    from ..helpers import wait_until
 
     mailbox, port = smtp
     make_user("ada@example.com")

@@ -7,7 +7,8 @@ from collections import Counter
 import pytest
 
 from ..conftest import pserve
-from .conftest import deliveries, new_channel, new_monitor, wait_until
+from ..helpers import wait_until
+from .conftest import deliveries, new_channel, new_monitor
 
 MONITORS = 5
 

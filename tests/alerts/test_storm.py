@@ -3,8 +3,8 @@ fresh connections and sends one grouped message per channel instead of one per m
 
 import json
 
-from ..conftest import free_port
-from .conftest import deliveries, new_channel, new_monitor, wait_until
+from ..helpers import free_port, wait_until
+from .conftest import deliveries, new_channel, new_monitor
 
 
 def scheduling(make_myapp):

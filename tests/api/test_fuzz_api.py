@@ -16,7 +16,9 @@ import sys
 import pytest
 
 from myapp.alerts import service as alerts
-from myapp.monitors import maintenance, service
+from myapp.maintenance import schema as windows
+from myapp.maintenance import service as maintenance
+from myapp.monitors import service
 from myapp.monitors.schema import MonitorFields
 
 from ..conftest import in_app
@@ -36,7 +38,7 @@ def world(app, serve, make_user, make_key):
         channel = await alerts.create_channel(session, user, {"name": "hook", "kind": "webhook",
                                                               "target": "http://127.0.0.1:9/hook", "secret": None,
                                                               "slack": False})
-        window = await maintenance.create_window(session, user, maintenance.validate(
+        window = await maintenance.create_window(session, user, windows.validate(
             {"name": "nightly", "kind": "once", "starts_at": "2030-01-01T00:00:00Z", "ends_at": "2030-01-01T01:00:00Z"}))
         return {"monitor_id": str(monitor.id), "channel_id": str(channel.id), "window_id": str(window.id),
                 "key_id": str(spare_key)}

@@ -8,6 +8,7 @@ import signal
 import time
 
 from ..conftest import pserve
+from ..helpers import wait_until
 from .conftest import TIMEOUT, Load, fault_settings
 
 GOOD = {200, 401, 429}  # answers of a working server to the load below
@@ -34,13 +35,6 @@ def tracebacks_per_kind(log):
             counts[kind] += 1
             kind = None  # a chained traceback belongs to the same record
     return max(counts.values(), default=0)
-
-
-def wait_until(predicate, timeout):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "the condition did not hold in time"
-        time.sleep(0.02)
 
 
 def test_a_frozen_database_gives_timely_503_or_504_and_recovers(fault_app, mariadb, serve, caplog):
@@ -79,11 +73,11 @@ def test_a_dead_database_gives_503_and_one_log_line_per_event(fault_app, mariadb
     assert len(outage) > 20 and set(load.statuses(outage)) == {503}, load.statuses(outage)
     after = load.between(started + 2, float("inf"))
     assert set(load.statuses(after)) <= GOOD, load.statuses(after)
-    errors = [r for r in caplog.records if r.name == "myapp.views.errors"]
+    errors = [r for r in caplog.records if r.name == "myapp.errors"]
     failed = sum(1 for r in load.results if r.status == 503)
     assert len(errors) <= failed  # one line per event, no more
     assert sum(1 for r in caplog.records if r.exc_info) <= 4  # a traceback per kind per minute, not per request
-    assert not [r for r in caplog.records if r.name == "myapp.views.errors" and "unhandled" in r.getMessage()]
+    assert not [r for r in caplog.records if r.name == "myapp.errors" and "unhandled" in r.getMessage()]
 
 
 def test_a_restart_while_idle_costs_no_request(fault_app, mariadb, serve):

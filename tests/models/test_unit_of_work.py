@@ -14,6 +14,7 @@ from myapp.models.engine import create_engine, engines
 
 from ..conftest import run
 
+
 class ProbeBase(DeclarativeBase):
     metadata = MetaData()
 

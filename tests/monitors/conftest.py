@@ -133,13 +133,14 @@ def target():
 
 def certificate_pair(tmp_path, days):
     """A CA file and a server certificate for 127.0.0.1 that expires in ``days`` days: (ca path, SSLContext)."""
+    import ipaddress
+
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.x509.oid import NameOID
-    import ipaddress
 
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "myapp test CA")])
     ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
@@ -175,17 +176,6 @@ def owner(make_user, make_key):
 def new_monitor(client, auth, **fields):
     body = {"name": "a monitor", "interval": 30, **fields}
     return client.post_json("/api/monitors", body, headers=auth, status=201).json
-
-
-def wait_until(predicate, timeout=15, interval=0.05):
-    """Poll ``predicate`` until it returns a true value (which is returned), or fail after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        assert time.monotonic() < deadline, "the condition did not hold in time"
-        time.sleep(interval)
 
 
 def run_sql(app, statement, **params):

@@ -153,14 +153,15 @@ def test_only_failures_to_reach_the_server_count_towards_a_storm(target):
     """Refused, timed out, unresolvable: maybe our own network.  A wrong answer or a redirect loop: theirs."""
     import asyncio
 
-    from myapp.monitors import checker
-    from myapp.monitors.checker import Guard, Target, check
+    from myapp import outbound
+    from myapp.monitors.checker import Target, check
+    from myapp.outbound import Guard
 
-    from ..conftest import free_port
+    from ..helpers import free_port
 
     async def network(url, timeout=2):
         guard = Guard(allow_private=True)
-        async with checker.session(guard, checker.tls_context()) as session:
+        async with outbound.session(guard, outbound.tls_context()) as session:
             return (await check(session, guard, Target(url=url, timeout=timeout))).network
 
     cases = {f"http://127.0.0.1:{free_port()}/": True, f"{target.url}/slow?ms=3000": True,

@@ -2,7 +2,7 @@
 
 import pytest
 
-from myapp.monitors import checker
+from myapp import outbound
 
 from .conftest import TargetServer, new_monitor
 
@@ -37,8 +37,8 @@ def test_the_probe_is_guarded_too(denied, target):
 @pytest.fixture
 def public_127_0_0_1(monkeypatch):
     """Treat 127.0.0.1 as a public address, so a target there can redirect to another, private one."""
-    real = checker.blocked_because
-    monkeypatch.setattr(checker, "blocked_because", lambda address: None if address == "127.0.0.1" else real(address))
+    real = outbound.blocked_because
+    monkeypatch.setattr(outbound, "blocked_because", lambda address: None if address == "127.0.0.1" else real(address))
 
 
 def test_a_redirect_to_a_private_address_is_blocked(denied, target, public_127_0_0_1):
@@ -68,9 +68,9 @@ def test_allowed_targets_are_reached(make_myapp, owner, target):
     ("::ffff:127.0.0.1", "loopback"), ("2002:a00:1::", "private"), ("fc00::1", "private"), ("240.0.0.1", "reserved"),
 ])
 def test_what_counts_as_private(address, why):
-    assert why in checker.blocked_because(address)
+    assert why in outbound.blocked_because(address)
 
 
 @pytest.mark.parametrize("address", ["93.184.216.34", "2606:2800:220:1:248:1893:25c8:1946", "8.8.8.8"])
 def test_public_addresses_pass(address):
-    assert checker.blocked_because(address) is None
+    assert outbound.blocked_because(address) is None

@@ -10,7 +10,8 @@ from sqlalchemy import func, select
 from myapp.models import CheckResult
 
 from ..conftest import pserve
-from .conftest import new_monitor, run_sql, wait_until
+from ..helpers import wait_until
+from .conftest import new_monitor, run_sql
 
 INTERVAL = 2
 MONITORS = 20

@@ -9,7 +9,8 @@ from myapp.models.meta import utcnow
 from myapp.monitors import service
 
 from ..conftest import in_app
-from .conftest import new_monitor, run_sql, wait_until
+from ..helpers import wait_until
+from .conftest import new_monitor, run_sql
 
 SCHEDULER = {"monitors.scheduler": "true", "metrics.token": "metrics-token-0123456789"}
 

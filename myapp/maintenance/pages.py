@@ -1,0 +1,82 @@
+"""Browser pages for maintenance windows: the list and form, and deletion."""
+
+from pyramid.httpexceptions import HTTPFound
+from pyramid.view import view_config
+from sqlalchemy import select
+
+from ..models import Monitor
+from ..validation import Invalid
+from . import schema, service
+
+
+async def page(request, values=None, errors=None):
+    monitors = (await request.dbsession.execute(select(Monitor.id, Monitor.name).where(
+        Monitor.user_id == request.context.owner_id).order_by(Monitor.name))).all()
+    return {"windows": await service.list_windows(request.dbsession, request.context.owner_id),
+            "monitors": monitors, "names": {m.id: m.name for m in monitors}, "days": schema.DAYS,
+            "values": values or {}, "errors": errors or {}}
+
+
+def read_form(post):
+    """(data for the schema, {field: problem} found while reading the text)."""
+    data, errors = {"name": post.get("name", ""), "kind": post.get("kind", "")}, {}
+    monitor = post.get("monitor_id", "")
+    if monitor:
+        data["monitor_id"] = int(monitor) if monitor.isascii() and monitor.isdigit() and len(monitor) < 10 else 0
+    if data["kind"] == "once":
+        for name in ("starts_at", "ends_at"):  # a browser's datetime-local: 2026-12-01T22:00, taken as UTC
+            if post.get(name):
+                data[name] = post[name] + "Z"
+    else:
+        data["days"] = post.getall("days")
+        data["start_time"] = post.get("start_time") or None
+        data["timezone"] = post.get("timezone", "").strip() or None
+        raw = post.get("duration_minutes", "").strip()
+        if raw:
+            if raw.isascii() and raw.isdigit() and len(raw) < 7:
+                data["duration_minutes"] = int(raw)
+            else:
+                errors["duration_minutes"] = "a whole number"
+    return data, errors
+
+
+@view_config(route_name="maintenance", request_method="GET", renderer="myapp:maintenance/templates/maintenance/maintenance.jinja2",
+             permission="view")
+async def windows_page(request):
+    return await page(request)
+
+
+@view_config(route_name="maintenance", request_method="POST", renderer="myapp:maintenance/templates/maintenance/maintenance.jinja2",
+             permission="edit")
+async def create(request):
+    data, errors = read_form(request.POST)
+    values = {**{k: request.POST.get(k, "") for k in ("name", "kind", "monitor_id", "starts_at", "ends_at",
+                                                      "start_time", "duration_minutes", "timezone")},
+              "days": request.POST.getall("days")}
+    try:
+        if errors:
+            raise Invalid(errors)
+        window = await service.create_window(request.dbsession, request.context.owner_id,
+                                                 schema.validate(data))
+    except Invalid as exc:
+        request.response.status = 422
+        return await page(request, values, exc.fields)
+    request.session.flash(f"The maintenance window {window.name} is saved.")
+    return HTTPFound(request.route_path("maintenance"))
+
+
+@view_config(route_name="maintenance.delete", request_method="GET",
+             renderer="myapp:templates/confirm_delete.jinja2", permission="delete")
+def confirm_delete(request):
+    window = request.context.window
+    return {"what": f"the maintenance window {window.name}", "consequence": "Its monitors alert as usual again.",
+            "action": request.route_path("maintenance.delete", window_id=window.id),
+            "back": request.route_path("maintenance")}
+
+
+@view_config(route_name="maintenance.delete", request_method="POST", permission="delete")
+async def delete(request):
+    window = request.context.window
+    await request.dbsession.delete(window)
+    request.session.flash(f"The maintenance window {window.name} is deleted.")
+    return HTTPFound(request.route_path("maintenance"))

@@ -1,0 +1,137 @@
+"""A maintenance window's fields, declared once with pydantic for the API, the form and validation."""
+
+import datetime
+import re
+import zoneinfo
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, ValidationInfo, field_validator
+
+from ..validation import Invalid, Reply, fields_of, no_control_characters
+
+DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+TIME = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+MAX_MINUTES = 7 * 24 * 60
+UTC = datetime.UTC
+
+
+class WindowFields(BaseModel):
+    #: validate_default: a field that its kind requires is checked even when missing
+    model_config = ConfigDict(extra="forbid", strict=True, validate_default=True)
+
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+    monitor_id: int | None = Field(None, gt=0, lt=2**31)  # None: every monitor of the user
+    kind: Literal["once", "weekly"]
+    starts_at: datetime.datetime | None = None
+    ends_at: datetime.datetime | None = None
+    days: list[Literal[DAYS]] | None = Field(None, min_length=1, max_length=7)
+    start_time: str | None = None
+    duration_minutes: int | None = Field(None, ge=1, le=MAX_MINUTES)
+    timezone: Annotated[str, StringConstraints(max_length=64)] | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value):
+        return no_control_characters(value, "a name")
+
+    @field_validator("starts_at", "ends_at", mode="before")
+    @classmethod
+    def _moment(cls, value):
+        if value is None:
+            return None
+        if not isinstance(value, str) or len(value) > 40:
+            raise ValueError("a time such as 2026-12-01T22:00:00Z")
+        try:
+            moment = datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            raise ValueError("a time such as 2026-12-01T22:00:00Z") from None
+        if moment.tzinfo is None:
+            raise ValueError("say its time zone: end it with Z (UTC) or +01:00")
+        if not 1970 <= moment.year <= 9998:  # in UTC it may cross into year 0 or 10000, which cannot be
+            raise ValueError("a year from 1970 to 9998")
+        return moment.astimezone(UTC).replace(tzinfo=None)
+
+    @field_validator("ends_at")
+    @classmethod
+    def _ends(cls, value, info: ValidationInfo):
+        starts = info.data.get("starts_at")
+        if info.data.get("kind") == "once" and None not in (starts, value) and value <= starts:
+            raise ValueError("it must end after it starts")
+        return value
+
+    @field_validator("starts_at", "ends_at", "days", "start_time", "duration_minutes", "timezone")
+    @classmethod
+    def _required_by_kind(cls, value, info: ValidationInfo):
+        kind = info.data.get("kind")
+        if value is None and kind and info.field_name in REQUIRED[kind]:
+            raise ValueError(f"required for a {kind} window")
+        return value
+
+    @field_validator("start_time")
+    @classmethod
+    def _start_time(cls, value):
+        if value is not None and not TIME.match(value):
+            raise ValueError("a time of day such as 22:30")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value):
+        if value is None:
+            return None
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValueError("not a time zone: use a name such as Europe/Paris or UTC") from None
+        return value
+
+
+class Window(Reply):
+    """A window as the API shows it."""
+
+    id: int
+    name: str
+    monitor_id: int | None = Field(description="null: every monitor of the user")
+    kind: Literal["once", "weekly"]
+    starts_at: datetime.datetime | None
+    ends_at: datetime.datetime | None
+    days: list[Literal[DAYS]] | None
+    start_time: str | None
+    duration_minutes: int | None
+    timezone: str | None
+    created_at: datetime.datetime
+    updated_at: datetime.datetime
+
+
+class WindowList(Reply):
+    windows: list[Window]
+
+
+REQUIRED = {"once": ("starts_at", "ends_at"), "weekly": ("days", "start_time", "duration_minutes", "timezone")}
+
+
+def validate(data, current=None):
+    """Clean fields of a window (over ``current`` for a change), or Invalid naming each bad field."""
+    try:
+        return clean(WindowFields.model_validate({**(current or {}), **data}))
+    except ValidationError as exc:
+        raise Invalid(fields_of(exc)) from None
+
+
+def clean(window):
+    """The columns of a valid window: the other kind's fields dropped, the days in order."""
+    fields = window.model_dump()
+    for kind, names in REQUIRED.items():
+        if kind != fields["kind"]:
+            fields.update(dict.fromkeys(names))
+    fields["days"] = ",".join(d for d in DAYS if d in fields["days"]) if fields["days"] else None
+    return fields
+
+
+def as_fields(window):
+    """A window's fields as the API shows (and validate takes) them."""
+    return {"name": window.name, "monitor_id": window.monitor_id, "kind": window.kind,
+            "starts_at": window.starts_at.isoformat() + "Z" if window.starts_at else None,
+            "ends_at": window.ends_at.isoformat() + "Z" if window.ends_at else None,
+            "days": window.days.split(",") if window.days else None, "start_time": window.start_time,
+            "duration_minutes": window.duration_minutes, "timezone": window.timezone}

@@ -1,0 +1,39 @@
+"""Operations: the home page, /api/health, and /metrics for Prometheus.
+
+Settings: ``metrics.token`` (scrape /metrics, and see /api/health's details, with
+``Authorization: Bearer <token>``) and ``metrics.allow`` (addresses or networks, e.g.
+``127.0.0.1 10.0.0.0/8``, that may scrape without the token).  With neither, /metrics answers 401.
+"""
+
+import ipaddress
+
+from pydantic import field_validator
+from pyramid.tweens import INGRESS
+
+from ..settings import Field, Optional, Section, Words, section
+from .metrics import Metrics
+
+
+class OpsSettings(Section):
+    metrics_token: Optional = Field(None, alias="metrics.token")
+    metrics_allow: Words = Field((), alias="metrics.allow")
+
+    @field_validator("metrics_allow")
+    @classmethod
+    def _networks(cls, value):
+        try:
+            return tuple(ipaddress.ip_network(n, strict=False) for n in value)
+        except ValueError as exc:
+            raise ValueError(f"list addresses or networks: {exc}") from None
+
+
+def includeme(config):
+    config.include("myapp.monitors")
+    config.include("myapp.alerts")
+    registry = config.registry
+    registry.ops = section(registry, OpsSettings)
+    registry.metrics = Metrics(registry)
+    config.add_check_listener(registry.metrics.observe_check)
+    config.add_tween("myapp.ops.metrics.metrics_tween_factory", under=INGRESS)
+    config.scan(".api")
+    config.scan(".pages")

@@ -1,0 +1,200 @@
+"""Outbound HTTP, for every area that reaches out (checks, webhooks): the guard against server-side
+request forgery, the resolver and connector it lives in, the per-loop ClientSession, and the check
+of a URL a user typed.
+
+Every event loop has its own ClientSession (a myapp.aio cleanup context: ``http_client``).  Its
+connector resolves names through the guard, so every address actually connected to is checked,
+redirects included; literal IP addresses, which aiohttp never resolves, are checked before each
+request (``Guard.check_url``).
+"""
+
+import contextvars
+import ipaddress
+import ssl
+import types
+from typing import Literal
+
+import aiohttp
+from aiohttp.abc import AbstractResolver
+from yarl import URL
+
+from .settings import Field, NotConfigured, Optional, Section, section
+from .validation import add_validation_context, no_control_characters
+
+USER_AGENT = "myapp-monitor/0.1 (+https://github.com/myapp)"
+
+
+class Blocked(OSError):
+    """The target is an address the guard refuses (monitors.private_targets = deny)."""
+
+
+def blocked_because(address):
+    """Why ``address`` may not be a target, or None when it may."""
+    ip = ipaddress.ip_address(address.split("%", 1)[0])  # no zone index
+    if ip.version == 6:
+        embedded = ip.ipv4_mapped or ip.sixtofour or (ip.teredo[1] if ip.teredo else None)
+        if embedded is not None:
+            ip = embedded
+    if ip.is_loopback:
+        return "a loopback address"
+    if ip.is_link_local:
+        return "a link-local address"
+    if ip.is_multicast:
+        return "a multicast address"
+    if ip.is_reserved or ip.is_unspecified:
+        return "a reserved address"
+    if ip.is_private:
+        return "a private address"
+    if not ip.is_global:  # shared (carrier-grade NAT), documentation, benchmarking ranges
+        return "a reserved address"
+    return None
+
+
+class Guard:
+    """Which addresses checks may connect to: all, or only public ones."""
+
+    def __init__(self, allow_private):
+        self.allow_private = allow_private
+
+    def check_address(self, address, host=None):
+        if self.allow_private:
+            return
+        reason = blocked_because(address)
+        if reason:
+            shown = f"{host} resolves to {address}" if host and host != address else address
+            raise Blocked(f"blocked: {shown}, {reason} (monitors.private_targets = deny)")
+
+    def check_url(self, url):
+        """The checks a URL must pass before a request: http(s), and a literal address must be allowed."""
+        if url.scheme not in ("http", "https") or not url.raw_host:
+            raise Blocked(f"only http and https URLs can be checked, not {str(url)[:100]}")
+        host = url.raw_host.strip("[]")
+        try:
+            ipaddress.ip_address(host.split("%", 1)[0])
+        except ValueError:
+            return  # a name: the resolver checks what it resolves to
+        self.check_address(host)
+
+
+class GuardedResolver(AbstractResolver):
+    """aiohttp's resolver, refusing names that resolve to an address the guard does not allow."""
+
+    def __init__(self, guard):
+        self.guard = guard
+        self.inner = aiohttp.DefaultResolver()
+
+    async def resolve(self, host, port=0, family=0):
+        infos = await self.inner.resolve(host, port, family)
+        for info in infos:
+            self.guard.check_address(info["host"], host)
+        return infos
+
+    async def close(self):
+        await self.inner.close()
+
+
+#: where the connector leaves the certificate of the server a check's task connected to
+peer_certificate = contextvars.ContextVar("peer_certificate", default=None)
+
+
+class CheckConnector(aiohttp.TCPConnector):
+    """A TCPConnector that hands the server's certificate to the check that asked for the connection.
+
+    aiohttp lets go of a connection as soon as a short answer is read, before the
+    caller could look at it, so the certificate is taken when the connection is given.
+    """
+
+    async def connect(self, req, traces, timeout):
+        connection = await super().connect(req, traces, timeout)
+        found = peer_certificate.get()
+        transport = connection.transport
+        if found is not None and transport is not None:
+            ssl_object = transport.get_extra_info("ssl_object")
+            found["cert"] = ssl_object.getpeercert() if ssl_object is not None else None
+        return connection
+
+
+def tls_context(ca_file=None):
+    """The system's trusted certificates, and those of ``ca_file`` too (an internal CA)."""
+    context = ssl.create_default_context()
+    if ca_file:
+        context.load_verify_locations(cafile=ca_file)
+    return context
+
+
+def http_client(guard, limit, tls):
+    """A cleanup context: ``state.http``, a ClientSession for checks on this loop, and ``state.guard``.
+
+    ``tls`` is the SSLContext (made once per process: ``tls_context``).
+    """
+
+    async def client(state):
+        state.guard = guard
+        state.tls = tls
+        state.http = session(guard, tls, limit)
+        try:
+            yield
+        finally:
+            await state.http.close()
+
+    return client
+
+
+def session(guard, tls, limit=100, fresh=False):
+    """A ClientSession for checks.  ``fresh``: no pooled connection and no cached DNS answer (a re-check
+    that must not reuse what may have broken)."""
+    if fresh:
+        connector = CheckConnector(limit=limit, resolver=GuardedResolver(guard), use_dns_cache=False,
+                                   force_close=True, ssl=tls)
+    else:
+        connector = CheckConnector(limit=limit, resolver=GuardedResolver(guard), ttl_dns_cache=30, ssl=tls)
+    return aiohttp.ClientSession(
+        connector=connector,
+        cookie_jar=aiohttp.DummyCookieJar(),  # one session serves every user's monitors: no cookies kept
+        timeout=aiohttp.ClientTimeout(total=None),  # the check's own deadline bounds it
+        headers={"User-Agent": USER_AGENT},
+        trust_env=False,
+    )
+
+
+def check_url(value, guard=None):
+    """An http(s) URL with a host, as typed (ValueError says what is wrong); a literal address the guard
+    refuses is an error.  Host names are checked again at every connection (a name may resolve elsewhere
+    tomorrow)."""
+    value = no_control_characters(value.strip(), "a URL")
+    if " " in value:
+        raise ValueError("a URL must not hold spaces")
+    try:
+        url = URL(value)
+    except (ValueError, TypeError) as exc:
+        raise ValueError(f"not a valid URL: {exc}") from None
+    if url.scheme not in ("http", "https"):
+        raise ValueError("use an http:// or https:// URL")
+    if not url.raw_host:
+        raise ValueError("the URL needs a host name")
+    if guard is not None:
+        try:
+            guard.check_url(url)
+        except Blocked as exc:
+            raise ValueError(str(exc)) from None
+    return value
+
+
+class OutboundSettings(Section):
+    private_targets: Literal["allow", "deny"] = Field("deny", alias="monitors.private_targets")
+    ca_file: Optional = Field(None, alias="monitors.ca_file")
+    connections: int = Field(100, alias="monitors.max_concurrency", ge=1, description="per loop")
+
+
+def includeme(config):
+    """Every loop gets ``state.http`` (a guarded ClientSession), ``state.guard`` and ``state.tls``; request
+    bodies are validated with the guard (``validation_context["guard"]``)."""
+    settings = section(config.registry, OutboundSettings)
+    guard = Guard(allow_private=settings.private_targets == "allow")
+    try:  # made once, here: loading the system's certificates takes tens of ms, too long on a loop
+        tls = tls_context(settings.ca_file)
+    except (OSError, ValueError) as exc:
+        raise NotConfigured(f"monitors.ca_file cannot be read as certificates: {exc}") from None
+    config.registry.outbound = types.SimpleNamespace(guard=guard, tls=tls)
+    add_validation_context(config.registry, guard=guard)
+    config.add_cleanup_ctx(http_client(guard, settings.connections, tls))

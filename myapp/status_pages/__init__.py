@@ -1,0 +1,25 @@
+"""Status pages: chosen monitors of one user, shown to anyone at /status/{slug}.
+
+Settings: ``monitors.status_cache_seconds`` (how long a process keeps a rendered public page).
+"""
+
+from ..accounts.security import OwnedRow
+from ..models import StatusPage
+from ..settings import Field, Section, section
+from .cache import PublicCache
+
+
+class StatusPageSettings(Section):
+    cache_seconds: int = Field(30, alias="monitors.status_cache_seconds", ge=0)
+
+
+class StatusPageResource(OwnedRow):
+    """One status page, looked up by the ``page_id`` in the URL: its owner's alone."""
+
+    model, key, name, missing = StatusPage, "page_id", "page", "No such status page."
+
+
+def includeme(config):
+    config.include("myapp.accounts")
+    config.registry.status_cache = PublicCache(section(config.registry, StatusPageSettings).cache_seconds)
+    config.scan(".pages")

@@ -1,0 +1,132 @@
+"""Status pages: the owner's list and form, and the public page at /status/{slug}."""
+
+from pyramid.httpexceptions import HTTPFound, HTTPNotFound
+from pyramid.renderers import render
+from pyramid.response import Response
+from pyramid.security import NO_PERMISSION_REQUIRED
+from pyramid.view import view_config
+from sqlalchemy import select
+
+from ..models import Monitor
+from ..monitors import charts, queries
+from ..monitors import service as monitor_service
+from ..validation import Invalid
+from . import schema, service
+
+STATUS_TEMPLATE = "myapp:status_pages/templates/status_pages/status.jinja2"
+
+
+async def form_context(request, values, errors=None, page=None, status=200):
+    request.response.status = status
+    monitors = (await request.dbsession.execute(
+        select(Monitor.id, Monitor.name, Monitor.state).where(Monitor.user_id == request.context.owner_id)
+        .order_by(Monitor.name))).all()
+    return {"values": values, "errors": errors or {}, "page": page, "monitors": monitors,
+            "pages": await service.pages_of(request.dbsession, request.context.owner_id)}
+
+
+def read_form(post):
+    data = {"title": post.get("title", ""), "slug": post.get("slug", ""), "show_urls": bool(post.get("show_urls"))}
+    ids = [value for value in post.getall("monitors") if value.isascii() and value.isdigit() and len(value) < 12]
+    data["monitors"] = [int(value) for value in ids]
+    return data
+
+
+def values_of(data):
+    return {**data, "monitors": set(data["monitors"])}
+
+
+@view_config(route_name="status_pages", request_method="GET", renderer="myapp:status_pages/templates/status_pages/status_pages.jinja2",
+             permission="view")
+async def status_pages_list(request):
+    return await form_context(request, {"title": "", "slug": "", "show_urls": False, "monitors": set()})
+
+
+async def save(request, page=None):
+    old_slug = page.slug if page is not None else None
+    data = read_form(request.POST)
+    try:
+        fields = schema.validate(data)
+        saved = await service.save(request.dbsession, request.context.owner_id, fields, page)
+    except Invalid as exc:
+        return await form_context(request, values_of(data), exc.fields, page, status=422)
+    except service.SlugTaken:
+        return await form_context(request, values_of(data), {"slug": "this address is taken; choose another"}, page,
+                                  status=409)
+    forget_when_done(request, saved.slug, *([old_slug] if old_slug else []))
+    request.session.flash(f"The status page {saved.title} is saved: anyone can open it at /status/{saved.slug}.")
+    return HTTPFound(request.route_path("status_page.edit", page_id=saved.id))
+
+
+@view_config(route_name="status_pages", request_method="POST", renderer="myapp:status_pages/templates/status_pages/status_pages.jinja2",
+             permission="edit")
+async def create(request):
+    return await save(request)
+
+
+@view_config(route_name="status_page.edit", request_method="GET", renderer="myapp:status_pages/templates/status_pages/status_pages.jinja2",
+             permission="edit")
+async def edit_form(request):
+    page = request.context.page
+    values = {"title": page.title, "slug": page.slug, "show_urls": page.show_urls,
+              "monitors": set(await service.monitor_ids(request.dbsession, page.id))}
+    return await form_context(request, values, page=page)
+
+
+@view_config(route_name="status_page.edit", request_method="POST", renderer="myapp:status_pages/templates/status_pages/status_pages.jinja2",
+             permission="edit")
+async def edit(request):
+    return await save(request, request.context.page)
+
+
+@view_config(route_name="status_page.delete", request_method="GET", renderer="myapp:templates/confirm_delete.jinja2",
+             permission="delete")
+def confirm_delete(request):
+    page = request.context.page
+    return {"what": f"the status page {page.title}", "consequence": f"/status/{page.slug} stops answering.",
+            "action": request.route_path("status_page.delete", page_id=page.id),
+            "back": request.route_path("status_page.edit", page_id=page.id)}
+
+
+@view_config(route_name="status_page.delete", request_method="POST", permission="delete")
+async def delete(request):
+    page = request.context.page
+    await request.dbsession.delete(page)
+    forget_when_done(request, page.slug)
+    request.session.flash(f"The status page {page.title} is deleted.")
+    return HTTPFound(request.route_path("status_pages"))
+
+
+@view_config(route_name="status", request_method="GET", permission=NO_PERMISSION_REQUIRED)
+async def public_status(request):
+    """Anyone may look: each monitor's state, 90 daily uptime bars, the open incidents; nothing else."""
+    slug = request.matchdict["slug"]
+    cache = request.registry.status_cache
+    body = cache.get(slug)
+    if body is None:
+        body = render(STATUS_TEMPLATE, await public_values(request.dbsession, slug), request)
+        cache.put(slug, body)
+    response = Response(body, content_type="text/html", charset="utf-8")
+    response.cache_control.public = True
+    response.cache_control.max_age = max(cache.seconds, 0)
+    return response
+
+
+async def public_values(session, slug):
+    found = await service.public_view(session, slug)
+    if found is None:
+        raise HTTPNotFound("There is no status page here.")
+    page, monitors, incidents = found
+    ids = [m.id for m in monitors]
+    bars = {m: charts.uptime_bars(days) for m, days in (await queries.daily_bars(session, ids)).items()}
+    uptime = await monitor_service.uptimes(session, ids)
+    names = {m.id: m.name for m in monitors}
+    down = sum(1 for m in monitors if m.state == "DOWN")
+    return {"page": page, "monitors": monitors, "bars": bars, "uptime": uptime, "down": down,
+            "incidents": [{"monitor": names[i.monitor_id], "since": i.started_at,
+                           "cause": i.cause if page.show_urls else None} for i in incidents]}
+
+
+def forget_when_done(request, *slugs):
+    """Drop the public page from this process's cache once the change is committed."""
+    request.add_finished_callback(lambda request: request.registry.status_cache.forget(*slugs))

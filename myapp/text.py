@@ -1,0 +1,32 @@
+"""Times, durations and percentages as people and the API read them: one module every area uses.
+
+Times are stored naive in UTC; ``iso`` writes them with a ``Z``.
+"""
+
+
+def iso(moment, timespec=None):
+    """A stored (UTC) time as ISO 8601 with a Z, None for None: with milliseconds when it has them (the
+    API), or to ``timespec`` ("seconds": alert documents and pages)."""
+    if moment is None:
+        return None
+    return moment.isoformat(timespec=timespec or ("milliseconds" if moment.microsecond else "seconds")) + "Z"
+
+
+def duration(seconds):
+    """Seconds as a person says them: "45 s", "3 min 12 s", "2 h 5 min", "4 d 3 h"."""
+    seconds = int(max(seconds, 0))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {seconds} s" if seconds else f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    days, hours = divmod(hours, 24)
+    return f"{days} d {hours} h" if hours else f"{days} d"
+
+
+def percent(value):
+    """A percentage as shown: "99.5%", "100%", or "no data" for None."""
+    return "no data" if value is None else f"{value:.2f}%".replace(".00%", "%")

@@ -1,0 +1,112 @@
+"""Status pages: made by their owner in the browser, shown to anyone, cached, read in few rows."""
+
+import pytest
+from sqlalchemy import update
+
+from myapp.models import Monitor
+
+from ..conftest import csrf_token, form_with_action, in_app
+from ..monitors.conftest import new_monitor, run_sql
+
+
+@pytest.fixture
+def ada(owner, browser):
+    """(signed-in browser, API headers) of the owner."""
+    return browser("ada@example.com"), owner[1]
+
+
+def test_status_pages_are_made_and_shown_to_anyone(ada, testapp, target):
+    client, auth = ada
+    shown = new_monitor(client, auth, name="API", url=target.url + "/status/500", failures_to_down=1)
+    new_monitor(client, auth, name="secret admin", url=target.url + "/ok")
+    client.post(f"/api/monitors/{shown['id']}/check", headers=auth)
+    page = client.get("/status-pages")
+    token = page.html.find("input", {"name": "csrf_token"})["value"]
+    res = client.post("/status-pages", {"title": "Acme", "slug": "Bad Slug!", "monitors": [str(shown["id"])],
+                                        "csrf_token": token}, status=422)
+    assert res.html.find(id="slug-error") and res.html.find("input", {"name": "title"})["value"] == "Acme"
+    res = client.post("/status-pages", {"title": "Acme", "slug": "acme", "monitors": [str(shown["id"]), "999999"],
+                                        "csrf_token": token}, status=302)
+    public = testapp.get("/status/acme", headers={"Cookie": ""})
+    assert public.headers["Cache-Control"] in ("public, max-age=30", "max-age=30, public")
+    assert "Set-Cookie" not in public.headers
+    assert "Acme" in public.text and "API" in public.text and "secret admin" not in public.text
+    assert target.url not in public.text  # no addresses unless the owner says so
+    assert "1 of 1 service is down" in public.text and "Ongoing incidents" in public.text
+    assert "expected status" not in public.text  # nor causes, which may name internal hosts
+    days = public.html.find(class_="bars").find_all("span")
+    assert len(days) == 90 and days[-1]["title"].endswith(": 0%") and days[0]["title"].endswith("no data")
+    edit = client.get(res.location)
+    values = {"title": "Acme status", "slug": "acme", "show_urls": "on", "monitors": [str(shown["id"])],
+              "csrf_token": edit.html.find("input", {"name": "csrf_token"})["value"]}
+    client.post(res.location, values, status=302)
+    assert target.url in testapp.get("/status/acme").text
+    other = client.post("/status-pages", {"title": "Other", "slug": "acme", "csrf_token": token}, status=409)
+    assert "taken" in other.html.find(id="slug-error").text
+    testapp.get("/status/nobody-here", status=404)
+    delete = client.get(res.location.replace("/edit", "/delete"))
+    form_with_action(delete, "/delete").submit(status=302)
+    testapp.get("/status/acme", status=404)
+
+
+def test_a_public_page_is_served_from_the_cache_until_its_owner_saves(ada, app, testapp, target):
+    client, auth = ada
+    shown = new_monitor(client, auth, name="API", url=target.url + "/ok")
+    token = csrf_token(client, "/status-pages")
+    res = client.post("/status-pages", {"title": "Acme", "slug": "acme", "monitors": [str(shown["id"])],
+                                        "csrf_token": token}, status=302)
+    assert "All 1 services are operational" not in testapp.get("/status/acme").text  # PENDING is not operational
+    run_sql(app, update(Monitor).where(Monitor.id == shown["id"]).values(state="DOWN"))
+    assert "is down" not in testapp.get("/status/acme").text  # the page rendered before, for 30 s
+    edit = client.get(res.location)
+    client.post(res.location, {"title": "Acme", "slug": "acme-2", "monitors": [str(shown["id"])],
+                               "csrf_token": edit.html.find("input", {"name": "csrf_token"})["value"]}, status=302)
+    testapp.get("/status/acme", status=404)  # the old address is gone at once, not in 30 s
+    assert "1 of 1 service is down" in testapp.get("/status/acme-2").text
+
+
+def test_the_public_page_cache_is_bounded_and_expires(monkeypatch):
+    from myapp.status_pages import cache as module
+    from myapp.status_pages.cache import PublicCache
+
+    now = [1000.0]
+    monkeypatch.setattr(module.time, "monotonic", lambda: now[0])
+    cache = PublicCache(seconds=30, size=2)
+    cache.put("a", "A")
+    cache.put("b", "B")
+    cache.put("c", "C")  # full of live pages: the oldest goes
+    assert (cache.get("a"), cache.get("b"), cache.get("c")) == (None, "B", "C")
+    now[0] += 31
+    assert cache.get("b") is None
+    cache.put("d", "D")  # the expired pages make room
+    assert len(cache._pages) == 1 and cache.get("d") == "D"
+    off = PublicCache(seconds=0)
+    off.put("a", "A")
+    assert off.get("a") is None
+
+
+def test_daily_bars_read_each_monitors_days_in_one_row(ada, app, target):
+    import datetime
+
+    from sqlalchemy import insert
+
+    from myapp.models import DailyRollup
+    from myapp.monitors import queries
+
+    client, auth = ada
+    one, two = (new_monitor(client, auth, name=n, url=target.url + "/ok")["id"] for n in ("one", "two"))
+    now = datetime.datetime(2026, 11, 22, 12, 0, 0)
+    today = datetime.datetime(2026, 11, 22)
+    day = datetime.timedelta(days=1)
+    in_app(app, lambda session: session.execute(insert(DailyRollup), [
+        {"monitor_id": one, "period": today, "checks": 1440, "passes": 1440},
+        {"monitor_id": one, "period": today - day, "checks": 3, "passes": 1},
+        {"monitor_id": one, "period": today - 89 * day, "checks": 0, "passes": 0},
+        {"monitor_id": one, "period": today - 90 * day, "checks": 5, "passes": 5},  # older than the 90 days
+        {"monitor_id": two, "period": today - 2 * day, "checks": 2000, "passes": 1000}]))
+    bars = in_app(app, lambda session: queries.daily_bars(session, [one, two], now=now))
+    assert len(bars[one]) == len(bars[two]) == 90
+    assert bars[one][-1] == ("2026-11-22", 100.0) and bars[one][-2] == ("2026-11-21", 33.33)
+    assert bars[one][0] == ("2026-08-25", None)
+    assert [pct for _, pct in bars[one][1:88]] == [None] * 87
+    assert bars[two][-3] == ("2026-11-20", 50.0) and [p for _, p in bars[two]].count(None) == 89
