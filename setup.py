@@ -46,6 +46,12 @@ bench_require = [
     "py-spy",
 ]
 
+#: what .ci/run checks before the tests; pinned, so a new release cannot fail a commit that passed
+lint_require = [
+    "ruff==0.17.6",
+    "mypy==2.4.1",
+]
+
 tests_require = [
     "pytest>=8",
     "WebTest>=3.0",
@@ -57,6 +63,7 @@ tests_require = [
     "openapi-spec-validator>=0.7",  # /api/openapi.json is checked as OpenAPI 3.1
     "schemathesis>=4.0",  # fuzzes the live API from its document
     *asyncmy_require,  # CI runs the data layer's tests on it too
+    *lint_require,
 ]
 
 setup(

@@ -148,7 +148,9 @@ def report(table, noop, args):
         cells = []
         for endpoint in ENDPOINTS:
             for connections in CONCURRENCY:
-                cells.append(f"{endpoint} c{connections} {ratio(table, ('myapp', endpoint), (peer, endpoint), connections):5.2f}x")
+                cells.append(
+                    f"{endpoint} c{connections} {ratio(table, ('myapp', endpoint), (peer, endpoint), connections):5.2f}x"
+                )
         lines.append(f"  vs {peer:17} " + "   ".join(cells))
     lines += ["", "no-op coroutine round trip from sync code:"]
     for name, us in noop.items():
@@ -165,7 +167,9 @@ def report(table, noop, args):
         verdicts.append({"target": label, "ratio": value, "held": held})
         lines.append(f"  {'held  ' if held else 'MISSED'} {label:44} {value:6.2f}x (c{connections})")
     us = noop["myapp.aio (uvloop)"]
-    verdicts.append({"target": f"no-op round trip <= {NOOP_TARGET_US:g} us", "value_us": us, "held": us <= NOOP_TARGET_US})
+    verdicts.append(
+        {"target": f"no-op round trip <= {NOOP_TARGET_US:g} us", "value_us": us, "held": us <= NOOP_TARGET_US}
+    )
     lines.append(f"  {'held  ' if us <= NOOP_TARGET_US else 'MISSED'} {'no-op round trip <= 15 us':44} {us:6.1f} us")
     return "\n".join(lines), verdicts
 
@@ -188,13 +192,17 @@ def main(argv=None):
     print(text)
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
     with open(args.out, "w") as f:
-        json.dump({
-            "settings": {"rounds": args.rounds, "seconds": args.seconds, "threads": THREADS, "quick": args.quick},
-            "results": [{"server": s, "endpoint": e, "connections": c, **r} for (s, e, c), r in table.items()],
-            "noop_roundtrip_us": noop,
-            "targets": verdicts,
-            "elapsed_s": time.monotonic() - started,
-        }, f, indent=2)
+        json.dump(
+            {
+                "settings": {"rounds": args.rounds, "seconds": args.seconds, "threads": THREADS, "quick": args.quick},
+                "results": [{"server": s, "endpoint": e, "connections": c, **r} for (s, e, c), r in table.items()],
+                "noop_roundtrip_us": noop,
+                "targets": verdicts,
+                "elapsed_s": time.monotonic() - started,
+            },
+            f,
+            indent=2,
+        )
     print(f"\nwritten to {args.out} in {time.monotonic() - started:.0f} s")
 
 

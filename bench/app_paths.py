@@ -31,19 +31,26 @@ def measure(root, label, args):
     with mysql() as conn, conn.cursor() as cur:  # each tree starts from its own schema
         cur.execute("DROP DATABASE IF EXISTS myapp_bench")
     results = []
-    with production_app(port, root=root, **{"auth.argon2_time_cost": "1", "auth.argon2_memory_kib": "8192"}) as (ini, env):
+    with production_app(port, root=root, **{"auth.argon2_time_cost": "1", "auth.argon2_memory_kib": "8192"}) as (
+        ini,
+        env,
+    ):
         base = f"http://127.0.0.1:{port}"
         with server(["pserve", ini], base + "/api/health", env=env, cpu=SERVER_CPU) as proc:
             token = api_key(base, env, root, ini)
-            paths = [("users/me (key)", "/api/users/me", {"Authorization": f"Bearer {token}"}),
-                     ("health", "/api/health", {}), ("404", "/api/nothing", {})]
+            paths = [
+                ("users/me (key)", "/api/users/me", {"Authorization": f"Bearer {token}"}),
+                ("health", "/api/health", {}),
+                ("404", "/api/nothing", {}),
+            ]
             for name, path, headers in paths:
                 wrk(base + path, args.connections, 1, cpu=LOAD_CPU, headers=headers)  # warm up
                 before = cpu_seconds(proc.pid)
                 load = wrk(base + path, args.connections, args.seconds, cpu=LOAD_CPU, headers=headers)
                 cpu = cpu_seconds(proc.pid) - before
-                results.append({"tree": label, "path": name, **load,
-                                "cpu_us": round(cpu / max(load["requests"], 1) * 1e6)})
+                results.append(
+                    {"tree": label, "path": name, **load, "cpu_us": round(cpu / max(load["requests"], 1) * 1e6)}
+                )
     return results
 
 
@@ -61,8 +68,10 @@ def main(argv=None):
             rows += measure(root, label, args)
     print(f"{'tree':8} {'path':16} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'CPU us/req':>11} {'non-2xx':>8}")
     for r in rows:
-        print(f"{r['tree']:8} {r['path']:16} {r['rps']:9.1f} {r['p50_ms']:8.2f} {r['p99_ms']:8.2f} "
-              f"{r['cpu_us']:11d} {r['errors']:8d}")
+        print(
+            f"{r['tree']:8} {r['path']:16} {r['rps']:9.1f} {r['p50_ms']:8.2f} {r['p99_ms']:8.2f} "
+            f"{r['cpu_us']:11d} {r['errors']:8d}"
+        )
 
 
 if __name__ == "__main__":

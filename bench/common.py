@@ -51,8 +51,12 @@ def server(argv, url, env=None, cpu=None, ready_timeout=30.0):
     """Start a server process, wait until ``url`` answers, stop it by its PID on exit."""
     log = tempfile.TemporaryFile()  # a file, not a pipe: a full pipe would block the server's logging
     proc = subprocess.Popen(
-        pinned(cpu, argv), cwd=ROOT, env={**os.environ, **(env or {})},
-        stdout=subprocess.DEVNULL, stderr=log, start_new_session=True,
+        pinned(cpu, argv),
+        cwd=ROOT,
+        env={**os.environ, **(env or {})},
+        stdout=subprocess.DEVNULL,
+        stderr=log,
+        start_new_session=True,
     )
     try:
         deadline = time.monotonic() + ready_timeout
@@ -93,8 +97,9 @@ def wrk(url, connections, seconds, cpu=None, threads=1, headers=None, script=Non
     percentiles in ms, errors."""
     extra = [arg for name, value in (headers or {}).items() for arg in ("-H", f"{name}: {value}")]
     extra += ["-s", script] if script else []
-    argv = pinned(cpu, ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "10s",
-                        *extra, url])
+    argv = pinned(
+        cpu, ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "10s", *extra, url]
+    )
     out = subprocess.run(argv, capture_output=True, text=True, timeout=seconds + 30, check=True).stdout
     result = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))}
     result["requests"] = int(re.search(r"(\d+) requests in", out).group(1))
@@ -102,7 +107,9 @@ def wrk(url, connections, seconds, cpu=None, threads=1, headers=None, script=Non
         result[f"p{pct}_ms"] = _ms(re.search(rf"^\s+{pct}%\s+(\S+)", out, re.M).group(1))
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
-    result["errors"] = (int(errors.group(1)) if errors else 0) + (sum(map(int, socket_errors.groups())) if socket_errors else 0)
+    result["errors"] = (int(errors.group(1)) if errors else 0) + (
+        sum(map(int, socket_errors.groups())) if socket_errors else 0
+    )
     return result
 
 
@@ -146,8 +153,15 @@ def production_app(port, root=ROOT, **settings):
 def script(root, env, name, *args, stdin=None):
     """Run one of myapp's console scripts (myapp.scripts.NAME) from the checkout at ``root``."""
     code = f"import sys; from myapp.scripts.{name} import main; main(['{name}', *sys.argv[1:]])"
-    return subprocess.run([sys.executable, "-c", code, *args], check=True, capture_output=True, text=True,
-                          input=stdin, env={**os.environ, **env}, cwd=root).stdout
+    return subprocess.run(
+        [sys.executable, "-c", code, *args],
+        check=True,
+        capture_output=True,
+        text=True,
+        input=stdin,
+        env={**os.environ, **env},
+        cwd=root,
+    ).stdout
 
 
 def health_details(base_url):

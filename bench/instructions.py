@@ -33,10 +33,18 @@ import threading
 from .common import BENCH_DB, ROOT, free_port, mysql, production_app, server
 from .real_paths import NEW_MONITOR, seed, write_key
 
-SETTINGS = {"auth.argon2_time_cost": "1", "auth.argon2_memory_kib": "8192", "monitors.scheduler": "false",
-            "monitors.max_per_user": "0", "alerts.outbox": "false"}
-REAL = [("GET /api/users/me", "GET", "/api/users/me"), ("GET /api/monitors (50)", "GET", "/api/monitors?limit=50"),
-        ("POST /api/monitors", "POST", "/api/monitors")]
+SETTINGS = {
+    "auth.argon2_time_cost": "1",
+    "auth.argon2_memory_kib": "8192",
+    "monitors.scheduler": "false",
+    "monitors.max_per_user": "0",
+    "alerts.outbox": "false",
+}
+REAL = [
+    ("GET /api/users/me", "GET", "/api/users/me"),
+    ("GET /api/monitors (50)", "GET", "/api/monitors?limit=50"),
+    ("POST /api/monitors", "POST", "/api/monitors"),
+]
 PK = [("primary key", "GET", "/pk/4242")]
 #: (name, what the runner builds, endpoints, the peer it is compared with)
 APPS = [
@@ -76,8 +84,12 @@ def build(what, ini):
 def call(app, method, path, token):
     from webob import Request
 
-    request = Request.blank(path, method=method, headers={"Authorization": f"Bearer {token}", "Host": "localhost"},
-                            environ={"REMOTE_ADDR": "127.0.0.1"})
+    request = Request.blank(
+        path,
+        method=method,
+        headers={"Authorization": f"Bearer {token}", "Host": "localhost"},
+        environ={"REMOTE_ADDR": "127.0.0.1"},
+    )
     if method == "POST":
         request.body, request.content_type = NEW_MONITOR.encode(), "application/json"
     statuses = []
@@ -112,9 +124,24 @@ def run(what, ini, token, requests, tree=None):
 def count(what, ini, token, requests, env, tree=None):
     """Instructions per request of each endpoint of ``what``, from callgrind's dumps."""
     with tempfile.TemporaryDirectory() as out:
-        argv = ["valgrind", "--tool=callgrind", f"--dump-before={MARK}", f"--callgrind-out-file={out}/cg.%p",
-                sys.executable, "-m", "bench.instructions", "--run", what, "--ini", ini, "--token", token,
-                "--requests", str(requests), *(["--tree", tree] if tree else [])]
+        argv = [
+            "valgrind",
+            "--tool=callgrind",
+            f"--dump-before={MARK}",
+            f"--callgrind-out-file={out}/cg.%p",
+            sys.executable,
+            "-m",
+            "bench.instructions",
+            "--run",
+            what,
+            "--ini",
+            ini,
+            "--token",
+            token,
+            "--requests",
+            str(requests),
+            *(["--tree", tree] if tree else []),
+        ]
         done = subprocess.run(argv, cwd=ROOT, env={**os.environ, **env}, capture_output=True, text=True)
         if done.returncode != 0:
             raise RuntimeError(f"{what} failed under valgrind: {done.stderr[-3000:]}")
@@ -152,8 +179,11 @@ def main(argv=None):
             seed(base, token)
         prepare_database()
         trees = [("", None)] + ([(" (before)", os.path.abspath(args.before))] if args.before else [])
-        jobs = {name + label: (what, endpoints, tree) for name, what, endpoints, _ in APPS
-                for label, tree in (trees if what == "myapp" else trees[:1])}
+        jobs = {
+            name + label: (what, endpoints, tree)
+            for name, what, endpoints, _ in APPS
+            for label, tree in (trees if what == "myapp" else trees[:1])
+        }
 
         def counted(job):
             what, endpoints, tree = jobs[job]

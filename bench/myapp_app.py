@@ -76,8 +76,12 @@ async def sa_fanout(request):
 
 def make_app(variant="raw", driver="aiomysql", loop="uvloop"):
     # myapp.models refuses a database whose schema is not its own: the bench database gets it at start
-    settings = {"sqlalchemy.url": sa_url(driver), "sqlalchemy.pool_size": str(FANOUT), "aio.loop": loop,
-                "myapp.create_schema": "true"}
+    settings = {
+        "sqlalchemy.url": sa_url(driver),
+        "sqlalchemy.pool_size": str(FANOUT),
+        "aio.loop": loop,
+        "myapp.create_schema": "true",
+    }
     with Configurator(settings=settings) as config:
         config.include("myapp.aio")
         config.add_route("pk", "/pk/{id}")

@@ -47,50 +47,114 @@ def fill(count):
         monitors = []
         for n in range(count):
             latency = rng.randint(20, 400)
-            recent = ",".join(("!" if rng.random() < 0.03 else "") + str(latency + rng.randint(-15, 15))
-                              for _ in range(30))
-            monitors.append({"user_id": user, "name": f"service {n:05d}", "url": f"https://s{n}.example.com/health",
-                             "method": "GET", "headers": None, "body": None, "interval": 60, "timeout": 10,
-                             "expect_status": "200-399", "tls_days": 14, "failures_to_down": 2, "successes_to_up": 1,
-                             "paused": False, "tags": [], "state": rng.choice(states), "state_since": now,
-                             "fail_streak": 0, "pass_streak": 1, "last_check_at": now, "last_ok": True,
-                             "last_status_code": 200, "last_latency_ms": latency, "recent": recent, "version": 0,
-                             "created_at": now, "updated_at": now})
+            recent = ",".join(
+                ("!" if rng.random() < 0.03 else "") + str(latency + rng.randint(-15, 15)) for _ in range(30)
+            )
+            monitors.append(
+                {
+                    "user_id": user,
+                    "name": f"service {n:05d}",
+                    "url": f"https://s{n}.example.com/health",
+                    "method": "GET",
+                    "headers": None,
+                    "body": None,
+                    "interval": 60,
+                    "timeout": 10,
+                    "expect_status": "200-399",
+                    "tls_days": 14,
+                    "failures_to_down": 2,
+                    "successes_to_up": 1,
+                    "paused": False,
+                    "tags": [],
+                    "state": rng.choice(states),
+                    "state_since": now,
+                    "fail_streak": 0,
+                    "pass_streak": 1,
+                    "last_check_at": now,
+                    "last_ok": True,
+                    "last_status_code": 200,
+                    "last_latency_ms": latency,
+                    "recent": recent,
+                    "version": 0,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
         conn.execute(insert(Monitor.__table__), monitors)
         ids = list(conn.execute(sqlalchemy.text("SELECT id FROM monitors ORDER BY id")).scalars())
 
         def rollup(monitor_id, period, checks):
             passes = checks - (rng.random() < 0.05) * rng.randint(1, 3)
-            row = {"monitor_id": monitor_id, "period": period, "checks": checks, "passes": passes, "slow": 0,
-                   "latency_sum": checks * 120, **dict.fromkeys(BUCKET_COLUMNS, 0)}
+            row = {
+                "monitor_id": monitor_id,
+                "period": period,
+                "checks": checks,
+                "passes": passes,
+                "slow": 0,
+                "latency_sum": checks * 120,
+                **dict.fromkeys(BUCKET_COLUMNS, 0),
+            }
             row["b3"] = checks
             return row
 
         for start in range(0, len(ids), 500):  # 30 days of hourly rows, in chunks
-            part = ids[start:start + 500]
-            conn.execute(insert(HourlyRollup.__table__),
-                         [rollup(m, hour - datetime.timedelta(hours=h), 60) for m in part for h in range(30 * 24)])
-            conn.execute(insert(DailyRollup.__table__),
-                         [rollup(m, day - datetime.timedelta(days=d), 1440) for m in part for d in range(30)])
+            part = ids[start : start + 500]
+            conn.execute(
+                insert(HourlyRollup.__table__),
+                [rollup(m, hour - datetime.timedelta(hours=h), 60) for m in part for h in range(30 * 24)],
+            )
+            conn.execute(
+                insert(DailyRollup.__table__),
+                [rollup(m, day - datetime.timedelta(days=d), 1440) for m in part for d in range(30)],
+            )
         watched = ids[0]
-        conn.execute(insert(CheckResult.__table__), [
-            {"monitor_id": watched, "at": now - datetime.timedelta(minutes=m), "ok": m % 97 != 0, "slow": False,
-             "status_code": 200, "latency_ms": 100 + rng.randint(0, 80), "error": None} for m in range(1440)])
-        conn.execute(insert(StatusPage.__table__), [{"user_id": user, "title": "Bench", "slug": "bench",
-                                                     "show_urls": False, "created_at": now, "updated_at": now}])
+        conn.execute(
+            insert(CheckResult.__table__),
+            [
+                {
+                    "monitor_id": watched,
+                    "at": now - datetime.timedelta(minutes=m),
+                    "ok": m % 97 != 0,
+                    "slow": False,
+                    "status_code": 200,
+                    "latency_ms": 100 + rng.randint(0, 80),
+                    "error": None,
+                }
+                for m in range(1440)
+            ],
+        )
+        conn.execute(
+            insert(StatusPage.__table__),
+            [
+                {
+                    "user_id": user,
+                    "title": "Bench",
+                    "slug": "bench",
+                    "show_urls": False,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            ],
+        )
         page = conn.execute(sqlalchemy.text("SELECT id FROM status_pages")).scalar()
-        conn.execute(insert(StatusPageMonitor.__table__),
-                     [{"status_page_id": page, "monitor_id": m, "position": n} for n, m in enumerate(ids[:50])])
-    print(f"filled {count} monitors, {count * 30 * 24:,} hourly and {count * 30:,} daily rollups "
-          f"in {time.monotonic() - started:.0f} s")
+        conn.execute(
+            insert(StatusPageMonitor.__table__),
+            [{"status_page_id": page, "monitor_id": m, "position": n} for n, m in enumerate(ids[:50])],
+        )
+    print(
+        f"filled {count} monitors, {count * 30 * 24:,} hourly and {count * 30:,} daily rollups "
+        f"in {time.monotonic() - started:.0f} s"
+    )
     return watched, "bench"
 
 
 def already_filled(count):
     """(the watched monitor, the status slug) when the bench database holds ``count`` monitors already."""
     with mysql() as conn, conn.cursor() as cur:
-        cur.execute("SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = %s "
-                    "AND table_name = 'status_pages'", (BENCH_DB,))
+        cur.execute(
+            "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = %s AND table_name = 'status_pages'",
+            (BENCH_DB,),
+        )
         if not cur.fetchone()[0]:
             return None
         cur.execute(f"SELECT COUNT(*), MIN(id) FROM {BENCH_DB}.monitors")
@@ -106,8 +170,11 @@ async def sign_in(base):
         async with session.get(base + "/login") as res:
             html = await res.text()
         token = html.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
-        async with session.post(base + "/login", data={"email": "bench@example.com", "password": PASSWORD,
-                                                      "csrf_token": token}, allow_redirects=False) as res:
+        async with session.post(
+            base + "/login",
+            data={"email": "bench@example.com", "password": PASSWORD, "csrf_token": token},
+            allow_redirects=False,
+        ) as res:
             assert res.status == 302, res.status
         return "; ".join(f"{c.key}={c.value}" for c in jar)
 
@@ -149,8 +216,11 @@ def main(argv=None):
     parser.add_argument("--monitors", type=int, default=10000)
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--concurrency", default="1,8")
-    parser.add_argument("--reuse", action="store_true",
-                        help="keep the data of an earlier run with the same --monitors (filling 10,000 takes minutes)")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="keep the data of an earlier run with the same --monitors (filling 10,000 takes minutes)",
+    )
     args = parser.parse_args(argv)
     filled = args.reuse and already_filled(args.monitors)
     if not filled:
@@ -165,14 +235,28 @@ def main(argv=None):
         if filled:
             watched, slug = filled
         else:
-            script(ROOT, env, "create_admin", ini, "--email", "bench@example.com", "--password-stdin",
-                   stdin=PASSWORD + "\n")
+            script(
+                ROOT,
+                env,
+                "create_admin",
+                ini,
+                "--email",
+                "bench@example.com",
+                "--password-stdin",
+                stdin=PASSWORD + "\n",
+            )
             watched, slug = fill(args.monitors)
         with server(["pserve", ini], base + "/api/health", env=env, cpu=SERVER_CPU):
             cookie = asyncio.run(sign_in(base))
-            rows = measure([("/monitors", base + "/monitors", cookie),
-                            ("/monitors/{id}", f"{base}/monitors/{watched}", cookie),
-                            ("/status/{slug} (50)", f"{base}/status/{slug}", None)], concurrencies, args.seconds)
+            rows = measure(
+                [
+                    ("/monitors", base + "/monitors", cookie),
+                    ("/monitors/{id}", f"{base}/monitors/{watched}", cookie),
+                    ("/status/{slug} (50)", f"{base}/status/{slug}", None),
+                ],
+                concurrencies,
+                args.seconds,
+            )
     # the public page as its first visitor in 30 s sees it: rendered from the database every time
     with production_app(port, **settings, **{"monitors.status_cache_seconds": "0"}) as (ini, env):
         with server(["pserve", ini], base + "/api/health", env=env, cpu=SERVER_CPU):

@@ -26,10 +26,20 @@ PATHS = ["/static/site.css", "/api/health", "/api/users/me"]
 
 
 def environ(path, token):
-    return {"REQUEST_METHOD": "GET", "PATH_INFO": path, "SCRIPT_NAME": "", "QUERY_STRING": "",
-            "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "80", "SERVER_PROTOCOL": "HTTP/1.1",
-            "HTTP_HOST": "127.0.0.1", "HTTP_AUTHORIZATION": f"Bearer {token}", "wsgi.url_scheme": "http",
-            "wsgi.input": io.BytesIO(), "wsgi.errors": sys.stderr}
+    return {
+        "REQUEST_METHOD": "GET",
+        "PATH_INFO": path,
+        "SCRIPT_NAME": "",
+        "QUERY_STRING": "",
+        "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": "80",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "HTTP_HOST": "127.0.0.1",
+        "HTTP_AUTHORIZATION": f"Bearer {token}",
+        "wsgi.url_scheme": "http",
+        "wsgi.input": io.BytesIO(),
+        "wsgi.errors": sys.stderr,
+    }
 
 
 def cpu_us_per_request(app, path, token, calls):
@@ -46,8 +56,9 @@ def cpu_us_per_request(app, path, token, calls):
 
 def make_key(app):
     async def create(session):
-        user = await service.create_user(session, app.registry.passwords, "bench@example.com", "Bench",
-                                         "a bench password")
+        user = await service.create_user(
+            session, app.registry.passwords, "bench@example.com", "Bench", "a bench password"
+        )
         return (await service.create_api_key(session, user.id, "read"))[1]
 
     return run_in_session(app.registry, create)
@@ -55,10 +66,15 @@ def make_key(app):
 
 def main_(calls=2000):
     with tempfile.TemporaryDirectory() as tmp:
-        settings = {**get_appsettings(os.path.join(ROOT, "testing.ini")), "aio.debug": "false",
-                    "sqlalchemy.url": f"sqlite+aiosqlite:///{tmp}/bench.sqlite"}
-        apps = {baked: main({}, **settings, **{"aio.bake_request_properties": str(baked).lower()})
-                for baked in (False, True)}
+        settings = {
+            **get_appsettings(os.path.join(ROOT, "testing.ini")),
+            "aio.debug": "false",
+            "sqlalchemy.url": f"sqlite+aiosqlite:///{tmp}/bench.sqlite",
+        }
+        apps = {
+            baked: main({}, **settings, **{"aio.bake_request_properties": str(baked).lower()})
+            for baked in (False, True)
+        }
         token = make_key(apps[True])
         runs = {(baked, path): [] for baked in apps for path in PATHS}
         for _ in range(5):

@@ -51,8 +51,7 @@ def measure(calls=20000):
         runtime = Runtime(loop_kind=kind)
         once, with_timeout = (lambda rt=runtime: rt.run(noop())), (lambda rt=runtime: rt.run(noop(), 30))
         results[f"myapp.aio ({kind})"] = on_a_worker_thread(lambda: per_call_us(once, calls))  # noqa: B023 (run now)
-        results[f"myapp.aio ({kind}, 30 s timeout)"] = on_a_worker_thread(
-            lambda: per_call_us(with_timeout, calls))  # noqa: B023 (run now)
+        results[f"myapp.aio ({kind}, 30 s timeout)"] = on_a_worker_thread(lambda: per_call_us(with_timeout, calls))  # noqa: B023 (run now)
         if kind == "uvloop":
             results["myapp.aio (uvloop, on the main thread)"] = per_call_us(once, calls)
         runtime.shutdown()

@@ -55,12 +55,34 @@ def insert_monitors(count, interval, start):
         rows = []
         for n in range(count):
             due = start + datetime.timedelta(seconds=interval * n / count)
-            rows.append({"user_id": user_id, "name": f"bench {n}", "url": f"{{target}}/m/{n}", "method": "GET",
-                         "headers": None, "body": None, "interval": interval, "timeout": 10,
-                         "expect_status": "200-399", "tls_days": 14, "failures_to_down": 2, "successes_to_up": 1,
-                         "paused": False, "tags": [], "state": "PENDING", "state_since": now, "fail_streak": 0,
-                         "pass_streak": 0, "recent": "", "due_at": due, "next_check_at": due, "version": 0, "created_at": now,
-                         "updated_at": now})
+            rows.append(
+                {
+                    "user_id": user_id,
+                    "name": f"bench {n}",
+                    "url": f"{{target}}/m/{n}",
+                    "method": "GET",
+                    "headers": None,
+                    "body": None,
+                    "interval": interval,
+                    "timeout": 10,
+                    "expect_status": "200-399",
+                    "tls_days": 14,
+                    "failures_to_down": 2,
+                    "successes_to_up": 1,
+                    "paused": False,
+                    "tags": [],
+                    "state": "PENDING",
+                    "state_since": now,
+                    "fail_streak": 0,
+                    "pass_streak": 0,
+                    "recent": "",
+                    "due_at": due,
+                    "next_check_at": due,
+                    "version": 0,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+            )
         return engine, rows
 
 
@@ -73,9 +95,11 @@ def health(url):
 def gaps_report(engine, interval, since, until):
     """(checks in the window, never checked, missed, checked twice) from the stored results."""
     with engine.connect() as conn:
-        rows = conn.execute(sqlalchemy.text(
-            "SELECT m.id, r.at FROM monitors m LEFT JOIN check_results r ON r.monitor_id = m.id "
-            "ORDER BY m.id, r.at")).all()
+        rows = conn.execute(
+            sqlalchemy.text(
+                "SELECT m.id, r.at FROM monitors m LEFT JOIN check_results r ON r.monitor_id = m.id ORDER BY m.id, r.at"
+            )
+        ).all()
     times = collections.defaultdict(list)
     for monitor_id, at in rows:
         times[monitor_id].append(at)
@@ -105,14 +129,27 @@ def main(argv=None):
         cur.execute(f"DROP DATABASE IF EXISTS {BENCH_DB}")
     target_port = free_port()
     target = f"http://127.0.0.1:{target_port}"
-    settings = {"monitors.scheduler": "true", "monitors.private_targets": "allow", "threads": "2",
-                "monitors.min_interval": "1", "monitors.max_per_user": "0",
-                "monitors.max_concurrency": str(args.concurrency)}
+    settings = {
+        "monitors.scheduler": "true",
+        "monitors.private_targets": "allow",
+        "threads": "2",
+        "monitors.min_interval": "1",
+        "monitors.max_per_user": "0",
+        "monitors.max_concurrency": str(args.concurrency),
+    }
     with server(python("-m", "bench.target", "serve", str(target_port)), target + "/", cpu=TARGET_CPU):
         ports = [free_port() for _ in range(args.processes)]
         with production_app(ports[0], **settings) as (first_ini, env):
-            script(ROOT, env, "create_admin", first_ini, "--email", "bench@example.com", "--password-stdin",
-                   stdin=PASSWORD + "\n")
+            script(
+                ROOT,
+                env,
+                "create_admin",
+                first_ini,
+                "--email",
+                "bench@example.com",
+                "--password-stdin",
+                stdin=PASSWORD + "\n",
+            )
             urls = [f"http://127.0.0.1:{port}" for port in ports]
             with contextlib.ExitStack() as stack:
                 inis = [first_ini]
@@ -124,8 +161,10 @@ def main(argv=None):
                         f.write(text)
                     stack.callback(os.remove, path)
                     inis.append(path)
-                processes = [stack.enter_context(server(["pserve", ini], url + "/api/health", env=env))
-                             for ini, url in zip(inis, urls)]
+                processes = [
+                    stack.enter_context(server(["pserve", ini], url + "/api/health", env=env))
+                    for ini, url in zip(inis, urls)
+                ]
                 start = utcnow() + datetime.timedelta(seconds=2)
                 engine, rows = insert_monitors(args.monitors, args.interval, start)
                 for row in rows:
@@ -143,31 +182,49 @@ def main(argv=None):
                 until = utcnow()
                 stats = [health(url)["scheduler"] for url in urls]
             in_window, never, missed, twice = gaps_report(engine, args.interval, since, until)
-        ceiling = json.loads(subprocess.run(
-            pinned(1, python("-m", "bench.target", "client", target + "/ceiling", "10", str(args.concurrency))),
-            capture_output=True, text=True, check=True, cwd=ROOT).stdout)
+        ceiling = json.loads(
+            subprocess.run(
+                pinned(1, python("-m", "bench.target", "client", target + "/ceiling", "10", str(args.concurrency))),
+                capture_output=True,
+                text=True,
+                check=True,
+                cwd=ROOT,
+            ).stdout
+        )
 
     needed = args.monitors / args.interval
     rate = in_window / wall
-    print(f"scheduler benchmark: {args.monitors} monitors every {args.interval} s, {args.processes} process(es), "
-          f"max_concurrency {args.concurrency}, measured over {wall:.0f} s")
+    print(
+        f"scheduler benchmark: {args.monitors} monitors every {args.interval} s, {args.processes} process(es), "
+        f"max_concurrency {args.concurrency}, measured over {wall:.0f} s"
+    )
     print(f"  checks/s     {rate:8.1f}   (needed {needed:.1f}: {rate / needed:.2f}x)")
     print(f"  missed       {missed:8d}   never checked {never}, checked twice in an interval {twice}")
     for n, s in enumerate(stats, 1):
         late = s["lateness_ms"]
-        print(f"  process {n}    {s['checks']:8d} checks; lateness p50 {late['p50']} ms, p99 {late['p99']} ms, "
-              f"max {late['max']} ms (latest {late['of_checks']}); results lost {s['results_lost']}")
+        print(
+            f"  process {n}    {s['checks']:8d} checks; lateness p50 {late['p50']} ms, p99 {late['p99']} ms, "
+            f"max {late['max']} ms (latest {late['of_checks']}); results lost {s['results_lost']}"
+        )
     per_check = cpu / max(in_window, 1) * 1e6
-    print(f"  CPU          {per_check:8.0f} us per check ({cpu / wall * 100:.0f}% of one core for "
-          f"{args.processes} process(es))")
-    print(f"  ceiling      {ceiling['rps']:8.0f} req/s, {ceiling['cpu_us_per_request']:.0f} us CPU per request: "
-          f"a bare aiohttp client loop on the same target (concurrency {args.concurrency})")
-    print(f"  ratio        myapp spends {per_check / ceiling['cpu_us_per_request']:.2f}x the bare client's CPU "
-          f"per check; one core's worth is {1e6 / per_check * args.interval:,.0f} monitors at {args.interval} s")
+    print(
+        f"  CPU          {per_check:8.0f} us per check ({cpu / wall * 100:.0f}% of one core for "
+        f"{args.processes} process(es))"
+    )
+    print(
+        f"  ceiling      {ceiling['rps']:8.0f} req/s, {ceiling['cpu_us_per_request']:.0f} us CPU per request: "
+        f"a bare aiohttp client loop on the same target (concurrency {args.concurrency})"
+    )
+    print(
+        f"  ratio        myapp spends {per_check / ceiling['cpu_us_per_request']:.2f}x the bare client's CPU "
+        f"per check; one core's worth is {1e6 / per_check * args.interval:,.0f} monitors at {args.interval} s"
+    )
     late_p99 = max((s["lateness_ms"]["p99"] or 0) for s in stats)
     held = missed == 0 and never == 0 and twice == 0 and late_p99 < 1000
-    print(f"  goal         {'held' if held else 'MISSED'}: lateness p99 under 1 s, none missed "
-          f"(p99 {late_p99} ms, {missed + never} missed)")
+    print(
+        f"  goal         {'held' if held else 'MISSED'}: lateness p99 under 1 s, none missed "
+        f"(p99 {late_p99} ms, {missed + never} missed)"
+    )
 
 
 if __name__ == "__main__":

@@ -78,8 +78,13 @@ class Client:
             return None, b""
 
     async def create_monitor(self, session, n):
-        status, body = await self.call(session, "POST", "/api/monitors", headers=self.auth, json={
-            "name": f"soak {n}", "url": f"{self.target}/m/{n}", "interval": 30, "timeout": 5})
+        status, body = await self.call(
+            session,
+            "POST",
+            "/api/monitors",
+            headers=self.auth,
+            json={"name": f"soak {n}", "url": f"{self.target}/m/{n}", "interval": 30, "timeout": 5},
+        )
         return json.loads(body)["id"] if status == 201 else None
 
     async def monitor_work(self, session):
@@ -94,8 +99,13 @@ class Client:
         elif roll < 0.85:
             await self.call(session, "POST", f"/api/monitors/{monitor}/check", headers=self.auth)
         elif roll < 0.95:
-            await self.call(session, "PATCH", f"/api/monitors/{monitor}", headers=self.auth,
-                            json={"name": f"renamed {random.randrange(1000)}"})
+            await self.call(
+                session,
+                "PATCH",
+                f"/api/monitors/{monitor}",
+                headers=self.auth,
+                json={"name": f"renamed {random.randrange(1000)}"},
+            )
         else:  # a monitor made and deleted
             created = await self.create_monitor(session, 1000 + random.randrange(1000))
             if created:
@@ -112,18 +122,31 @@ class Client:
         elif roll < 0.65:
             await self.call(session, "GET", "/api/health", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
         elif roll < 0.75:  # a write: a new key, then its revocation
-            status, body = await self.call(session, "POST", "/api/tokens", json={
-                "email": "soak@example.com", "password": PASSWORD, "scope": "read", "name": "soak"})
+            status, body = await self.call(
+                session,
+                "POST",
+                "/api/tokens",
+                json={"email": "soak@example.com", "password": PASSWORD, "scope": "read", "name": "soak"},
+            )
             if status == 201:
                 await self.call(session, "DELETE", f"/api/tokens/{json.loads(body)['id']}", headers=self.auth)
         elif roll < 0.85:  # throttled guesses from one address
-            await self.call(session, "POST", "/api/tokens", json={
-                "email": f"nobody{random.randrange(100)}@example.com", "password": "wrong guess!", "scope": "read"})
+            await self.call(
+                session,
+                "POST",
+                "/api/tokens",
+                json={
+                    "email": f"nobody{random.randrange(100)}@example.com",
+                    "password": "wrong guess!",
+                    "scope": "read",
+                },
+            )
         elif roll < 0.95:
             await self.call(session, "GET", "/api/users?limit=5", headers=self.auth)
         else:  # bad input
-            await self.call(session, "POST", "/api/tokens", data=b"[" * 5000,
-                            headers={"Content-Type": "application/json"})
+            await self.call(
+                session, "POST", "/api/tokens", data=b"[" * 5000, headers={"Content-Type": "application/json"}
+            )
 
     async def run(self, connections, seconds, report):
         end = time.monotonic() + seconds
@@ -157,12 +180,20 @@ def main(argv=None):
     # cheaper argon2 than production's, so the sign-ins measure the app rather than the hash
     target_port = free_port()
     target = f"http://127.0.0.1:{target_port}"
-    with server(python("-m", "bench.target", "serve", str(target_port)), target + "/", cpu=0), \
-            production_app(port, **{"auth.argon2_time_cost": "1", "auth.argon2_memory_kib": "8192",
-                                    "auth.max_failures_per_address": "1000000", "monitors.max_per_user": "0",
-                                    "monitors.private_targets": "allow"}) as (ini, env):
-        script(ROOT, env, "create_admin", ini, "--email", "soak@example.com", "--password-stdin",
-               stdin=PASSWORD + "\n")
+    with (
+        server(python("-m", "bench.target", "serve", str(target_port)), target + "/", cpu=0),
+        production_app(
+            port,
+            **{
+                "auth.argon2_time_cost": "1",
+                "auth.argon2_memory_kib": "8192",
+                "auth.max_failures_per_address": "1000000",
+                "monitors.max_per_user": "0",
+                "monitors.private_targets": "allow",
+            },
+        ) as (ini, env),
+    ):
+        script(ROOT, env, "create_admin", ini, "--email", "soak@example.com", "--password-stdin", stdin=PASSWORD + "\n")
         with server(["pserve", ini], base + "/api/health", env=env, cpu=SERVER_CPU) as proc:
             token = asyncio.run(_token(base))
             client = Client(base, token, target)
@@ -171,35 +202,49 @@ def main(argv=None):
             def report(minute):
                 counts = dict(client.counts)
                 details = health_details(base)
-                row = {"minute": minute, "requests": sum(v for k, v in counts.items() if isinstance(k, int)),
-                       "5xx": counts.get(500, 0), "rss_mb": round(rss_mb(proc.pid), 1),
-                       "db_connections": mariadb_connections(), "checked_out": checked_out(base),
-                       "scheduler_checks": details.get("scheduler", {}).get("checks")}
+                row = {
+                    "minute": minute,
+                    "requests": sum(v for k, v in counts.items() if isinstance(k, int)),
+                    "5xx": counts.get(500, 0),
+                    "rss_mb": round(rss_mb(proc.pid), 1),
+                    "db_connections": mariadb_connections(),
+                    "checked_out": checked_out(base),
+                    "scheduler_checks": details.get("scheduler", {}).get("checks"),
+                }
                 rows.append(row)
                 print(json.dumps(row), flush=True)
 
             started = time.monotonic()
             asyncio.run(client.run(args.connections, args.minutes * 60, report))
             elapsed = time.monotonic() - started
-            final = {"after load": True, "rss_mb": round(rss_mb(proc.pid), 1), "db_connections": mariadb_connections(),
-                     "checked_out": checked_out(base)}
+            final = {
+                "after load": True,
+                "rss_mb": round(rss_mb(proc.pid), 1),
+                "db_connections": mariadb_connections(),
+                "checked_out": checked_out(base),
+            }
     total = sum(v for k, v in client.counts.items() if isinstance(k, int))
     print(json.dumps(final))
-    print(f"{total} requests in {elapsed:.0f} s ({total / elapsed:.0f}/s) at {args.connections} connections; "
-          f"by class: {dict(sorted((k, v) for k, v in client.counts.items() if isinstance(k, int)))}")
+    print(
+        f"{total} requests in {elapsed:.0f} s ({total / elapsed:.0f}/s) at {args.connections} connections; "
+        f"by class: {dict(sorted((k, v) for k, v in client.counts.items() if isinstance(k, int)))}"
+    )
     other = {k: v for k, v in client.counts.items() if not isinstance(k, int)}
     if other:
         print(f"problems: {other}")
     if rows:
-        print(f"memory {rows[0]['rss_mb']} -> {rows[-1]['rss_mb']} MB; MariaDB connections "
-              f"{rows[0]['db_connections']} -> {rows[-1]['db_connections']}; checked out at the end: "
-              f"{final['checked_out']}; 5xx: {client.counts.get(500, 0)}")
+        print(
+            f"memory {rows[0]['rss_mb']} -> {rows[-1]['rss_mb']} MB; MariaDB connections "
+            f"{rows[0]['db_connections']} -> {rows[-1]['db_connections']}; checked out at the end: "
+            f"{final['checked_out']}; 5xx: {client.counts.get(500, 0)}"
+        )
 
 
 async def _token(base):
     async with aiohttp.ClientSession() as session:
-        async with session.post(base + "/api/tokens", json={"email": "soak@example.com", "password": PASSWORD,
-                                                             "scope": "write"}) as res:
+        async with session.post(
+            base + "/api/tokens", json={"email": "soak@example.com", "password": PASSWORD, "scope": "write"}
+        ) as res:
             return (await res.json())["token"]
 
 

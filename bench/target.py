@@ -1,8 +1,8 @@
 """The HTTP target of the scheduler benchmark, and the bare client that measures its ceiling.
 
-    python -m bench.target serve PORT          # answers every GET with 200 "ok", and counts
-    python -m bench.target client URL SECONDS CONCURRENCY
-                                                # a bare aiohttp loop: requests/s and CPU/request (JSON)
+python -m bench.target serve PORT          # answers every GET with 200 "ok", and counts
+python -m bench.target client URL SECONDS CONCURRENCY
+                                            # a bare aiohttp loop: requests/s and CPU/request (JSON)
 """
 
 import asyncio

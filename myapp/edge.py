@@ -23,8 +23,10 @@ log = logging.getLogger(__name__)
 
 LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
 DEBUG_TOOLBAR = "/_debug_toolbar/"
-DEFAULT_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-               "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+DEFAULT_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
 
 
 def host_name(host):
@@ -118,7 +120,13 @@ def includeme(config):
     allowed_hosts(config.registry)  # a bad public_url fails at start, not on the first request
     config.add_tween("myapp.edge.security_headers_tween_factory", under=INGRESS)
     # right under the exception views (so the 400 is a page), before anything reads the database
-    config.add_tween("myapp.edge.allowed_host_tween_factory", under=EXCVIEW,
-                     over=("myapp.models.unit_of_work.unit_of_work_tween_factory", MAIN))
-    config.add_tween("myapp.edge.form_tween_factory", under="myapp.edge.allowed_host_tween_factory",
-                     over=("myapp.models.unit_of_work.unit_of_work_tween_factory", MAIN))
+    config.add_tween(
+        "myapp.edge.allowed_host_tween_factory",
+        under=EXCVIEW,
+        over=("myapp.models.unit_of_work.unit_of_work_tween_factory", MAIN),
+    )
+    config.add_tween(
+        "myapp.edge.form_tween_factory",
+        under="myapp.edge.allowed_host_tween_factory",
+        over=("myapp.models.unit_of_work.unit_of_work_tween_factory", MAIN),
+    )

@@ -54,8 +54,12 @@ def render_error(exc, request, message, fields=None):
     for name in ("Allow", "Retry-After", "WWW-Authenticate"):
         if name in exc.headers:
             request.response.headers[name] = exc.headers[name]
-    body = {"error": error_slug(exc), "message": message, "fields": fields or {},
-            "request_id": request.__dict__.get("request_id")}
+    body = {
+        "error": error_slug(exc),
+        "message": message,
+        "fields": fields or {},
+        "request_id": request.__dict__.get("request_id"),
+    }
     if wants_json(request):
         request.override_renderer = "json"
         return body
@@ -114,11 +118,15 @@ def forbidden(exc, request):
 @exception_view_config(BadCSRFOrigin, renderer="myapp:templates/error.jinja2")
 def bad_csrf(exc, request):
     if section(request.registry, Site).session_secure and request.scheme != "https":
-        message = ("This server only keeps sessions over HTTPS, and this page was sent over plain HTTP: "
-                   "open it with an https:// address.")
+        message = (
+            "This server only keeps sessions over HTTPS, and this page was sent over plain HTTP: "
+            "open it with an https:// address."
+        )
     elif wants_json(request):
-        message = ("A request signed in with a cookie needs the page's CSRF token in the X-CSRF-Token header; "
-                   "scripts should use an API key instead.")
+        message = (
+            "A request signed in with a cookie needs the page's CSRF token in the X-CSRF-Token header; "
+            "scripts should use an API key instead."
+        )
     else:
         message = "This form has expired or came from another site. Reload the page and try again."
     return render_error(exc, request, message)
@@ -155,9 +163,14 @@ def database_unavailable(exc, request):
         return server_error(exc, request)
     kind = database_error_kind(exc)
     orig = getattr(exc, "orig", None) or exc
-    log.error("database unavailable (%s) in %s %s: %s", kind, request.method, raw_path(request),
-              str(orig).splitlines()[0][:200] if str(orig) else type(orig).__name__,
-              exc_info=exc if tracebacks.due(kind) else None)
+    log.error(
+        "database unavailable (%s) in %s %s: %s",
+        kind,
+        request.method,
+        raw_path(request),
+        str(orig).splitlines()[0][:200] if str(orig) else type(orig).__name__,
+        exc_info=exc if tracebacks.due(kind) else None,
+    )
     if is_missing_schema(exc):
         message = "The database has no schema yet: the operator must run initialize_myapp_db."
     else:
@@ -167,8 +180,11 @@ def database_unavailable(exc, request):
 
 @exception_view_config(ShuttingDown, renderer="myapp:templates/error.jinja2")
 def shutting_down(exc, request):
-    return render_error(HTTPServiceUnavailable(headers={"Retry-After": RETRY_AFTER}), request,
-                        "The server is restarting; try again in a few seconds.")
+    return render_error(
+        HTTPServiceUnavailable(headers={"Retry-After": RETRY_AFTER}),
+        request,
+        "The server is restarting; try again in a few seconds.",
+    )
 
 
 @exception_view_config(HTTPException, renderer="myapp:templates/error.jinja2")

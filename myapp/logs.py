@@ -43,8 +43,10 @@ class FewerTracebacks(logging.Filter):
     def filter(self, record):
         if record.exc_info and record.exc_info[0] is not None:
             if not self.tracebacks.due((record.name, record.exc_info[0].__name__)):
-                record.msg = f"{record.msg} ({record.exc_info[0].__name__}: {record.exc_info[1]}; "\
-                             "traceback logged once a minute)"
+                record.msg = (
+                    f"{record.msg} ({record.exc_info[0].__name__}: {record.exc_info[1]}; "
+                    "traceback logged once a minute)"
+                )
                 record.exc_info = record.exc_text = None
         return True
 
@@ -87,7 +89,8 @@ class JsonFormatter(logging.Formatter):
     def format(self, record):
         entry = {
             "time": datetime.datetime.fromtimestamp(record.created, datetime.UTC)
-            .isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            .isoformat(timespec="milliseconds")
+            .replace("+00:00", "Z"),
             "level": record.levelname,
             "logger": record.name,
             "request_id": getattr(record, "request_id", "-"),
@@ -125,9 +128,20 @@ def request_id_tween_factory(handler, registry):
             if access_log.isEnabledFor(logging.INFO):
                 duration = round((time.perf_counter() - started) * 1000, 1)
                 path = (request.environ.get("SCRIPT_NAME", "") + request.environ.get("PATH_INFO", ""))[:300]
-                access_log.info("%s %r %s %s ms", request.method, path, response.status_int, duration,
-                                extra={"route": route, "method": request.method, "path": path,
-                                       "status": response.status_int, "duration_ms": duration})
+                access_log.info(
+                    "%s %r %s %s ms",
+                    request.method,
+                    path,
+                    response.status_int,
+                    duration,
+                    extra={
+                        "route": route,
+                        "method": request.method,
+                        "path": path,
+                        "status": response.status_int,
+                        "duration_ms": duration,
+                    },
+                )
             return response
         finally:
             REQUEST_ID.reset(token)

@@ -144,8 +144,9 @@ def session(guard, tls, limit=100, fresh=False):
     """A ClientSession for checks.  ``fresh``: no pooled connection and no cached DNS answer (a re-check
     that must not reuse what may have broken)."""
     if fresh:
-        connector = CheckConnector(limit=limit, resolver=GuardedResolver(guard), use_dns_cache=False,
-                                   force_close=True, ssl=tls)
+        connector = CheckConnector(
+            limit=limit, resolver=GuardedResolver(guard), use_dns_cache=False, force_close=True, ssl=tls
+        )
     else:
         connector = CheckConnector(limit=limit, resolver=GuardedResolver(guard), ttl_dns_cache=30, ssl=tls)
     return aiohttp.ClientSession(

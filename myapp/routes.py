@@ -9,13 +9,15 @@ from .monitors import MonitorResource
 from .status_pages import StatusPageResource
 from .validation import ID_PATTERN
 
-KEY, MONITOR, PAGE, CHANNEL, WINDOW = (f"{{{name}:{ID_PATTERN}}}"
-                                       for name in ("key_id", "monitor_id", "page_id", "channel_id", "window_id"))
+KEY, MONITOR, PAGE, CHANNEL, WINDOW = (
+    f"{{{name}:{ID_PATTERN}}}" for name in ("key_id", "monitor_id", "page_id", "channel_id", "window_id")
+)
 
 
 def includeme(config):
-    config.add_static_view("static/swagger-ui", "swagger_ui:static", cache_max_age=86400,
-                           permission=NO_PERMISSION_REQUIRED)  # the API explorer's files, from swagger-ui-py
+    config.add_static_view(
+        "static/swagger-ui", "swagger_ui:static", cache_max_age=86400, permission=NO_PERMISSION_REQUIRED
+    )  # the API explorer's files, from swagger-ui-py
     config.add_static_view("static", "myapp:static", cache_max_age=3600, permission=NO_PERMISSION_REQUIRED)
     config.add_route("home", "/")
 

@@ -96,8 +96,9 @@ def section(registry, model):
 class Site(Section):
     """What more than one area reads."""
 
-    public_url: Optional = Field(None, alias="myapp.public_url",
-                                 description="the address people use; links in messages are built from it")
+    public_url: Optional = Field(
+        None, alias="myapp.public_url", description="the address people use; links in messages are built from it"
+    )
     session_secure: bool = Field(False, alias="session.secure", description="cookies over HTTPS only, and HSTS")
 
     def link(self, path):
@@ -105,5 +106,15 @@ class Site(Section):
         return f"{self.public_url.rstrip('/')}{path}" if self.public_url else None
 
 
-__all__ = ["Field", "NotConfigured", "Optional", "Section", "Site", "Words", "from_environ", "ini_file", "read",
-           "section"]
+__all__ = [
+    "Field",
+    "NotConfigured",
+    "Optional",
+    "Section",
+    "Site",
+    "Words",
+    "from_environ",
+    "ini_file",
+    "read",
+    "section",
+]

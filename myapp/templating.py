@@ -23,8 +23,10 @@ def ago(moment, now=None):
     if moment is None:
         return "never"
     text = duration(((now or utcnow()) - moment).total_seconds()) + " ago"
-    return Markup(f'<time datetime="{iso(moment, "seconds")}" data-ago title="{moment:%Y-%m-%d %H:%M:%S} UTC">'
-                  f"{escape(text)}</time>")
+    return Markup(
+        f'<time datetime="{iso(moment, "seconds")}" data-ago title="{moment:%Y-%m-%d %H:%M:%S} UTC">'
+        f"{escape(text)}</time>"
+    )
 
 
 FILTERS = {"when": when, "ago": ago, "duration": duration, "percent": percent}

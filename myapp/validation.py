@@ -56,8 +56,13 @@ def _cursor(value):
     """A cursor as sent in a query: digits only ("" is none)."""
     if value == "":
         return None
-    if (not isinstance(value, str) or not value.isascii() or not value.isdigit()
-            or len(value) > 19 or int(value) >= 2**63):
+    if (
+        not isinstance(value, str)
+        or not value.isascii()
+        or not value.isdigit()
+        or len(value) > 19
+        or int(value) >= 2**63
+    ):
         raise ValueError("use the next_cursor of the previous page")
     return int(value)
 
@@ -68,8 +73,9 @@ class PageQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     limit: int = Field(50, ge=1, le=100)
-    cursor: Annotated[int | None, BeforeValidator(_cursor), WithJsonSchema(
-        {"type": "string", "pattern": "^[0-9]{0,19}$"})] = Field(None, description="the next_cursor of the previous page")
+    cursor: Annotated[
+        int | None, BeforeValidator(_cursor), WithJsonSchema({"type": "string", "pattern": "^[0-9]{0,19}$"})
+    ] = Field(None, description="the next_cursor of the previous page")
 
 
 def fields_of(exc, read_only=()):
@@ -94,8 +100,13 @@ def paths_of(exc):
     for error in exc.errors():
         where = ".".join(str(part) for part in error["loc"]) or "body"
         if where not in fields:
-            fields[where] = ("unknown field" if error["type"] == "extra_forbidden" else
-                             "required" if error["type"] == "missing" else error["msg"].removeprefix("Value error, "))
+            fields[where] = (
+                "unknown field"
+                if error["type"] == "extra_forbidden"
+                else "required"
+                if error["type"] == "missing"
+                else error["msg"].removeprefix("Value error, ")
+            )
     return fields
 
 
@@ -108,8 +119,12 @@ def parse_query(params, model):
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise Invalid({name: "unknown parameter" if problem == "unknown field" else problem
-                       for name, problem in fields_of(exc).items()}) from None
+        raise Invalid(
+            {
+                name: "unknown parameter" if problem == "unknown field" else problem
+                for name, problem in fields_of(exc).items()
+            }
+        ) from None
 
 
 def parse_json(body):
@@ -135,8 +150,10 @@ def json_object(request, limit=MAX_JSON_BODY, yaml=False):
         raise HTTPRequestEntityTooLarge(too_large)
     is_yaml = yaml and request.content_type in YAML_TYPES
     if request.content_type != "application/json" and not is_yaml:
-        raise HTTPBadRequest("Send a JSON object with Content-Type: application/json"
-                             + (" (or YAML, as application/yaml)." if yaml else "."))
+        raise HTTPBadRequest(
+            "Send a JSON object with Content-Type: application/json"
+            + (" (or YAML, as application/yaml)." if yaml else ".")
+        )
     body = request.body_file.read(limit + 1)
     if len(body) > limit:
         raise HTTPRequestEntityTooLarge(too_large)
@@ -155,14 +172,16 @@ class _PlainYaml(yaml_lib.SafeLoader):
 
     def compose_node(self, parent, index):
         if self.check_event(yaml_lib.AliasEvent):
-            raise yaml_lib.composer.ComposerError(None, None, "aliases (*name) are not accepted",
-                                                  self.peek_event().start_mark)
+            raise yaml_lib.composer.ComposerError(
+                None, None, "aliases (*name) are not accepted", self.peek_event().start_mark
+            )
         return super().compose_node(parent, index)
 
 
 _PlainYaml.yaml_implicit_resolvers = {
     first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
-    for first, resolvers in yaml_lib.SafeLoader.yaml_implicit_resolvers.items()}
+    for first, resolvers in yaml_lib.SafeLoader.yaml_implicit_resolvers.items()
+}
 
 
 def parse_yaml(body):

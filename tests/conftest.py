@@ -52,9 +52,12 @@ def pserve(directory, settings, threads=4, extra=""):
 
     port = free_port()
     ini = directory / f"app-{port}.ini"
-    ini.write_text("[app:main]\nuse = egg:myapp\n"
-                   + "".join(f"{k} = {v}\n" for k, v in settings.items() if not k.startswith("myapp.ini"))
-                   + f"\n[server:main]\nuse = egg:waitress#main\nlisten = 127.0.0.1:{port}\nthreads = {threads}\n" + extra)
+    ini.write_text(
+        "[app:main]\nuse = egg:myapp\n"
+        + "".join(f"{k} = {v}\n" for k, v in settings.items() if not k.startswith("myapp.ini"))
+        + f"\n[server:main]\nuse = egg:waitress#main\nlisten = 127.0.0.1:{port}\nthreads = {threads}\n"
+        + extra
+    )
     process = subprocess.Popen(["pserve", str(ini)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     url = f"http://127.0.0.1:{port}"
     try:
@@ -94,6 +97,7 @@ async def reset_database(url):
     engine = create_engine(url, {})
     try:
         async with engine.begin() as conn:
+
             def drop_all(sync_conn):
                 meta = MetaData()
                 meta.reflect(sync_conn)
@@ -275,8 +279,9 @@ def make_user(app, testapp):
 
     def make(email, role="user", name=None):
         async def create(session):
-            user = await service.create_user(session, app.registry.passwords, email, name or email.split("@")[0],
-                                             PASSWORD, role=role)
+            user = await service.create_user(
+                session, app.registry.passwords, email, name or email.split("@")[0], PASSWORD, role=role
+            )
             return user.id
 
         return in_app(app, create)
@@ -328,4 +333,3 @@ def browser(app, testapp):
         return client
 
     return make
-

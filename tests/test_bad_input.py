@@ -62,20 +62,28 @@ def test_invalid_utf8_in_a_form(browser, make_user):
     headers = {"X-CSRF-Token": csrf_token(client, "/account")}
     for body in ("form=profile&display_name=%FF", "form=profile&display_name=%ED%A0%80"):
         # WebOb decodes forms leniently (U+FFFD for bytes that are not UTF-8): what is stored is text
-        res = client.post("/account", body, content_type="application/x-www-form-urlencoded", headers=headers,
-                          expect_errors=True)
+        res = client.post(
+            "/account", body, content_type="application/x-www-form-urlencoded", headers=headers, expect_errors=True
+        )
         assert res.status_int in (200, 400, 422), res.text[:300]
         assert client.get("/account").status_int == 200
 
 
-@pytest.mark.parametrize("content_type", ["multipart/form-data", "multipart/form-data; boundary=",
-                                          "multipart/form-data; boundary=zz"])
+@pytest.mark.parametrize(
+    "content_type", ["multipart/form-data", "multipart/form-data; boundary=", "multipart/form-data; boundary=zz"]
+)
 def test_signup_as_broken_multipart(browser, content_type):
     client = browser()
     token = csrf_token(client, "/signup")
-    for body in (b"x", b"--zz\r\nContent-Disposition: form-data; name=\"email\"\r\n\r\nno end", b""):
-        res = client.request("/signup", method="POST", body=body, content_type=content_type,
-                             headers={"X-CSRF-Token": token}, expect_errors=True)
+    for body in (b"x", b'--zz\r\nContent-Disposition: form-data; name="email"\r\n\r\nno end', b""):
+        res = client.request(
+            "/signup",
+            method="POST",
+            body=body,
+            content_type=content_type,
+            headers={"X-CSRF-Token": token},
+            expect_errors=True,
+        )
         assert res.status_int in (400, 422), res.text[:300]
         assert res.content_type == "text/html"
 
@@ -91,13 +99,17 @@ def test_broken_multipart_without_a_token_in_a_header(browser, path, content_typ
         assert_page_error(res, 400)
 
 
-@pytest.mark.parametrize("target", ["/account\r\nSet-Cookie: planted=1", "/account\nLocation: //evil.example",
-                                    "/\x00", "/account\x7f"])
+@pytest.mark.parametrize(
+    "target", ["/account\r\nSet-Cookie: planted=1", "/account\nLocation: //evil.example", "/\x00", "/account\x7f"]
+)
 def test_control_characters_in_next(browser, make_user, target):
     make_user("ada@example.com")
     client = browser()
-    res = client.post("/login", {"email": "ada@example.com", "password": PASSWORD, "next": target,
-                                 "csrf_token": csrf_token(client)}, expect_errors=True)
+    res = client.post(
+        "/login",
+        {"email": "ada@example.com", "password": PASSWORD, "next": target, "csrf_token": csrf_token(client)},
+        expect_errors=True,
+    )
     assert res.status_int == 302, res.text[:300]
     assert res.location.endswith("/monitors") and "planted" not in str(res.headers)
     res = client.get("/login", {"next": target})
@@ -120,18 +132,24 @@ def test_ids_and_cursors_out_of_range(testapp, make_user, make_key, value):
 def test_revoke_page_with_an_id_out_of_range(browser, make_user):
     make_user("ada@example.com")
     client = browser("ada@example.com")
-    res = client.post("/account/keys/99999999999999999999999/revoke", {"csrf_token": csrf_token(client, "/account")},
-                      expect_errors=True)
+    res = client.post(
+        "/account/keys/99999999999999999999999/revoke",
+        {"csrf_token": csrf_token(client, "/account")},
+        expect_errors=True,
+    )
     assert_page_error(res, 404)
 
 
-@pytest.mark.parametrize("method,path,allow", [
-    ("PUT", "/api/tokens", {"GET", "HEAD", "POST"}),
-    ("PATCH", "/api/users/me", {"GET", "HEAD"}),
-    ("POST", "/api/health", {"GET", "HEAD"}),
-    ("DELETE", "/signup", {"GET", "HEAD", "POST"}),
-    ("GET", "/logout", {"POST"}),
-])
+@pytest.mark.parametrize(
+    "method,path,allow",
+    [
+        ("PUT", "/api/tokens", {"GET", "HEAD", "POST"}),
+        ("PATCH", "/api/users/me", {"GET", "HEAD"}),
+        ("POST", "/api/health", {"GET", "HEAD"}),
+        ("DELETE", "/signup", {"GET", "HEAD", "POST"}),
+        ("GET", "/logout", {"POST"}),
+    ],
+)
 def test_wrong_method_is_405_with_allow(testapp, method, path, allow):
     res = testapp.request(path, method=method, expect_errors=True)
     if path.startswith("/api/"):
@@ -151,8 +169,11 @@ def test_csrf_failure_over_plain_http_says_why(make_myapp):
     token = page.html.find("input", {"name": "csrf_token"})["value"]
     # a browser drops a Secure cookie over http://, so the session (and its token) is lost
     client.reset()
-    res = client.post("/signup", {"email": "ada@example.com", "display_name": "Ada", "password": PASSWORD,
-                                  "csrf_token": token}, expect_errors=True)
+    res = client.post(
+        "/signup",
+        {"email": "ada@example.com", "display_name": "Ada", "password": PASSWORD, "csrf_token": token},
+        expect_errors=True,
+    )
     assert_page_error(res, 400)
     assert "only keeps sessions over HTTPS" in res.text
     assert "check_csrf_token" not in res.text
@@ -160,8 +181,11 @@ def test_csrf_failure_over_plain_http_says_why(make_myapp):
 
 def test_csrf_failure_says_what_to_do(browser):
     client = browser()
-    res = client.post("/signup", {"email": "ada@example.com", "display_name": "Ada", "password": PASSWORD,
-                                  "csrf_token": "forged"}, expect_errors=True)
+    res = client.post(
+        "/signup",
+        {"email": "ada@example.com", "display_name": "Ada", "password": PASSWORD, "csrf_token": "forged"},
+        expect_errors=True,
+    )
     assert_page_error(res, 400)
     assert "check_csrf_token" not in res.text and "reload" in res.text.lower()
     res = browser().post_json("/api/tokens/1", {}, expect_errors=True)

@@ -21,7 +21,7 @@ ON_ASYNCMY = [
     "tests/monitors/test_scheduler.py",
     "tests/monitors/test_processes.py",
     "tests/manifest/test_manifest.py",
-    "tests/test_health.py",
+    "tests/ops/test_health.py",
     "tests/faults",
 ]
 
@@ -38,7 +38,12 @@ def test_the_data_layer_holds_on_asyncmy(mysql_url, capsys):
     url = parts.set(drivername="mysql+asyncmy", database=f"{parts.database}_asyncmy").render_as_string(False)
     run = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-k", "mysql or faults", *ON_ASYNCMY],
-        cwd=HERE, env={**os.environ, "MYAPP_TEST_MYSQL_URL": url}, capture_output=True, text=True, timeout=900)
+        cwd=HERE,
+        env={**os.environ, "MYAPP_TEST_MYSQL_URL": url},
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     summary = run.stdout.strip().splitlines()[-1] if run.stdout.strip() else ""
     assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-2000:]
     assert " passed" in summary and "skipped" not in summary, summary  # every test ran, none was skipped

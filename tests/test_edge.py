@@ -47,8 +47,15 @@ def http_get(url, headers=None):
 
 
 def test_forwarded_host_from_the_trusted_proxy_is_checked(app, testapp, serve):
-    url = serve(app, threads=2, trusted_proxy="127.0.0.1",
-                trusted_proxy_headers="x-forwarded-host x-forwarded-for x-forwarded-proto") + "/account"
+    url = (
+        serve(
+            app,
+            threads=2,
+            trusted_proxy="127.0.0.1",
+            trusted_proxy_headers="x-forwarded-host x-forwarded-for x-forwarded-proto",
+        )
+        + "/account"
+    )
     status, headers = http_get(url, {"X-Forwarded-Host": "evil.example"})
     assert status == 400 and "Location" not in headers
     status, headers = http_get(url, {"X-Forwarded-Host": "localhost:8443"})

@@ -19,10 +19,18 @@ from .conftest import csrf_token
 METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 PLACEHOLDER = re.compile(r"\{[^}]*\}[^/]*")
 
-numbers = st.one_of(st.integers(), st.integers(min_value=2**63 - 5, max_value=2**70).map(str),
-                    st.floats(allow_nan=True), st.sampled_from(["-1", "0", "1e999", "NaN", " 1", "0x10"]))
-texts = st.one_of(st.text(max_size=40), st.sampled_from(["\ud800", "\udfff x", "a\x00b", "\r\nSet-Cookie: x=1",
-                                                         "\u202e", "%", "../../etc/passwd", "' OR 1=1 --"]))
+numbers = st.one_of(
+    st.integers(),
+    st.integers(min_value=2**63 - 5, max_value=2**70).map(str),
+    st.floats(allow_nan=True),
+    st.sampled_from(["-1", "0", "1e999", "NaN", " 1", "0x10"]),
+)
+texts = st.one_of(
+    st.text(max_size=40),
+    st.sampled_from(
+        ["\ud800", "\udfff x", "a\x00b", "\r\nSet-Cookie: x=1", "\u202e", "%", "../../etc/passwd", "' OR 1=1 --"]
+    ),
+)
 raw_segment = st.one_of(
     st.text(max_size=20).map(lambda t: urllib.parse.quote(t.encode("utf-8", "surrogatepass"), safe="")),
     st.binary(max_size=12).map(lambda b: urllib.parse.quote(b, safe="")),
@@ -45,15 +53,34 @@ json_values = st.recursive(
 def bodies(draw):
     kind = draw(st.sampled_from(["json", "json-raw", "form", "bytes", "none", "multipart"]))
     if kind == "json":
-        fields = draw(st.dictionaries(st.sampled_from(["email", "password", "scope", "name", "display_name",
-                                                        "urls", "timeout", "limit"]) | texts, json_values,
-                                      max_size=6))
+        fields = draw(
+            st.dictionaries(
+                st.sampled_from(["email", "password", "scope", "name", "display_name", "urls", "timeout", "limit"])
+                | texts,
+                json_values,
+                max_size=6,
+            )
+        )
         return "application/json", json.dumps(fields).encode("utf-8", "surrogatepass")
     if kind == "json-raw":
-        raw = draw(st.sampled_from([deep(5000), '{"a": "\\ud800"}', '{"a": 1e999999}', "[" * 100, '{"a":',
-                                    '{"' + "k" * 70000 + '": 1}', "null", "[]", "\xff\xfe"]))
-        return draw(st.sampled_from(["application/json", "application/json; charset=latin-1", "text/plain"])), \
-            raw.encode("utf-8", "surrogatepass")
+        raw = draw(
+            st.sampled_from(
+                [
+                    deep(5000),
+                    '{"a": "\\ud800"}',
+                    '{"a": 1e999999}',
+                    "[" * 100,
+                    '{"a":',
+                    '{"' + "k" * 70000 + '": 1}',
+                    "null",
+                    "[]",
+                    "\xff\xfe",
+                ]
+            )
+        )
+        return draw(
+            st.sampled_from(["application/json", "application/json; charset=latin-1", "text/plain"])
+        ), raw.encode("utf-8", "surrogatepass")
     if kind == "form":
         pairs = draw(st.lists(st.tuples(raw_segment, raw_segment), max_size=6))
         return "application/x-www-form-urlencoded", "&".join(f"{k}={v}" for k, v in pairs).encode()
@@ -61,14 +88,17 @@ def bodies(draw):
         boundary = draw(st.sampled_from(["", "zz", '"', "a" * 100]))
         return f"multipart/form-data; boundary={boundary}", draw(st.binary(max_size=200))
     if kind == "bytes":
-        return draw(st.sampled_from(["application/octet-stream", "text/html", "", "application/json"])), \
-            draw(st.binary(max_size=300))
+        return draw(st.sampled_from(["application/octet-stream", "text/html", "", "application/json"])), draw(
+            st.binary(max_size=300)
+        )
     return None, b""
 
 
 def route_paths(app):
     routes = app.registry.introspector.get_category("routes") or []
-    return sorted({item["introspectable"]["pattern"] for item in routes if "static" not in item["introspectable"]["name"]})
+    return sorted(
+        {item["introspectable"]["pattern"] for item in routes if "static" not in item["introspectable"]["name"]}
+    )
 
 
 def assert_answer_in_shape(method, path, status, headers, body):
@@ -102,8 +132,9 @@ def server(app, serve, testapp, make_user, make_key, browser):  # noqa: PLR0913
     return url.port, actors
 
 
-@settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                   HealthCheck.too_slow])
+@settings(
+    max_examples=250, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
 @given(data=st.data())
 def test_no_input_makes_a_5xx(app, server, data):
     port, actors = server

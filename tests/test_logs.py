@@ -48,11 +48,14 @@ def test_every_answer_has_an_id_and_an_error_body_says_it(testapp):
     assert page.headers["X-Request-ID"] in page.text  # the error page shows it, to be quoted
 
 
-@pytest.mark.parametrize("given, kept", [("trace-42.a:b", True), ("x" * 64, True), ("x" * 65, False),
-                                         ("a b", False), ("a\u00e9", False), ("", False)])
+@pytest.mark.parametrize(
+    "given, kept",
+    [("trace-42.a:b", True), ("x" * 64, True), ("x" * 65, False), ("a b", False), ("a\u00e9", False), ("", False)],
+)
 def test_a_client_id_is_kept_only_when_it_is_a_plain_token(testapp, given, kept):
-    res = testapp.get("/api/nothing-here", headers={"X-Request-ID": given.encode("utf-8").decode("latin-1")},
-                      status=404)
+    res = testapp.get(
+        "/api/nothing-here", headers={"X-Request-ID": given.encode("utf-8").decode("latin-1")}, status=404
+    )
     assert (res.headers["X-Request-ID"] == given) is kept
     assert res.json["request_id"] == res.headers["X-Request-ID"]
 
@@ -95,8 +98,11 @@ def test_json_logs_one_object_a_line(app_settings, tmp_path):
         with urllib.request.urlopen(url + "/api/health", timeout=10) as res:
             health_id = res.headers["X-Request-ID"]
         process.terminate()
-        lines = [line for line in process.stderr.read().decode().splitlines()
-                 if line.strip() and not line.startswith("Starting server in PID")]  # pserve's own print
+        lines = [
+            line
+            for line in process.stderr.read().decode().splitlines()
+            if line.strip() and not line.startswith("Starting server in PID")
+        ]  # pserve's own print
     entries = [json.loads(line) for line in lines if line.startswith("{")]
     assert entries and len(entries) == len(lines), lines  # every line is JSON
     for entry in entries:

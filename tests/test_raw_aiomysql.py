@@ -11,8 +11,14 @@ def aiomysql_pool(url):
 
     async def pool(state):
         state.mysql = await aiomysql.create_pool(
-            host=parts.host, port=parts.port or 3306, user=parts.username, password=parts.password or "",
-            db=parts.database, minsize=1, maxsize=2, autocommit=True,
+            host=parts.host,
+            port=parts.port or 3306,
+            user=parts.username,
+            password=parts.password or "",
+            db=parts.database,
+            minsize=1,
+            maxsize=2,
+            autocommit=True,
         )
         yield
         state.mysql.close()

@@ -44,8 +44,9 @@ def test_initialize_db_creates_the_schema(tmp_path):
 def test_environment_variable_overrides_the_ini(tmp_path):
     ini = write_ini(tmp_path, f"sqlite+aiosqlite:///{tmp_path}/from-ini.sqlite")
     env_url = f"sqlite+aiosqlite:///{tmp_path}/from-env.sqlite"
-    subprocess.run(["initialize_myapp_db", ini], check=True, capture_output=True,
-                   env={**os.environ, "MYAPP_DATABASE_URL": env_url})
+    subprocess.run(
+        ["initialize_myapp_db", ini], check=True, capture_output=True, env={**os.environ, "MYAPP_DATABASE_URL": env_url}
+    )
     assert os.path.exists(tmp_path / "from-env.sqlite")
     assert not os.path.exists(tmp_path / "from-ini.sqlite")
 
@@ -63,12 +64,22 @@ def test_create_admin_then_list_users_with_its_key(tmp_path):
     url = f"sqlite+aiosqlite:///{tmp_path}/admin.sqlite"
     ini = write_ini(tmp_path, url)
     subprocess.run(["initialize_myapp_db", ini], check=True, capture_output=True)
-    out = subprocess.run(["create_myapp_admin", ini, "--email", "Root@Example.com", "--password-stdin"],
-                         input="an admin password\n", capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        ["create_myapp_admin", ini, "--email", "Root@Example.com", "--password-stdin"],
+        input="an admin password\n",
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert "created admin root@example.com" in out
     # running it again for the same address keeps one user, still an admin
-    again = subprocess.run(["create_myapp_admin", ini, "--email", "root@example.com", "--password-stdin"],
-                           input="another admin password\n", capture_output=True, text=True, check=True).stdout
+    again = subprocess.run(
+        ["create_myapp_admin", ini, "--email", "root@example.com", "--password-stdin"],
+        input="another admin password\n",
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert "is now an admin" in again
 
     from pyramid.paster import get_appsettings
@@ -79,8 +90,11 @@ def test_create_admin_then_list_users_with_its_key(tmp_path):
     app = main({}, **get_appsettings(ini))
     try:
         client = TestApp(app)
-        token = client.post_json("/api/tokens", {"email": "root@example.com", "password": "another admin password",
-                                                 "scope": "read"}, status=201).json["token"]
+        token = client.post_json(
+            "/api/tokens",
+            {"email": "root@example.com", "password": "another admin password", "scope": "read"},
+            status=201,
+        ).json["token"]
         users = client.get("/api/users", headers={"Authorization": f"Bearer {token}"}).json["users"]
         assert [(u["email"], u["role"]) for u in users] == [("root@example.com", "admin")]
     finally:
@@ -89,8 +103,12 @@ def test_create_admin_then_list_users_with_its_key(tmp_path):
 
 def test_create_admin_rejects_a_weak_password(tmp_path):
     ini = write_ini(tmp_path, f"sqlite+aiosqlite:///{tmp_path}/weak.sqlite")
-    res = subprocess.run(["create_myapp_admin", ini, "--email", "root@example.com", "--password-stdin"],
-                         input="short\n", capture_output=True, text=True)
+    res = subprocess.run(
+        ["create_myapp_admin", ini, "--email", "root@example.com", "--password-stdin"],
+        input="short\n",
+        capture_output=True,
+        text=True,
+    )
     assert res.returncode != 0 and "at least 10 characters" in res.stderr
 
 
@@ -116,8 +134,9 @@ def test_initialize_db_without_a_database_url_says_what_to_set(tmp_path):
 
 def test_pserve_without_a_secret_says_what_to_set(tmp_path):
     ini = write_ini(tmp_path, f"sqlite+aiosqlite:///{tmp_path}/s.sqlite")
-    text_ = open(ini).read().replace("session.secret = testing-secret-0123456789-0123456789-0123456789",
-                                     "session.secret =")
+    text_ = (
+        open(ini).read().replace("session.secret = testing-secret-0123456789-0123456789-0123456789", "session.secret =")
+    )
     open(ini, "w").write(text_ + "\n[server:main]\nuse = egg:waitress#main\nlisten = 127.0.0.1:0\n")
     res = subprocess.run(["pserve", ini], capture_output=True, text=True, timeout=60)
     assert res.returncode != 0 and "MYAPP_SESSION_SECRET" in res.stderr and "Traceback" not in res.stderr
@@ -147,8 +166,9 @@ def test_the_migrations_make_the_schema_the_models_describe(tmp_path, backend, r
         engine = create_engine(url, {})
         try:
             async with engine.connect() as conn:
-                return await conn.run_sync(lambda sync: compare_metadata(MigrationContext.configure(sync),
-                                                                         Base.metadata))
+                return await conn.run_sync(
+                    lambda sync: compare_metadata(MigrationContext.configure(sync), Base.metadata)
+                )
         finally:
             await engine.dispose()
 

@@ -50,11 +50,17 @@ def test_sigterm_stops_pserve_even_when_sigint_is_ignored(tmp_path, db_url):
 
     port = free_port()
     ini = tmp_path / "app.ini"
-    ini.write_text(f"[app:main]\nuse = egg:myapp\nsqlalchemy.url = {db_url}\nsession.secret = {'s' * 40}\n"
-                   "myapp.create_schema = true\naio.handle_sigterm = true\naio.shutdown_timeout = 4\n"
-                   f"monitors.scheduler = false\n\n[server:main]\nuse = egg:waitress#main\nlisten = 127.0.0.1:{port}\n")
-    process = subprocess.Popen(["pserve", str(ini)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    ini.write_text(
+        f"[app:main]\nuse = egg:myapp\nsqlalchemy.url = {db_url}\nsession.secret = {'s' * 40}\n"
+        "myapp.create_schema = true\naio.handle_sigterm = true\naio.shutdown_timeout = 4\n"
+        f"monitors.scheduler = false\n\n[server:main]\nuse = egg:waitress#main\nlisten = 127.0.0.1:{port}\n"
+    )
+    process = subprocess.Popen(
+        ["pserve", str(ini)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
+    )
     try:
         wait_for_http(f"http://127.0.0.1:{port}/api/health", 30)
         sent = time.monotonic()

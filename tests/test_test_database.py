@@ -31,8 +31,14 @@ def test_a_database_with_foreign_tables_is_left_alone(mysql_url):
     server = url_of(mysql_url, "")
     run(_execute(server, "DROP DATABASE IF EXISTS myapp_test_guard", "CREATE DATABASE myapp_test_guard"))
     try:
-        run(_execute(scratch, "CREATE TABLE users (id INT PRIMARY KEY)", "CREATE TABLE customers (id INT PRIMARY KEY)",
-                     "INSERT INTO customers VALUES (1)"))
+        run(
+            _execute(
+                scratch,
+                "CREATE TABLE users (id INT PRIMARY KEY)",
+                "CREATE TABLE customers (id INT PRIMARY KEY)",
+                "INSERT INTO customers VALUES (1)",
+            )
+        )
         with pytest.raises(ForeignTables, match="customers"):
             run(reset_database(scratch))
         rows = run(_execute(scratch, "SELECT COUNT(*) FROM customers")).scalar()
@@ -47,15 +53,26 @@ def test_tables_of_an_older_revision_of_ours_are_emptied(mysql_url):
     server = url_of(mysql_url, "")
     run(_execute(server, "DROP DATABASE IF EXISTS myapp_test_old", "CREATE DATABASE myapp_test_old"))
     try:
-        run(_execute(scratch, "CREATE TABLE login_failures (id INT PRIMARY KEY)",
-                     "CREATE TABLE alembic_version (version_num VARCHAR(32) PRIMARY KEY)",
-                     "INSERT INTO alembic_version VALUES ('0002')"))
+        run(
+            _execute(
+                scratch,
+                "CREATE TABLE login_failures (id INT PRIMARY KEY)",
+                "CREATE TABLE alembic_version (version_num VARCHAR(32) PRIMARY KEY)",
+                "INSERT INTO alembic_version VALUES ('0002')",
+            )
+        )
         run(reset_database(scratch))
         assert run(_execute(scratch, "SHOW TABLES")).scalars().all() == [MARKER]
         # the same tables at a revision that is not ours, in a database the suite did not mark, are left alone
-        run(_execute(scratch, f"DROP TABLE {MARKER}", "CREATE TABLE login_failures (id INT PRIMARY KEY)",
-                     "CREATE TABLE alembic_version (version_num VARCHAR(32) PRIMARY KEY)",
-                     "INSERT INTO alembic_version VALUES ('a1b2c3')"))
+        run(
+            _execute(
+                scratch,
+                f"DROP TABLE {MARKER}",
+                "CREATE TABLE login_failures (id INT PRIMARY KEY)",
+                "CREATE TABLE alembic_version (version_num VARCHAR(32) PRIMARY KEY)",
+                "INSERT INTO alembic_version VALUES ('a1b2c3')",
+            )
+        )
         with pytest.raises(ForeignTables):
             run(reset_database(scratch))
     finally:
@@ -70,9 +87,14 @@ def test_a_database_the_suite_marked_is_emptied_whatever_it_holds(mysql_url):
     try:
         run(reset_database(scratch))
         assert run(_execute(scratch, "SHOW TABLES")).scalars().all() == [MARKER]
-        run(_execute(scratch, "CREATE TABLE status_pages (id INT PRIMARY KEY)",
-                     "CREATE TABLE alembic_version (version_num VARCHAR(32) PRIMARY KEY)",
-                     "INSERT INTO alembic_version VALUES ('9999_from_the_future')"))
+        run(
+            _execute(
+                scratch,
+                "CREATE TABLE status_pages (id INT PRIMARY KEY)",
+                "CREATE TABLE alembic_version (version_num VARCHAR(32) PRIMARY KEY)",
+                "INSERT INTO alembic_version VALUES ('9999_from_the_future')",
+            )
+        )
         run(reset_database(scratch))
         assert run(_execute(scratch, "SHOW TABLES")).scalars().all() == [MARKER]
     finally:

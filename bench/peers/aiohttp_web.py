@@ -1,6 +1,6 @@
 """Peer: aiohttp.web with an aiomysql pool, natively async on one event loop.
 
-    python -m bench.peers.aiohttp_web PORT
+python -m bench.peers.aiohttp_web PORT
 """
 
 import asyncio

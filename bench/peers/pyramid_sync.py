@@ -1,6 +1,6 @@
 """Peer: plain Pyramid sync views with PyMySQL, one connection per waitress thread.
 
-    python -m bench.peers.pyramid_sync PORT
+python -m bench.peers.pyramid_sync PORT
 """
 
 import sys

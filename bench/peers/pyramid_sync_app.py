@@ -35,8 +35,11 @@ def identity(request):
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.startswith(TOKEN_PREFIX):
         raise HTTPUnauthorized()
-    row = request.db.execute(select(User, ApiKey).join(ApiKey.user).where(
-        ApiKey.token_hash == _token_hash(token), ApiKey.revoked_at.is_(None))).first()
+    row = request.db.execute(
+        select(User, ApiKey)
+        .join(ApiKey.user)
+        .where(ApiKey.token_hash == _token_hash(token), ApiKey.revoked_at.is_(None))
+    ).first()
     if row is None:
         raise HTTPUnauthorized()
     return row[0]
@@ -53,17 +56,23 @@ def uptimes(session, ids):
     now = utcnow()
     since_7d, since_30d = day_of(now) - 6 * DAY, day_of(now) - 29 * DAY
     for monitor_id, checks, passes in session.execute(
-            select(HourlyRollup.monitor_id, func.sum(HourlyRollup.checks), func.sum(HourlyRollup.passes))
-            .where(HourlyRollup.monitor_id.in_(ids), HourlyRollup.period >= hour_of(now) - 23 * HOUR)
-            .group_by(HourlyRollup.monitor_id)):
+        select(HourlyRollup.monitor_id, func.sum(HourlyRollup.checks), func.sum(HourlyRollup.passes))
+        .where(HourlyRollup.monitor_id.in_(ids), HourlyRollup.period >= hour_of(now) - 23 * HOUR)
+        .group_by(HourlyRollup.monitor_id)
+    ):
         found[monitor_id]["24h"] = percent(passes, checks)
     recent = DailyRollup.period >= since_7d
     for monitor_id, checks_7d, passes_7d, checks, passes in session.execute(
-            select(DailyRollup.monitor_id, func.sum(case((recent, DailyRollup.checks), else_=0)),
-                   func.sum(case((recent, DailyRollup.passes), else_=0)), func.sum(DailyRollup.checks),
-                   func.sum(DailyRollup.passes))
-            .where(DailyRollup.monitor_id.in_(ids), DailyRollup.period >= since_30d)
-            .group_by(DailyRollup.monitor_id)):
+        select(
+            DailyRollup.monitor_id,
+            func.sum(case((recent, DailyRollup.checks), else_=0)),
+            func.sum(case((recent, DailyRollup.passes), else_=0)),
+            func.sum(DailyRollup.checks),
+            func.sum(DailyRollup.passes),
+        )
+        .where(DailyRollup.monitor_id.in_(ids), DailyRollup.period >= since_30d)
+        .group_by(DailyRollup.monitor_id)
+    ):
         found[monitor_id]["7d"], found[monitor_id]["30d"] = percent(passes_7d, checks_7d), percent(passes, checks)
     return found
 
@@ -71,17 +80,21 @@ def uptimes(session, ids):
 def list_monitors(request):
     user = identity(request)
     limit = int(request.GET.get("limit", 50))
-    monitors = list(request.db.scalars(select(Monitor).where(Monitor.user_id == user.id).order_by(Monitor.id)
-                                       .limit(limit + 1)))
+    monitors = list(
+        request.db.scalars(select(Monitor).where(Monitor.user_id == user.id).order_by(Monitor.id).limit(limit + 1))
+    )
     more, monitors = len(monitors) > limit, monitors[:limit]
     ids = [m.id for m in monitors]
     uptime = uptimes(request.db, ids)
     channels = {i: [] for i in ids}
-    for monitor_id, channel_id in request.db.execute(select(MonitorChannel.monitor_id, MonitorChannel.channel_id)
-                                                     .where(MonitorChannel.monitor_id.in_(ids))):
+    for monitor_id, channel_id in request.db.execute(
+        select(MonitorChannel.monitor_id, MonitorChannel.channel_id).where(MonitorChannel.monitor_id.in_(ids))
+    ):
         channels[monitor_id].append(channel_id)
-    return {"monitors": [monitor_json(shown(m), uptime[m.id], channels[m.id]) for m in monitors],
-            "next_cursor": str(monitors[-1].id) if more else None}
+    return {
+        "monitors": [monitor_json(shown(m), uptime[m.id], channels[m.id]) for m in monitors],
+        "next_cursor": str(monitors[-1].id) if more else None,
+    }
 
 
 def create_monitor(request):
@@ -93,8 +106,18 @@ def create_monitor(request):
     fields.pop("channels")
     request.db.scalar(select(func.count()).where(Monitor.user_id == user.id))  # the per-user limit, as myapp
     now = utcnow()
-    monitor = Monitor(user_id=user.id, **fields, created_at=now, updated_at=now, version=0, fail_streak=0,
-                      pass_streak=0, recent="", state="PAUSED" if fields["paused"] else "PENDING", state_since=now)
+    monitor = Monitor(
+        user_id=user.id,
+        **fields,
+        created_at=now,
+        updated_at=now,
+        version=0,
+        fail_streak=0,
+        pass_streak=0,
+        recent="",
+        state="PAUSED" if fields["paused"] else "PENDING",
+        state_since=now,
+    )
     request.db.add(monitor)
     request.db.flush()
     body = monitor_json(shown(monitor), {"24h": None, "7d": None, "30d": None}, [])

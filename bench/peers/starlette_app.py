@@ -1,6 +1,6 @@
 """Peer: Starlette on uvicorn with an aiomysql pool.
 
-    python -m bench.peers.starlette_app PORT
+python -m bench.peers.starlette_app PORT
 """
 
 import asyncio

@@ -41,8 +41,9 @@ def client_address(request):
 async def authenticate(request, email, password):
     """The user these credentials belong to, or None; a failure is counted, service.Throttled when over the limit."""
     registry = request.registry
-    return await service.authenticate(request.dbsession, registry.passwords, registry.throttle,
-                                      email, password, client_address(request))
+    return await service.authenticate(
+        request.dbsession, registry.passwords, registry.throttle, email, password, client_address(request)
+    )
 
 
 async def count_signup(request):
@@ -92,30 +93,35 @@ def includeme(config):
     if len(settings.secret) < 32:
         raise NotConfigured("set MYAPP_SESSION_SECRET (or session.secret) to a random string of at least 32 characters")
     lifetime = int(session_lifetime(registry).total_seconds())
-    config.set_session_factory(SignedCookieSessionFactory(
-        settings.secret,
-        cookie_name="myapp_session",
-        secure=section(registry, Site).session_secure,
-        httponly=True,
-        samesite="Lax",
-        max_age=lifetime,
-        timeout=lifetime,
-    ))
+    config.set_session_factory(
+        SignedCookieSessionFactory(
+            settings.secret,
+            cookie_name="myapp_session",
+            secure=section(registry, Site).session_secure,
+            httponly=True,
+            samesite="Lax",
+            max_age=lifetime,
+            timeout=lifetime,
+        )
+    )
     config.set_default_csrf_options(require_csrf=True, callback=csrf_applies)
     config.set_security_policy(SecurityPolicy())
     config.set_root_factory(Root)
     # Secure by default: a view that names no permission needs a signed-in user.
     config.set_default_permission("view")
-    config.add_tween("myapp.accounts.security.identity_tween_factory",
-                     under="myapp.models.unit_of_work.unit_of_work_tween_factory")
+    config.add_tween(
+        "myapp.accounts.security.identity_tween_factory", under="myapp.models.unit_of_work.unit_of_work_tween_factory"
+    )
     registry.passwords = Passwords(time_cost=settings.argon2_time_cost, memory_cost=settings.argon2_memory_kib)
     failures = datetime.timedelta(seconds=settings.failure_window_seconds)
     signups = datetime.timedelta(seconds=settings.signup_window_seconds)
-    registry.throttle = Throttle({
-        "signin_email": Limit(settings.max_failures_per_email, failures),
-        "signin_address": Limit(settings.max_failures_per_address, failures),
-        "signup_address": Limit(settings.max_signups_per_address, signups),
-    })
+    registry.throttle = Throttle(
+        {
+            "signin_email": Limit(settings.max_failures_per_email, failures),
+            "signin_address": Limit(settings.max_failures_per_address, failures),
+            "signup_address": Limit(settings.max_signups_per_address, signups),
+        }
+    )
     config.add_background_task(make_pruner(registry.throttle), name="accounts.prune")
     config.scan(".api")
     config.scan(".pages")

@@ -31,8 +31,13 @@ NEXT_MAX = 2000
 def safe_next(request, default):
     """``next`` when it is a path of this site, else ``default``: never another host, never a header break."""
     target = request.params.get("next", "")
-    if (not target.startswith("/") or target.startswith("//") or "\\" in target or len(target) > NEXT_MAX
-            or any(ord(c) < 32 or ord(c) == 127 for c in target)):
+    if (
+        not target.startswith("/")
+        or target.startswith("//")
+        or "\\" in target
+        or len(target) > NEXT_MAX
+        or any(ord(c) < 32 or ord(c) == 127 for c in target)
+    ):
         return default
     return target
 
@@ -43,14 +48,22 @@ def form(request, model):
     return (data.model_dump() if data else None), errors
 
 
-@view_config(route_name="signup", request_method="GET", renderer="myapp:accounts/templates/accounts/signup.jinja2",
-             permission=NO_PERMISSION_REQUIRED)
+@view_config(
+    route_name="signup",
+    request_method="GET",
+    renderer="myapp:accounts/templates/accounts/signup.jinja2",
+    permission=NO_PERMISSION_REQUIRED,
+)
 def signup_page(request):
     return {"values": {}, "errors": {}, "message": None}
 
 
-@view_config(route_name="signup", request_method="POST", renderer="myapp:accounts/templates/accounts/signup.jinja2",
-             permission=NO_PERMISSION_REQUIRED)
+@view_config(
+    route_name="signup",
+    request_method="POST",
+    renderer="myapp:accounts/templates/accounts/signup.jinja2",
+    permission=NO_PERMISSION_REQUIRED,
+)
 async def signup(request):
     values = {"email": request.POST.get("email", ""), "display_name": request.POST.get("display_name", "")}
     page = {"values": values, "errors": {}, "message": None}
@@ -60,8 +73,9 @@ async def signup(request):
         return page
     try:
         await count_signup(request)
-        user = await service.create_user(request.dbsession, request.registry.passwords,
-                                         data["email"], data["display_name"], data["password"])
+        user = await service.create_user(
+            request.dbsession, request.registry.passwords, data["email"], data["display_name"], data["password"]
+        )
     except service.Throttled as exc:
         return throttled(request, page, exc)
     except service.EmailTaken:
@@ -72,14 +86,22 @@ async def signup(request):
     return HTTPFound(request.route_url("monitors"))  # the first-run page says what to do next
 
 
-@view_config(route_name="login", request_method="GET", renderer="myapp:accounts/templates/accounts/login.jinja2",
-             permission=NO_PERMISSION_REQUIRED)
+@view_config(
+    route_name="login",
+    request_method="GET",
+    renderer="myapp:accounts/templates/accounts/login.jinja2",
+    permission=NO_PERMISSION_REQUIRED,
+)
 def login_page(request):
     return {"values": {}, "errors": {}, "message": None, "next": safe_next(request, "")}
 
 
-@view_config(route_name="login", request_method="POST", renderer="myapp:accounts/templates/accounts/login.jinja2",
-             permission=NO_PERMISSION_REQUIRED)
+@view_config(
+    route_name="login",
+    request_method="POST",
+    renderer="myapp:accounts/templates/accounts/login.jinja2",
+    permission=NO_PERMISSION_REQUIRED,
+)
 async def login(request):
     values = {"email": request.POST.get("email", "")}
     page = {"values": values, "errors": {}, "message": None, "next": safe_next(request, "")}
@@ -120,8 +142,14 @@ async def account_page(request, **extra):
     session = request.dbsession
     user = await session.get(User, request.context.owner_id)
     keys = await service.active_keys(session, user.id)
-    page = {"user": user_view(user), "keys": [key_view(k) for k in keys], "errors": {}, "new_token": None,
-            "message": None, "sessions": await service.count_sessions(session, user.id)}
+    page = {
+        "user": user_view(user),
+        "keys": [key_view(k) for k in keys],
+        "errors": {},
+        "new_token": None,
+        "message": None,
+        "sessions": await service.count_sessions(session, user.id),
+    }
     page.update(extra)
     return page
 
@@ -134,13 +162,22 @@ def key_view(key):
     return {"id": key.id, "name": key.name, "scope": key.scope, "prefix": key.prefix, "created_at": key.created_at}
 
 
-@view_config(route_name="account", request_method="GET", renderer="myapp:accounts/templates/accounts/account.jinja2", permission="view")
+@view_config(
+    route_name="account",
+    request_method="GET",
+    renderer="myapp:accounts/templates/accounts/account.jinja2",
+    permission="view",
+)
 async def account(request):
     return await account_page(request)
 
 
-@view_config(route_name="account", request_method="POST", renderer="myapp:accounts/templates/accounts/account.jinja2",
-             permission="edit")
+@view_config(
+    route_name="account",
+    request_method="POST",
+    renderer="myapp:accounts/templates/accounts/account.jinja2",
+    permission="edit",
+)
 async def update_account(request):
     session = request.dbsession
     user = await session.get(User, request.context.owner_id)
@@ -151,8 +188,13 @@ async def update_account(request):
             if not matches:
                 errors = {"current_password": "this is not your current password"}
             else:
-                await service.set_password(session, request.registry.passwords, user, data["new_password"],
-                                           keep_session=request.session.get("sid"))
+                await service.set_password(
+                    session,
+                    request.registry.passwords,
+                    user,
+                    data["new_password"],
+                    keep_session=request.session.get("sid"),
+                )
                 message = "Your password is changed. Other sessions are signed out."
                 if request.POST.get("revoke_keys"):
                     revoked = await service.revoke_api_keys(session, user.id)
@@ -168,15 +210,20 @@ async def update_account(request):
     return await account_page(request, errors=errors)
 
 
-@view_config(route_name="account.keys", request_method="POST", renderer="myapp:accounts/templates/accounts/account.jinja2",
-             permission="edit")
+@view_config(
+    route_name="account.keys",
+    request_method="POST",
+    renderer="myapp:accounts/templates/accounts/account.jinja2",
+    permission="edit",
+)
 async def create_key(request):
     data, errors = form(request, NewKey)
     if not data:
         request.response.status = 422
         return await account_page(request, errors=errors)
-    key, token = await service.create_api_key(request.dbsession, request.context.owner_id, data["scope"],
-                                              data.get("name", ""))
+    key, token = await service.create_api_key(
+        request.dbsession, request.context.owner_id, data["scope"], data.get("name", "")
+    )
     # shown in this response only: it is stored hashed and never shown again
     return await account_page(request, new_token={"token": token, "name": key.name, "scope": key.scope})
 

@@ -28,8 +28,12 @@ def _one_line(value):
     return " ".join(value.split())
 
 
-Email = Annotated[str, StringConstraints(min_length=1, max_length=320), AfterValidator(_email),
-                  Field(json_schema_extra={"format": "email"})]
+Email = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=320),
+    AfterValidator(_email),
+    Field(json_schema_extra={"format": "email"}),
+]
 #: a password to set: the policy's length
 NewPassword = Annotated[str, StringConstraints(min_length=PASSWORD_MIN, max_length=PASSWORD_MAX)]
 #: a password to check, not to set: the policy may have changed since it was set
@@ -97,6 +101,7 @@ def check(model, **values):
 
 
 # what the API answers
+
 
 class User(Reply):
     id: int

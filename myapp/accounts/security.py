@@ -69,7 +69,8 @@ async def load_identity(request):
 class SecurityPolicy:
     def __init__(self):
         self._identity = RequestLocalCache(
-            lambda request: request.run_async(load_identity(request)) if has_credentials(request) else None)
+            lambda request: request.run_async(load_identity(request)) if has_credentials(request) else None
+        )
 
     def identity(self, request):
         return self._identity.get_or_create(request)

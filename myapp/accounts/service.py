@@ -58,10 +58,13 @@ class Throttle:
         now = utcnow()
         for hit, kind in zip(hits, keys):
             limit = self.limits[kind]
-            count, oldest = (await session.execute(
-                select(func.count(), func.min(ThrottleHit.created_at))
-                .where(ThrottleHit.bucket == hit.bucket, ThrottleHit.created_at > now - limit.window)
-            )).one()
+            count, oldest = (
+                await session.execute(
+                    select(func.count(), func.min(ThrottleHit.created_at)).where(
+                        ThrottleHit.bucket == hit.bucket, ThrottleHit.created_at > now - limit.window
+                    )
+                )
+            ).one()
             if count > limit.count:
                 await self.forget(session, hits)  # refused, not attempted: it does not count
                 await session.commit()
@@ -136,10 +139,16 @@ async def start_session(session, user_id, lifetime):
 users, keys, sessions = User.__table__, ApiKey.__table__, WebSession.__table__
 CALLER = (users.c.id, users.c.email, users.c.display_name, users.c.role, users.c.created_at, users.c.updated_at)
 # Every request reads its caller with one of these: built once, not per request
-CALLER_BY_SESSION = (select(*CALLER).join(sessions, sessions.c.user_id == users.c.id)
-                     .where(sessions.c.token_hash == bindparam("token_hash"), sessions.c.expires_at > bindparam("now")))
-CALLER_BY_KEY = (select(*CALLER, keys.c.scope).join(keys, keys.c.user_id == users.c.id)
-                 .where(keys.c.token_hash == bindparam("token_hash"), keys.c.revoked_at.is_(None)))
+CALLER_BY_SESSION = (
+    select(*CALLER)
+    .join(sessions, sessions.c.user_id == users.c.id)
+    .where(sessions.c.token_hash == bindparam("token_hash"), sessions.c.expires_at > bindparam("now"))
+)
+CALLER_BY_KEY = (
+    select(*CALLER, keys.c.scope)
+    .join(keys, keys.c.user_id == users.c.id)
+    .where(keys.c.token_hash == bindparam("token_hash"), keys.c.revoked_at.is_(None))
+)
 
 
 async def user_for_session(session, token):
@@ -176,8 +185,9 @@ def _token_hash(token):
 async def create_api_key(session, user_id, scope, name=""):
     """(the key, its secret token).  Only the token's SHA-256 is stored: it is shown once."""
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    key = ApiKey(user_id=user_id, scope=scope, name=name, prefix=token[: len(TOKEN_PREFIX) + 6],
-                 token_hash=_token_hash(token))
+    key = ApiKey(
+        user_id=user_id, scope=scope, name=name, prefix=token[: len(TOKEN_PREFIX) + 6], token_hash=_token_hash(token)
+    )
     session.add(key)
     await session.flush()
     return key, token

@@ -29,16 +29,23 @@ import os
 import signal
 import threading
 import time
+import types
+from collections.abc import Awaitable, Coroutine, Mapping
+from concurrent.futures import Future
+from typing import Any, TypeVar
 
-from pyramid.config import PHASE3_CONFIG
+from pyramid.config import PHASE3_CONFIG, Configurator
+from pyramid.registry import Registry
+from pyramid.request import Request
 from pyramid.settings import asbool
 
 from .deriver import async_view, is_async_view, run_for_request
-from .runtime import Runtime, ShuttingDown, TimeoutExpired, loop_state
+from .runtime import BackgroundTask, CleanupContext, Runtime, ShuttingDown, TimeoutExpired, loop_state
 
 __all__ = ["Runtime", "ShuttingDown", "TimeoutExpired", "includeme", "is_async_view", "loop_state"]
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 DEFAULTS = {
     # uvloop where it is installed: on a worker thread a round trip costs 60 % of asyncio's (python -m
@@ -54,8 +61,8 @@ DEFAULTS = {
 }
 
 
-def parse_settings(settings):
-    def number(name):
+def parse_settings(settings: Mapping[str, str]) -> dict[str, Any]:
+    def number(name: str) -> float:
         raw = settings.get(name, DEFAULTS[name])
         try:
             value = float(raw)
@@ -76,7 +83,7 @@ def parse_settings(settings):
     }
 
 
-def add_cleanup_ctx(config, factory):
+def add_cleanup_ctx(config: Configurator, factory: CleanupContext | str) -> None:
     """Register ``factory(state)``, an async generator function run once on every loop.
 
     The code before its ``yield`` runs before the loop runs anything else; the code
@@ -87,7 +94,7 @@ def add_cleanup_ctx(config, factory):
     config.action(None, lambda: runtime.cleanup_contexts.append(factory))
 
 
-def add_background_task(config, fn, name=None):
+def add_background_task(config: Configurator, fn: BackgroundTask | str, name: str | None = None) -> None:
     """Run ``fn(state)`` on the service loop for the application's life; restart it if it raises."""
     runtime = config.registry.aio_runtime
     fn = config.maybe_dotted(fn)
@@ -95,7 +102,7 @@ def add_background_task(config, fn, name=None):
     config.action(("myapp.aio.background_task", name), lambda: runtime.background_tasks.append((fn, name)))
 
 
-def run_async(request, awaitable, timeout=None):
+def run_async(request: Request, awaitable: Awaitable[T], timeout: float | None = None) -> T:
     """Run a coroutine to completion from sync code (a sync view, a tween, a security policy).
 
     It shares the request's deadline: past it, HTTPGatewayTimeout.  ``timeout``, when
@@ -104,13 +111,15 @@ def run_async(request, awaitable, timeout=None):
     return run_for_request(request.registry.aio_runtime, request, awaitable, timeout)
 
 
-def spawn(request, coro):
+def spawn(request: Request, coro: Coroutine[Any, Any, T]) -> "Future[T]":
     """Fire and forget ``coro`` on the service loop; it is cancelled at shutdown."""
-    return request.registry.aio_runtime.spawn(coro)
+    runtime: Runtime = request.registry.aio_runtime
+    return runtime.spawn(coro)
 
 
-def get_loop_state(request):
-    return request.registry.aio_runtime.worker_loop().state
+def get_loop_state(request: Request) -> types.SimpleNamespace:
+    runtime: Runtime = request.registry.aio_runtime
+    return runtime.worker_loop().state
 
 
 class GracefulStop:
@@ -122,11 +131,11 @@ class GracefulStop:
     cancelled still get their 503.  A second SIGTERM stops at once.
     """
 
-    def __init__(self, runtime):
+    def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
-        self.started = None
+        self.started: float | None = None
 
-    def __call__(self, signum, frame):
+    def __call__(self, signum: int, frame: types.FrameType | None) -> None:
         if self.started is not None:
             raise SystemExit(f"signal {signum}")
         # a process started in the background of a shell (or under nohup) ignores SIGINT, and
@@ -136,7 +145,7 @@ class GracefulStop:
         self.runtime.stop_by = self.started + self.runtime.shutdown_timeout
         threading.Thread(target=self.drain, name="myapp.aio-drain", daemon=True).start()
 
-    def drain(self):
+    def drain(self) -> None:
         runtime = self.runtime
         try:
             runtime.drain(runtime.shutdown_timeout / 2)
@@ -144,7 +153,7 @@ class GracefulStop:
             os.kill(os.getpid(), signal.SIGINT)  # waitress stops on KeyboardInterrupt in its main thread
 
 
-def start(registry):
+def start(registry: Registry) -> None:
     """At commit (when the app is made): SIGTERM handling, and background tasks if there are any.
 
     A config action rather than an ApplicationCreated subscriber: any subscriber makes
@@ -159,7 +168,7 @@ def start(registry):
     runtime.start()
 
 
-def includeme(config):
+def includeme(config: Configurator) -> None:
     settings = config.get_settings()
     config.registry.aio_runtime = Runtime(**parse_settings(settings))
     config.add_directive("add_cleanup_ctx", add_cleanup_ctx)

@@ -14,13 +14,14 @@ properties: make it with ``request.blank(...)``, which uses the baked class, or 
 this off with ``aio.bake_request_properties = false``.
 """
 
-from pyramid.config import PHASE3_CONFIG
+from pyramid.config import PHASE3_CONFIG, Configurator
 from pyramid.interfaces import IRequestExtensions, IRequestFactory
+from pyramid.registry import Registry
 from pyramid.request import Request
 from pyramid.settings import asbool
 
 
-def bake_request_properties(registry):
+def bake_request_properties(registry: Registry) -> None:
     extensions = registry.queryUtility(IRequestExtensions)
     factory = registry.queryUtility(IRequestFactory, default=Request)
     if extensions is None or not extensions.descriptors or not isinstance(factory, type):
@@ -31,7 +32,7 @@ def bake_request_properties(registry):
     extensions.descriptors.clear()
 
 
-def includeme(config):
+def includeme(config: Configurator) -> None:
     if not asbool(config.get_settings().get("aio.bake_request_properties", "true")):
         return
     config.action(None, bake_request_properties, args=(config.registry,), order=PHASE3_CONFIG + 1)

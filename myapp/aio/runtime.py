@@ -25,12 +25,21 @@ import threading
 import time
 import types
 import weakref
+from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine
+from concurrent.futures import Future
+from typing import Any, TypeVar, cast
+
+T = TypeVar("T")
+#: a cleanup context: an async generator function of a loop's state, opening before its yield, closing after
+CleanupContext = Callable[[types.SimpleNamespace], AsyncGenerator[None, None]]
+#: a background task: a coroutine function of the service loop's state
+BackgroundTask = Callable[[types.SimpleNamespace], Awaitable[None]]
 
 log = logging.getLogger(__name__)
 
 #: The loop states by loop, for code that needs the state of whatever loop it
 #: runs on (a spawned task, a background task's helpers).
-_states = {}
+_states: dict[asyncio.AbstractEventLoop, types.SimpleNamespace] = {}
 
 
 class TimeoutExpired(TimeoutError):
@@ -40,7 +49,7 @@ class TimeoutExpired(TimeoutError):
     loop, and whatever it holds (a database session) is its until it is done.
     """
 
-    def __init__(self, seconds, abandoned=None):
+    def __init__(self, seconds: float, abandoned: "asyncio.Task[Any] | None" = None) -> None:
         super().__init__(f"the coroutine did not finish within {seconds:g} s and was cancelled")
         self.seconds = seconds
         self.abandoned = abandoned
@@ -49,11 +58,11 @@ class TimeoutExpired(TimeoutError):
 class ShuttingDown(RuntimeError):
     """The runtime is stopping: no new coroutine starts, and those still running are cancelled."""
 
-    def __init__(self, message="the async runtime is shutting down"):
+    def __init__(self, message: str = "the async runtime is shutting down") -> None:
         super().__init__(message)
 
 
-def loop_state(loop=None):
+def loop_state(loop: asyncio.AbstractEventLoop | None = None) -> types.SimpleNamespace:
     """The state namespace of ``loop`` (by default the running loop).
 
     Raises LookupError for a loop that no runtime manages.
@@ -65,12 +74,13 @@ def loop_state(loop=None):
         raise LookupError(f"{loop!r} is not managed by myapp.aio") from None
 
 
-def loop_factory(kind):
+def loop_factory(kind: str) -> Callable[[], asyncio.AbstractEventLoop]:
     """The function that makes a new loop of ``kind``; fails at once for a bad kind or missing uvloop."""
     if kind == "uvloop":
         import uvloop
 
-        return uvloop.new_event_loop
+        factory: Callable[[], asyncio.AbstractEventLoop] = uvloop.new_event_loop
+        return factory
     if kind == "asyncio":
         return asyncio.new_event_loop
     raise ValueError(f"unknown event loop kind {kind!r}; use 'asyncio' or 'uvloop'")
@@ -81,39 +91,39 @@ class _Expiry:
 
     __slots__ = ("loop", "task", "grace", "fired", "abandoned", "_stop")
 
-    def __init__(self, loop, task, grace):
+    def __init__(self, loop: asyncio.AbstractEventLoop, task: "asyncio.Future[Any]", grace: float) -> None:
         self.loop, self.task, self.grace = loop, task, grace
         self.fired = self.abandoned = False
-        self._stop = None
+        self._stop: asyncio.TimerHandle | None = None
 
-    def fire(self):
+    def fire(self) -> None:
         self.fired = True
         self.task.cancel()
         self._stop = self.loop.call_later(self.grace, self.abandon)
 
-    def abandon(self):
+    def abandon(self) -> None:
         self.abandoned = True
         self.loop.stop()  # run_until_complete returns, leaving the task on the loop
 
-    def disarm(self):
+    def disarm(self) -> None:
         if self._stop is not None:
             self._stop.cancel()
 
 
-def _forget(task):
+def _forget(task: "asyncio.Future[Any]") -> None:
     """Retrieve an abandoned task's outcome, so asyncio does not report it as never retrieved."""
     if not task.cancelled():
         task.exception()
 
 
-def _cancel_running(handle, grace):
+def _cancel_running(handle: "Loop", grace: float) -> None:
     """On the loop's own thread: cancel every task, and stop waiting for them ``grace`` seconds later."""
     for task in asyncio.all_tasks(handle.loop):
         task.cancel()
     handle.stop_timer = handle.loop.call_later(grace, handle.loop.stop)
 
 
-def _discard(awaitable):
+def _discard(awaitable: object) -> None:
     """Close a coroutine that will never run, so Python does not warn about it."""
     if inspect.iscoroutine(awaitable):
         awaitable.close()
@@ -122,17 +132,17 @@ def _discard(awaitable):
 class Loop:
     """One event loop, the resources opened on it, and the lock held while it runs."""
 
-    def __init__(self, loop, role):
+    def __init__(self, loop: asyncio.AbstractEventLoop, role: str) -> None:
         self.loop = loop
         self.role = role  # "worker" or "service"
         self.thread = threading.current_thread().name
         self.state = types.SimpleNamespace()
         self.lock = threading.Lock()
         self.closed = False
-        self.stop_timer = None  # set by Runtime.drain() while it cancels what runs here
-        self._open_contexts = []
+        self.stop_timer: asyncio.TimerHandle | None = None  # set by Runtime.drain() while it cancels what runs here
+        self._open_contexts: list[tuple[CleanupContext, AsyncGenerator[None, None]]] = []
 
-    async def open(self, factories):
+    async def open(self, factories: list[CleanupContext]) -> None:
         """Run every cleanup context up to its ``yield``; on failure close those already open."""
         try:
             for factory in factories:
@@ -143,12 +153,12 @@ class Loop:
                     await gen.__anext__()
                 except StopAsyncIteration:
                     raise RuntimeError(f"cleanup context {factory!r} did not yield") from None
-                self._open_contexts.append((factory, gen))
+                self._open_contexts.append((factory, cast(AsyncGenerator[None, None], gen)))
         except BaseException:
             await self.close_contexts()
             raise
 
-    async def close_contexts(self):
+    async def close_contexts(self) -> None:
         """Resume every open cleanup context after its ``yield``, last opened first."""
         while self._open_contexts:
             factory, gen = self._open_contexts.pop()
@@ -162,7 +172,7 @@ class Loop:
             log.error("cleanup context %r yielded more than once", factory)
             await gen.aclose()
 
-    def close(self, timeout=None):
+    def close(self, timeout: float | None = None) -> None:
         """Close the resources, cancel anything left, close the loop, within ``timeout`` seconds in all.
 
         The loop must not be running.  What has not finished by then (a resource whose
@@ -176,7 +186,7 @@ class Loop:
             self.stop_timer.cancel()
         deadline = None if timeout is None else time.monotonic() + timeout
 
-        def left():
+        def left() -> float | None:
             return None if deadline is None else max(0.0, deadline - time.monotonic())
 
         try:
@@ -188,8 +198,12 @@ class Loop:
             if leftovers:
                 _, still = loop.run_until_complete(asyncio.wait(leftovers, timeout=left()))
                 if still:
-                    log.warning("%d task(s) of thread %s did not finish at shutdown and were abandoned: %r",
-                                len(still), self.thread, still)
+                    log.warning(
+                        "%d task(s) of thread %s did not finish at shutdown and were abandoned: %r",
+                        len(still),
+                        self.thread,
+                        still,
+                    )
             loop.run_until_complete(asyncio.wait([loop.create_task(loop.shutdown_asyncgens())], timeout=left()))
         finally:
             _states.pop(loop, None)
@@ -199,24 +213,24 @@ class Loop:
 class ServiceThread:
     """A daemon thread running one loop forever: background tasks and spawned coroutines."""
 
-    def __init__(self, runtime):
+    def __init__(self, runtime: "Runtime") -> None:
         self.runtime = runtime
-        self.handle = None
-        self.tasks = set()
+        self.handle: Loop | None = None
+        self.tasks: set[asyncio.Task[Any]] = set()
         self.accepting = True
         self._ready = threading.Event()
-        self._failure = None
-        self.close_timeout = None
+        self._failure: BaseException | None = None
+        self.close_timeout: float | None = None
         self._thread = threading.Thread(target=self._main, name="myapp.aio-service", daemon=True)
 
-    def start(self, timeout):
+    def start(self, timeout: float) -> None:
         self._thread.start()
         if not self._ready.wait(timeout):
             raise RuntimeError(f"the service loop did not start within {timeout:g} s")
         if self._failure is not None:
             raise RuntimeError("the service loop could not open its cleanup contexts") from self._failure
 
-    def _main(self):
+    def _main(self) -> None:
         runtime = self.runtime
         loop = runtime.new_loop()
         asyncio.set_event_loop(loop)
@@ -240,20 +254,23 @@ class ServiceThread:
         finally:
             handle.close(self.close_timeout)
 
-    def _track(self, task):
+    def _track(self, task: "asyncio.Task[T]") -> "asyncio.Task[T]":
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
         return task
 
-    def submit(self, coro):
+    def submit(self, coro: Coroutine[Any, Any, T]) -> "Future[T]":
         """Schedule ``coro`` on the service loop from any thread; returns a concurrent Future."""
         if not self.accepting:
             _discard(coro)
             raise ShuttingDown("the service loop is shutting down; no new work is accepted")
+        assert self.handle is not None  # accepting: started
         return asyncio.run_coroutine_threadsafe(self._spawned(coro), self.handle.loop)
 
-    async def _spawned(self, coro):
-        self._track(asyncio.current_task())
+    async def _spawned(self, coro: Coroutine[Any, Any, T]) -> T:
+        task = asyncio.current_task()
+        assert task is not None  # a coroutine runs in a task
+        self._track(task)
         try:
             return await coro
         except asyncio.CancelledError:
@@ -262,7 +279,7 @@ class ServiceThread:
             log.exception("spawned coroutine %r failed", coro)
             raise
 
-    async def _stop(self, timeout):
+    async def _stop(self, timeout: float) -> None:
         current = asyncio.current_task()
         pending = [t for t in self.tasks if t is not current]
         for task in pending:
@@ -273,7 +290,7 @@ class ServiceThread:
                 log.warning("task %r ignored cancellation at shutdown", task)
         asyncio.get_running_loop().stop()
 
-    def stop(self, timeout):
+    def stop(self, timeout: float) -> None:
         """Cancel every task, then close the loop's resources: ``timeout`` seconds in all."""
         self.accepting = False
         if self.handle is None or self.handle.closed:
@@ -288,7 +305,7 @@ class ServiceThread:
             log.warning("the service loop did not stop within %g s; it is abandoned", timeout)
 
 
-async def supervise(fn, name, state, backoff):
+async def supervise(fn: BackgroundTask, name: str, state: types.SimpleNamespace, backoff: float) -> None:
     """Run ``fn(state)``; restart it with exponential backoff whenever it raises."""
     longest = 60 * backoff
     delay = backoff
@@ -313,8 +330,17 @@ async def supervise(fn, name, state, backoff):
 class Runtime:
     """The loops of one application in one process."""
 
-    def __init__(self, *, loop_kind="asyncio", debug=False, slow_callback_duration=0.1,
-                 default_timeout=30.0, shutdown_timeout=10.0, restart_backoff=1.0, cancel_grace=0.5):
+    def __init__(
+        self,
+        *,
+        loop_kind: str = "asyncio",
+        debug: bool = False,
+        slow_callback_duration: float = 0.1,
+        default_timeout: float = 30.0,
+        shutdown_timeout: float = 10.0,
+        restart_backoff: float = 1.0,
+        cancel_grace: float = 0.5,
+    ) -> None:
         self.new_loop = loop_factory(loop_kind)  # checked at configuration time; no loop made yet
         self.loop_kind = loop_kind
         self.debug = debug
@@ -323,38 +349,38 @@ class Runtime:
         self.shutdown_timeout = shutdown_timeout
         self.cancel_grace = cancel_grace
         self.restart_backoff = restart_backoff
-        self.cleanup_contexts = []
-        self.background_tasks = []
+        self.cleanup_contexts: list[CleanupContext] = []
+        self.background_tasks: list[tuple[BackgroundTask, str]] = []
         self._started = False
         self._reset()
         _runtimes.add(self)
 
-    def _reset(self):
+    def _reset(self) -> None:
         """Forget every loop and thread: a new process (first use, or a forked child)."""
         self._pid = os.getpid()
         self._lock = threading.Lock()
         self._local = threading.local()
-        self._loops = []
-        self._service = None
+        self._loops: list[Loop] = []
+        self._service: ServiceThread | None = None
         self._closing = False  # no new coroutine starts (drain or shutdown began)
-        self.stop_by = None  # when a graceful stop must be over (monotonic), once one began
+        self.stop_by: float | None = None  # when a graceful stop must be over (monotonic), once one began
         self._shut_down = False
 
-    def configure_loop(self, loop):
+    def configure_loop(self, loop: asyncio.AbstractEventLoop) -> None:
         if self.debug:
             loop.set_debug(True)
             loop.slow_callback_duration = self.slow_callback_duration
 
     # -- the worker thread's loop -------------------------------------------------
 
-    def worker_loop(self):
+    def worker_loop(self) -> Loop:
         """This thread's loop handle, created (and its contexts opened) on first use."""
         handle = getattr(self._local, "handle", None)
         if handle is None:
             handle = self._new_worker_loop()
         return handle
 
-    def _new_worker_loop(self):
+    def _new_worker_loop(self) -> Loop:
         if self._closing:
             raise ShuttingDown()
         if self._started and self.background_tasks and self._service is None:
@@ -382,7 +408,7 @@ class Runtime:
         self._local.handle = handle
         return handle
 
-    def run(self, awaitable, timeout=None):
+    def run(self, awaitable: Awaitable[T], timeout: float | None = None) -> T:
         """Run ``awaitable`` to completion on this thread's loop and return its result.
 
         ``timeout`` in seconds (None or 0: no limit): on expiry the coroutine is
@@ -425,7 +451,7 @@ class Runtime:
                 self._warn_leftovers(loop)
             return result
 
-    def _run_with_deadline(self, loop, awaitable, timeout):
+    def _run_with_deadline(self, loop: asyncio.AbstractEventLoop, awaitable: Awaitable[T], timeout: float) -> T:
         # A timer that cancels the task: a third of what asyncio.timeout() costs per call.
         task = asyncio.ensure_future(awaitable, loop=loop)
         expiry = _Expiry(loop, task, self.cancel_grace)
@@ -440,32 +466,36 @@ class Runtime:
             if not expiry.abandoned:
                 raise
             task.add_done_callback(_forget)
-            log.warning("a coroutine did not finish within %g s of its cancellation and was abandoned: %r",
-                        self.cancel_grace, task)
+            log.warning(
+                "a coroutine did not finish within %g s of its cancellation and was abandoned: %r",
+                self.cancel_grace,
+                task,
+            )
             raise TimeoutExpired(timeout, abandoned=task) from None
         finally:
             timer.cancel()
             expiry.disarm()
 
     @staticmethod
-    def _warn_leftovers(loop):
+    def _warn_leftovers(loop: asyncio.AbstractEventLoop) -> None:
         left = [t for t in asyncio.all_tasks(loop) if not t.done()]
         if left:
             log.warning(
                 "%d task(s) left pending on a worker thread's loop, which only runs during a request "
                 "(%r); await them, or use request.spawn() for work that outlives the request",
-                len(left), left,
+                len(left),
+                left,
             )
 
     # -- the service loop ---------------------------------------------------------
 
-    def start(self):
+    def start(self) -> None:
         """The application is made: start background tasks, if there are any."""
         self._started = True
         if self.background_tasks:
             self.service()
 
-    def service(self):
+    def service(self) -> ServiceThread:
         with self._lock:
             if self._closing:
                 raise ShuttingDown()
@@ -475,7 +505,7 @@ class Runtime:
                 self._service = service
             return self._service
 
-    def spawn(self, coro):
+    def spawn(self, coro: Coroutine[Any, Any, T]) -> "Future[T]":
         """Run ``coro`` on the service loop without waiting for it; it is cancelled at shutdown."""
         try:
             service = self.service()
@@ -486,7 +516,7 @@ class Runtime:
 
     # -- introspection and shutdown -------------------------------------------------
 
-    def stats(self):
+    def stats(self) -> dict[str, Any]:
         service = self._service
         return {
             "pid": self._pid,
@@ -497,7 +527,7 @@ class Runtime:
             "background_tasks": [name for _, name in self.background_tasks],
         }
 
-    def loop_states(self):
+    def loop_states(self) -> list[tuple[str, str, types.SimpleNamespace]]:
         """(role, thread name, state) of every open loop of this process."""
         handles = list(self._loops)
         service = self._service
@@ -505,7 +535,7 @@ class Runtime:
             handles.append(service.handle)
         return [(h.role, h.thread, h.state) for h in handles if not h.closed]
 
-    def drain(self, timeout):
+    def drain(self, timeout: float) -> None:
         """Stop accepting coroutines; give those running ``timeout`` seconds, then cancel them.
 
         For a graceful stop while the server still answers: a request that arrives
@@ -534,7 +564,7 @@ class Runtime:
                 handle.lock.release()
         log.info("drained: %d request(s) still running were cancelled", len(busy))
 
-    def shutdown(self):
+    def shutdown(self) -> None:
         """Stop the service loop and close every loop's resources on that loop.  Idempotent.
 
         Bounded by ``shutdown_timeout`` in all: a loop still busy then (its request
@@ -550,8 +580,8 @@ class Runtime:
         if self.stop_by is not None:  # a graceful stop began earlier and spent part of the time
             deadline = min(deadline, self.stop_by)
 
-        def left():
-            return max(0.0, deadline - time.monotonic())
+        def left() -> float:
+            return max(0.0, float(deadline - time.monotonic()))
 
         if service is not None:
             service.stop(left() / 2 if loops else left())
@@ -567,20 +597,24 @@ class Runtime:
                 log.exception("closing the loop of thread %s failed", handle.thread)
             finally:
                 handle.lock.release()
-        log.info("shut down: closed %d of %d worker loop(s)%s", closed, len(loops),
-                 " and the service loop" if service is not None else "")
+        log.info(
+            "shut down: closed %d of %d worker loop(s)%s",
+            closed,
+            len(loops),
+            " and the service loop" if service is not None else "",
+        )
 
 
-_runtimes = weakref.WeakSet()
+_runtimes: "weakref.WeakSet[Runtime]" = weakref.WeakSet()
 
 
-def _after_fork_in_child():
+def _after_fork_in_child() -> None:
     _states.clear()  # the parent's loops are never run here
     for runtime in list(_runtimes):
         runtime._reset()
 
 
-def _shutdown_all():
+def _shutdown_all() -> None:
     for runtime in list(_runtimes):
         runtime.shutdown()
 

@@ -29,15 +29,23 @@ def document(key, event, monitor, at, cause=None, down_seconds=None, channel=Non
 def storm_document(key, failed, at):
     """One message for many monitors that went DOWN together, [(monitor, cause)]: a storm.  It lists
     the first ``STORM_LIST`` of them; ``count`` says how many there were."""
-    return {"delivery": key, "event": "storm", "at": iso(at, "seconds"), "count": len(failed),
-            "message": STORM.format(len(failed)),
-            "monitors": [{"id": m.id, "name": m.name, "url": m.url, "state": m.state, "cause": cause}
-                         for m, cause in failed[:STORM_LIST]]}
+    return {
+        "delivery": key,
+        "event": "storm",
+        "at": iso(at, "seconds"),
+        "count": len(failed),
+        "message": STORM.format(len(failed)),
+        "monitors": [
+            {"id": m.id, "name": m.name, "url": m.url, "state": m.state, "cause": cause}
+            for m, cause in failed[:STORM_LIST]
+        ],
+    }
 
 
 def as_sent(doc, public_url):
     """The webhook's JSON body (and the source of every other form of the message): the document,
     with ``monitor.page``, the monitor's page under ``myapp.public_url`` (None without that setting)."""
+
     def page(monitor):
         return {**monitor, "page": f"{public_url.rstrip('/')}/monitors/{monitor['id']}" if public_url else None}
 
@@ -65,17 +73,20 @@ def text(doc):
     """The message in words: the monitor, its URL, the state, the time in UTC, a link."""
     if doc["event"] == "storm":
         lines = [f"{doc['message']}.", f"At {utc(doc)} UTC, each checked twice:"]
-        lines += [f"- {m['name']} ({m['url']}): {m['cause']}" + (f" {m['page']}" if m.get("page") else "")
-                  for m in doc["monitors"]]
+        lines += [
+            f"- {m['name']} ({m['url']}): {m['cause']}" + (f" {m['page']}" if m.get("page") else "")
+            for m in doc["monitors"]
+        ]
         if doc["count"] > len(doc["monitors"]):
             lines.append(f"... and {doc['count'] - len(doc['monitors'])} more.")
         return "\n".join(lines)
     if doc["event"] == "test":
-        return (f"This is a test message from myapp for the channel {doc.get('channel', '')}, sent at "
-                f"{utc(doc)} UTC. Alerts will arrive like this one.")
+        return (
+            f"This is a test message from myapp for the channel {doc.get('channel', '')}, sent at "
+            f"{utc(doc)} UTC. Alerts will arrive like this one."
+        )
     monitor = doc["monitor"]
-    lines = [f"{monitor['name']} is {TITLES[doc['event']]} ({monitor['url']}).",
-             f"At {utc(doc)} UTC."]
+    lines = [f"{monitor['name']} is {TITLES[doc['event']]} ({monitor['url']}).", f"At {utc(doc)} UTC."]
     if "cause" in doc:
         lines.append(f"Cause: {doc['cause']}.")
     if "down_seconds" in doc:

@@ -52,10 +52,20 @@ class Outbox:
                 self.sent += 1
             else:
                 self.failed_attempts += 1
-                log.info("delivery %s (%s to %s) failed, attempt %d: %s", c.key, c.event, c.channel.name,
-                         c.attempts + 1, attempt.error)
+                log.info(
+                    "delivery %s (%s to %s) failed, attempt %d: %s",
+                    c.key,
+                    c.event,
+                    c.channel.name,
+                    c.attempts + 1,
+                    attempt.error,
+                )
         try:
-            await in_session(state, lambda s: service.finish(s, self.owner, done, self.settings.max_attempts,
-                                                             self.settings.backoff_seconds))
+            await in_session(
+                state,
+                lambda s: service.finish(
+                    s, self.owner, done, self.settings.max_attempts, self.settings.backoff_seconds
+                ),
+            )
         except DBAPIError as exc:  # the claims run out and the deliveries are tried again: at least once
             log.warning("recording %d deliveries failed: %s", len(done), str(exc.orig or exc).splitlines()[0][:200])

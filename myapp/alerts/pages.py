@@ -9,26 +9,41 @@ from .schema import validate
 
 
 def read_form(post):
-    data = {"name": post.get("name", ""), "kind": post.get("kind", ""), "target": post.get("target", ""),
-            "slack": bool(post.get("slack"))}
+    data = {
+        "name": post.get("name", ""),
+        "kind": post.get("kind", ""),
+        "target": post.get("target", ""),
+        "slack": bool(post.get("slack")),
+    }
     if post.get("secret"):
         data["secret"] = post["secret"]
     return data
 
 
 async def channels_page(request, values=None, errors=None):
-    return {"channels": await service.list_channels(request.dbsession, request.context.owner_id),
-            "values": values or {}, "errors": errors or {}}
+    return {
+        "channels": await service.list_channels(request.dbsession, request.context.owner_id),
+        "values": values or {},
+        "errors": errors or {},
+    }
 
 
-@view_config(route_name="channels", request_method="GET", renderer="myapp:alerts/templates/alerts/channels.jinja2",
-             permission="view")
+@view_config(
+    route_name="channels",
+    request_method="GET",
+    renderer="myapp:alerts/templates/alerts/channels.jinja2",
+    permission="view",
+)
 async def channels_list(request):
     return await channels_page(request)
 
 
-@view_config(route_name="channels", request_method="POST", renderer="myapp:alerts/templates/alerts/channels.jinja2",
-             permission="edit")
+@view_config(
+    route_name="channels",
+    request_method="POST",
+    renderer="myapp:alerts/templates/alerts/channels.jinja2",
+    permission="edit",
+)
 async def create(request):
     data = read_form(request.POST)
     try:
@@ -37,13 +52,18 @@ async def create(request):
         request.response.status = 422
         return await channels_page(request, {**data, "secret": ""}, exc.fields)
     channel = await service.create_channel(request.dbsession, request.context.owner_id, fields)
-    request.session.flash(f"The channel {channel.name} is added: send it a test message, then choose it on "
-                          "your monitors' forms.")
+    request.session.flash(
+        f"The channel {channel.name} is added: send it a test message, then choose it on your monitors' forms."
+    )
     return HTTPFound(request.route_path("channel", channel_id=channel.id))
 
 
-@view_config(route_name="channel", request_method="GET", renderer="myapp:alerts/templates/alerts/channel.jinja2",
-             permission="view")
+@view_config(
+    route_name="channel",
+    request_method="GET",
+    renderer="myapp:alerts/templates/alerts/channel.jinja2",
+    permission="view",
+)
 async def channel_page(request):
     channel = request.context.channel
     return {"channel": channel, "deliveries": await service.recent_deliveries(request.dbsession, channel.id)}
@@ -51,19 +71,27 @@ async def channel_page(request):
 
 @view_config(route_name="channel.test", request_method="POST", permission="edit", async_timeout=sender.TIMEOUT + 5)
 async def test(request):
-    attempt = await sender.send_test(request.registry.outbox.sending(request.loop_state), request.dbsession,
-                                     request.context.channel)
+    attempt = await sender.send_test(
+        request.registry.outbox.sending(request.loop_state), request.dbsession, request.context.channel
+    )
     request.session.flash("The test message is sent." if attempt.ok else f"The test message failed: {attempt.error}.")
     return HTTPFound(request.route_path("channel", channel_id=request.context.channel.id))
 
 
-@view_config(route_name="channel.delete", request_method="GET", renderer="myapp:templates/confirm_delete.jinja2",
-             permission="delete")
+@view_config(
+    route_name="channel.delete",
+    request_method="GET",
+    renderer="myapp:templates/confirm_delete.jinja2",
+    permission="delete",
+)
 def confirm_delete(request):
     channel = request.context.channel
-    return {"what": f"the channel {channel.name}", "consequence": "Monitors stop alerting through it.",
-            "action": request.route_path("channel.delete", channel_id=channel.id),
-            "back": request.route_path("channel", channel_id=channel.id)}
+    return {
+        "what": f"the channel {channel.name}",
+        "consequence": "Monitors stop alerting through it.",
+        "action": request.route_path("channel.delete", channel_id=channel.id),
+        "back": request.route_path("channel", channel_id=channel.id),
+    }
 
 
 @view_config(route_name="channel.delete", request_method="POST", permission="delete")

@@ -62,6 +62,7 @@ def validate(data, context, current=None):
 
 # what the API answers
 
+
 class Channel(Reply):
     id: int
     name: str

@@ -48,16 +48,31 @@ async def delete_channel(session, channel):
 
 
 async def list_channels(session, user_id):
-    return list(await session.scalars(select(Channel).where(Channel.user_id == user_id).order_by(Channel.name,
-                                                                                                 Channel.id)))
+    return list(
+        await session.scalars(select(Channel).where(Channel.user_id == user_id).order_by(Channel.name, Channel.id))
+    )
 
 
 async def recent_deliveries(session, channel_id, limit=30):
-    return (await session.execute(
-        select(Delivery.id, Delivery.event, Delivery.status, Delivery.attempts, Delivery.last_error,
-               Delivery.created_at, Delivery.sent_at, Delivery.due_at, Monitor.name.label("monitor"))
-        .outerjoin(Monitor, Monitor.id == Delivery.monitor_id)
-        .where(Delivery.channel_id == channel_id).order_by(Delivery.id.desc()).limit(limit))).all()
+    return (
+        await session.execute(
+            select(
+                Delivery.id,
+                Delivery.event,
+                Delivery.status,
+                Delivery.attempts,
+                Delivery.last_error,
+                Delivery.created_at,
+                Delivery.sent_at,
+                Delivery.due_at,
+                Monitor.name.label("monitor"),
+            )
+            .outerjoin(Monitor, Monitor.id == Delivery.monitor_id)
+            .where(Delivery.channel_id == channel_id)
+            .order_by(Delivery.id.desc())
+            .limit(limit)
+        )
+    ).all()
 
 
 # -- the outbox: writing ---------------------------------------------------------------------
@@ -76,10 +91,15 @@ async def enqueue(session, recorded, down_since=None, now=None):
     if not flips:
         return 0
     now = now or utcnow()
-    rows = (await session.execute(
-        select(MonitorChannel.channel_id, Monitor.id, Monitor.name, Monitor.url, Monitor.state,
-               Monitor.notify_degraded)
-        .join(Monitor, Monitor.id == MonitorChannel.monitor_id).where(MonitorChannel.monitor_id.in_(flips)))).all()
+    rows = (
+        await session.execute(
+            select(
+                MonitorChannel.channel_id, Monitor.id, Monitor.name, Monitor.url, Monitor.state, Monitor.notify_degraded
+            )
+            .join(Monitor, Monitor.id == MonitorChannel.monitor_id)
+            .where(MonitorChannel.monitor_id.in_(flips))
+        )
+    ).all()
     deliveries, storms = [], {}
     for channel_id, *monitor in rows:
         monitor = MonitorRow(*monitor)
@@ -99,19 +119,39 @@ async def enqueue(session, recorded, down_since=None, now=None):
             continue
         key = new_key()
         doc = messages.document(key, event, monitor, at, **extra)
-        deliveries.append({"key": key, "channel_id": channel_id, "monitor_id": monitor.id, "event": event,
-                           "document": json.dumps(doc), "status": "pending", "attempts": 0, "due_at": now,
-                           "created_at": now})
+        deliveries.append(
+            {
+                "key": key,
+                "channel_id": channel_id,
+                "monitor_id": monitor.id,
+                "event": event,
+                "document": json.dumps(doc),
+                "status": "pending",
+                "attempts": 0,
+                "due_at": now,
+                "created_at": now,
+            }
+        )
     for channel_id, failed in storms.items():
         key = new_key()
         if len(failed) == 1:
-            (monitor, cause), = failed
+            ((monitor, cause),) = failed
             event, doc = "down", messages.document(key, "down", monitor, now, cause=cause)
         else:
             event, doc = "storm", messages.storm_document(key, failed, now)
-        deliveries.append({"key": key, "channel_id": channel_id, "monitor_id": None if event == "storm" else
-                           failed[0][0].id, "event": event, "document": json.dumps(doc), "status": "pending",
-                           "attempts": 0, "due_at": now, "created_at": now})
+        deliveries.append(
+            {
+                "key": key,
+                "channel_id": channel_id,
+                "monitor_id": None if event == "storm" else failed[0][0].id,
+                "event": event,
+                "document": json.dumps(doc),
+                "status": "pending",
+                "attempts": 0,
+                "due_at": now,
+                "created_at": now,
+            }
+        )
     if deliveries:
         await session.execute(insert(Delivery), deliveries)
     return len(deliveries)
@@ -139,10 +179,24 @@ class Claimed:
     channel: object  # kind, target, secret, slack, name
 
 
-_DUE = (select(Delivery.id, Delivery.key, Delivery.event, Delivery.document, Delivery.attempts, Delivery.due_at,
-               Channel.kind, Channel.target, Channel.secret, Channel.slack, Channel.name)
-        .join(Channel, Channel.id == Delivery.channel_id)
-        .where(Delivery.status == "pending", Delivery.due_at <= bindparam("now")).order_by(Delivery.due_at))
+_DUE = (
+    select(
+        Delivery.id,
+        Delivery.key,
+        Delivery.event,
+        Delivery.document,
+        Delivery.attempts,
+        Delivery.due_at,
+        Channel.kind,
+        Channel.target,
+        Channel.secret,
+        Channel.slack,
+        Channel.name,
+    )
+    .join(Channel, Channel.id == Delivery.channel_id)
+    .where(Delivery.status == "pending", Delivery.due_at <= bindparam("now"))
+    .order_by(Delivery.due_at)
+)
 _TABLE = Delivery.__table__
 
 
@@ -152,25 +206,38 @@ async def claim(session, owner, limit, now=None):
     now = now or utcnow()
     locking = session.bind.dialect.name == "mysql"
     query = _DUE.limit(limit)
-    rows = (await session.execute(query.with_for_update(of=Delivery, skip_locked=True) if locking else query,
-                                  {"now": now})).all()
+    rows = (
+        await session.execute(query.with_for_update(of=Delivery, skip_locked=True) if locking else query, {"now": now})
+    ).all()
     if not rows:
         return []
     retake = now + CLAIM_FOR
     taken = rows
     if locking:
-        await session.execute(update(_TABLE).where(_TABLE.c.id.in_([r.id for r in rows]))
-                              .values(claimed_by=owner, due_at=retake))
+        await session.execute(
+            update(_TABLE).where(_TABLE.c.id.in_([r.id for r in rows])).values(claimed_by=owner, due_at=retake)
+        )
     else:
         taken = []
         for row in rows:
-            result = await session.execute(update(_TABLE).where(_TABLE.c.id == row.id, _TABLE.c.due_at == row.due_at,
-                                                                _TABLE.c.status == "pending")
-                                           .values(claimed_by=owner, due_at=retake))
+            result = await session.execute(
+                update(_TABLE)
+                .where(_TABLE.c.id == row.id, _TABLE.c.due_at == row.due_at, _TABLE.c.status == "pending")
+                .values(claimed_by=owner, due_at=retake)
+            )
             if result.rowcount == 1:
                 taken.append(row)
-    return [Claimed(r.id, r.key, r.event, json.loads(r.document), r.attempts,
-                    ChannelTarget(r.kind, r.target, r.secret, r.slack, r.name)) for r in taken]
+    return [
+        Claimed(
+            r.id,
+            r.key,
+            r.event,
+            json.loads(r.document),
+            r.attempts,
+            ChannelTarget(r.kind, r.target, r.secret, r.slack, r.name),
+        )
+        for r in taken
+    ]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -200,25 +267,56 @@ async def finish(session, owner, done, max_attempts, base_seconds):
     """Record each attempt [(Claimed, Attempt)]: sent, or tried again later, or failed for good."""
     for claimed, attempt in done:
         attempts = claimed.attempts + 1
-        await session.execute(insert(DeliveryAttempt), [{
-            "delivery_id": claimed.id, "at": attempt.at, "ok": attempt.ok, "status_code": attempt.status_code,
-            "latency_ms": attempt.latency_ms, "error": attempt.error}])
+        await session.execute(
+            insert(DeliveryAttempt),
+            [
+                {
+                    "delivery_id": claimed.id,
+                    "at": attempt.at,
+                    "ok": attempt.ok,
+                    "status_code": attempt.status_code,
+                    "latency_ms": attempt.latency_ms,
+                    "error": attempt.error,
+                }
+            ],
+        )
         if attempt.ok:
             values = {"status": "sent", "sent_at": attempt.at, "last_error": None}
         elif attempts >= max_attempts:
             values = {"status": "failed", "last_error": attempt.error}
         else:
             values = {"due_at": attempt.at + backoff(attempts, base_seconds), "last_error": attempt.error}
-        await session.execute(update(_TABLE).where(_TABLE.c.id == claimed.id, _TABLE.c.claimed_by == owner)
-                              .values(attempts=attempts, claimed_by=None, **values))
+        await session.execute(
+            update(_TABLE)
+            .where(_TABLE.c.id == claimed.id, _TABLE.c.claimed_by == owner)
+            .values(attempts=attempts, claimed_by=None, **values)
+        )
 
 
 async def record_test(session, channel, key, doc, attempt):
     """A test message sent from a request: kept with the channel's deliveries, with its one attempt."""
-    result = await session.execute(insert(Delivery).values(
-        key=key, channel_id=channel.id, monitor_id=None, event="test", document=json.dumps(doc),
-        status="sent" if attempt.ok else "failed", attempts=1, due_at=attempt.at, last_error=attempt.error,
-        created_at=attempt.at, sent_at=attempt.at if attempt.ok else None))
-    await session.execute(insert(DeliveryAttempt).values(
-        delivery_id=result.inserted_primary_key[0], at=attempt.at, ok=attempt.ok, status_code=attempt.status_code,
-        latency_ms=attempt.latency_ms, error=attempt.error))
+    result = await session.execute(
+        insert(Delivery).values(
+            key=key,
+            channel_id=channel.id,
+            monitor_id=None,
+            event="test",
+            document=json.dumps(doc),
+            status="sent" if attempt.ok else "failed",
+            attempts=1,
+            due_at=attempt.at,
+            last_error=attempt.error,
+            created_at=attempt.at,
+            sent_at=attempt.at if attempt.ok else None,
+        )
+    )
+    await session.execute(
+        insert(DeliveryAttempt).values(
+            delivery_id=result.inserted_primary_key[0],
+            at=attempt.at,
+            ok=attempt.ok,
+            status_code=attempt.status_code,
+            latency_ms=attempt.latency_ms,
+            error=attempt.error,
+        )
+    )

@@ -100,14 +100,20 @@ def contract_view(view, info):
     if not isinstance(method, str):
         raise ConfigurationError(f"{info.original_view.__name__}: an API view answers one request_method")
     operation = Operation(
-        route_name=options["route_name"], method=method, view=info.original_view,
-        body=body if body is None or isinstance(body, Body) else Body(body), query=options.get("query"),
-        responses=responses, public=options.get("permission") is NO_PERMISSION_REQUIRED)
+        route_name=options["route_name"],
+        method=method,
+        view=info.original_view,
+        body=body if body is None or isinstance(body, Body) else Body(body),
+        query=options.get("query"),
+        responses=responses,
+        public=options.get("permission") is NO_PERMISSION_REQUIRED,
+    )
     info.registry.api_operations.append(operation)
     body, query = operation.body, operation.query
     check = info.registry.api_settings.check_responses
-    adapters = {status: TypeAdapter(model_of(answer)) for status, answer in responses.items()
-                if model_of(answer) is not None}
+    adapters = {
+        status: TypeAdapter(model_of(answer)) for status, answer in responses.items() if model_of(answer) is not None
+    }
 
     def contract(context, request):
         if query is not None:

@@ -60,8 +60,15 @@ def query_parameters(model):
             prop = {**{k: v for k, v in prop.items() if k != "anyOf"}, **choices[0]}
         if prop.get("default", 0) is None:
             prop = {k: v for k, v in prop.items() if k != "default"}
-        parameters.append({"name": name, "in": "query", "required": name in required, "schema": prop,
-                           **({"description": prop["description"]} if "description" in prop else {})})
+        parameters.append(
+            {
+                "name": name,
+                "in": "query",
+                "required": name in required,
+                "schema": prop,
+                **({"description": prop["description"]} if "description" in prop else {}),
+            }
+        )
     return parameters
 
 
@@ -126,8 +133,10 @@ def build(registry, info=None):
                 body_schema = {"$ref": REF.format(model=name)}
             else:
                 body_schema = ref(body.model, "validation")
-            entry["requestBody"] = {"required": True, "content": {kind: {"schema": body_schema}
-                                                                  for kind in body.media_types}}
+            entry["requestBody"] = {
+                "required": True,
+                "content": {kind: {"schema": body_schema} for kind in body.media_types},
+            }
         responses = {}
         for status, answer in sorted(operation.responses.items()):
             described = SUCCESS.get(status) or ERRORS.get(status, "")
@@ -136,11 +145,14 @@ def build(registry, info=None):
                 responses[str(status)]["content"] = {answer: {"schema": {"type": "string"}}}
             elif answer is not None:
                 kinds = answer.media_types if isinstance(answer, Body) else ("application/json",)
-                responses[str(status)]["content"] = {kind: {"schema": ref(model_of(answer), "serialization")}
-                                                     for kind in kinds}
+                responses[str(status)]["content"] = {
+                    kind: {"schema": ref(model_of(answer), "serialization")} for kind in kinds
+                }
         for status in sorted(error_statuses(operation, path_parameters) - set(operation.responses)):
-            responses[str(status)] = {"description": ERRORS[status],
-                                      "content": {"application/json": {"schema": ref(Error, "serialization")}}}
+            responses[str(status)] = {
+                "description": ERRORS[status],
+                "content": {"application/json": {"schema": ref(Error, "serialization")}},
+            }
         entry["responses"] = responses
         item[operation.method.lower()] = entry
     return {
@@ -148,15 +160,21 @@ def build(registry, info=None):
         "info": {
             "title": "myapp",
             "version": info or "1",
-            "description": ("HTTP endpoint monitoring. Every error is JSON: "
-                            "`{\"error\", \"message\", \"fields\", \"request_id\"}`. "
-                            "Lists are paged: pass the `next_cursor` of a page as `cursor` to get the next."),
+            "description": (
+                "HTTP endpoint monitoring. Every error is JSON: "
+                '`{"error", "message", "fields", "request_id"}`. '
+                "Lists are paged: pass the `next_cursor` of a page as `cursor` to get the next."
+            ),
         },
         "paths": paths,
         "components": {
             "schemas": schemas,
-            "securitySchemes": {"apiKey": {
-                "type": "http", "scheme": "bearer",
-                "description": "An API key: POST /api/tokens with your email and password, or make one on /account."}},
+            "securitySchemes": {
+                "apiKey": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "An API key: POST /api/tokens with your email and password, or make one on /account.",
+                }
+            },
         },
     }

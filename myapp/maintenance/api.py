@@ -10,20 +10,32 @@ from .schema import Window, WindowFields, WindowList
 
 
 def window_json(window):
-    return {"id": window.id, **schema.as_fields(window), "created_at": iso(window.created_at),
-            "updated_at": iso(window.updated_at)}
+    return {
+        "id": window.id,
+        **schema.as_fields(window),
+        "created_at": iso(window.created_at),
+        "updated_at": iso(window.updated_at),
+    }
 
 
-@view_config(route_name="api.maintenance", request_method="GET", renderer="json", permission="view",
-             responses={200: WindowList})
+@view_config(
+    route_name="api.maintenance", request_method="GET", renderer="json", permission="view", responses={200: WindowList}
+)
 async def list_windows(request):
     """The caller's maintenance windows."""
-    return {"windows": [window_json(w) for w in
-                        await service.list_windows(request.dbsession, request.context.owner_id)]}
+    return {
+        "windows": [window_json(w) for w in await service.list_windows(request.dbsession, request.context.owner_id)]
+    }
 
 
-@view_config(route_name="api.maintenance", request_method="POST", renderer="json", permission="edit",
-             body=WindowFields, responses={201: Window})
+@view_config(
+    route_name="api.maintenance",
+    request_method="POST",
+    renderer="json",
+    permission="edit",
+    body=WindowFields,
+    responses={201: Window},
+)
 async def create_window(request):
     """A new window: once (starts_at to ends_at, UTC) or weekly (days, start_time, duration_minutes, timezone)."""
     fields = schema.clean(request.api_body)
@@ -33,15 +45,26 @@ async def create_window(request):
     return window_json(window)
 
 
-@view_config(route_name="api.maintenance.window", request_method="GET", renderer="json", permission="view",
-             responses={200: Window})
+@view_config(
+    route_name="api.maintenance.window",
+    request_method="GET",
+    renderer="json",
+    permission="view",
+    responses={200: Window},
+)
 def get_window(request):
     """One window."""
     return window_json(request.context.window)
 
 
-@view_config(route_name="api.maintenance.window", request_method="PATCH", renderer="json", permission="edit",
-             body=Patch(WindowFields), responses={200: Window})
+@view_config(
+    route_name="api.maintenance.window",
+    request_method="PATCH",
+    renderer="json",
+    permission="edit",
+    body=Patch(WindowFields),
+    responses={200: Window},
+)
 async def patch_window(request):
     """Change some fields; the window is checked as a whole."""
     window = request.context.window
@@ -49,8 +72,7 @@ async def patch_window(request):
     return window_json(await service.update_window(request.dbsession, window, fields))
 
 
-@view_config(route_name="api.maintenance.window", request_method="DELETE", permission="delete",
-             responses={204: None})
+@view_config(route_name="api.maintenance.window", request_method="DELETE", permission="delete", responses={204: None})
 async def delete_window(request):
     """Delete the window."""
     await request.dbsession.delete(request.context.window)

@@ -10,11 +10,19 @@ from . import schema, service
 
 
 async def page(request, values=None, errors=None):
-    monitors = (await request.dbsession.execute(select(Monitor.id, Monitor.name).where(
-        Monitor.user_id == request.context.owner_id).order_by(Monitor.name))).all()
-    return {"windows": await service.list_windows(request.dbsession, request.context.owner_id),
-            "monitors": monitors, "names": {m.id: m.name for m in monitors}, "days": schema.DAYS,
-            "values": values or {}, "errors": errors or {}}
+    monitors = (
+        await request.dbsession.execute(
+            select(Monitor.id, Monitor.name).where(Monitor.user_id == request.context.owner_id).order_by(Monitor.name)
+        )
+    ).all()
+    return {
+        "windows": await service.list_windows(request.dbsession, request.context.owner_id),
+        "monitors": monitors,
+        "names": {m.id: m.name for m in monitors},
+        "days": schema.DAYS,
+        "values": values or {},
+        "errors": errors or {},
+    }
 
 
 def read_form(post):
@@ -40,24 +48,44 @@ def read_form(post):
     return data, errors
 
 
-@view_config(route_name="maintenance", request_method="GET", renderer="myapp:maintenance/templates/maintenance/maintenance.jinja2",
-             permission="view")
+@view_config(
+    route_name="maintenance",
+    request_method="GET",
+    renderer="myapp:maintenance/templates/maintenance/maintenance.jinja2",
+    permission="view",
+)
 async def windows_page(request):
     return await page(request)
 
 
-@view_config(route_name="maintenance", request_method="POST", renderer="myapp:maintenance/templates/maintenance/maintenance.jinja2",
-             permission="edit")
+@view_config(
+    route_name="maintenance",
+    request_method="POST",
+    renderer="myapp:maintenance/templates/maintenance/maintenance.jinja2",
+    permission="edit",
+)
 async def create(request):
     data, errors = read_form(request.POST)
-    values = {**{k: request.POST.get(k, "") for k in ("name", "kind", "monitor_id", "starts_at", "ends_at",
-                                                      "start_time", "duration_minutes", "timezone")},
-              "days": request.POST.getall("days")}
+    values = {
+        **{
+            k: request.POST.get(k, "")
+            for k in (
+                "name",
+                "kind",
+                "monitor_id",
+                "starts_at",
+                "ends_at",
+                "start_time",
+                "duration_minutes",
+                "timezone",
+            )
+        },
+        "days": request.POST.getall("days"),
+    }
     try:
         if errors:
             raise Invalid(errors)
-        window = await service.create_window(request.dbsession, request.context.owner_id,
-                                                 schema.validate(data))
+        window = await service.create_window(request.dbsession, request.context.owner_id, schema.validate(data))
     except Invalid as exc:
         request.response.status = 422
         return await page(request, values, exc.fields)
@@ -65,13 +93,20 @@ async def create(request):
     return HTTPFound(request.route_path("maintenance"))
 
 
-@view_config(route_name="maintenance.delete", request_method="GET",
-             renderer="myapp:templates/confirm_delete.jinja2", permission="delete")
+@view_config(
+    route_name="maintenance.delete",
+    request_method="GET",
+    renderer="myapp:templates/confirm_delete.jinja2",
+    permission="delete",
+)
 def confirm_delete(request):
     window = request.context.window
-    return {"what": f"the maintenance window {window.name}", "consequence": "Its monitors alert as usual again.",
-            "action": request.route_path("maintenance.delete", window_id=window.id),
-            "back": request.route_path("maintenance")}
+    return {
+        "what": f"the maintenance window {window.name}",
+        "consequence": "Its monitors alert as usual again.",
+        "action": request.route_path("maintenance.delete", window_id=window.id),
+        "back": request.route_path("maintenance"),
+    }
 
 
 @view_config(route_name="maintenance.delete", request_method="POST", permission="delete")

@@ -130,8 +130,14 @@ def clean(window):
 
 def as_fields(window):
     """A window's fields as the API shows (and validate takes) them."""
-    return {"name": window.name, "monitor_id": window.monitor_id, "kind": window.kind,
-            "starts_at": window.starts_at.isoformat() + "Z" if window.starts_at else None,
-            "ends_at": window.ends_at.isoformat() + "Z" if window.ends_at else None,
-            "days": window.days.split(",") if window.days else None, "start_time": window.start_time,
-            "duration_minutes": window.duration_minutes, "timezone": window.timezone}
+    return {
+        "name": window.name,
+        "monitor_id": window.monitor_id,
+        "kind": window.kind,
+        "starts_at": window.starts_at.isoformat() + "Z" if window.starts_at else None,
+        "ends_at": window.ends_at.isoformat() + "Z" if window.ends_at else None,
+        "days": window.days.split(",") if window.days else None,
+        "start_time": window.start_time,
+        "duration_minutes": window.duration_minutes,
+        "timezone": window.timezone,
+    }

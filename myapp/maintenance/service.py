@@ -40,8 +40,10 @@ def active(window, at):
 
 
 async def check_monitor(session, user_id, monitor_id):
-    if monitor_id is not None and await session.scalar(
-            select(Monitor.id).where(Monitor.id == monitor_id, Monitor.user_id == user_id)) is None:
+    if (
+        monitor_id is not None
+        and await session.scalar(select(Monitor.id).where(Monitor.id == monitor_id, Monitor.user_id == user_id)) is None
+    ):
         raise Invalid({"monitor_id": f"no such monitor: {monitor_id}"})
 
 
@@ -64,16 +66,30 @@ async def update_window(session, window, fields, now=None):
 
 
 async def list_windows(session, user_id):
-    return list(await session.scalars(select(MaintenanceWindow).where(MaintenanceWindow.user_id == user_id)
-                                      .order_by(MaintenanceWindow.name, MaintenanceWindow.id)))
+    return list(
+        await session.scalars(
+            select(MaintenanceWindow)
+            .where(MaintenanceWindow.user_id == user_id)
+            .order_by(MaintenanceWindow.name, MaintenanceWindow.id)
+        )
+    )
 
 
 async def windows_of(session, rows):
     """{monitor id: [windows]} for monitor rows (with id and user_id): their own and their owner's global ones."""
     if not rows:
         return {}
-    found = (await session.scalars(select(MaintenanceWindow).where(or_(
-        MaintenanceWindow.monitor_id.in_({r.id for r in rows}),
-        MaintenanceWindow.monitor_id.is_(None) & MaintenanceWindow.user_id.in_({r.user_id for r in rows}))))).all()
-    return {r.id: [w for w in found if w.monitor_id == r.id or w.monitor_id is None and w.user_id == r.user_id]
-            for r in rows}
+    found = (
+        await session.scalars(
+            select(MaintenanceWindow).where(
+                or_(
+                    MaintenanceWindow.monitor_id.in_({r.id for r in rows}),
+                    MaintenanceWindow.monitor_id.is_(None) & MaintenanceWindow.user_id.in_({r.user_id for r in rows}),
+                )
+            )
+        )
+    ).all()
+    return {
+        r.id: [w for w in found if w.monitor_id == r.id or w.monitor_id is None and w.user_id == r.user_id]
+        for r in rows
+    }

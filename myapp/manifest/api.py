@@ -59,8 +59,13 @@ class ApplyResult(Reply):
     status_pages: Changes
 
 
-@view_config(route_name="api.export", request_method="GET", permission="view", query=ExportQuery,
-             responses={200: Body(Manifest, yaml=True)})
+@view_config(
+    route_name="api.export",
+    request_method="GET",
+    permission="view",
+    query=ExportQuery,
+    responses={200: Body(Manifest, yaml=True)},
+)
 async def export(request):
     """The caller's channels, monitors and status pages as one manifest: no ids, no secrets, no defaults."""
     document = manifests.export(await manifests.read_state(request.dbsession, request.context.owner_id))
@@ -70,21 +75,34 @@ async def export(request):
     return Response(json_body=document)
 
 
-@view_config(route_name="api.apply", request_method="POST", renderer="json", permission="edit", query=ApplyQuery,
-             body=Body(Manifest, limit=MAX_BYTES, yaml=True, paths=True), responses={200: ApplyResult, 409: Error})
+@view_config(
+    route_name="api.apply",
+    request_method="POST",
+    renderer="json",
+    permission="edit",
+    query=ApplyQuery,
+    body=Body(Manifest, limit=MAX_BYTES, yaml=True, paths=True),
+    responses={200: ApplyResult, 409: Error},
+)
 async def apply(request):
     """Make the caller's account match a manifest, by name, in one transaction (or only plan it)."""
     query, manifest = request.api_query, request.api_body
     session, user_id = request.dbsession, request.context.owner_id
     try:
-        plan = await manifests.make_plan(session, user_id, manifest, query.prune,
-                                         request.registry.monitors.max_per_user)
+        plan = await manifests.make_plan(
+            session, user_id, manifest, query.prune, request.registry.monitors.max_per_user
+        )
         if not query.dry_run and not plan.empty:
             await manifests.carry_out(session, user_id, plan)
     except manifests.Conflict as exc:
         raise HTTPConflict(f"{exc} Nothing was changed.") from None
     if not query.dry_run:
-        request.add_finished_callback(lambda request: request.registry.status_cache.forget(
-            *(step.name for step in plan.pages)))
-    return {"dry_run": query.dry_run, "prune": query.prune, "applied": not query.dry_run and not plan.empty,
-            **plan.summary()}
+        request.add_finished_callback(
+            lambda request: request.registry.status_cache.forget(*(step.name for step in plan.pages))
+        )
+    return {
+        "dry_run": query.dry_run,
+        "prune": query.prune,
+        "applied": not query.dry_run and not plan.empty,
+        **plan.summary(),
+    }

@@ -74,8 +74,9 @@ def summary_of_export(body, as_json):
     import yaml
 
     document = json.loads(body) if as_json else yaml.safe_load(body)
-    return ", ".join(f"{len(document.get(kind) or [])} {kind.replace('_', ' ')}"
-                     for kind in ("monitors", "channels", "status_pages"))
+    return ", ".join(
+        f"{len(document.get(kind) or [])} {kind.replace('_', ' ')}" for kind in ("monitors", "channels", "status_pages")
+    )
 
 
 def with_progress(work, label):
@@ -96,8 +97,10 @@ def with_progress(work, label):
         thread.join(0.25)
         if shown:
             print(f"\r{label}… {time.monotonic() - started:.1f} s", end="", file=sys.stderr, flush=True)
-    print(f"\r{label}: {time.monotonic() - started:.1f} s" if shown else f"{label}: {time.monotonic() - started:.1f} s",
-          file=sys.stderr)
+    print(
+        f"\r{label}: {time.monotonic() - started:.1f} s" if shown else f"{label}: {time.monotonic() - started:.1f} s",
+        file=sys.stderr,
+    )
     if error:
         raise error[0]
     return result[0]
@@ -111,13 +114,16 @@ def show(value):
 def print_plan(plan):
     for kind in ("channels", "monitors", "status_pages"):
         part = plan[kind]
-        print(f"{kind.replace('_', ' ')}: {len(part['create'])} to create, {len(part['update'])} to update, "
-              f"{len(part['delete'])} to delete, {part['unchanged']} unchanged")
+        print(
+            f"{kind.replace('_', ' ')}: {len(part['create'])} to create, {len(part['update'])} to update, "
+            f"{len(part['delete'])} to delete, {part['unchanged']} unchanged"
+        )
         for name in part["create"]:
             print(f"  + {name}")
         for update in part["update"]:
-            changes = "; ".join(f"{field} {show(change['from'])} -> {show(change['to'])}"
-                                for field, change in update["changes"].items())
+            changes = "; ".join(
+                f"{field} {show(change['from'])} -> {show(change['to'])}" for field, change in update["changes"].items()
+            )
             print(f"  ~ {update['name']}: {changes}")
         for name in part["delete"]:
             print(f"  - {name}")
@@ -133,7 +139,8 @@ def apply(args):
     kind = "application/json" if is_json(args.file) else "application/yaml"
     label = f"{'planning' if args.dry_run else 'applying'} {args.file} ({len(body) / 1024:.0f} KiB)"
     status, _, answer = with_progress(
-        lambda: call(f"{args.url}/api/apply?{query}", args.token, "POST", body, kind), label)
+        lambda: call(f"{args.url}/api/apply?{query}", args.token, "POST", body, kind), label
+    )
     if status != 200:
         raise Failed(refusal(status, answer))
     plan = json.loads(answer)

@@ -45,37 +45,58 @@ class State:
 
 async def read_state(session, user_id):
     channels = await alerts.list_channels(session, user_id)
-    found = list(await session.scalars(select(Monitor).where(Monitor.user_id == user_id).order_by(Monitor.name,
-                                                                                                   Monitor.id)))
-    pages = list(await session.scalars(select(StatusPage).where(StatusPage.user_id == user_id)
-                                       .order_by(StatusPage.slug)))
+    found = list(
+        await session.scalars(select(Monitor).where(Monitor.user_id == user_id).order_by(Monitor.name, Monitor.id))
+    )
+    pages = list(
+        await session.scalars(select(StatusPage).where(StatusPage.user_id == user_id).order_by(StatusPage.slug))
+    )
     shown = {page.id: [] for page in pages}
     if pages:
-        rows = await session.execute(select(StatusPageMonitor.status_page_id, StatusPageMonitor.monitor_id)
-                                     .where(StatusPageMonitor.status_page_id.in_(list(shown)))
-                                     .order_by(StatusPageMonitor.status_page_id, StatusPageMonitor.position))
+        rows = await session.execute(
+            select(StatusPageMonitor.status_page_id, StatusPageMonitor.monitor_id)
+            .where(StatusPageMonitor.status_page_id.in_(list(shown)))
+            .order_by(StatusPageMonitor.status_page_id, StatusPageMonitor.position)
+        )
         for page_id, monitor_id in rows:
             shown[page_id].append(monitor_id)
     return State(channels, found, pages, await monitors.channels_of(session, [m.id for m in found]), shown)
 
 
 def non_default(model, values):
-    return {name: value for name, value in values.items()
-            if value != model.model_fields[name].get_default(call_default_factory=True)}
+    return {
+        name: value
+        for name, value in values.items()
+        if value != model.model_fields[name].get_default(call_default_factory=True)
+    }
 
 
 def export(state):
     """The manifest of ``state`` as plain data: no ids, no secrets, defaults left out."""
     return {
         "version": 1,
-        "channels": [{"name": c.name, "kind": c.kind, "target": c.target, **({"slack": True} if c.slack else {})}
-                     for c in sorted(state.channels, key=lambda c: c.name)],
-        "monitors": [{"name": m.name, "url": m.url,
-                      **non_default(MonitorFields, {n: getattr(m, n) for n in FIELDS if n not in ("name", "url")}),
-                      **({"channels": names} if (names := state.channel_names(m)) else {})}
-                     for m in state.monitors],
-        "status_pages": [{"title": p.title, "slug": p.slug, **({"show_urls": True} if p.show_urls else {}),
-                          "monitors": state.monitor_names(p)} for p in state.pages],
+        "channels": [
+            {"name": c.name, "kind": c.kind, "target": c.target, **({"slack": True} if c.slack else {})}
+            for c in sorted(state.channels, key=lambda c: c.name)
+        ],
+        "monitors": [
+            {
+                "name": m.name,
+                "url": m.url,
+                **non_default(MonitorFields, {n: getattr(m, n) for n in FIELDS if n not in ("name", "url")}),
+                **({"channels": names} if (names := state.channel_names(m)) else {}),
+            }
+            for m in state.monitors
+        ],
+        "status_pages": [
+            {
+                "title": p.title,
+                "slug": p.slug,
+                **({"show_urls": True} if p.show_urls else {}),
+                "monitors": state.monitor_names(p),
+            }
+            for p in state.pages
+        ],
     }
 
 
@@ -97,13 +118,18 @@ class Plan:
 
     def summary(self):
         def part(steps, kind):
-            return {"create": [s.name for s in steps if s.action == "create"],
-                    "update": [{"name": s.name, "changes": s.changes} for s in steps if s.action == "update"],
-                    "delete": [s.name for s in steps if s.action == "delete"],
-                    "unchanged": self.unchanged[kind]}
+            return {
+                "create": [s.name for s in steps if s.action == "create"],
+                "update": [{"name": s.name, "changes": s.changes} for s in steps if s.action == "update"],
+                "delete": [s.name for s in steps if s.action == "delete"],
+                "unchanged": self.unchanged[kind],
+            }
 
-        return {"channels": part(self.channels, "channels"), "monitors": part(self.monitors, "monitors"),
-                "status_pages": part(self.pages, "status_pages")}
+        return {
+            "channels": part(self.channels, "channels"),
+            "monitors": part(self.monitors, "monitors"),
+            "status_pages": part(self.pages, "status_pages"),
+        }
 
     @property
     def empty(self):
@@ -138,8 +164,10 @@ def diff(kind, rows, specs, key, changes_of, prune, unchanged):
 
 
 def channel_changes(channel, spec: ChannelSpec):
-    changes = changed({name: getattr(channel, name) for name in CHANNEL_FIELDS},
-                      {name: getattr(spec, name) for name in CHANNEL_FIELDS})
+    changes = changed(
+        {name: getattr(channel, name) for name in CHANNEL_FIELDS},
+        {name: getattr(spec, name) for name in CHANNEL_FIELDS},
+    )
     # a secret is compared only when the manifest gives one (an export never does); never shown
     if "secret" in spec.model_fields_set and spec.secret != channel.secret:
         changes["secret"] = {"from": HIDDEN if channel.secret else None, "to": HIDDEN if spec.secret else None}
@@ -157,16 +185,20 @@ async def make_plan(session, user_id, manifest, prune, max_monitors):
         return changed(current, {**spec.model_dump(exclude={"channels"}), "channels": sorted(spec.channels)})
 
     def page_changes(page, spec):
-        return changed({"title": page.title, "show_urls": page.show_urls, "monitors": state.monitor_names(page)},
-                       {"title": spec.title, "show_urls": spec.show_urls, "monitors": spec.monitors})
+        return changed(
+            {"title": page.title, "show_urls": page.show_urls, "monitors": state.monitor_names(page)},
+            {"title": spec.title, "show_urls": spec.show_urls, "monitors": spec.monitors},
+        )
 
     plan = Plan(
         diff("channels", state.channels, manifest.channels, lambda c: c.name, channel_changes, prune, unchanged),
         diff("monitors", state.monitors, manifest.monitors, lambda m: m.name, monitor_changes, prune, unchanged),
         diff("status_pages", state.pages, manifest.status_pages, lambda p: p.slug, page_changes, prune, unchanged),
-        unchanged)
-    after = len(state.monitors) + sum(1 if s.action == "create" else -1 if s.action == "delete" else 0
-                                      for s in plan.monitors)
+        unchanged,
+    )
+    after = len(state.monitors) + sum(
+        1 if s.action == "create" else -1 if s.action == "delete" else 0 for s in plan.monitors
+    )
     if max_monitors and after > max_monitors:
         raise Conflict(f"This would make {after} monitors; the most allowed is {max_monitors}.")
     new_slugs = [s.name for s in plan.pages if s.action == "create"]
@@ -186,11 +218,13 @@ async def carry_out(session, user_id, plan):
             fields = step.spec.model_dump()
             channel_ids[step.name] = (await alerts.create_channel(session, user_id, fields)).id
         elif step.action == "update":
-            await alerts.update_channel(session, step.row, {name: step.spec.model_dump()[name]
-                                                            for name in step.changes})
+            await alerts.update_channel(
+                session, step.row, {name: step.spec.model_dump()[name] for name in step.changes}
+            )
 
-    monitor_ids = dict((await session.execute(select(Monitor.name, Monitor.id)
-                                              .where(Monitor.user_id == user_id))).all())
+    monitor_ids = dict(
+        (await session.execute(select(Monitor.name, Monitor.id).where(Monitor.user_id == user_id))).all()
+    )
     for step in plan.monitors:
         if step.action == "delete":
             continue
@@ -204,21 +238,29 @@ async def carry_out(session, user_id, plan):
             await monitors.update_monitor(session, monitor, {n: fields[n] for n in step.changes if n != "channels"})
             channels = step.spec.channels if "channels" in step.changes else None
         if channels is not None:
-            await monitors.set_channels(session, user_id, monitor.id, [channel_ids[name] for name in channels],
-                                      new=step.action == "create")
+            await monitors.set_channels(
+                session, user_id, monitor.id, [channel_ids[name] for name in channels], new=step.action == "create"
+            )
 
     for step in plan.pages:
         if step.action == "delete":
             continue
-        fields = {"title": step.spec.title, "slug": step.spec.slug, "show_urls": step.spec.show_urls,
-                  "monitors": [monitor_ids[name] for name in step.spec.monitors]}
+        fields = {
+            "title": step.spec.title,
+            "slug": step.spec.slug,
+            "show_urls": step.spec.show_urls,
+            "monitors": [monitor_ids[name] for name in step.spec.monitors],
+        }
         try:
             await status_pages.save(session, user_id, fields, step.row)
         except status_pages.SlugTaken as exc:
             raise Conflict(f"The status page address {exc.args[0]!r} is taken; choose another slug.") from None
 
-    for steps, remove in ((plan.pages, session.delete), (plan.monitors, lambda m: monitors.delete_monitor(session, m)),
-                          (plan.channels, lambda c: alerts.delete_channel(session, c))):
+    for steps, remove in (
+        (plan.pages, session.delete),
+        (plan.monitors, lambda m: monitors.delete_monitor(session, m)),
+        (plan.channels, lambda c: alerts.delete_channel(session, c)),
+    ):
         for step in steps:
             if step.action == "delete":
                 await remove(step.row)

@@ -18,8 +18,11 @@ Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 
 
 class MonitorSpec(MonitorFields):
-    channels: list[Name] = Field(default_factory=list, max_length=MAX_CHANNELS_PER_MONITOR,
-                                 description="names of channels that hear about this monitor")
+    channels: list[Name] = Field(
+        default_factory=list,
+        max_length=MAX_CHANNELS_PER_MONITOR,
+        description="names of channels that hear about this monitor",
+    )
 
 
 class ChannelSpec(ChannelFields):
@@ -27,8 +30,9 @@ class ChannelSpec(ChannelFields):
 
 
 class StatusPageSpec(StatusPageFields):
-    monitors: list[Name] = Field(default_factory=list, max_length=MAX_MONITORS,
-                                 description="names of the monitors shown, in order")
+    monitors: list[Name] = Field(
+        default_factory=list, max_length=MAX_MONITORS, description="names of the monitors shown, in order"
+    )
 
 
 def duplicates(names):

@@ -23,9 +23,30 @@ from .monitor import (
 from .schema import check_revision, upgrade
 from .unit_of_work import get_dbsession, in_session, run_in_session
 
-__all__ = ["ApiKey", "Base", "Channel", "CheckResult", "DailyRollup", "Delivery", "DeliveryAttempt", "HourlyRollup",
-           "Incident", "MaintenanceWindow", "Monitor", "MonitorChannel", "StatusPage", "StatusPageMonitor", "ThrottleHit",
-           "User", "WebSession", "database_url", "get_dbsession", "in_session", "includeme", "run_in_session"]
+__all__ = [
+    "ApiKey",
+    "Base",
+    "Channel",
+    "CheckResult",
+    "DailyRollup",
+    "Delivery",
+    "DeliveryAttempt",
+    "HourlyRollup",
+    "Incident",
+    "MaintenanceWindow",
+    "Monitor",
+    "MonitorChannel",
+    "StatusPage",
+    "StatusPageMonitor",
+    "ThrottleHit",
+    "User",
+    "WebSession",
+    "database_url",
+    "get_dbsession",
+    "in_session",
+    "includeme",
+    "run_in_session",
+]
 
 
 def database_url(settings):
@@ -41,7 +62,9 @@ def includeme(config):
     options = engine_options(url, settings)
     config.add_cleanup_ctx(open_engine(url, options))
     config.add_request_method(get_dbsession, "dbsession", reify=True)
-    config.add_tween("myapp.models.unit_of_work.unit_of_work_tween_factory", under="pyramid.tweens.excview_tween_factory")
+    config.add_tween(
+        "myapp.models.unit_of_work.unit_of_work_tween_factory", under="pyramid.tweens.excview_tween_factory"
+    )
     if read(DatabaseSettings, settings).create_schema:
         upgrade(settings)
     else:

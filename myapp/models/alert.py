@@ -40,20 +40,22 @@ class MonitorChannel(Base):
     __tablename__ = "monitor_channels"
 
     monitor_id: Mapped[int] = mapped_column(ForeignKey("monitors.id", ondelete="CASCADE"), primary_key=True)
-    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"), primary_key=True,
-                                            index=True)
+    channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"), primary_key=True, index=True)
 
 
 class Delivery(Base):
     __tablename__ = "deliveries"
-    __table_args__ = (Index("ix_deliveries_status_due_at", "status", "due_at"),
-                      Index("ix_deliveries_channel_id_id", "channel_id", "id"))
+    __table_args__ = (
+        Index("ix_deliveries_status_due_at", "status", "due_at"),
+        Index("ix_deliveries_channel_id_id", "channel_id", "id"),
+    )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     key: Mapped[str] = mapped_column(String(32), unique=True)  # the idempotency key: X-Myapp-Delivery
     channel_id: Mapped[int] = mapped_column(ForeignKey("channels.id", ondelete="CASCADE"))
-    monitor_id: Mapped[int | None] = mapped_column(ForeignKey("monitors.id", ondelete="SET NULL"), default=None,
-                                                   index=True)
+    monitor_id: Mapped[int | None] = mapped_column(
+        ForeignKey("monitors.id", ondelete="SET NULL"), default=None, index=True
+    )
     event: Mapped[str] = mapped_column(String(10))
     document: Mapped[str] = mapped_column(Document)  # the JSON document, as a webhook receives it
     status: Mapped[str] = mapped_column(String(10), default="pending")  # pending, sent, failed

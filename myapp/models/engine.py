@@ -37,8 +37,9 @@ class DatabaseSettings(Section):
     pool_recycle: int = Field(3600, alias="sqlalchemy.pool_recycle")
     connect_timeout: float = Field(5, alias="sqlalchemy.connect_timeout", gt=0)
     request_timeout: float = Field(30, alias="aio.timeout", ge=0)
-    statement_timeout: float | None = Field(None, alias="sqlalchemy.statement_timeout", ge=0,
-                                            description="default: aio.timeout")
+    statement_timeout: float | None = Field(
+        None, alias="sqlalchemy.statement_timeout", ge=0, description="default: aio.timeout"
+    )
     ping_idle_seconds: float = Field(0.05, alias="sqlalchemy.ping_idle_seconds", ge=0)
 
     @model_validator(mode="after")
@@ -189,9 +190,14 @@ def create_engine(url, options, read_only=False):
 
 def engines(state):
     """(name, engine) of a loop's engines: "write" (units of work) and "read" (safe requests)."""
-    return [(name, engine) for name, engine in (("write", getattr(state, "db_engine", None)),
-                                                ("read", getattr(state, "db_read_engine", None)))
-            if engine is not None]
+    return [
+        (name, engine)
+        for name, engine in (
+            ("write", getattr(state, "db_engine", None)),
+            ("read", getattr(state, "db_read_engine", None)),
+        )
+        if engine is not None
+    ]
 
 
 def open_engine(url, options):

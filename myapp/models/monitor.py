@@ -82,7 +82,7 @@ RECENT_POINTS = 30
 def with_recent(recent, result):
     """``recent`` with ``result`` added at the end, and the oldest points dropped past RECENT_POINTS."""
     mark = "!" if not result.ok else "~" if result.slow else ""
-    points = (recent.split(",") if recent else [])[-(RECENT_POINTS - 1):]
+    points = (recent.split(",") if recent else [])[-(RECENT_POINTS - 1) :]
     points.append(f"{mark}{result.latency_ms}")
     return ",".join(points)
 
@@ -153,8 +153,7 @@ class StatusPageMonitor(Base):
     __tablename__ = "status_page_monitors"
 
     status_page_id: Mapped[int] = mapped_column(ForeignKey("status_pages.id", ondelete="CASCADE"), primary_key=True)
-    monitor_id: Mapped[int] = mapped_column(ForeignKey("monitors.id", ondelete="CASCADE"), primary_key=True,
-                                            index=True)
+    monitor_id: Mapped[int] = mapped_column(ForeignKey("monitors.id", ondelete="CASCADE"), primary_key=True, index=True)
     position: Mapped[int] = mapped_column(Integer, default=0)
 
 
@@ -169,8 +168,9 @@ class MaintenanceWindow(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    monitor_id: Mapped[int | None] = mapped_column(ForeignKey("monitors.id", ondelete="CASCADE"), default=None,
-                                                   index=True)
+    monitor_id: Mapped[int | None] = mapped_column(
+        ForeignKey("monitors.id", ondelete="CASCADE"), default=None, index=True
+    )
     name: Mapped[str] = mapped_column(String(100))
     kind: Mapped[str] = mapped_column(String(10))
     starts_at: Mapped[datetime.datetime | None] = mapped_column(Moment, default=None)

@@ -59,8 +59,11 @@ def check_revision(url, ini_file):
     try:
         revision = asyncio.run(current_revision(url))
     except Exception as exc:
-        log.warning("the database does not answer at start (%s: %s); requests get 503 until it does",
-                    type(exc).__name__, str(exc).splitlines()[0][:200] if str(exc) else "")
+        log.warning(
+            "the database does not answer at start (%s: %s); requests get 503 until it does",
+            type(exc).__name__,
+            str(exc).splitlines()[0][:200] if str(exc) else "",
+        )
         return
     if revision != head_revision():
         raise NotConfigured(

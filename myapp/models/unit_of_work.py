@@ -65,8 +65,7 @@ def _close_leftover(request):
     except ShuttingDown:
         log.debug("the server is stopping: the session of %s is left to the loop's close", request.method)
     except Exception as exc:
-        log.warning("rolling back the database session of %s failed: %s: %s", request.method,
-                    type(exc).__name__, exc)
+        log.warning("rolling back the database session of %s failed: %s: %s", request.method, type(exc).__name__, exc)
 
 
 #: closings running on a loop, held here: the loop itself keeps only weak references to its tasks

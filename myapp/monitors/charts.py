@@ -79,9 +79,20 @@ def latency_chart(points, start, end, down_periods=(), now=None):
         if tick >= start:
             x_ticks.append({"x": x(tick), "at": tick, "label": tick.strftime("%H:%M" if hours <= 24 else "%b %d")})
         tick += step
-    return {"width": WIDTH, "height": HEIGHT, "left": LEFT, "right": WIDTH - RIGHT, "top": TOP,
-            "bottom": HEIGHT - BOTTOM, "lines": lines, "failures": failures, "down": shaded,
-            "y_ticks": y_ticks, "x_ticks": x_ticks, "empty": not points}
+    return {
+        "width": WIDTH,
+        "height": HEIGHT,
+        "left": LEFT,
+        "right": WIDTH - RIGHT,
+        "top": TOP,
+        "bottom": HEIGHT - BOTTOM,
+        "lines": lines,
+        "failures": failures,
+        "down": shaded,
+        "y_ticks": y_ticks,
+        "x_ticks": x_ticks,
+        "empty": not points,
+    }
 
 
 def sparkline(recent, width=120, height=24):
@@ -98,11 +109,14 @@ def sparkline(recent, width=120, height=24):
     step = width / max(len(values) - 1, 1)
     xs = [n * step for n in range(len(values))]
     line = " ".join(f"{x:.1f},{height - 2 - (height - 6) * v / top:.1f}" for x, v in zip(xs, values))
-    marks = "".join(f'<path class="fail" d="M{x - 3:.1f},{height - 7} l6,6 m0,-6 l-6,6"/>'
-                    for x, bad in zip(xs, failed) if bad)
-    return Markup(f'<svg class="spark" width="{width}" height="{height}" viewBox="0 -2 {width} {height + 2}" '
-                  f'role="img" aria-label="latest {len(values)} checks, {sum(failed)} failed">'
-                  f'<polyline points="{line}" fill="none" stroke="currentColor" stroke-width="1.5"/>{marks}</svg>')
+    marks = "".join(
+        f'<path class="fail" d="M{x - 3:.1f},{height - 7} l6,6 m0,-6 l-6,6"/>' for x, bad in zip(xs, failed) if bad
+    )
+    return Markup(
+        f'<svg class="spark" width="{width}" height="{height}" viewBox="0 -2 {width} {height + 2}" '
+        f'role="img" aria-label="latest {len(values)} checks, {sum(failed)} failed">'
+        f'<polyline points="{line}" fill="none" stroke="currentColor" stroke-width="1.5"/>{marks}</svg>'
+    )
 
 
 def day_class(pct):
@@ -116,5 +130,6 @@ def uptime_bars(days):
     loop with filters costs milliseconds a page.  Each bar's title says its day and
     percentage, so nothing is told by colour alone.
     """
-    return Markup("".join(f'<span class="day {day_class(pct)}" title="{day}: {percent(pct)}"></span>'
-                          for day, pct in days))
+    return Markup(
+        "".join(f'<span class="day {day_class(pct)}" title="{day}: {percent(pct)}"></span>' for day, pct in days)
+    )

@@ -38,8 +38,15 @@ class Target:
 
     @classmethod
     def of(cls, monitor):
-        return cls(monitor.url, monitor.method, monitor.headers, monitor.body, monitor.timeout, monitor.degraded_ms,
-                   Expectations.of(monitor))
+        return cls(
+            monitor.url,
+            monitor.method,
+            monitor.headers,
+            monitor.body,
+            monitor.timeout,
+            monitor.degraded_ms,
+            Expectations.of(monitor),
+        )
 
 
 class TooManyRedirects(Exception):
@@ -73,8 +80,9 @@ async def fetch(session, guard, target):
     for _ in range(MAX_REDIRECTS + 1):
         guard.check_url(url)
         peer.clear()
-        async with session.request(method, url, headers=target.headers or None, data=data,
-                                   allow_redirects=False) as response:
+        async with session.request(
+            method, url, headers=target.headers or None, data=data, allow_redirects=False
+        ) as response:
             location = response.headers.get("Location")
             if response.status in REDIRECTS and location:
                 url = response.url.join(URL(location))
@@ -94,8 +102,9 @@ def is_network_failure(exc):
         return False
     if isinstance(exc, aiohttp.ClientConnectorDNSError):
         return not isinstance(exc.os_error, Blocked)
-    return isinstance(exc, (TimeoutError, aiohttp.ClientConnectorError, aiohttp.ServerDisconnectedError,
-                            ConnectionError))
+    return isinstance(
+        exc, (TimeoutError, aiohttp.ClientConnectorError, aiohttp.ServerDisconnectedError, ConnectionError)
+    )
 
 
 def describe(exc, target):
@@ -140,8 +149,14 @@ async def check(session, guard, target):
         async with asyncio.timeout(target.timeout):
             status, body, days = await fetch(session, guard, target)
     except Exception as exc:  # CancelledError is not an Exception: a cancelled check is cancelled
-        return Result(at, False, None, round((loop.time() - started) * 1000), describe(exc, target)[:300],
-                      network=is_network_failure(exc))
+        return Result(
+            at,
+            False,
+            None,
+            round((loop.time() - started) * 1000),
+            describe(exc, target)[:300],
+            network=is_network_failure(exc),
+        )
     latency = round((loop.time() - started) * 1000)
     error = evaluate(target.rules, status, body, days)
     slow = error is None and target.degraded_ms is not None and latency > target.degraded_ms

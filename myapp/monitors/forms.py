@@ -13,8 +13,15 @@ def headers_text(headers):
 def form_values(monitor=None):
     """The form's text for a monitor (or a new one's defaults)."""
     if monitor is None:
-        return {"method": "GET", "interval": "60", "timeout": "10", "expect_status": "200-399", "tls_days": "14",
-                "failures_to_down": "2", "successes_to_up": "1"}
+        return {
+            "method": "GET",
+            "interval": "60",
+            "timeout": "10",
+            "expect_status": "200-399",
+            "tls_days": "14",
+            "failures_to_down": "2",
+            "successes_to_up": "1",
+        }
     values = {name: "" if getattr(monitor, name) is None else str(getattr(monitor, name)) for name in FIELDS}
     values["headers"] = headers_text(monitor.headers)
     values["tags"] = ", ".join(monitor.tags or [])

@@ -33,23 +33,38 @@ class DashboardQuery(BaseModel):
     q: Annotated[str, BeforeValidator(lambda q: q.strip()[:200] if isinstance(q, str) else q)] = ""
 
 
-@view_config(route_name="monitors", request_method="GET", renderer="myapp:monitors/templates/monitors/monitors.jinja2",
-             permission="view")
+@view_config(
+    route_name="monitors",
+    request_method="GET",
+    renderer="myapp:monitors/templates/monitors/monitors.jinja2",
+    permission="view",
+)
 async def dashboard(request):
     try:
         query = parse_query(request.GET, DashboardQuery)
     except Invalid as exc:
-        raise HTTPNotFound("No such page of monitors: " + "; ".join(f"{k} {v}" for k, v in exc.fields.items())) from None
+        raise HTTPNotFound(
+            "No such page of monitors: " + "; ".join(f"{k} {v}" for k, v in exc.fields.items())
+        ) from None
     number, state, text = query.page, query.state, query.q or None
-    rows, matching, counts = await queries.dashboard(request.dbsession, request.context.owner_id, number, PER_PAGE,
-                                                   state, text)
+    rows, matching, counts = await queries.dashboard(
+        request.dbsession, request.context.owner_id, number, PER_PAGE, state, text
+    )
     uptime = await service.uptimes(request.dbsession, [row.id for row in rows], daily=False)
     monitors = [{"row": row, "uptime": uptime[row.id]["24h"], "spark": sparkline(row.recent)} for row in rows]
     if request.headers.get(ROWS_HEADER):
         request.override_renderer = "myapp:monitors/templates/monitors/monitor_rows.jinja2"
-    return {"monitors": monitors, "counts": counts, "total": sum(counts.values()), "matching": matching,
-            "page": number, "pages": max(1, math.ceil(matching / PER_PAGE)), "state": state or "", "q": text or "",
-            "refresh": request.registry.monitors.refresh_seconds}
+    return {
+        "monitors": monitors,
+        "counts": counts,
+        "total": sum(counts.values()),
+        "matching": matching,
+        "page": number,
+        "pages": max(1, math.ceil(matching / PER_PAGE)),
+        "state": state or "",
+        "q": text or "",
+        "refresh": request.registry.monitors.refresh_seconds,
+    }
 
 
 async def form_page(request, values, errors=None, monitor=None, test=None, status=200):
@@ -82,21 +97,34 @@ async def test_check(request, clean):
     try:
         await request.registry.throttle.attempt(request.dbsession, {"probe_user": request.context.owner_id})
     except accounts.Throttled as exc:
-        return {"ok": False, "error": f"too many tests; try again in {exc.retry_after} seconds",
-                "status_code": None, "latency_ms": None}
+        return {
+            "ok": False,
+            "error": f"too many tests; try again in {exc.retry_after} seconds",
+            "status_code": None,
+            "latency_ms": None,
+        }
     state = request.loop_state
     result = await check(state.http, state.guard, Target.of(types.SimpleNamespace(**clean)))
     return {"ok": result.ok, "error": result.error, "status_code": result.status_code, "latency_ms": result.latency_ms}
 
 
-@view_config(route_name="monitors.new", request_method="GET", renderer="myapp:monitors/templates/monitors/monitor_form.jinja2",
-             permission="edit")
+@view_config(
+    route_name="monitors.new",
+    request_method="GET",
+    renderer="myapp:monitors/templates/monitors/monitor_form.jinja2",
+    permission="edit",
+)
 async def new_monitor_form(request):
     return await form_page(request, form_values())
 
 
-@view_config(route_name="monitors.new", request_method="POST", renderer="myapp:monitors/templates/monitors/monitor_form.jinja2",
-             permission="edit", async_timeout=70)
+@view_config(
+    route_name="monitors.new",
+    request_method="POST",
+    renderer="myapp:monitors/templates/monitors/monitor_form.jinja2",
+    permission="edit",
+    async_timeout=70,
+)
 async def create_monitor(request):
     try:
         clean, values = await read_form(request)
@@ -105,19 +133,26 @@ async def create_monitor(request):
     if request.POST.get("action") == "test":
         return await form_page(request, values, test=await test_check(request, clean))
     try:
-        monitor = await service.create_monitor(request.dbsession, request.context.owner_id, clean,
-                                               request.registry.monitors.max_per_user)
+        monitor = await service.create_monitor(
+            request.dbsession, request.context.owner_id, clean, request.registry.monitors.max_per_user
+        )
     except service.TooManyMonitors as exc:
-        return await form_page(request, values, {"name": f"you have {exc.limit} monitors, the most allowed"},
-                               status=409)
-    await service.set_channels(request.dbsession, request.context.owner_id, monitor.id, sorted(values["channels"]),
-                              new=True)
+        return await form_page(
+            request, values, {"name": f"you have {exc.limit} monitors, the most allowed"}, status=409
+        )
+    await service.set_channels(
+        request.dbsession, request.context.owner_id, monitor.id, sorted(values["channels"]), new=True
+    )
     request.session.flash(f"{monitor.name} is added; its first check comes within {monitor.interval} s.")
     return HTTPFound(request.route_path("monitor", monitor_id=monitor.id))
 
 
-@view_config(route_name="monitor.edit", request_method="GET", renderer="myapp:monitors/templates/monitors/monitor_form.jinja2",
-             permission="edit")
+@view_config(
+    route_name="monitor.edit",
+    request_method="GET",
+    renderer="myapp:monitors/templates/monitors/monitor_form.jinja2",
+    permission="edit",
+)
 async def edit_monitor_form(request):
     monitor = request.context.monitor
     values = form_values(monitor)
@@ -125,8 +160,13 @@ async def edit_monitor_form(request):
     return await form_page(request, values, monitor=monitor)
 
 
-@view_config(route_name="monitor.edit", request_method="POST", renderer="myapp:monitors/templates/monitors/monitor_form.jinja2",
-             permission="edit", async_timeout=70)
+@view_config(
+    route_name="monitor.edit",
+    request_method="POST",
+    renderer="myapp:monitors/templates/monitors/monitor_form.jinja2",
+    permission="edit",
+    async_timeout=70,
+)
 async def edit_monitor(request):
     monitor = request.context.monitor
     try:
@@ -146,8 +186,12 @@ class MonitorPageQuery(PageQuery):
     range: Literal[tuple(queries.RANGES)] = "24h"
 
 
-@view_config(route_name="monitor", request_method="GET", renderer="myapp:monitors/templates/monitors/monitor.jinja2",
-             permission="view")
+@view_config(
+    route_name="monitor",
+    request_method="GET",
+    renderer="myapp:monitors/templates/monitors/monitor.jinja2",
+    permission="view",
+)
 async def monitor_page(request):
     monitor = request.context.monitor
     try:
@@ -161,9 +205,17 @@ async def monitor_page(request):
     results, next_cursor = await service.list_results(session, monitor.id, 20, cursor)
     incidents, _ = await service.list_incidents(session, request.context.owner_id, 20, monitor_id=monitor.id)
     uptime = (await service.uptimes(session, [monitor.id]))[monitor.id]
-    return {"monitor": monitor, "uptime": uptime, "range": range_, "ranges": list(queries.RANGES),
-            "chart": latency_chart(points, start, end, down, now=end), "results": results,
-            "next_cursor": next_cursor, "incidents": incidents, "now": end}
+    return {
+        "monitor": monitor,
+        "uptime": uptime,
+        "range": range_,
+        "ranges": list(queries.RANGES),
+        "chart": latency_chart(points, start, end, down, now=end),
+        "results": results,
+        "next_cursor": next_cursor,
+        "incidents": incidents,
+        "now": end,
+    }
 
 
 @view_config(route_name="monitor.check", request_method="POST", permission="edit", async_timeout=70)
@@ -172,8 +224,7 @@ async def check_now(request):
     state = request.loop_state
     result = await check(state.http, state.guard, Target.of(monitor))
     await request.registry.monitoring.record(request.dbsession, [service.Outcome(monitor.id, result)])
-    request.session.flash(f"Checked: {'passed' if result.ok else 'failed: ' + result.error} "
-                          f"({result.latency_ms} ms).")
+    request.session.flash(f"Checked: {'passed' if result.ok else 'failed: ' + result.error} ({result.latency_ms} ms).")
     return HTTPFound(request.route_path("monitor", monitor_id=monitor.id))
 
 
@@ -186,13 +237,20 @@ async def pause(request):
     return HTTPFound(request.route_path("monitor", monitor_id=monitor.id))
 
 
-@view_config(route_name="monitor.delete", request_method="GET", renderer="myapp:templates/confirm_delete.jinja2",
-             permission="delete")
+@view_config(
+    route_name="monitor.delete",
+    request_method="GET",
+    renderer="myapp:templates/confirm_delete.jinja2",
+    permission="delete",
+)
 def confirm_delete(request):
     monitor = request.context.monitor
-    return {"what": monitor.name, "consequence": "Its results, incidents and uptime history are deleted too.",
-            "action": request.route_path("monitor.delete", monitor_id=monitor.id),
-            "back": request.route_path("monitor", monitor_id=monitor.id)}
+    return {
+        "what": monitor.name,
+        "consequence": "Its results, incidents and uptime history are deleted too.",
+        "action": request.route_path("monitor.delete", monitor_id=monitor.id),
+        "back": request.route_path("monitor", monitor_id=monitor.id),
+    }
 
 
 @view_config(route_name="monitor.delete", request_method="POST", permission="delete")
@@ -201,4 +259,3 @@ async def delete(request):
     await service.delete_monitor(request.dbsession, monitor)
     request.session.flash(f"{monitor.name} is deleted.")
     return HTTPFound(request.route_path("monitors"))
-

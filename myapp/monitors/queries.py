@@ -13,9 +13,20 @@ from .service import DAY, HOUR, day_of, hour_of
 
 #: the dashboard shows what needs attention first
 STATE_ORDER = {"DOWN": 0, "DEGRADED": 1, "PENDING": 2, "UP": 3, "MAINTENANCE": 4, "PAUSED": 5}
-ROW_COLUMNS = (Monitor.id, Monitor.name, Monitor.url, Monitor.state, Monitor.state_since, Monitor.last_check_at,
-               Monitor.last_ok, Monitor.last_status_code, Monitor.last_latency_ms, Monitor.last_error,
-               Monitor.recent, Monitor.interval)
+ROW_COLUMNS = (
+    Monitor.id,
+    Monitor.name,
+    Monitor.url,
+    Monitor.state,
+    Monitor.state_since,
+    Monitor.last_check_at,
+    Monitor.last_ok,
+    Monitor.last_status_code,
+    Monitor.last_latency_ms,
+    Monitor.last_error,
+    Monitor.recent,
+    Monitor.interval,
+)
 RANGES = {"24h": datetime.timedelta(hours=24), "7d": datetime.timedelta(days=7), "30d": datetime.timedelta(days=30)}
 SLOTS_24H = 360  # four minutes a slot
 
@@ -37,22 +48,37 @@ async def dashboard(session, user_id, page, per_page, state=None, text=None):
     slice of the index a fraction of one.  Counting the matches by state says which
     states this page's slice falls in.
     """
-    matches = dict((await session.execute(
-        filtered(select(Monitor.state, func.count()), user_id, state, text).group_by(Monitor.state))).all())
+    matches = dict(
+        (
+            await session.execute(
+                filtered(select(Monitor.state, func.count()), user_id, state, text).group_by(Monitor.state)
+            )
+        ).all()
+    )
     if state is None and text is None:
         counts = matches
     else:
-        counts = dict((await session.execute(
-            select(Monitor.state, func.count()).where(Monitor.user_id == user_id).group_by(Monitor.state))).all())
+        counts = dict(
+            (
+                await session.execute(
+                    select(Monitor.state, func.count()).where(Monitor.user_id == user_id).group_by(Monitor.state)
+                )
+            ).all()
+        )
     rows, skip, wanted = [], (page - 1) * per_page, per_page
     for name in STATE_ORDER:
         found = matches.get(name, 0)
         if skip >= found:
             skip -= found
             continue
-        rows += (await session.execute(
-            filtered(select(*ROW_COLUMNS), user_id, name, text)
-            .order_by(Monitor.name, Monitor.id).offset(skip).limit(min(wanted, found - skip)))).all()
+        rows += (
+            await session.execute(
+                filtered(select(*ROW_COLUMNS), user_id, name, text)
+                .order_by(Monitor.name, Monitor.id)
+                .offset(skip)
+                .limit(min(wanted, found - skip))
+            )
+        ).all()
         wanted -= min(wanted, found - skip)
         skip = 0
         if not wanted:
@@ -90,32 +116,51 @@ async def latency_points(session, monitor_id, range_, now=None):
     start = now - RANGES[range_]
     if range_ == "24h":
         seconds = int(RANGES["24h"].total_seconds()) // SLOTS_24H
-        results = (select(slot_of(literal(start, Moment), CheckResult.at, literal(seconds, Integer)).label("slot"),
-                          case((CheckResult.ok, 1), else_=0).label("passed"),
-                          case((CheckResult.ok, CheckResult.latency_ms), else_=0).label("latency"))
-                   .where(CheckResult.monitor_id == monitor_id, CheckResult.at >= start).subquery())
+        results = (
+            select(
+                slot_of(literal(start, Moment), CheckResult.at, literal(seconds, Integer)).label("slot"),
+                case((CheckResult.ok, 1), else_=0).label("passed"),
+                case((CheckResult.ok, CheckResult.latency_ms), else_=0).label("latency"),
+            )
+            .where(CheckResult.monitor_id == monitor_id, CheckResult.at >= start)
+            .subquery()
+        )
         rows = await session.execute(
             select(results.c.slot, func.count(), func.sum(results.c.passed), func.sum(results.c.latency))
-            .group_by(results.c.slot).order_by(results.c.slot))
+            .group_by(results.c.slot)
+            .order_by(results.c.slot)
+        )
         width = datetime.timedelta(seconds=seconds)
-        points = [Point(start + width * (index + 0.5), int(latency) / int(passes) if passes else None,
-                        checks - int(passes), checks) for index, checks, passes, latency in rows]
+        points = [
+            Point(
+                start + width * (index + 0.5),
+                int(latency) / int(passes) if passes else None,
+                checks - int(passes),
+                checks,
+            )
+            for index, checks, passes, latency in rows
+        ]
         return points, start, now
     start = hour_of(start)
     rows = await session.execute(
         select(HourlyRollup.period, HourlyRollup.checks, HourlyRollup.passes, HourlyRollup.latency_sum)
-        .where(HourlyRollup.monitor_id == monitor_id, HourlyRollup.period >= start).order_by(HourlyRollup.period))
-    points = [Point(period + HOUR / 2, latency_sum / checks if checks else None, checks - passes, checks)
-              for period, checks, passes, latency_sum in rows]
+        .where(HourlyRollup.monitor_id == monitor_id, HourlyRollup.period >= start)
+        .order_by(HourlyRollup.period)
+    )
+    points = [
+        Point(period + HOUR / 2, latency_sum / checks if checks else None, checks - passes, checks)
+        for period, checks, passes, latency_sum in rows
+    ]
     return points, start, now
 
 
 async def down_periods(session, monitor_id, start):
     """(started, ended or None) of the monitor's incidents that overlap the time since ``start``."""
     rows = await session.execute(
-        select(Incident.started_at, Incident.ended_at).where(
-            Incident.monitor_id == monitor_id, (Incident.ended_at.is_(None)) | (Incident.ended_at >= start))
-        .order_by(Incident.started_at))
+        select(Incident.started_at, Incident.ended_at)
+        .where(Incident.monitor_id == monitor_id, (Incident.ended_at.is_(None)) | (Incident.ended_at >= start))
+        .order_by(Incident.started_at)
+    )
     return [tuple(row) for row in rows]
 
 
@@ -131,12 +176,18 @@ async def daily_bars(session, monitor_ids, days=90, now=None):
     labels = [f"{first + n * DAY:%Y-%m-%d}" for n in range(days)]
     found = {}
     if monitor_ids:
-        entry = (func.substr(cast(DailyRollup.period, String), 1, 10) + " " + cast(DailyRollup.passes, String)
-                 + " " + cast(DailyRollup.checks, String))
+        entry = (
+            func.substr(cast(DailyRollup.period, String), 1, 10)
+            + " "
+            + cast(DailyRollup.passes, String)
+            + " "
+            + cast(DailyRollup.checks, String)
+        )
         rows = await session.execute(
             select(DailyRollup.monitor_id, func.aggregate_strings(entry, ","))
             .where(DailyRollup.monitor_id.in_(monitor_ids), DailyRollup.period >= first)
-            .group_by(DailyRollup.monitor_id))
+            .group_by(DailyRollup.monitor_id)
+        )
         for monitor_id, joined in rows:
             for day, passes, checks in (item.split(" ") for item in joined.split(",")):
                 found[(monitor_id, day)] = round(100 * int(passes) / int(checks), 2) if checks != "0" else None

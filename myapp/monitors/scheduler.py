@@ -70,11 +70,24 @@ class Scheduler:
 
     def stats(self):
         late = sorted(self.lateness)
-        quantile = (lambda q: round(late[min(len(late) - 1, int(q * len(late)))] * 1000, 1)) if late else (lambda q: None)
-        return {"running": self.running, "owner": self.owner, "checks": self.checks, "in_flight": self.in_flight,
-                "waiting": self.waiting, "results_lost": self.lost, "storms": self.storms,
-                "lateness_ms": {"p50": quantile(0.5), "p99": quantile(0.99),
-                                "max": round(late[-1] * 1000, 1) if late else None, "of_checks": len(late)}}
+        quantile = (
+            (lambda q: round(late[min(len(late) - 1, int(q * len(late)))] * 1000, 1)) if late else (lambda q: None)
+        )
+        return {
+            "running": self.running,
+            "owner": self.owner,
+            "checks": self.checks,
+            "in_flight": self.in_flight,
+            "waiting": self.waiting,
+            "results_lost": self.lost,
+            "storms": self.storms,
+            "lateness_ms": {
+                "p50": quantile(0.5),
+                "p99": quantile(0.99),
+                "max": round(late[-1] * 1000, 1) if late else None,
+                "of_checks": len(late),
+            },
+        }
 
     # -- the task -----------------------------------------------------------------------------------------
 
@@ -173,8 +186,9 @@ class Scheduler:
         log.warning("%d monitors unreachable at once: checking them again on fresh connections", len(held))
         async with outbound.session(state.guard, state.tls, fresh=True) as fresh:
             again = await asyncio.gather(*(check(fresh, state.guard, Target.of(c.row)) for c, _, _ in held))
-        self._results += [service.Outcome(c.monitor_id, r, self.owner, storm=not r.ok)
-                          for (c, _, _), r in zip(held, again)]
+        self._results += [
+            service.Outcome(c.monitor_id, r, self.owner, storm=not r.ok) for (c, _, _), r in zip(held, again)
+        ]
 
     async def _write_forever(self, state):
         while True:
@@ -195,7 +209,11 @@ class Scheduler:
                 await in_session(state, lambda s: service.record(s, batch, self.on_flips))
                 return
             except DBAPIError as exc:
-                log.warning("writing %d results failed (attempt %d): %s", len(batch), attempt,
-                            str(exc.orig or exc).splitlines()[0][:200])
+                log.warning(
+                    "writing %d results failed (attempt %d): %s",
+                    len(batch),
+                    attempt,
+                    str(exc.orig or exc).splitlines()[0][:200],
+                )
                 await asyncio.sleep(0.2 * attempt)
         self.lost += len(batch)  # their claims run out and the monitors are checked again

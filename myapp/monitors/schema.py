@@ -31,8 +31,17 @@ MAX_TIMEOUT = 60
 MAX_BODY = 64 * 1024
 HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,100}$")
 #: headers the HTTP client sets itself, from the request
-FORBIDDEN_HEADERS = {"content-length", "transfer-encoding", "connection", "upgrade", "te", "trailer", "keep-alive",
-                     "proxy-authorization", "proxy-connection"}
+FORBIDDEN_HEADERS = {
+    "content-length",
+    "transfer-encoding",
+    "connection",
+    "upgrade",
+    "te",
+    "trailer",
+    "keep-alive",
+    "proxy-authorization",
+    "proxy-connection",
+}
 READ_ONLY = ("id", "state", "state_since", "last_check", "uptime", "created_at", "updated_at")
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
@@ -166,7 +175,8 @@ class MonitorBody(MonitorFields):
     """A monitor as the API takes it: its fields and the channels that hear about it."""
 
     channels: list[ChannelId] | None = Field(
-        None, max_length=MAX_CHANNELS_PER_MONITOR, description="ids of the caller's channels to alert")
+        None, max_length=MAX_CHANNELS_PER_MONITOR, description="ids of the caller's channels to alert"
+    )
 
 
 class Probe(BaseModel):
@@ -199,7 +209,8 @@ def _upper(value):
 class MonitorQuery(PageQuery):
     state: Annotated[Literal[STATES], BeforeValidator(_upper)] | None = None
     q: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = Field(
-        None, description="text in the name or URL")
+        None, description="text in the name or URL"
+    )
 
 
 class IncidentQuery(PageQuery):
@@ -207,6 +218,7 @@ class IncidentQuery(PageQuery):
 
 
 # what the API answers
+
 
 class CheckResult(Reply):
     at: datetime.datetime
@@ -227,11 +239,18 @@ class Uptime(Reply):
 #: a monitor as the API shows it: the fields as stored (without the checks on input, which depend on settings
 #: that may have changed since), and what the service knows of it
 Monitor = create_model(
-    "Monitor", __base__=Reply,
+    "Monitor",
+    __base__=Reply,
     **{name: (info.annotation, info) for name, info in MonitorFields.model_fields.items()},
-    id=(int, ...), channels=(list[int], ...), state=(Literal[STATES], ...),
-    state_since=(datetime.datetime | None, ...), last_check=(CheckResult | None, ...), uptime=(Uptime, ...),
-    created_at=(datetime.datetime, ...), updated_at=(datetime.datetime, ...))
+    id=(int, ...),
+    channels=(list[int], ...),
+    state=(Literal[STATES], ...),
+    state_since=(datetime.datetime | None, ...),
+    last_check=(CheckResult | None, ...),
+    uptime=(Uptime, ...),
+    created_at=(datetime.datetime, ...),
+    updated_at=(datetime.datetime, ...),
+)
 
 
 class MonitorPage(Reply):

@@ -59,9 +59,20 @@ async def create_monitor(session, user_id, fields, limit=0, now=None):
         raise TooManyMonitors(limit)
     # spread over the first interval: a thousand monitors made at once are not checked at once
     due = None if fields["paused"] else now + datetime.timedelta(seconds=random.uniform(0, fields["interval"]))
-    values = {**fields, "user_id": user_id, "state": "PAUSED" if fields["paused"] else "PENDING", "state_since": now,
-              "created_at": now, "updated_at": now, "version": 0, "fail_streak": 0, "pass_streak": 0, "recent": "",
-              "due_at": due, "next_check_at": due}
+    values = {
+        **fields,
+        "user_id": user_id,
+        "state": "PAUSED" if fields["paused"] else "PENDING",
+        "state_since": now,
+        "created_at": now,
+        "updated_at": now,
+        "version": 0,
+        "fail_streak": 0,
+        "pass_streak": 0,
+        "recent": "",
+        "due_at": due,
+        "next_check_at": due,
+    }
     result = await session.execute(_INSERT, values)
     return types.SimpleNamespace(**{**dict.fromkeys(monitors.c.keys()), **values, "id": result.inserted_primary_key[0]})
 
@@ -82,9 +93,13 @@ async def update_monitor(session, monitor, changes, now=None):
         else:
             monitor.state = "PENDING"
             monitor.due_at = monitor.next_check_at = now + datetime.timedelta(
-                seconds=random.uniform(0, min(monitor.interval, 5)))
-    elif not monitor.paused and monitor.next_check_at and monitor.next_check_at > now + datetime.timedelta(
-            seconds=monitor.interval):
+                seconds=random.uniform(0, min(monitor.interval, 5))
+            )
+    elif (
+        not monitor.paused
+        and monitor.next_check_at
+        and monitor.next_check_at > now + datetime.timedelta(seconds=monitor.interval)
+    ):
         monitor.next_check_at = now + datetime.timedelta(seconds=monitor.interval)  # a shorter interval
         if monitor.claimed_by is None:
             monitor.due_at = monitor.next_check_at
@@ -121,8 +136,11 @@ async def list_monitors(session, user_id, columns, limit, after_id=None, state=N
 # -- the channels a monitor alerts --------------------------------------------------------------
 
 _LINKS = MonitorChannel.__table__.c
-_CHANNELS_OF = (select(_LINKS.monitor_id, _LINKS.channel_id).where(_LINKS.monitor_id.in_(bindparam("ids", expanding=True)))
-                .order_by(_LINKS.channel_id))
+_CHANNELS_OF = (
+    select(_LINKS.monitor_id, _LINKS.channel_id)
+    .where(_LINKS.monitor_id.in_(bindparam("ids", expanding=True)))
+    .order_by(_LINKS.channel_id)
+)
 
 
 async def channels_of(session, monitor_ids):
@@ -136,15 +154,21 @@ async def channels_of(session, monitor_ids):
 
 async def channel_choices(session, user_id):
     """The user's channels a monitor may alert: (id, name, kind, target) rows by name."""
-    return (await session.execute(select(Channel.id, Channel.name, Channel.kind, Channel.target).where(Channel.user_id == user_id)
-                                  .order_by(Channel.name, Channel.id))).all()
+    return (
+        await session.execute(
+            select(Channel.id, Channel.name, Channel.kind, Channel.target)
+            .where(Channel.user_id == user_id)
+            .order_by(Channel.name, Channel.id)
+        )
+    ).all()
 
 
 async def check_channels(session, user_id, channel_ids):
     """Invalid unless every id is one of the user's channels."""
     if channel_ids:
-        own = set(await session.scalars(select(Channel.id).where(Channel.user_id == user_id,
-                                                                 Channel.id.in_(channel_ids))))
+        own = set(
+            await session.scalars(select(Channel.id).where(Channel.user_id == user_id, Channel.id.in_(channel_ids)))
+        )
         missing = [c for c in channel_ids if c not in own]
         if missing:
             raise Invalid({"channels": f"no such channel: {missing[0]}"})
@@ -159,8 +183,9 @@ async def set_channels(session, user_id, monitor_id, channel_ids, new=False):
     if not new:
         await session.execute(delete(MonitorChannel).where(MonitorChannel.monitor_id == monitor_id))
     if channel_ids:
-        await session.execute(insert(MonitorChannel), [{"monitor_id": monitor_id, "channel_id": c}
-                                                       for c in channel_ids])
+        await session.execute(
+            insert(MonitorChannel), [{"monitor_id": monitor_id, "channel_id": c} for c in channel_ids]
+        )
 
 
 # -- history ----------------------------------------------------------------------------
@@ -168,8 +193,9 @@ async def set_channels(session, user_id, monitor_id, channel_ids, new=False):
 
 async def list_results(session, monitor_id, limit, before_id=None):
     """Newest first: (results, next cursor or None)."""
-    query = (select(CheckResult).where(CheckResult.monitor_id == monitor_id)
-             .order_by(CheckResult.id.desc()).limit(limit + 1))
+    query = (
+        select(CheckResult).where(CheckResult.monitor_id == monitor_id).order_by(CheckResult.id.desc()).limit(limit + 1)
+    )
     if before_id is not None:
         query = query.where(CheckResult.id < before_id)
     return next_page(list(await session.scalars(query)), limit)
@@ -177,8 +203,13 @@ async def list_results(session, monitor_id, limit, before_id=None):
 
 async def list_incidents(session, user_id, limit, before_id=None, monitor_id=None, open_only=False):
     """The user's incidents (of one monitor, or all), newest first: (incidents, next cursor or None)."""
-    query = (select(Incident).join(Monitor, Monitor.id == Incident.monitor_id).where(Monitor.user_id == user_id)
-             .order_by(Incident.id.desc()).limit(limit + 1))
+    query = (
+        select(Incident)
+        .join(Monitor, Monitor.id == Incident.monitor_id)
+        .where(Monitor.user_id == user_id)
+        .order_by(Incident.id.desc())
+        .limit(limit + 1)
+    )
     if monitor_id is not None:
         query = query.where(Incident.monitor_id == monitor_id)
     if open_only:
@@ -204,14 +235,23 @@ def percent(passes, checks):
 
 _hourly, _daily = HourlyRollup.__table__.c, DailyRollup.__table__.c
 # built once, with the monitors as an expanding parameter: a page of 50 builds no statement of its own
-_UPTIME_24H = (select(_hourly.monitor_id, func.sum(_hourly.checks), func.sum(_hourly.passes))
-               .where(_hourly.monitor_id.in_(bindparam("ids", expanding=True)), _hourly.period >= bindparam("since_24h"))
-               .group_by(_hourly.monitor_id))
+_UPTIME_24H = (
+    select(_hourly.monitor_id, func.sum(_hourly.checks), func.sum(_hourly.passes))
+    .where(_hourly.monitor_id.in_(bindparam("ids", expanding=True)), _hourly.period >= bindparam("since_24h"))
+    .group_by(_hourly.monitor_id)
+)
 _RECENT = _daily.period >= bindparam("since_7d")
-_UPTIME_DAYS = (select(_daily.monitor_id, func.sum(case((_RECENT, _daily.checks), else_=0)),
-                       func.sum(case((_RECENT, _daily.passes), else_=0)), func.sum(_daily.checks), func.sum(_daily.passes))
-                .where(_daily.monitor_id.in_(bindparam("ids", expanding=True)), _daily.period >= bindparam("since_30d"))
-                .group_by(_daily.monitor_id))
+_UPTIME_DAYS = (
+    select(
+        _daily.monitor_id,
+        func.sum(case((_RECENT, _daily.checks), else_=0)),
+        func.sum(case((_RECENT, _daily.passes), else_=0)),
+        func.sum(_daily.checks),
+        func.sum(_daily.passes),
+    )
+    .where(_daily.monitor_id.in_(bindparam("ids", expanding=True)), _daily.period >= bindparam("since_30d"))
+    .group_by(_daily.monitor_id)
+)
 
 
 async def uptimes(session, monitor_ids, now=None, daily=True):
@@ -224,13 +264,15 @@ async def uptimes(session, monitor_ids, now=None, daily=True):
         return found
     now = now or utcnow()
     ids = list(found)
-    for monitor_id, checks, passes in await session.execute(_UPTIME_24H, {"ids": ids,
-                                                                          "since_24h": hour_of(now) - 23 * HOUR}):
+    for monitor_id, checks, passes in await session.execute(
+        _UPTIME_24H, {"ids": ids, "since_24h": hour_of(now) - 23 * HOUR}
+    ):
         found[monitor_id]["24h"] = percent(passes, checks)
     if not daily:
         return found
-    days = await session.execute(_UPTIME_DAYS, {"ids": ids, "since_7d": day_of(now) - 6 * DAY,
-                                                "since_30d": day_of(now) - 29 * DAY})
+    days = await session.execute(
+        _UPTIME_DAYS, {"ids": ids, "since_7d": day_of(now) - 6 * DAY, "since_30d": day_of(now) - 29 * DAY}
+    )
     for monitor_id, checks_7d, passes_7d, checks_30d, passes_30d in days:
         found[monitor_id]["7d"] = percent(passes_7d, checks_7d)
         found[monitor_id]["30d"] = percent(passes_30d, checks_30d)
@@ -250,18 +292,38 @@ class Claim:
     row: object  # what the check needs of the monitor (checker.Target.of reads it)
 
 
-CLAIM_COLUMNS = (Monitor.id, Monitor.url, Monitor.method, Monitor.headers, Monitor.body, Monitor.interval,
-                 Monitor.timeout, Monitor.degraded_ms, Monitor.expect_status, Monitor.keyword,
-                 Monitor.keyword_absent, Monitor.json_path, Monitor.json_value, Monitor.tls_days,
-                 Monitor.due_at, Monitor.claimed_by)
+CLAIM_COLUMNS = (
+    Monitor.id,
+    Monitor.url,
+    Monitor.method,
+    Monitor.headers,
+    Monitor.body,
+    Monitor.interval,
+    Monitor.timeout,
+    Monitor.degraded_ms,
+    Monitor.expect_status,
+    Monitor.keyword,
+    Monitor.keyword_absent,
+    Monitor.json_path,
+    Monitor.json_value,
+    Monitor.tls_days,
+    Monitor.due_at,
+    Monitor.claimed_by,
+)
 _DUE = select(*CLAIM_COLUMNS).where(Monitor.due_at <= bindparam("until")).order_by(Monitor.due_at)
 _TABLE = Monitor.__table__
 #: the claims of one batch, on MySQL/MariaDB, where the rows are locked (SKIP LOCKED) until commit
-_CLAIM_ALL = (update(_TABLE).where(_TABLE.c.id.in_(bindparam("ids", expanding=True)))
-              .values(claimed_by=bindparam("owner"), due_at=bindparam("retake")))
+_CLAIM_ALL = (
+    update(_TABLE)
+    .where(_TABLE.c.id.in_(bindparam("ids", expanding=True)))
+    .values(claimed_by=bindparam("owner"), due_at=bindparam("retake"))
+)
 #: one claim, where nothing is locked (SQLite): taken only if nobody took it since it was read
-_CLAIM_ONE = (update(_TABLE).where(_TABLE.c.id == bindparam("claim_id"), _TABLE.c.due_at == bindparam("seen_due"))
-              .values(claimed_by=bindparam("owner"), due_at=bindparam("retake")))
+_CLAIM_ONE = (
+    update(_TABLE)
+    .where(_TABLE.c.id == bindparam("claim_id"), _TABLE.c.due_at == bindparam("seen_due"))
+    .values(claimed_by=bindparam("owner"), due_at=bindparam("retake"))
+)
 
 
 def next_slot(scheduled, interval, now):
@@ -287,8 +349,9 @@ async def claim(session, owner, limit, horizon, now=None):
     rows = (await session.execute(query, {"until": now + horizon})).all()
     if not rows:
         return []
-    claims = [Claim(row.id, row.due_at, max(row.due_at, now) if row.claimed_by is None else now, row)
-              for row in rows]  # a retake runs at once
+    claims = [
+        Claim(row.id, row.due_at, max(row.due_at, now) if row.claimed_by is None else now, row) for row in rows
+    ]  # a retake runs at once
     retake = max(c.start_at for c in claims) + datetime.timedelta(seconds=max(r.timeout for r in rows)) + RETAKE_MARGIN
     if locking:
         await session.execute(_CLAIM_ALL, {"ids": [c.monitor_id for c in claims], "owner": owner, "retake": retake})
@@ -314,28 +377,69 @@ class Outcome:
     storm: bool = False  # failed in a storm: its DOWN alert goes out grouped with the others'
 
 
-STATE_COLUMNS = (Monitor.id, Monitor.user_id, Monitor.state, Monitor.state_since, Monitor.fail_streak, Monitor.pass_streak,
-                 Monitor.streak_started_at, Monitor.streak_error, Monitor.failures_to_down, Monitor.successes_to_up,
-                 Monitor.interval, Monitor.claimed_by, Monitor.due_at, Monitor.next_check_at, Monitor.version,
-                 Monitor.recent)
-RECORDED = ("state", "state_since", "fail_streak", "pass_streak", "streak_started_at", "streak_error",
-            "last_check_at", "last_ok", "last_status_code", "last_latency_ms", "last_error", "recent", "due_at",
-            "next_check_at", "claimed_by", "version")
+STATE_COLUMNS = (
+    Monitor.id,
+    Monitor.user_id,
+    Monitor.state,
+    Monitor.state_since,
+    Monitor.fail_streak,
+    Monitor.pass_streak,
+    Monitor.streak_started_at,
+    Monitor.streak_error,
+    Monitor.failures_to_down,
+    Monitor.successes_to_up,
+    Monitor.interval,
+    Monitor.claimed_by,
+    Monitor.due_at,
+    Monitor.next_check_at,
+    Monitor.version,
+    Monitor.recent,
+)
+RECORDED = (
+    "state",
+    "state_since",
+    "fail_streak",
+    "pass_streak",
+    "streak_started_at",
+    "streak_error",
+    "last_check_at",
+    "last_ok",
+    "last_status_code",
+    "last_latency_ms",
+    "last_error",
+    "recent",
+    "due_at",
+    "next_check_at",
+    "claimed_by",
+    "version",
+)
 #: one monitor row moved on by a result, if nobody else moved it since it was read (compare-and-swap)
-_RECORD = (update(_TABLE).where(_TABLE.c.id == bindparam("row_id"), _TABLE.c.version == bindparam("seen_version"))
-           .values({name: bindparam(f"new_{name}") for name in RECORDED}))
+_RECORD = (
+    update(_TABLE)
+    .where(_TABLE.c.id == bindparam("row_id"), _TABLE.c.version == bindparam("seen_version"))
+    .values({name: bindparam(f"new_{name}") for name in RECORDED})
+)
 
 
 def new_values(row, outcome, change):
     """The row's values after ``outcome`` (for the _RECORD statement)."""
     result = outcome.result
     values = {
-        "state": change.state, "state_since": result.at if change.flipped else row.state_since,
-        "fail_streak": change.fail_streak, "pass_streak": change.pass_streak,
-        "streak_started_at": change.streak_started_at, "streak_error": change.streak_error,
-        "last_check_at": result.at, "last_ok": result.ok, "last_status_code": result.status_code,
-        "last_latency_ms": result.latency_ms, "last_error": result.error, "recent": with_recent(row.recent, result),
-        "due_at": row.due_at, "next_check_at": row.next_check_at, "claimed_by": row.claimed_by,
+        "state": change.state,
+        "state_since": result.at if change.flipped else row.state_since,
+        "fail_streak": change.fail_streak,
+        "pass_streak": change.pass_streak,
+        "streak_started_at": change.streak_started_at,
+        "streak_error": change.streak_error,
+        "last_check_at": result.at,
+        "last_ok": result.ok,
+        "last_status_code": result.status_code,
+        "last_latency_ms": result.latency_ms,
+        "last_error": result.error,
+        "recent": with_recent(row.recent, result),
+        "due_at": row.due_at,
+        "next_check_at": row.next_check_at,
+        "claimed_by": row.claimed_by,
         "version": row.version + 1,
     }
     if outcome.owner is not None:  # the scheduler's check: the claim ends, the next check is on the schedule
@@ -367,8 +471,7 @@ async def record(session, outcomes, on_flips=()):
         if not pending:
             break
         query = select(*STATE_COLUMNS).where(Monitor.id.in_({o.monitor_id for o in pending})).order_by(Monitor.id)
-        rows = {row.id: row for row in (await session.execute(
-            query.with_for_update() if locking else query)).all()}
+        rows = {row.id: row for row in (await session.execute(query.with_for_update() if locking else query)).all()}
         if windows is None:
             windows = await maintenance.windows_of(session, list(rows.values()))
         round_, later, seen = [], [], set()
@@ -400,28 +503,56 @@ async def record(session, outcomes, on_flips=()):
 async def _write_history(session, recorded, on_flips):
     if not recorded:
         return
-    await session.execute(insert(CheckResult.__table__), [
-        {"monitor_id": o.monitor_id, "at": o.result.at, "ok": o.result.ok, "slow": o.result.slow,
-         "status_code": o.result.status_code, "latency_ms": o.result.latency_ms, "error": o.result.error}
-        for o, _ in recorded
-    ])
+    await session.execute(
+        insert(CheckResult.__table__),
+        [
+            {
+                "monitor_id": o.monitor_id,
+                "at": o.result.at,
+                "ok": o.result.ok,
+                "slow": o.result.slow,
+                "status_code": o.result.status_code,
+                "latency_ms": o.result.latency_ms,
+                "error": o.result.error,
+            }
+            for o, _ in recorded
+        ],
+    )
     opening = [(o, c) for o, c in recorded if c.opens_incident]
     if opening:
-        already = set(await session.scalars(select(Incident.monitor_id).where(
-            Incident.monitor_id.in_([o.monitor_id for o, _ in opening]), Incident.ended_at.is_(None))))
-        new = [{"monitor_id": o.monitor_id, "started_at": c.streak_started_at, "cause": c.streak_error or "failed"}
-               for o, c in opening if o.monitor_id not in already]
+        already = set(
+            await session.scalars(
+                select(Incident.monitor_id).where(
+                    Incident.monitor_id.in_([o.monitor_id for o, _ in opening]), Incident.ended_at.is_(None)
+                )
+            )
+        )
+        new = [
+            {"monitor_id": o.monitor_id, "started_at": c.streak_started_at, "cause": c.streak_error or "failed"}
+            for o, c in opening
+            if o.monitor_id not in already
+        ]
         if new:
             await session.execute(insert(Incident.__table__), new)
     closing = [o.monitor_id for o, c in recorded if c.closes_incident]
     down_since = {}
     if closing:
-        down_since = dict((await session.execute(select(Incident.monitor_id, Incident.started_at).where(
-            Incident.monitor_id.in_(closing), Incident.ended_at.is_(None)))).all())
+        down_since = dict(
+            (
+                await session.execute(
+                    select(Incident.monitor_id, Incident.started_at).where(
+                        Incident.monitor_id.in_(closing), Incident.ended_at.is_(None)
+                    )
+                )
+            ).all()
+        )
     for o, c in recorded:
         if c.closes_incident:
-            await session.execute(update(Incident.__table__).where(
-                Incident.monitor_id == o.monitor_id, Incident.ended_at.is_(None)).values(ended_at=o.result.at))
+            await session.execute(
+                update(Incident.__table__)
+                .where(Incident.monitor_id == o.monitor_id, Incident.ended_at.is_(None))
+                .values(ended_at=o.result.at)
+            )
     for listener in on_flips:
         await listener(session, recorded, down_since)
     # a maintenance window does not count in uptime: its checks are stored, not rolled up
@@ -460,12 +591,14 @@ def adding_upsert(dialect, table):
         if dialect == "mysql":
             statement = mysql_insert(table)
             statement = statement.on_duplicate_key_update(
-                {name: table.c[name] + statement.inserted[name] for name in ROLLUP_COUNTERS})
+                {name: table.c[name] + statement.inserted[name] for name in ROLLUP_COUNTERS}
+            )
         else:
             statement = sqlite_insert(table)
             statement = statement.on_conflict_do_update(
                 index_elements=["monitor_id", "period"],
-                set_={name: table.c[name] + statement.excluded[name] for name in ROLLUP_COUNTERS})
+                set_={name: table.c[name] + statement.excluded[name] for name in ROLLUP_COUNTERS},
+            )
         _UPSERTS[key] = statement
     return _UPSERTS[key]
 

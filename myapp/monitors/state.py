@@ -57,8 +57,9 @@ class Transition:
 def step(now, result, maintenance=False):
     """The next state of ``now`` (a Snapshot) after ``result``, in a maintenance window or not."""
     if now.state == "PAUSED":
-        return Transition(now.state, now.fail_streak, now.pass_streak, now.streak_started_at, now.streak_error,
-                          False, False, False)
+        return Transition(
+            now.state, now.fail_streak, now.pass_streak, now.streak_started_at, now.streak_error, False, False, False
+        )
     if maintenance:
         entering = now.state != "MAINTENANCE"
         return Transition("MAINTENANCE", 0, 0, None, None, entering, False, entering and now.state == "DOWN")
@@ -77,6 +78,13 @@ def step(now, result, maintenance=False):
         cause = now.streak_error if now.fail_streak else result.error
         state = "DOWN" if failures >= now.failures_to_down else before
     flipped = state != now.state
-    return Transition(state, failures, passes, started, cause, flipped,
-                      opens_incident=flipped and state == "DOWN",
-                      closes_incident=flipped and now.state == "DOWN")
+    return Transition(
+        state,
+        failures,
+        passes,
+        started,
+        cause,
+        flipped,
+        opens_incident=flipped and state == "DOWN",
+        closes_incident=flipped and now.state == "DOWN",
+    )

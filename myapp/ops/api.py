@@ -34,8 +34,10 @@ def may_scrape(request):
 @view_config(route_name="metrics", request_method="GET", permission=NO_PERMISSION_REQUIRED)
 async def metrics(request):
     if not may_scrape(request):
-        raise HTTPUnauthorized("Scrape with 'Authorization: Bearer <metrics.token>', or from an address in "
-                               "metrics.allow.", headers={"WWW-Authenticate": 'Bearer realm="metrics"'})
+        raise HTTPUnauthorized(
+            "Scrape with 'Authorization: Bearer <metrics.token>', or from an address in metrics.allow.",
+            headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
+        )
     counts = dict((await request.dbsession.execute(select(Monitor.state, func.count()).group_by(Monitor.state))).all())
     request.registry.metrics.monitors = {state: counts.get(state, 0) for state in STATES}
     encode, content_type = choose_encoder(request.headers.get("Accept", ""))  # text, or OpenMetrics if asked
@@ -51,8 +53,14 @@ class Health(Reply):
     scheduler: dict | None = Field(None, description="for admins and the metrics token: checks claimed and done")
 
 
-@view_config(route_name="api.health", renderer="json", request_method="GET", permission=NO_PERMISSION_REQUIRED,
-             async_timeout=HEALTH_DEADLINE, responses={200: Health, 503: Health})
+@view_config(
+    route_name="api.health",
+    renderer="json",
+    request_method="GET",
+    permission=NO_PERMISSION_REQUIRED,
+    async_timeout=HEALTH_DEADLINE,
+    responses={200: Health, 503: Health},
+)
 async def health(request):
     """200 {"status": "ok"} or 503 {"status": "unavailable"}; with the details for those who may see them."""
     database = await check_database(request)
@@ -62,8 +70,9 @@ async def health(request):
         request.response.status = 503
         request.response.headers["Retry-After"] = "5"
     if await may_see_details(request, database):
-        body.update(database=database, runtime=loop_stats(request),
-                    scheduler=request.registry.monitor_scheduler.stats())
+        body.update(
+            database=database, runtime=loop_stats(request), scheduler=request.registry.monitor_scheduler.stats()
+        )
     return body
 
 
@@ -78,8 +87,13 @@ class OpenAPIDocument(BaseModel):
     components: dict
 
 
-@view_config(route_name="api.openapi", request_method="GET", renderer="json", permission=NO_PERMISSION_REQUIRED,
-             responses={200: OpenAPIDocument})
+@view_config(
+    route_name="api.openapi",
+    request_method="GET",
+    renderer="json",
+    permission=NO_PERMISSION_REQUIRED,
+    responses={200: OpenAPIDocument},
+)
 def openapi(request):
     """This document: every operation of the JSON API, its parameters, bodies and answers."""
     registry = request.registry

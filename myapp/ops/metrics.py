@@ -25,14 +25,28 @@ class Metrics:
     def __init__(self, registry):
         self.app = registry  # the Pyramid registry: the scheduler, the outbox and the runtime are read from it
         self.registry = CollectorRegistry()
-        self.requests = Counter("myapp_http_requests", "HTTP requests answered, by route, method and status.",
-                                ["route", "method", "status"], registry=self.registry)
-        self.duration = Histogram("myapp_http_request_duration_seconds", "Time to answer a request, by route.",
-                                  ["route"], buckets=SECONDS, registry=self.registry)
-        self.checks = Counter("myapp_checks", "Checks run by this process's scheduler, by outcome.", ["outcome"],
-                              registry=self.registry)
-        self.check_latency = Histogram("myapp_check_latency_seconds", "How long the checked servers took to answer.",
-                                       buckets=SECONDS, registry=self.registry)
+        self.requests = Counter(
+            "myapp_http_requests",
+            "HTTP requests answered, by route, method and status.",
+            ["route", "method", "status"],
+            registry=self.registry,
+        )
+        self.duration = Histogram(
+            "myapp_http_request_duration_seconds",
+            "Time to answer a request, by route.",
+            ["route"],
+            buckets=SECONDS,
+            registry=self.registry,
+        )
+        self.checks = Counter(
+            "myapp_checks", "Checks run by this process's scheduler, by outcome.", ["outcome"], registry=self.registry
+        )
+        self.check_latency = Histogram(
+            "myapp_check_latency_seconds",
+            "How long the checked servers took to answer.",
+            buckets=SECONDS,
+            registry=self.registry,
+        )
         self.monitors = {}  # state -> count, read from the database at each scrape
         self.registry.register(Collector(self))
 
@@ -54,27 +68,38 @@ class Collector:
             states.add_metric([state], count)
         yield states
         stats = app.monitor_scheduler.stats()
-        late = GaugeMetricFamily("myapp_scheduler_lateness_seconds", "How late checks started (start - due), over "
-                                 "the latest 10,000 checks.", labels=["quantile"])
+        late = GaugeMetricFamily(
+            "myapp_scheduler_lateness_seconds",
+            "How late checks started (start - due), over the latest 10,000 checks.",
+            labels=["quantile"],
+        )
         for quantile in ("p50", "p99", "max"):
             if stats["lateness_ms"][quantile] is not None:
-                late.add_metric([quantile.removeprefix("p").replace("50", "0.5").replace("99", "0.99")],
-                                stats["lateness_ms"][quantile] / 1000)
+                late.add_metric(
+                    [quantile.removeprefix("p").replace("50", "0.5").replace("99", "0.99")],
+                    stats["lateness_ms"][quantile] / 1000,
+                )
         yield late
         yield GaugeMetricFamily("myapp_scheduler_in_flight", "Checks in flight.", value=stats["in_flight"])
-        yield CounterMetricFamily("myapp_scheduler_storms", "Groups of failures checked again as a storm.",
-                                  value=stats["storms"])
-        yield CounterMetricFamily("myapp_scheduler_results_lost", "Results that could not be written.",
-                                  value=stats["results_lost"])
+        yield CounterMetricFamily(
+            "myapp_scheduler_storms", "Groups of failures checked again as a storm.", value=stats["storms"]
+        )
+        yield CounterMetricFamily(
+            "myapp_scheduler_results_lost", "Results that could not be written.", value=stats["results_lost"]
+        )
         outbox = app.outbox
-        deliveries = CounterMetricFamily("myapp_delivery_attempts", "Alert delivery attempts by outcome.",
-                                         labels=["outcome"])
+        deliveries = CounterMetricFamily(
+            "myapp_delivery_attempts", "Alert delivery attempts by outcome.", labels=["outcome"]
+        )
         deliveries.add_metric(["sent"], outbox.sent)
         deliveries.add_metric(["failed"], outbox.failed_attempts)
         yield deliveries
         loops = GaugeMetricFamily("myapp_event_loops", "Event loops of this process, by role.", labels=["role"])
-        pools = GaugeMetricFamily("myapp_db_connections", "Database connections of each loop's pools (write: units "
-                                  "of work; read: GET requests).", labels=["loop", "pool", "state"])
+        pools = GaugeMetricFamily(
+            "myapp_db_connections",
+            "Database connections of each loop's pools (write: units of work; read: GET requests).",
+            labels=["loop", "pool", "state"],
+        )
         roles = {}
         for role, thread, state in app.aio_runtime.loop_states():
             roles[role] = roles.get(role, 0) + 1

@@ -6,8 +6,12 @@ from pyramid.view import view_config
 from .health import check_database
 
 
-@view_config(route_name="home", renderer="myapp:ops/templates/ops/home.jinja2", request_method="GET",
-             permission=NO_PERMISSION_REQUIRED)
+@view_config(
+    route_name="home",
+    renderer="myapp:ops/templates/ops/home.jinja2",
+    request_method="GET",
+    permission=NO_PERMISSION_REQUIRED,
+)
 async def home(request):
     """What myapp is, and where to start; admins also see the database and the event loops."""
     identity = request.identity
@@ -16,8 +20,13 @@ async def home(request):
     return {"database": await check_database(request), "runtime": request.registry.aio_runtime.stats()}
 
 
-@view_config(route_name="api.docs", request_method="GET", renderer="myapp:ops/templates/ops/api_docs.jinja2",
-             permission=NO_PERMISSION_REQUIRED, responses={200: "text/html"})
+@view_config(
+    route_name="api.docs",
+    request_method="GET",
+    renderer="myapp:ops/templates/ops/api_docs.jinja2",
+    permission=NO_PERMISSION_REQUIRED,
+    responses={200: "text/html"},
+)
 def explorer(request):
     """The explorer: read the operations and try them with an API key, in the browser."""
     return {}

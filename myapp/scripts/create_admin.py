@@ -52,8 +52,9 @@ def main(argv=sys.argv):
     setup_logging(args.config_uri)
     password = read_password(args.password_stdin)
     try:
-        admin = check(SignUp, email=args.email, display_name=args.name or args.email.split("@")[0] or "admin",
-                      password=password)
+        admin = check(
+            SignUp, email=args.email, display_name=args.name or args.email.split("@")[0] or "admin", password=password
+        )
     except Invalid as exc:
         raise SystemExit("error: " + "; ".join(f"{name}: {problem}" for name, problem in exc.fields.items())) from None
     email, name = admin.email, admin.display_name

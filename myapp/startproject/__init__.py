@@ -17,14 +17,17 @@ TEMPLATE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "template")
 
 def parse(argv):
     parser = argparse.ArgumentParser(
-        prog="myapp_startproject", description="Make a new Pyramid project whose views may be async def.",
+        prog="myapp_startproject",
+        description="Make a new Pyramid project whose views may be async def.",
         epilog="Answers: project_name, package_name, repo_name, description, author, "
-               "database (sqlalchemy | aiomysql), background_task (no | yes).")
+        "database (sqlalchemy | aiomysql), background_task (no | yes).",
+    )
     parser.add_argument("answers", nargs="*", metavar="key=value", help="answers to the template's questions")
     parser.add_argument("--no-input", action="store_true", help="ask nothing: defaults and the answers given")
     parser.add_argument("-o", "--output-dir", default=".", help="where to make the project (default: here)")
-    parser.add_argument("-f", "--overwrite-if-exists", action="store_true",
-                        help="write into the project's directory even if it exists")
+    parser.add_argument(
+        "-f", "--overwrite-if-exists", action="store_true", help="write into the project's directory even if it exists"
+    )
     args = parser.parse_args(argv)
     answers = {}
     for item in args.answers:
@@ -43,8 +46,13 @@ def main(argv=None):
     # cookiecutter logs a refusing hook's exit as a traceback; the hook has said why already
     logging.getLogger("cookiecutter.hooks").setLevel(logging.CRITICAL)
     try:
-        path = cookiecutter(TEMPLATE, no_input=args.no_input, extra_context=answers, output_dir=args.output_dir,
-                            overwrite_if_exists=args.overwrite_if_exists)
+        path = cookiecutter(
+            TEMPLATE,
+            no_input=args.no_input,
+            extra_context=answers,
+            output_dir=args.output_dir,
+            overwrite_if_exists=args.overwrite_if_exists,
+        )
     except FailedHookException:
         # the hook printed why; cookiecutter removed what it had made
         sys.exit("myapp_startproject: no project made (see the error above)")

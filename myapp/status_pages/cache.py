@@ -29,7 +29,9 @@ class PublicCache:
         now = time.monotonic()
         with self._lock:
             if len(self._pages) >= self.size:
-                for key in [k for k, (expires, _) in self._pages.items() if expires <= now] or [next(iter(self._pages))]:
+                for key in [k for k, (expires, _) in self._pages.items() if expires <= now] or [
+                    next(iter(self._pages))
+                ]:
                     del self._pages[key]
             self._pages[slug] = (now + self.seconds, body)
 

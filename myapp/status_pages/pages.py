@@ -18,11 +18,20 @@ STATUS_TEMPLATE = "myapp:status_pages/templates/status_pages/status.jinja2"
 
 async def form_context(request, values, errors=None, page=None, status=200):
     request.response.status = status
-    monitors = (await request.dbsession.execute(
-        select(Monitor.id, Monitor.name, Monitor.state).where(Monitor.user_id == request.context.owner_id)
-        .order_by(Monitor.name))).all()
-    return {"values": values, "errors": errors or {}, "page": page, "monitors": monitors,
-            "pages": await service.pages_of(request.dbsession, request.context.owner_id)}
+    monitors = (
+        await request.dbsession.execute(
+            select(Monitor.id, Monitor.name, Monitor.state)
+            .where(Monitor.user_id == request.context.owner_id)
+            .order_by(Monitor.name)
+        )
+    ).all()
+    return {
+        "values": values,
+        "errors": errors or {},
+        "page": page,
+        "monitors": monitors,
+        "pages": await service.pages_of(request.dbsession, request.context.owner_id),
+    }
 
 
 def read_form(post):
@@ -36,8 +45,12 @@ def values_of(data):
     return {**data, "monitors": set(data["monitors"])}
 
 
-@view_config(route_name="status_pages", request_method="GET", renderer="myapp:status_pages/templates/status_pages/status_pages.jinja2",
-             permission="view")
+@view_config(
+    route_name="status_pages",
+    request_method="GET",
+    renderer="myapp:status_pages/templates/status_pages/status_pages.jinja2",
+    permission="view",
+)
 async def status_pages_list(request):
     return await form_context(request, {"title": "", "slug": "", "show_urls": False, "monitors": set()})
 
@@ -51,41 +64,65 @@ async def save(request, page=None):
     except Invalid as exc:
         return await form_context(request, values_of(data), exc.fields, page, status=422)
     except service.SlugTaken:
-        return await form_context(request, values_of(data), {"slug": "this address is taken; choose another"}, page,
-                                  status=409)
+        return await form_context(
+            request, values_of(data), {"slug": "this address is taken; choose another"}, page, status=409
+        )
     forget_when_done(request, saved.slug, *([old_slug] if old_slug else []))
     request.session.flash(f"The status page {saved.title} is saved: anyone can open it at /status/{saved.slug}.")
     return HTTPFound(request.route_path("status_page.edit", page_id=saved.id))
 
 
-@view_config(route_name="status_pages", request_method="POST", renderer="myapp:status_pages/templates/status_pages/status_pages.jinja2",
-             permission="edit")
+@view_config(
+    route_name="status_pages",
+    request_method="POST",
+    renderer="myapp:status_pages/templates/status_pages/status_pages.jinja2",
+    permission="edit",
+)
 async def create(request):
     return await save(request)
 
 
-@view_config(route_name="status_page.edit", request_method="GET", renderer="myapp:status_pages/templates/status_pages/status_pages.jinja2",
-             permission="edit")
+@view_config(
+    route_name="status_page.edit",
+    request_method="GET",
+    renderer="myapp:status_pages/templates/status_pages/status_pages.jinja2",
+    permission="edit",
+)
 async def edit_form(request):
     page = request.context.page
-    values = {"title": page.title, "slug": page.slug, "show_urls": page.show_urls,
-              "monitors": set(await service.monitor_ids(request.dbsession, page.id))}
+    values = {
+        "title": page.title,
+        "slug": page.slug,
+        "show_urls": page.show_urls,
+        "monitors": set(await service.monitor_ids(request.dbsession, page.id)),
+    }
     return await form_context(request, values, page=page)
 
 
-@view_config(route_name="status_page.edit", request_method="POST", renderer="myapp:status_pages/templates/status_pages/status_pages.jinja2",
-             permission="edit")
+@view_config(
+    route_name="status_page.edit",
+    request_method="POST",
+    renderer="myapp:status_pages/templates/status_pages/status_pages.jinja2",
+    permission="edit",
+)
 async def edit(request):
     return await save(request, request.context.page)
 
 
-@view_config(route_name="status_page.delete", request_method="GET", renderer="myapp:templates/confirm_delete.jinja2",
-             permission="delete")
+@view_config(
+    route_name="status_page.delete",
+    request_method="GET",
+    renderer="myapp:templates/confirm_delete.jinja2",
+    permission="delete",
+)
 def confirm_delete(request):
     page = request.context.page
-    return {"what": f"the status page {page.title}", "consequence": f"/status/{page.slug} stops answering.",
-            "action": request.route_path("status_page.delete", page_id=page.id),
-            "back": request.route_path("status_page.edit", page_id=page.id)}
+    return {
+        "what": f"the status page {page.title}",
+        "consequence": f"/status/{page.slug} stops answering.",
+        "action": request.route_path("status_page.delete", page_id=page.id),
+        "back": request.route_path("status_page.edit", page_id=page.id),
+    }
 
 
 @view_config(route_name="status_page.delete", request_method="POST", permission="delete")
@@ -122,9 +159,17 @@ async def public_values(session, slug):
     uptime = await monitor_service.uptimes(session, ids)
     names = {m.id: m.name for m in monitors}
     down = sum(1 for m in monitors if m.state == "DOWN")
-    return {"page": page, "monitors": monitors, "bars": bars, "uptime": uptime, "down": down,
-            "incidents": [{"monitor": names[i.monitor_id], "since": i.started_at,
-                           "cause": i.cause if page.show_urls else None} for i in incidents]}
+    return {
+        "page": page,
+        "monitors": monitors,
+        "bars": bars,
+        "uptime": uptime,
+        "down": down,
+        "incidents": [
+            {"monitor": names[i.monitor_id], "since": i.started_at, "cause": i.cause if page.show_urls else None}
+            for i in incidents
+        ],
+    }
 
 
 def forget_when_done(request, *slugs):

@@ -37,25 +37,36 @@ async def save(session, user_id, fields, page=None):
     monitors = await own_monitors(session, user_id, fields["monitors"])
     await session.execute(delete(StatusPageMonitor).where(StatusPageMonitor.status_page_id == page.id))
     if monitors:
-        await session.execute(insert(StatusPageMonitor), [
-            {"status_page_id": page.id, "monitor_id": m, "position": n} for n, m in enumerate(monitors)])
+        await session.execute(
+            insert(StatusPageMonitor),
+            [{"status_page_id": page.id, "monitor_id": m, "position": n} for n, m in enumerate(monitors)],
+        )
     return page
 
 
 async def monitor_ids(session, page_id):
-    return list(await session.scalars(select(StatusPageMonitor.monitor_id)
-                                      .where(StatusPageMonitor.status_page_id == page_id)
-                                      .order_by(StatusPageMonitor.position)))
+    return list(
+        await session.scalars(
+            select(StatusPageMonitor.monitor_id)
+            .where(StatusPageMonitor.status_page_id == page_id)
+            .order_by(StatusPageMonitor.position)
+        )
+    )
 
 
 async def pages_of(session, user_id):
     """The user's status pages with how many monitors each shows."""
-    counts = (select(StatusPageMonitor.status_page_id, func.count().label("monitors"))
-              .group_by(StatusPageMonitor.status_page_id).subquery())
+    counts = (
+        select(StatusPageMonitor.status_page_id, func.count().label("monitors"))
+        .group_by(StatusPageMonitor.status_page_id)
+        .subquery()
+    )
     rows = await session.execute(
         select(StatusPage, func.coalesce(counts.c.monitors, 0))
         .outerjoin(counts, counts.c.status_page_id == StatusPage.id)
-        .where(StatusPage.user_id == user_id).order_by(StatusPage.title))
+        .where(StatusPage.user_id == user_id)
+        .order_by(StatusPage.title)
+    )
     return rows.all()
 
 
@@ -64,12 +75,23 @@ async def public_view(session, slug):
     page = await session.scalar(select(StatusPage).where(StatusPage.slug == slug))
     if page is None:
         return None
-    monitors = (await session.execute(
-        select(Monitor.id, Monitor.name, Monitor.url, Monitor.state, Monitor.state_since)
-        .join(StatusPageMonitor, StatusPageMonitor.monitor_id == Monitor.id)
-        .where(StatusPageMonitor.status_page_id == page.id).order_by(StatusPageMonitor.position))).all()
-    incidents = (await session.execute(
-        select(Incident.monitor_id, Incident.started_at, Incident.cause)
-        .where(Incident.monitor_id.in_([m.id for m in monitors]), Incident.ended_at.is_(None))
-        .order_by(Incident.started_at))).all() if monitors else []
+    monitors = (
+        await session.execute(
+            select(Monitor.id, Monitor.name, Monitor.url, Monitor.state, Monitor.state_since)
+            .join(StatusPageMonitor, StatusPageMonitor.monitor_id == Monitor.id)
+            .where(StatusPageMonitor.status_page_id == page.id)
+            .order_by(StatusPageMonitor.position)
+        )
+    ).all()
+    incidents = (
+        (
+            await session.execute(
+                select(Incident.monitor_id, Incident.started_at, Incident.cause)
+                .where(Incident.monitor_id.in_([m.id for m in monitors]), Incident.ended_at.is_(None))
+                .order_by(Incident.started_at)
+            )
+        ).all()
+        if monitors
+        else []
+    )
     return page, monitors, incidents

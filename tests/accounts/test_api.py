@@ -40,8 +40,13 @@ def test_wrong_and_unknown_credentials_look_the_same(testapp, make_user):
     wrong = new_token(testapp, "ada@example.com", password="not the password", status=401)
     unknown = new_token(testapp, "nobody@example.com", status=401)
     bodies = [wrong.json, unknown.json]
-    assert [body.pop("request_id") for body in bodies] == [wrong.headers["X-Request-ID"], unknown.headers["X-Request-ID"]]
-    assert bodies[0] == bodies[1] == {"error": "unauthorized", "message": "The email or password is wrong.", "fields": {}}
+    assert [body.pop("request_id") for body in bodies] == [
+        wrong.headers["X-Request-ID"],
+        unknown.headers["X-Request-ID"],
+    ]
+    assert (
+        bodies[0] == bodies[1] == {"error": "unauthorized", "message": "The email or password is wrong.", "fields": {}}
+    )
 
 
 def test_failed_sign_ins_are_throttled(testapp, make_user):
@@ -57,15 +62,18 @@ def test_failed_sign_ins_are_throttled(testapp, make_user):
 
 def test_bad_token_requests(testapp, make_user):
     make_user("ada@example.com")
-    res = testapp.post_json("/api/tokens", {"email": "ada@example.com", "password": PASSWORD, "scope": "write",
-                                            "admin": True}, status=422)
+    res = testapp.post_json(
+        "/api/tokens", {"email": "ada@example.com", "password": PASSWORD, "scope": "write", "admin": True}, status=422
+    )
     assert res.json["fields"] == {"admin": "unknown field"}
     res = testapp.post_json("/api/tokens", {"email": "not-an-email", "password": "", "scope": "all"}, status=422)
     assert set(res.json["fields"]) == {"email", "password", "scope"}
     res = testapp.post_json("/api/tokens", {}, status=422)
     assert res.json["fields"] == {"email": "required", "password": "required", "scope": "required"}
     assert testapp.post("/api/tokens", "{not json", content_type="application/json", status=400).json["error"]
-    assert testapp.post_json("/api/tokens", ["a", "list"], status=400).json["message"] == "The body must be a JSON object."
+    assert (
+        testapp.post_json("/api/tokens", ["a", "list"], status=400).json["message"] == "The body must be a JSON object."
+    )
     assert testapp.post("/api/tokens", {"email": "x"}, status=400).json["error"] == "bad_request"  # a form, not JSON
     big = {"email": "ada@example.com", "password": "x" * 70_000, "scope": "read"}
     assert testapp.post_json("/api/tokens", big, status=413).json["error"] == "request_entity_too_large"
@@ -102,23 +110,31 @@ def test_admin_lists_users_page_by_page(testapp, make_user, make_key):
 def world(testapp, make_user, make_key, browser):
     """Users A, B and an admin, their keys, a browser signed in as each, and one key of A's under attack."""
     a, b, admin = make_user("a@example.com"), make_user("b@example.com"), make_user("admin@example.com", "admin")
-    keys = {"a-read": make_key(a, "read"), "a-write": make_key(a, "write"),
-            "b-write": make_key(b, "write"), "admin-write": make_key(admin, "write")}
-    browsers = {"anonymous": browser(), "a": browser("a@example.com"), "b": browser("b@example.com"),
-                "admin": browser("admin@example.com")}
+    keys = {
+        "a-read": make_key(a, "read"),
+        "a-write": make_key(a, "write"),
+        "b-write": make_key(b, "write"),
+        "admin-write": make_key(admin, "write"),
+    }
+    browsers = {
+        "anonymous": browser(),
+        "a": browser("a@example.com"),
+        "b": browser("b@example.com"),
+        "admin": browser("admin@example.com"),
+    }
     return {"keys": keys, "browsers": browsers, "victim": make_key(a, "read")}
 
 
 ACTORS = ["anonymous", "a", "b", "admin", "a-read", "a-write", "b-write", "admin-write"]
 # what each actor gets; {key} is A's key under attack
 MATRIX = {
-    ("GET", "/api/users/me"):              [401, 200, 200, 200, 200, 200, 200, 200],
-    ("GET", "/api/tokens"):                [401, 200, 200, 200, 200, 200, 200, 200],
-    ("GET", "/api/users"):                 [401, 403, 403, 200, 403, 403, 403, 200],
-    ("DELETE", "/api/tokens/{key}"):       [401, 204, 403, 403, 403, 204, 403, 403],
-    ("GET", "/account"):                   [302, 200, 200, 200, 200, 200, 200, 200],
-    ("POST", "/account"):                  [302, 200, 200, 200, 403, 200, 200, 200],
-    ("POST", "/account/keys"):             [302, 200, 200, 200, 403, 200, 200, 200],
+    ("GET", "/api/users/me"): [401, 200, 200, 200, 200, 200, 200, 200],
+    ("GET", "/api/tokens"): [401, 200, 200, 200, 200, 200, 200, 200],
+    ("GET", "/api/users"): [401, 403, 403, 200, 403, 403, 403, 200],
+    ("DELETE", "/api/tokens/{key}"): [401, 204, 403, 403, 403, 204, 403, 403],
+    ("GET", "/account"): [302, 200, 200, 200, 200, 200, 200, 200],
+    ("POST", "/account"): [302, 200, 200, 200, 403, 200, 200, 200],
+    ("POST", "/account/keys"): [302, 200, 200, 200, 403, 200, 200, 200],
     ("POST", "/account/keys/{key}/revoke"): [302, 302, 403, 403, 403, 302, 403, 403],
 }
 CASES = [(method, path, actor, status) for (method, path), row in MATRIX.items() for actor, status in zip(ACTORS, row)]

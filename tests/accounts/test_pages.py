@@ -9,8 +9,11 @@ def cookie_attributes(res):
 
 
 def signup(client, email="ada@example.com", name="Ada", password=PASSWORD, status=302):
-    return client.post("/signup", {"email": email, "display_name": name, "password": password,
-                                   "csrf_token": csrf_token(client, "/signup")}, status=status)
+    return client.post(
+        "/signup",
+        {"email": email, "display_name": name, "password": password, "csrf_token": csrf_token(client, "/signup")},
+        status=status,
+    )
 
 
 def test_signup_signs_in_with_a_safe_cookie(browser):
@@ -43,8 +46,11 @@ def test_csrf_is_required_on_every_unsafe_browser_request(browser, make_user, ma
     key_id, token = make_key(make_user("ada@example.com"), "read")
     client = browser()
     client.post("/login", {"email": "ada@example.com", "password": PASSWORD}, status=400)
-    client.post("/signup", {"email": "x@example.com", "display_name": "X", "password": PASSWORD,
-                            "csrf_token": "forged"}, status=400)
+    client.post(
+        "/signup",
+        {"email": "x@example.com", "display_name": "X", "password": PASSWORD, "csrf_token": "forged"},
+        status=400,
+    )
     signed_in = browser("ada@example.com")
     res = signed_in.post("/account", {"form": "profile", "display_name": "Mallory"}, status=400)
     assert "400" in res.text
@@ -74,11 +80,15 @@ def test_wrong_password_then_throttled(browser, make_user):
     make_user("ada@example.com")
     client = browser()
     for _ in range(5):
-        res = client.post("/login", {"email": "ada@example.com", "password": "wrong-wrong-wrong",
-                                     "csrf_token": csrf_token(client)}, status=401)
+        res = client.post(
+            "/login",
+            {"email": "ada@example.com", "password": "wrong-wrong-wrong", "csrf_token": csrf_token(client)},
+            status=401,
+        )
         assert "wrong" in res.text
-    res = client.post("/login", {"email": "ada@example.com", "password": PASSWORD,
-                                 "csrf_token": csrf_token(client)}, status=429)
+    res = client.post(
+        "/login", {"email": "ada@example.com", "password": PASSWORD, "csrf_token": csrf_token(client)}, status=429
+    )
     assert "Try again in" in res.text and int(res.headers["Retry-After"]) > 0
 
 
@@ -87,26 +97,47 @@ def test_login_redirects_only_inside_the_site(browser, make_user):
     client = browser()
     res = client.get("/account", status=302)
     assert "/login?next=%2Faccount" in res.location
-    for target, expected in (("/account?tab=keys", "/account?tab=keys"), ("//evil.example", "/monitors"),
-                             ("https://evil.example", "/monitors")):
+    for target, expected in (
+        ("/account?tab=keys", "/account?tab=keys"),
+        ("//evil.example", "/monitors"),
+        ("https://evil.example", "/monitors"),
+    ):
         client = browser()
-        res = client.post("/login", {"email": "ada@example.com", "password": PASSWORD, "next": target,
-                                     "csrf_token": csrf_token(client)}, status=302)
+        res = client.post(
+            "/login",
+            {"email": "ada@example.com", "password": PASSWORD, "next": target, "csrf_token": csrf_token(client)},
+            status=302,
+        )
         assert res.location.endswith(expected) and "evil" not in res.location
 
 
 def test_change_name_and_password_ends_other_sessions(browser, make_user):
     make_user("ada@example.com")
     here, elsewhere = browser("ada@example.com"), browser("ada@example.com")
-    res = here.post("/account", {"form": "profile", "display_name": "  Ada   Lovelace ",
-                                 "csrf_token": csrf_token(here, "/account")})
+    res = here.post(
+        "/account", {"form": "profile", "display_name": "  Ada   Lovelace ", "csrf_token": csrf_token(here, "/account")}
+    )
     assert "Your name is saved." in res.text and "Ada Lovelace" in res.text
-    res = here.post("/account", {"form": "password", "current_password": "not it at all",
-                                 "new_password": "a brand new password", "csrf_token": csrf_token(here, "/account")},
-                    status=422)
+    res = here.post(
+        "/account",
+        {
+            "form": "password",
+            "current_password": "not it at all",
+            "new_password": "a brand new password",
+            "csrf_token": csrf_token(here, "/account"),
+        },
+        status=422,
+    )
     assert "not your current password" in res.text
-    res = here.post("/account", {"form": "password", "current_password": PASSWORD,
-                                 "new_password": "a brand new password", "csrf_token": csrf_token(here, "/account")})
+    res = here.post(
+        "/account",
+        {
+            "form": "password",
+            "current_password": PASSWORD,
+            "new_password": "a brand new password",
+            "csrf_token": csrf_token(here, "/account"),
+        },
+    )
     assert "Other sessions are signed out." in res.text
     here.get("/account", status=200)  # this one stays signed in
     elsewhere.get("/account", status=302)  # the other was signed out

@@ -32,8 +32,12 @@ def test_sign_out_ends_the_session_on_the_server(browser, make_user, testapp):
     assert res.status_int == 401
     assert replay(testapp, stolen, "/account").status_int == 302
     # nor can the old cookie post a form with its CSRF token
-    res = testapp.post("/account", {"form": "profile", "display_name": "Mallory", "csrf_token": token},
-                       headers={"Cookie": f"myapp_session={stolen}"}, expect_errors=True)
+    res = testapp.post(
+        "/account",
+        {"form": "profile", "display_name": "Mallory", "csrf_token": token},
+        headers={"Cookie": f"myapp_session={stolen}"},
+        expect_errors=True,
+    )
     assert res.status_int in (302, 400)
     assert "Mallory" not in browser("ada@example.com").get("/account").text
 
@@ -55,12 +59,28 @@ def test_password_change_can_revoke_api_keys(browser, make_user, make_key, testa
     user = make_user("ada@example.com")
     _, kept = make_key(user, "read")
     client = browser("ada@example.com")
-    client.post("/account", {"form": "password", "current_password": PASSWORD, "new_password": "second password!!",
-                             "csrf_token": csrf_token(client, "/account")}, status=200)
+    client.post(
+        "/account",
+        {
+            "form": "password",
+            "current_password": PASSWORD,
+            "new_password": "second password!!",
+            "csrf_token": csrf_token(client, "/account"),
+        },
+        status=200,
+    )
     testapp.get("/api/users/me", headers=bearer(kept), status=200)  # not asked: the key stays
-    res = client.post("/account", {"form": "password", "current_password": "second password!!",
-                                   "new_password": "third password!!", "revoke_keys": "on",
-                                   "csrf_token": csrf_token(client, "/account")}, status=200)
+    res = client.post(
+        "/account",
+        {
+            "form": "password",
+            "current_password": "second password!!",
+            "new_password": "third password!!",
+            "revoke_keys": "on",
+            "csrf_token": csrf_token(client, "/account"),
+        },
+        status=200,
+    )
     assert "API keys are revoked" in res.text
     testapp.get("/api/users/me", headers=bearer(kept), status=401)
     client.get("/account", status=200)  # this session stays signed in

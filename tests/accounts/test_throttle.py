@@ -9,8 +9,11 @@ from sqlalchemy.exc import OperationalError
 
 from ..conftest import PASSWORD, csrf_token
 
-PROXY = {"trusted_proxy": "127.0.0.1", "trusted_proxy_headers": "x-forwarded-for x-forwarded-host x-forwarded-proto",
-         "clear_untrusted_proxy_headers": True}
+PROXY = {
+    "trusted_proxy": "127.0.0.1",
+    "trusted_proxy_headers": "x-forwarded-for x-forwarded-host x-forwarded-proto",
+    "clear_untrusted_proxy_headers": True,
+}
 
 
 async def post_all(requests, connections=50):
@@ -58,8 +61,10 @@ def test_addresses_that_are_not_ip_addresses_share_one_bucket(make_myapp, app_se
     make_user("ada@example.com")
     client = make_myapp(**{"auth.max_failures_per_address": "3"})
     url = serve(client.app, threads=2, **PROXY) + "/api/tokens"
-    statuses = [asyncio.run(post_all([(url, guess(f"user{n}@example.com"), {"X-Forwarded-For": f"garbage-{n}"})], 1))[0]
-                for n in range(4)]
+    statuses = [
+        asyncio.run(post_all([(url, guess(f"user{n}@example.com"), {"X-Forwarded-For": f"garbage-{n}"})], 1))[0]
+        for n in range(4)
+    ]
     assert statuses == [401, 401, 401, 429]
     # a real client address is a bucket of its own
     assert asyncio.run(post_all([(url, guess("x@example.com"), {"X-Forwarded-For": "203.0.113.9"})], 1)) == [401]
@@ -68,8 +73,10 @@ def test_addresses_that_are_not_ip_addresses_share_one_bucket(make_myapp, app_se
 def test_ipv6_clients_are_throttled_by_their_64_bit_prefix(make_myapp, make_user, serve):
     client = make_myapp(**{"auth.max_failures_per_address": "2"})
     url = serve(client.app, threads=2, **PROXY) + "/api/tokens"
-    statuses = [asyncio.run(post_all([(url, guess(f"u{n}@example.com"), {"X-Forwarded-For": f"2001:db8:1:2::{n}"})],
-                                     1))[0] for n in range(1, 4)]
+    statuses = [
+        asyncio.run(post_all([(url, guess(f"u{n}@example.com"), {"X-Forwarded-For": f"2001:db8:1:2::{n}"})], 1))[0]
+        for n in range(1, 4)
+    ]
     assert statuses == [401, 401, 429]
     other = asyncio.run(post_all([(url, guess("v@example.com"), {"X-Forwarded-For": "2001:db8:1:3::1"})], 1))
     assert other == [401]
@@ -79,8 +86,10 @@ def test_x_forwarded_for_from_an_untrusted_peer_is_ignored(make_myapp, make_user
     """Without a trusted proxy, a client cannot pick its own address to dodge the per-address limit."""
     client = make_myapp(**{"auth.max_failures_per_address": "2"})
     url = serve(client.app, threads=2) + "/api/tokens"
-    statuses = [asyncio.run(post_all([(url, guess(f"u{n}@example.com"), {"X-Forwarded-For": f"198.51.100.{n}"})],
-                                     1))[0] for n in range(3)]
+    statuses = [
+        asyncio.run(post_all([(url, guess(f"u{n}@example.com"), {"X-Forwarded-For": f"198.51.100.{n}"})], 1))[0]
+        for n in range(3)
+    ]
     assert statuses == [401, 401, 429]
 
 
@@ -120,14 +129,20 @@ def test_sign_ups_are_limited_per_address(make_myapp):
     def signup(n, status):
         client.reset()
         token = csrf_token(client, "/signup")
-        return client.post("/signup", {"email": f"user{n}@example.com", "display_name": f"U{n}", "password": PASSWORD,
-                                       "csrf_token": token}, status=status)
+        return client.post(
+            "/signup",
+            {"email": f"user{n}@example.com", "display_name": f"U{n}", "password": PASSWORD, "csrf_token": token},
+            status=status,
+        )
 
     signup(1, 302)
     # invalid forms do not count
     client.reset()
-    client.post("/signup", {"email": "nope", "display_name": "x", "password": "x",
-                            "csrf_token": csrf_token(client, "/signup")}, status=422)
+    client.post(
+        "/signup",
+        {"email": "nope", "display_name": "x", "password": "x", "csrf_token": csrf_token(client, "/signup")},
+        status=422,
+    )
     signup(2, 302)
     res = signup(3, 429)
     assert int(res.headers["Retry-After"]) > 0 and "Too many" in res.text

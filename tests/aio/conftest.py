@@ -1,4 +1,3 @@
-
 import pytest
 from pyramid.config import Configurator
 
@@ -34,5 +33,3 @@ def add(config, view, path, **kw):
     config.add_route(name, path)
     kw.setdefault("renderer", "json")
     config.add_view(view, route_name=name, **kw)
-
-

@@ -19,8 +19,13 @@ def test_properties_live_on_one_class_and_stay_per_request(make_app):
         c.add_request_method(lambda request, n: n * 2, "double")
 
         def view(request):
-            return {"class": id(type(request)), "serial": [request.serial, request.serial], "where": request.where,
-                    "double": request.double(21), "loop_state": request.loop_state is not None}
+            return {
+                "class": id(type(request)),
+                "serial": [request.serial, request.serial],
+                "where": request.where,
+                "double": request.double(21),
+                "loop_state": request.loop_state is not None,
+            }
 
         def sub(request):
             child = request.invoke_subrequest(request.blank("/show"), use_tweens=False)
@@ -54,7 +59,14 @@ def test_a_factory_of_the_app_is_kept_and_extended(make_app):
     def setup(c):
         c.set_request_factory(AppRequest)
         c.add_request_method(lambda request: 7, "lucky", reify=True)
-        add(c, lambda request: {"greeting": request.greeting(), "lucky": request.lucky,
-                                "subclass": isinstance(request, AppRequest)}, "/g")
+        add(
+            c,
+            lambda request: {
+                "greeting": request.greeting(),
+                "lucky": request.lucky,
+                "subclass": isinstance(request, AppRequest),
+            },
+            "/g",
+        )
 
     assert TestApp(make_app(setup)).get("/g").json == {"greeting": "hello", "lucky": 7, "subclass": True}

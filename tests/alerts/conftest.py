@@ -38,9 +38,16 @@ def smtp():
 @pytest.fixture
 def alerting(make_myapp, smtp):
     """A TestApp of an app whose outbox task runs, mailing through the test's SMTP server."""
-    return make_myapp(**{"alerts.outbox": "true", "smtp.host": "127.0.0.1", "smtp.port": str(smtp[1]),
-                         "smtp.from": "alerts@example.com", "myapp.public_url": PUBLIC_URL,
-                         "myapp.allowed_hosts": "localhost"})
+    return make_myapp(
+        **{
+            "alerts.outbox": "true",
+            "smtp.host": "127.0.0.1",
+            "smtp.port": str(smtp[1]),
+            "smtp.from": "alerts@example.com",
+            "myapp.public_url": PUBLIC_URL,
+            "myapp.allowed_hosts": "localhost",
+        }
+    )
 
 
 def new_channel(client, auth, **fields):

@@ -7,8 +7,15 @@ from .conftest import new_channel, new_monitor
 
 def test_channel_crud(testapp, owner):
     _, auth, read = owner
-    hook = new_channel(testapp, auth, name="ops hook", kind="webhook", target="https://hooks.example.com/x",
-                       secret="s3cret-s3cret-s3cret", slack=True)
+    hook = new_channel(
+        testapp,
+        auth,
+        name="ops hook",
+        kind="webhook",
+        target="https://hooks.example.com/x",
+        secret="s3cret-s3cret-s3cret",
+        slack=True,
+    )
     assert hook["has_secret"] is True and "secret" not in hook and hook["slack"] is True
     mail = new_channel(testapp, auth, name="on call", kind="email", target="Oncall@Example.com")
     assert mail["target"] == "Oncall@example.com"  # the domain normalised, the local part kept
@@ -20,17 +27,20 @@ def test_channel_crud(testapp, owner):
     testapp.get(f"/api/channels/{hook['id']}", headers=auth, status=404)
 
 
-@pytest.mark.parametrize("body, field", [
-    ({"kind": "webhook", "target": "ftp://example.com/"}, "target"),
-    ({"kind": "webhook", "target": "http://169.254.169.254/latest"}, None),  # allowed by testing.ini's guard
-    ({"kind": "email", "target": "not an address"}, "target"),
-    ({"kind": "pager", "target": "x"}, "kind"),
-    ({"kind": "webhook", "target": "https://example.com/", "secret": "short"}, "secret"),
-    ({"kind": "email", "target": "a@example.com", "secret": "s3cret-s3cret-s3cret"}, "secret"),
-    ({"kind": "email", "target": "a@example.com", "slack": True}, "slack"),
-    ({"kind": "webhook", "target": "https://example.com/", "colour": "red"}, "colour"),
-    ({"kind": "webhook", "target": "https://example.com/", "name": "\x00"}, "name"),
-])
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"kind": "webhook", "target": "ftp://example.com/"}, "target"),
+        ({"kind": "webhook", "target": "http://169.254.169.254/latest"}, None),  # allowed by testing.ini's guard
+        ({"kind": "email", "target": "not an address"}, "target"),
+        ({"kind": "pager", "target": "x"}, "kind"),
+        ({"kind": "webhook", "target": "https://example.com/", "secret": "short"}, "secret"),
+        ({"kind": "email", "target": "a@example.com", "secret": "s3cret-s3cret-s3cret"}, "secret"),
+        ({"kind": "email", "target": "a@example.com", "slack": True}, "slack"),
+        ({"kind": "webhook", "target": "https://example.com/", "colour": "red"}, "colour"),
+        ({"kind": "webhook", "target": "https://example.com/", "name": "\x00"}, "name"),
+    ],
+)
 def test_bad_channels_are_422_naming_the_field(testapp, owner, body, field):
     res = testapp.post_json("/api/channels", {"name": "c", **body}, headers=owner[1], expect_errors=True)
     if field is None:
@@ -41,8 +51,12 @@ def test_bad_channels_are_422_naming_the_field(testapp, owner, body, field):
 
 def test_private_webhook_targets_are_refused_when_the_guard_denies_them(make_myapp, owner):
     client = make_myapp(**{"monitors.private_targets": "deny"})
-    res = client.post_json("/api/channels", {"name": "c", "kind": "webhook", "target": "http://10.0.0.5/hook"},
-                           headers=owner[1], status=422)
+    res = client.post_json(
+        "/api/channels",
+        {"name": "c", "kind": "webhook", "target": "http://10.0.0.5/hook"},
+        headers=owner[1],
+        status=422,
+    )
     assert "private" in res.json["fields"]["target"]
 
 
@@ -57,8 +71,9 @@ def test_a_monitor_alerts_through_its_owners_channels_only(testapp, owner, make_
     assert res.json["fields"] == {"channels": f"no such channel: {hers['id']}"}
     for bad in ("1", [0], ["1"], list(range(1, 30)), [2**40]):
         testapp.patch_json(f"/api/monitors/{monitor['id']}", {"channels": bad}, headers=auth, status=422)
-    testapp.post_json("/api/monitors", {"name": "x", "url": target.url, "channels": [hers["id"]]}, headers=auth,
-                      status=422)
+    testapp.post_json(
+        "/api/monitors", {"name": "x", "url": target.url, "channels": [hers["id"]]}, headers=auth, status=422
+    )
     assert testapp.get("/api/monitors", headers=auth).json["monitors"][0]["channels"] == [mine["id"]]  # nothing made
     assert len(testapp.get("/api/monitors", headers=auth).json["monitors"]) == 1
     testapp.delete(f"/api/channels/{mine['id']}", headers=auth, status=204)
@@ -72,8 +87,10 @@ def test_a_storm_message_lists_a_hundred_monitors_and_counts_them_all():
     from myapp.alerts.messages import storm_document, text
     from myapp.models.meta import utcnow
 
-    failed = [(types.SimpleNamespace(id=n, name=f"m{n}", url="https://" + "x" * 2000, state="DOWN"), "timed out")
-              for n in range(250)]
+    failed = [
+        (types.SimpleNamespace(id=n, name=f"m{n}", url="https://" + "x" * 2000, state="DOWN"), "timed out")
+        for n in range(250)
+    ]
     doc = storm_document("k", failed, utcnow())
     assert doc["count"] == 250 and len(doc["monitors"]) == 100
     assert text(doc).endswith("... and 150 more.") and text(doc).startswith("250 monitors failed at once")

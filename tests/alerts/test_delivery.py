@@ -27,8 +27,9 @@ def test_down_then_up_arrive_once_on_each_channel(alerting, owner, target, smtp)
     mailbox, _ = smtp
     hook = new_channel(client, auth, kind="webhook", target=target.url + "/hook", secret=SECRET)
     mail = new_channel(client, auth, kind="email", target="oncall@example.com")
-    monitor = new_monitor(client, auth, name="shop", url=target.url + "/flip", failures_to_down=1,
-                          channels=[hook["id"], mail["id"]])
+    monitor = new_monitor(
+        client, auth, name="shop", url=target.url + "/flip", failures_to_down=1, channels=[hook["id"], mail["id"]]
+    )
     target.flip_status = 503
     client.post(f"/api/monitors/{monitor['id']}/check", headers=auth)
     wait_until(lambda: hook_bodies(target, "down") and mailbox.messages)
@@ -40,14 +41,21 @@ def test_down_then_up_arrive_once_on_each_channel(alerting, owner, target, smtp)
     assert [body["event"] for _, body in hook_bodies(target)] == ["down", "up"]  # once each, in order
 
     (down_hit, down), (up_hit, up) = hook_bodies(target)
-    assert down["monitor"] == {"id": monitor["id"], "name": "shop", "url": target.url + "/flip", "state": "DOWN",
-                               "page": f"{PUBLIC_URL}/monitors/{monitor['id']}"}
+    assert down["monitor"] == {
+        "id": monitor["id"],
+        "name": "shop",
+        "url": target.url + "/flip",
+        "state": "DOWN",
+        "page": f"{PUBLIC_URL}/monitors/{monitor['id']}",
+    }
     assert down["cause"] == "expected status 200-399, got 503" and down["at"].endswith("Z")
     assert up["monitor"]["state"] == "UP" and up["down_seconds"] >= 0
     for hit, body in ((down_hit, down), (up_hit, up)):
         signed = "sha256=" + hmac.new(SECRET.encode(), hit["body"].encode(), hashlib.sha256).hexdigest()
         assert hit["headers"]["X-Myapp-Signature"] == signed
-        assert hit["headers"]["X-Myapp-Delivery"] == body["delivery"] and hit["headers"]["X-Myapp-Event"] == body["event"]
+        assert (
+            hit["headers"]["X-Myapp-Delivery"] == body["delivery"] and hit["headers"]["X-Myapp-Event"] == body["event"]
+        )
 
     down_mail, up_mail = (m["message"] for m in mailbox.messages)
     assert down_mail["To"] == "oncall@example.com" and down_mail["From"] == "alerts@example.com"
@@ -75,8 +83,9 @@ def test_a_failing_receiver_is_retried_with_the_same_key_then_given_up(make_myap
     target.hook_answers = [500] * 10
     target.flip_status = 200
     client.post(f"/api/monitors/{monitor['id']}/check", headers=auth)
-    found = wait_until(lambda: settled(client, auth, hook) if len(deliveries(client, auth, hook)) == 2 else None,
-                       timeout=30)
+    found = wait_until(
+        lambda: settled(client, auth, hook) if len(deliveries(client, auth, hook)) == 2 else None, timeout=30
+    )
     assert found[0]["status"] == "failed" and found[0]["attempts"] == 3  # alerts.max_attempts, below
     assert found[0]["last_error"] == "the receiver answered 500"
 
@@ -86,7 +95,7 @@ def test_slack_format_and_a_test_message(testapp, owner, target):
     hook = new_channel(testapp, auth, kind="webhook", target=target.url + "/hook", slack=True)
     res = testapp.post(f"/api/channels/{hook['id']}/test", headers=auth).json
     assert res["ok"] is True and res["status_code"] == 200
-    (hit, body), = hook_bodies(target)
+    ((hit, body),) = hook_bodies(target)
     assert list(body) == ["text"] and "test message" in body["text"]
     closed = new_channel(testapp, auth, kind="webhook", target=f"http://127.0.0.1:{free_port()}/hook")
     res = testapp.post(f"/api/channels/{closed['id']}/test", headers=auth).json
@@ -99,8 +108,9 @@ def test_no_channels_no_deliveries_and_degraded_only_when_asked(alerting, owner,
     hook = new_channel(client, auth, kind="webhook", target=target.url + "/hook")
     quiet = new_monitor(client, auth, url=target.url + "/flip", failures_to_down=1)
     slow = new_monitor(client, auth, url=target.url + "/slow?ms=300", degraded_ms=100, channels=[hook["id"]])
-    asked = new_monitor(client, auth, url=target.url + "/slow?ms=300", degraded_ms=100, channels=[hook["id"]],
-                        notify_degraded=True)
+    asked = new_monitor(
+        client, auth, url=target.url + "/slow?ms=300", degraded_ms=100, channels=[hook["id"]], notify_degraded=True
+    )
     target.flip_status = 500
     for monitor in (quiet, slow, asked):
         client.post(f"/api/monitors/{monitor['id']}/check", headers=auth)

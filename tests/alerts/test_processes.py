@@ -21,14 +21,31 @@ def test_three_processes_send_each_alert_once(app_settings, backend, testapp, ow
     hook = new_channel(testapp, auth, kind="webhook", target=target.url + "/hook")
     mail = new_channel(testapp, auth, kind="email", target="oncall@example.com")
     for n in range(MONITORS):
-        new_monitor(testapp, auth, name=f"m{n}", url=f"{target.url}/m/{n}", interval=1, timeout=1,
-                    failures_to_down=1, channels=[hook["id"], mail["id"]])
-    settings = {**app_settings, "monitors.scheduler": "true", "alerts.outbox": "true", "smtp.host": "127.0.0.1",
-                "smtp.port": str(port), "aio.debug": "false", "myapp.create_schema": "false"}
+        new_monitor(
+            testapp,
+            auth,
+            name=f"m{n}",
+            url=f"{target.url}/m/{n}",
+            interval=1,
+            timeout=1,
+            failures_to_down=1,
+            channels=[hook["id"], mail["id"]],
+        )
+    settings = {
+        **app_settings,
+        "monitors.scheduler": "true",
+        "alerts.outbox": "true",
+        "smtp.host": "127.0.0.1",
+        "smtp.port": str(port),
+        "aio.debug": "false",
+        "myapp.create_schema": "false",
+    }
 
     def events():
-        return Counter((body["event"], body["monitor"]["name"]) for body in
-                       (json.loads(h["body"]) for h in target.hits_on("/hook")))
+        return Counter(
+            (body["event"], body["monitor"]["name"])
+            for body in (json.loads(h["body"]) for h in target.hits_on("/hook"))
+        )
 
     with pserve(tmp_path, settings), pserve(tmp_path, settings), pserve(tmp_path, settings):
         wait_until(lambda: all(target.hits_on(f"/m/{n}") for n in range(MONITORS)), timeout=20)

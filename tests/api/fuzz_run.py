@@ -26,17 +26,24 @@ EXAMPLES = 25  # per operation and mode
 #: what an invalid request may get: schemathesis's own list, and 413
 REJECTED = ["400", "401", "403", "404", "405", "406", "409", "413", "415", "422", "428", "429"]
 FETCHES = {"check_now", "probe", "test_channel"}
-CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance,
-          negative_data_rejection]
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    negative_data_rejection,
+]
 
 
 def fuzz(document, base_url, token, ids):
     """(cases, operations) run; raises on the first operation whose answers break the document."""
-    config = SchemathesisConfig.from_dict({
-        "auth": {"openapi": {"apiKey": {"bearer": token}}},
-        # a string one past its maxLength can make the whole body larger than the operation takes: 413 (declared)
-        "checks": {"negative_data_rejection": {"expected-statuses": REJECTED}},
-    })
+    config = SchemathesisConfig.from_dict(
+        {
+            "auth": {"openapi": {"apiKey": {"bearer": token}}},
+            # a string one past its maxLength can make the whole body larger than the operation takes: 413 (declared)
+            "checks": {"negative_data_rejection": {"expected-statuses": REJECTED}},
+        }
+    )
     schema = schemathesis.openapi.from_dict(document, config=config)
     cases = operations = 0
     for result in schema.get_all_operations():
@@ -45,13 +52,20 @@ def fuzz(document, base_url, token, ids):
             continue
         operations += 1
         names = {p["name"] for p in operation.definition.raw.get("parameters", [])} | {
-            p["name"] for p in schema.raw_schema["paths"][operation.path].get("parameters", [])}
+            p["name"] for p in schema.raw_schema["paths"][operation.path].get("parameters", [])
+        }
         fixed = {} if operation.method.upper() == "DELETE" else {n: ids[n] for n in names if n in ids}
-        strategy = (operation.as_strategy(GenerationMode.POSITIVE, path_parameters=fixed)
-                    | operation.as_strategy(GenerationMode.NEGATIVE, path_parameters=fixed))
+        strategy = operation.as_strategy(GenerationMode.POSITIVE, path_parameters=fixed) | operation.as_strategy(
+            GenerationMode.NEGATIVE, path_parameters=fixed
+        )
 
-        @settings(max_examples=2 * EXAMPLES, deadline=None, database=None, phases=[Phase.explicit, Phase.generate],
-                  suppress_health_check=list(HealthCheck))
+        @settings(
+            max_examples=2 * EXAMPLES,
+            deadline=None,
+            database=None,
+            phases=[Phase.explicit, Phase.generate],
+            suppress_health_check=list(HealthCheck),
+        )
         @given(case=strategy)
         def run(case):
             nonlocal cases

@@ -42,8 +42,9 @@ def served_operations(app):
 
 def test_every_api_route_is_documented_and_every_documented_operation_is_served(app, testapp):
     document = testapp.get("/api/openapi.json").json
-    documented = {(path, method.upper()) for path, item in document["paths"].items() for method in item
-                  if method in METHODS}
+    documented = {
+        (path, method.upper()) for path, item in document["paths"].items() for method in item if method in METHODS
+    }
     served = served_operations(app)
     assert served - documented == set(), "served but not documented"
     assert documented - served == set(), "documented but not served"
@@ -72,8 +73,11 @@ def test_every_operation_documents_its_answers_and_errors(testapp):
                     assert response["content"], (method, path, code)
                 if code.startswith(("4", "5")) and method != "get" or code in ("401", "404", "422"):
                     schema = response["content"]["application/json"]["schema"]
-                    assert schema["$ref"] in ("#/components/schemas/Error", "#/components/schemas/Health"), \
-                        (method, path, code)
+                    assert schema["$ref"] in ("#/components/schemas/Error", "#/components/schemas/Health"), (
+                        method,
+                        path,
+                        code,
+                    )
     assert len(ids) == len(set(ids)), "operationIds are unique"
     error = document["components"]["schemas"]["Error"]
     assert set(error["required"]) == {"error", "message", "fields", "request_id"}
@@ -97,14 +101,17 @@ def test_query_parameters_are_documented_and_checked(testapp, make_user, make_ke
     assert set(parameters) == {"limit", "cursor", "state", "q"}
     assert parameters["limit"]["schema"]["maximum"] == 100
     token = make_key(make_user("ada@example.com"), "read")[1]
-    res = testapp.get("/api/monitors?limit=0&state=nope&colour=red&cursor=x",
-                      headers={"Authorization": f"Bearer {token}"}, status=422)
+    res = testapp.get(
+        "/api/monitors?limit=0&state=nope&colour=red&cursor=x", headers={"Authorization": f"Bearer {token}"}, status=422
+    )
     assert set(res.json["fields"]) == {"limit", "state", "colour", "cursor"}
     assert res.json["fields"]["colour"] == "unknown parameter"
     res = testapp.get("/api/monitors?limit=1&limit=2", headers={"Authorization": f"Bearer {token}"}, status=422)
     assert set(res.json["fields"]) == {"limit"}
     assert testapp.get("/api/monitors?state=up&cursor=", headers={"Authorization": f"Bearer {token}"}).json == {
-        "monitors": [], "next_cursor": None}
+        "monitors": [],
+        "next_cursor": None,
+    }
 
 
 class Thing(BaseModel):
@@ -117,10 +124,21 @@ def small_app(answer, calls=None):
     with Configurator(settings={"api.check_responses": "true"}) as config:
         config.include("myapp.api")
         config.add_route("api.thing", "/api/thing")
-        config.add_view(lambda request: answer, route_name="api.thing", request_method="GET", renderer="json",
-                        responses={200: Thing})
-        config.add_view(lambda request: calls.append(request.api_body) or {"size": 1}, route_name="api.thing", request_method="POST",
-                        renderer="json", body=Thing, responses={201: Thing})
+        config.add_view(
+            lambda request: answer,
+            route_name="api.thing",
+            request_method="GET",
+            renderer="json",
+            responses={200: Thing},
+        )
+        config.add_view(
+            lambda request: calls.append(request.api_body) or {"size": 1},
+            route_name="api.thing",
+            request_method="POST",
+            renderer="json",
+            body=Thing,
+            responses={201: Thing},
+        )
         return TestApp(config.make_wsgi_app())
 
 
@@ -139,4 +157,3 @@ def test_a_body_is_checked_before_the_view_runs():
     assert calls == [Thing(size=2)]
     small_app({}, calls).post_json("/api/thing", {"size": "x", "colour": 1}, status=422)
     assert len(calls) == 1
-

@@ -33,15 +33,32 @@ def world(app, serve, make_user, make_key):
     spare_key = make_key(user, "read")[0]
 
     async def create(session):
-        monitor = await service.create_monitor(session, user, MonitorFields(name="fuzzed", url="http://127.0.0.1:9/")
-                                               .model_dump(), 1000)
-        channel = await alerts.create_channel(session, user, {"name": "hook", "kind": "webhook",
-                                                              "target": "http://127.0.0.1:9/hook", "secret": None,
-                                                              "slack": False})
-        window = await maintenance.create_window(session, user, windows.validate(
-            {"name": "nightly", "kind": "once", "starts_at": "2030-01-01T00:00:00Z", "ends_at": "2030-01-01T01:00:00Z"}))
-        return {"monitor_id": str(monitor.id), "channel_id": str(channel.id), "window_id": str(window.id),
-                "key_id": str(spare_key)}
+        monitor = await service.create_monitor(
+            session, user, MonitorFields(name="fuzzed", url="http://127.0.0.1:9/").model_dump(), 1000
+        )
+        channel = await alerts.create_channel(
+            session,
+            user,
+            {"name": "hook", "kind": "webhook", "target": "http://127.0.0.1:9/hook", "secret": None, "slack": False},
+        )
+        window = await maintenance.create_window(
+            session,
+            user,
+            windows.validate(
+                {
+                    "name": "nightly",
+                    "kind": "once",
+                    "starts_at": "2030-01-01T00:00:00Z",
+                    "ends_at": "2030-01-01T01:00:00Z",
+                }
+            ),
+        )
+        return {
+            "monitor_id": str(monitor.id),
+            "channel_id": str(channel.id),
+            "window_id": str(window.id),
+            "key_id": str(spare_key),
+        }
 
     ids = in_app(app, create)
     return serve(app, threads=2), token, ids
@@ -50,9 +67,14 @@ def world(app, serve, make_user, make_key):
 def test_the_live_api_holds_to_its_document(world, testapp, capsys):
     base_url, token, ids = world
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    res = subprocess.run([sys.executable, "-m", "tests.api.fuzz_run", base_url, token, json.dumps(ids)],
-                         input=testapp.get("/api/openapi.json").text, capture_output=True, text=True, cwd=root,
-                         timeout=600)
+    res = subprocess.run(
+        [sys.executable, "-m", "tests.api.fuzz_run", base_url, token, json.dumps(ids)],
+        input=testapp.get("/api/openapi.json").text,
+        capture_output=True,
+        text=True,
+        cwd=root,
+        timeout=600,
+    )
     assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-6000:]
     run = json.loads(res.stdout.strip().splitlines()[-1])
     with capsys.disabled():

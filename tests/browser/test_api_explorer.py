@@ -18,7 +18,8 @@ def test_the_explorer_works_offline_and_tries_a_request(chromium, live_url, make
     chromium.get(live_url + "/api/docs")
     wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, ".opblock")) == operations)
     origins = chromium.execute_script(
-        "return performance.getEntriesByType('resource').map(e => new URL(e.name).origin)")
+        "return performance.getEntriesByType('resource').map(e => new URL(e.name).origin)"
+    )
     assert set(origins) == {live_url}, "every file comes from this server"
     problems = [entry["message"] for entry in chromium.get_log("browser") if entry["level"] == "SEVERE"]
     assert problems == [], problems  # no file missing, nothing refused by the Content-Security-Policy
@@ -32,7 +33,9 @@ def test_the_explorer_works_offline_and_tries_a_request(chromium, live_url, make
     operation.find_element(By.CSS_SELECTOR, ".opblock-summary-control").click()
     wait.until(lambda d: operation.find_elements(By.CSS_SELECTOR, ".try-out__btn"))[0].click()
     wait.until(lambda d: operation.find_elements(By.CSS_SELECTOR, ".execute"))[0].click()
-    status = wait.until(lambda d: operation.find_elements(By.CSS_SELECTOR, ".live-responses-table .response .response-col_status"))
+    status = wait.until(
+        lambda d: operation.find_elements(By.CSS_SELECTOR, ".live-responses-table .response .response-col_status")
+    )
     assert status[0].text.strip() == "200"
     body = operation.find_element(By.CSS_SELECTOR, ".live-responses-table .microlight").text
     assert json.loads(body)["email"] == "ada@example.com"

@@ -36,8 +36,15 @@ def fault_settings(mariadb, **overrides):
     import os
 
     settings = get_appsettings(os.path.join(HERE, "testing.ini"))
-    return {**settings, "sqlalchemy.url": mariadb.url, "aio.timeout": str(TIMEOUT), "aio.debug": "false",
-            "sqlalchemy.statement_timeout": str(TIMEOUT), "myapp.create_schema": "true", **overrides}
+    return {
+        **settings,
+        "sqlalchemy.url": mariadb.url,
+        "aio.timeout": str(TIMEOUT),
+        "aio.debug": "false",
+        "sqlalchemy.statement_timeout": str(TIMEOUT),
+        "myapp.create_schema": "true",
+        **overrides,
+    }
 
 
 @pytest.fixture

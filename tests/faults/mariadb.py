@@ -41,19 +41,37 @@ class PrivateMariaDB:
         return f"mysql+{driver}://root@127.0.0.1:{self.port}/{self.database}"
 
     def install(self):
-        subprocess.run([INSTALL_DB, "--no-defaults", f"--datadir={self.datadir}", "--user=root",
-                        "--auth-root-authentication-method=normal", "--skip-test-db"],
-                       check=True, capture_output=True)
+        subprocess.run(
+            [
+                INSTALL_DB,
+                "--no-defaults",
+                f"--datadir={self.datadir}",
+                "--user=root",
+                "--auth-root-authentication-method=normal",
+                "--skip-test-db",
+            ],
+            check=True,
+            capture_output=True,
+        )
         self.start()
         with self.connect() as conn:
             conn.cursor().execute(f"CREATE DATABASE {self.database} CHARACTER SET utf8mb4")
         return self
 
     def start(self, timeout=30):
-        argv = [MARIADBD, "--no-defaults", f"--datadir={self.datadir}", f"--port={self.port}",
-                "--bind-address=127.0.0.1", f"--socket={self.directory}/mysqld.sock",
-                f"--pid-file={self.directory}/mysqld.pid", "--skip-log-bin", "--innodb-buffer-pool-size=32M",
-                "--max-connections=300", f"--log-error={self.directory}/error.log"]
+        argv = [
+            MARIADBD,
+            "--no-defaults",
+            f"--datadir={self.datadir}",
+            f"--port={self.port}",
+            "--bind-address=127.0.0.1",
+            f"--socket={self.directory}/mysqld.sock",
+            f"--pid-file={self.directory}/mysqld.pid",
+            "--skip-log-bin",
+            "--innodb-buffer-pool-size=32M",
+            "--max-connections=300",
+            f"--log-error={self.directory}/error.log",
+        ]
         if os.geteuid() == 0:
             argv.append("--user=root")
         self.process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -17,8 +17,11 @@ GOOD = {200, 401, 429}  # answers of a working server to the load below
 def mixed_load(token):
     return [
         ("GET", "/api/users/me", {"headers": {"Authorization": f"Bearer {token}"}}),  # identity lookup + read
-        ("POST", "/api/tokens", {"json": {"email": "ada@example.com", "password": "not it, not it",
-                                          "scope": "read"}}),  # writes, and commits
+        (
+            "POST",
+            "/api/tokens",
+            {"json": {"email": "ada@example.com", "password": "not it, not it", "scope": "read"}},
+        ),  # writes, and commits
         ("GET", "/api/health", {}),
         ("GET", "/api/tokens", {"headers": {"Authorization": f"Bearer {token}"}}),
     ]
@@ -96,12 +99,20 @@ def test_a_restart_while_idle_costs_no_request(fault_app, mariadb, serve):
 
 
 def test_sigterm_during_a_freeze_stops_in_time_and_answers_503(fault_app, mariadb, tmp_path):
-    settings = fault_settings(mariadb, **{"aio.handle_sigterm": "true", "aio.shutdown_timeout": "4",
-                                          "aio.timeout": "30", "sqlalchemy.statement_timeout": "30"})
+    settings = fault_settings(
+        mariadb,
+        **{
+            "aio.handle_sigterm": "true",
+            "aio.shutdown_timeout": "4",
+            "aio.timeout": "30",
+            "sqlalchemy.statement_timeout": "30",
+        },
+    )
     with pserve(tmp_path, settings) as (url, server):
         try:
-            with Load(url, [("GET", "/api/users/me", {"headers": {"Authorization": f"Bearer {fault_app.token}"}})],
-                      workers=3) as load:
+            with Load(
+                url, [("GET", "/api/users/me", {"headers": {"Authorization": f"Bearer {fault_app.token}"}})], workers=3
+            ) as load:
                 wait_until(lambda: len(load.results) > 10, 10)
                 mariadb.freeze()
                 frozen = time.monotonic()

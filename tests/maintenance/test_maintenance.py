@@ -12,8 +12,9 @@ from ..monitors.conftest import new_monitor
 
 
 def weekly(days, start_time, minutes, timezone):
-    return types.SimpleNamespace(kind="weekly", days=days, start_time=start_time, duration_minutes=minutes,
-                                 timezone=timezone)
+    return types.SimpleNamespace(
+        kind="weekly", days=days, start_time=start_time, duration_minutes=minutes, timezone=timezone
+    )
 
 
 def utc(text):
@@ -22,18 +23,29 @@ def utc(text):
 
 def test_a_one_off_window_is_half_open():
     window = types.SimpleNamespace(kind="once", starts_at=utc("2026-12-01T22:00"), ends_at=utc("2026-12-01T23:00"))
-    assert [active(window, utc(t)) for t in ("2026-12-01T21:59:59", "2026-12-01T22:00", "2026-12-01T22:59:59",
-                                             "2026-12-01T23:00")] == [False, True, True, False]
+    assert [
+        active(window, utc(t))
+        for t in ("2026-12-01T21:59:59", "2026-12-01T22:00", "2026-12-01T22:59:59", "2026-12-01T23:00")
+    ] == [False, True, True, False]
 
 
-@pytest.mark.parametrize("moment, expected", [
-    # winter, Paris is UTC+1: Monday 22:00-01:00 local is 21:00-00:00 UTC
-    ("2026-11-30T20:59", False), ("2026-11-30T21:00", True), ("2026-11-30T23:59", True), ("2026-12-01T00:00", False),
-    # summer, UTC+2: the same local hours are an hour earlier in UTC
-    ("2026-06-01T19:59", False), ("2026-06-01T20:00", True), ("2026-06-01T22:59", True), ("2026-06-01T23:00", False),
-    # not on a Tuesday
-    ("2026-12-01T21:30", False),
-])
+@pytest.mark.parametrize(
+    "moment, expected",
+    [
+        # winter, Paris is UTC+1: Monday 22:00-01:00 local is 21:00-00:00 UTC
+        ("2026-11-30T20:59", False),
+        ("2026-11-30T21:00", True),
+        ("2026-11-30T23:59", True),
+        ("2026-12-01T00:00", False),
+        # summer, UTC+2: the same local hours are an hour earlier in UTC
+        ("2026-06-01T19:59", False),
+        ("2026-06-01T20:00", True),
+        ("2026-06-01T22:59", True),
+        ("2026-06-01T23:00", False),
+        # not on a Tuesday
+        ("2026-12-01T21:30", False),
+    ],
+)
 def test_a_weekly_window_follows_its_time_zone_across_midnight(moment, expected):
     assert active(weekly("mon", "22:00", 180, "Europe/Paris"), utc(moment)) is expected
 
@@ -47,25 +59,36 @@ def test_a_long_weekly_window_covers_the_next_days():
 ONCE_NOW = {"kind": "once", "starts_at": "2000-01-01T00:00:00Z", "ends_at": "2100-01-01T00:00:00Z"}
 
 
-@pytest.mark.parametrize("body, field", [
-    ({"kind": "once", "starts_at": "2026-12-01T22:00:00Z"}, "ends_at"),
-    ({"kind": "once", "starts_at": "2026-12-01T22:00:00", "ends_at": "2026-12-01T23:00:00Z"}, "starts_at"),
-    ({"kind": "once", "starts_at": "2026-12-01T22:00:00Z", "ends_at": "2026-12-01T21:00:00Z"}, "ends_at"),
-    ({"kind": "weekly", "days": ["mon"], "start_time": "22:00", "duration_minutes": 60}, "timezone"),
-    ({"kind": "weekly", "days": ["mon"], "start_time": "25:00", "duration_minutes": 60, "timezone": "UTC"},
-     "start_time"),
-    ({"kind": "weekly", "days": ["monday"], "start_time": "22:00", "duration_minutes": 60, "timezone": "UTC"},
-     "days"),
-    ({"kind": "weekly", "days": ["mon"], "start_time": "22:00", "duration_minutes": 60, "timezone": "Mars/Base"},
-     "timezone"),
-    ({"kind": "weekly", "days": ["mon"], "start_time": "22:00", "duration_minutes": 20000, "timezone": "UTC"},
-     "duration_minutes"),
-    ({**ONCE_NOW, "monitor_id": 999999}, "monitor_id"),
-    ({**ONCE_NOW, "colour": "red"}, "colour"),
-    # found by schemathesis: in UTC this is year 0, which no datetime holds (it was a 500)
-    ({"kind": "once", "starts_at": "0001-01-01T02:01:00.0+04:00", "ends_at": "2026-12-01T23:00:00Z"}, "starts_at"),
-    ({"kind": "once", "starts_at": "2026-12-01T22:00:00Z", "ends_at": "9999-12-31T23:00:00-05:00"}, "ends_at"),
-])
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"kind": "once", "starts_at": "2026-12-01T22:00:00Z"}, "ends_at"),
+        ({"kind": "once", "starts_at": "2026-12-01T22:00:00", "ends_at": "2026-12-01T23:00:00Z"}, "starts_at"),
+        ({"kind": "once", "starts_at": "2026-12-01T22:00:00Z", "ends_at": "2026-12-01T21:00:00Z"}, "ends_at"),
+        ({"kind": "weekly", "days": ["mon"], "start_time": "22:00", "duration_minutes": 60}, "timezone"),
+        (
+            {"kind": "weekly", "days": ["mon"], "start_time": "25:00", "duration_minutes": 60, "timezone": "UTC"},
+            "start_time",
+        ),
+        (
+            {"kind": "weekly", "days": ["monday"], "start_time": "22:00", "duration_minutes": 60, "timezone": "UTC"},
+            "days",
+        ),
+        (
+            {"kind": "weekly", "days": ["mon"], "start_time": "22:00", "duration_minutes": 60, "timezone": "Mars/Base"},
+            "timezone",
+        ),
+        (
+            {"kind": "weekly", "days": ["mon"], "start_time": "22:00", "duration_minutes": 20000, "timezone": "UTC"},
+            "duration_minutes",
+        ),
+        ({**ONCE_NOW, "monitor_id": 999999}, "monitor_id"),
+        ({**ONCE_NOW, "colour": "red"}, "colour"),
+        # found by schemathesis: in UTC this is year 0, which no datetime holds (it was a 500)
+        ({"kind": "once", "starts_at": "0001-01-01T02:01:00.0+04:00", "ends_at": "2026-12-01T23:00:00Z"}, "starts_at"),
+        ({"kind": "once", "starts_at": "2026-12-01T22:00:00Z", "ends_at": "9999-12-31T23:00:00-05:00"}, "ends_at"),
+    ],
+)
 def test_bad_windows_are_422_naming_the_field(testapp, owner, body, field):
     res = testapp.post_json("/api/maintenance", {"name": "w", **body}, headers=owner[1], status=422)
     assert field in res.json["fields"], res.json
@@ -74,10 +97,20 @@ def test_bad_windows_are_422_naming_the_field(testapp, owner, body, field):
 def test_windows_crud(testapp, owner, target):
     _, auth, read = owner
     monitor = new_monitor(testapp, auth, url=target.url + "/ok")
-    made = testapp.post_json("/api/maintenance", {"name": "patch night", "monitor_id": monitor["id"], "kind": "weekly",
-                                                  "days": ["thu", "tue"], "start_time": "02:00",
-                                                  "duration_minutes": 90, "timezone": "Europe/Berlin"},
-                             headers=auth, status=201).json
+    made = testapp.post_json(
+        "/api/maintenance",
+        {
+            "name": "patch night",
+            "monitor_id": monitor["id"],
+            "kind": "weekly",
+            "days": ["thu", "tue"],
+            "start_time": "02:00",
+            "duration_minutes": 90,
+            "timezone": "Europe/Berlin",
+        },
+        headers=auth,
+        status=201,
+    ).json
     assert made["days"] == ["tue", "thu"] and made["starts_at"] is None and made["monitor_id"] == monitor["id"]
     changed = testapp.patch_json(f"/api/maintenance/{made['id']}", {"kind": "once", **ONCE_NOW}, headers=auth).json
     assert changed["kind"] == "once" and changed["days"] is None and changed["starts_at"] == "2000-01-01T00:00:00Z"
@@ -89,12 +122,14 @@ def test_windows_crud(testapp, owner, target):
 
 def test_in_a_window_a_monitor_is_checked_but_opens_no_incident_and_sends_no_alert(testapp, owner, target):
     _, auth, _ = owner
-    hook = testapp.post_json("/api/channels", {"name": "h", "kind": "webhook", "target": target.url + "/hook"},
-                             headers=auth).json
+    hook = testapp.post_json(
+        "/api/channels", {"name": "h", "kind": "webhook", "target": target.url + "/hook"}, headers=auth
+    ).json
     monitor = new_monitor(testapp, auth, url=target.url + "/flip", failures_to_down=1, channels=[hook["id"]])
     path = f"/api/monitors/{monitor['id']}"
-    window = testapp.post_json("/api/maintenance", {"name": "now", "monitor_id": monitor["id"], **ONCE_NOW},
-                               headers=auth).json
+    window = testapp.post_json(
+        "/api/maintenance", {"name": "now", "monitor_id": monitor["id"], **ONCE_NOW}, headers=auth
+    ).json
     target.flip_status = 500
     for _ in range(3):
         assert testapp.post(path + "/check", headers=auth).json["ok"] is False
@@ -110,8 +145,9 @@ def test_in_a_window_a_monitor_is_checked_but_opens_no_incident_and_sends_no_ale
     testapp.post(path + "/check", headers=auth)  # the window is over: decided afresh, DOWN at once
     assert testapp.get(path, headers=auth).json["state"] == "DOWN"
     assert len(testapp.get(path + "/incidents", headers=auth).json["incidents"]) == 1
-    assert [d["event"] for d in testapp.get(f"/api/channels/{hook['id']}/deliveries", headers=auth).json["deliveries"]
-            ] == ["down"]
+    assert [
+        d["event"] for d in testapp.get(f"/api/channels/{hook['id']}/deliveries", headers=auth).json["deliveries"]
+    ] == ["down"]
 
     # a window for all of the owner's monitors starts while it is DOWN: the incident ends, quietly
     testapp.post_json("/api/maintenance", {"name": "all", **ONCE_NOW}, headers=auth, status=201)
@@ -128,22 +164,64 @@ def test_windows_are_made_and_deleted_in_the_browser(owner, browser, testapp, ta
     page = client.get("/maintenance")
     assert page.html.find("a", string="Maintenance")
     token = page.html.find("input", {"name": "csrf_token"})["value"]
-    res = client.post("/maintenance", {"name": "nightly", "kind": "weekly", "days": ["mon", "fri"],
-                                       "start_time": "23:00", "duration_minutes": "x", "timezone": "Nowhere/City",
-                                       "csrf_token": token}, status=422)
+    res = client.post(
+        "/maintenance",
+        {
+            "name": "nightly",
+            "kind": "weekly",
+            "days": ["mon", "fri"],
+            "start_time": "23:00",
+            "duration_minutes": "x",
+            "timezone": "Nowhere/City",
+            "csrf_token": token,
+        },
+        status=422,
+    )
     assert res.html.find(id="duration_minutes-error")
-    res = client.post("/maintenance", {"name": "nightly", "kind": "weekly", "days": ["mon", "fri"],
-                                       "start_time": "23:00", "duration_minutes": "60", "timezone": "Nowhere/City",
-                                       "csrf_token": token}, status=422)
+    res = client.post(
+        "/maintenance",
+        {
+            "name": "nightly",
+            "kind": "weekly",
+            "days": ["mon", "fri"],
+            "start_time": "23:00",
+            "duration_minutes": "60",
+            "timezone": "Nowhere/City",
+            "csrf_token": token,
+        },
+        status=422,
+    )
     assert "time zone" in res.html.find(id="timezone-error").text
     assert res.html.find("input", {"name": "days", "value": "fri"}).has_attr("checked")  # kept
-    client.post("/maintenance", {"name": "nightly", "kind": "weekly", "days": ["mon", "fri"], "start_time": "23:00",
-                                 "duration_minutes": "60", "timezone": "Europe/Paris", "csrf_token": token}, status=302)
-    client.post("/maintenance", {"name": "move", "kind": "once", "monitor_id": str(monitor["id"]),
-                                 "starts_at": "2026-12-01T22:00", "ends_at": "2026-12-01T23:30", "csrf_token": token},
-                status=302)
+    client.post(
+        "/maintenance",
+        {
+            "name": "nightly",
+            "kind": "weekly",
+            "days": ["mon", "fri"],
+            "start_time": "23:00",
+            "duration_minutes": "60",
+            "timezone": "Europe/Paris",
+            "csrf_token": token,
+        },
+        status=302,
+    )
+    client.post(
+        "/maintenance",
+        {
+            "name": "move",
+            "kind": "once",
+            "monitor_id": str(monitor["id"]),
+            "starts_at": "2026-12-01T22:00",
+            "ends_at": "2026-12-01T23:30",
+            "csrf_token": token,
+        },
+        status=302,
+    )
     listing = client.get("/maintenance").html.find("table").text
-    assert "every mon, fri at 23:00 (Europe/Paris) for 1 h" in listing and "shop" in listing and "all of yours" in listing
+    assert (
+        "every mon, fri at 23:00 (Europe/Paris) for 1 h" in listing and "shop" in listing and "all of yours" in listing
+    )
     windows = testapp.get("/api/maintenance", headers=owner[1]).json["windows"]
     confirm = client.get(f"/maintenance/{windows[0]['id']}/delete")
     next(f for f in confirm.forms.values() if f.action.endswith("/delete")).submit(status=302)

@@ -11,12 +11,22 @@ HOOK_SECRET = "0123456789abcdef-secret"
 
 MANIFEST = {
     "version": 1,
-    "channels": [{"name": "ops", "kind": "webhook", "target": "http://127.0.0.1:9/hook", "secret": HOOK_SECRET},
-                 {"name": "mail", "kind": "email", "target": "oncall@example.com"}],
-    "monitors": [{"name": "api", "url": "http://127.0.0.1:9/health", "interval": 30, "channels": ["ops", "mail"],
-                  "headers": {"X-Probe": "1"}, "tags": ["prod", "api"]},
-                 {"name": "web", "url": "http://127.0.0.1:9/", "method": "HEAD", "keyword_absent": "error"},
-                 {"name": "old", "url": "http://127.0.0.1:9/old", "paused": True}],
+    "channels": [
+        {"name": "ops", "kind": "webhook", "target": "http://127.0.0.1:9/hook", "secret": HOOK_SECRET},
+        {"name": "mail", "kind": "email", "target": "oncall@example.com"},
+    ],
+    "monitors": [
+        {
+            "name": "api",
+            "url": "http://127.0.0.1:9/health",
+            "interval": 30,
+            "channels": ["ops", "mail"],
+            "headers": {"X-Probe": "1"},
+            "tags": ["prod", "api"],
+        },
+        {"name": "web", "url": "http://127.0.0.1:9/", "method": "HEAD", "keyword_absent": "error"},
+        {"name": "old", "url": "http://127.0.0.1:9/old", "paused": True},
+    ],
     "status_pages": [{"title": "Acme", "slug": "acme-status", "monitors": ["web", "api"]}],
 }
 
@@ -60,7 +70,10 @@ def test_apply_then_export_round_trips_without_ids_secrets_or_defaults(api):
     again = api.apply(exported)  # an export applies as no change at all
     assert not again["applied"]
     assert {kind: again[kind]["unchanged"] for kind in ("channels", "monitors", "status_pages")} == {
-        "channels": 2, "monitors": 3, "status_pages": 1}
+        "channels": 2,
+        "monitors": 3,
+        "status_pages": 1,
+    }
     channels = {c["name"]: c for c in api.get("/api/channels")["channels"]}
     assert channels["ops"]["has_secret"]  # not exported, and not lost by applying an export
     monitors = {m["name"]: m for m in api.get("/api/monitors")["monitors"]}
@@ -84,11 +97,13 @@ def test_dry_run_plans_field_by_field_and_changes_nothing(api):
     assert plan["dry_run"] and not plan["applied"]
     assert plan["monitors"]["create"] == ["new"] and plan["monitors"]["delete"] == ["old"]
     updates = {u["name"]: u["changes"] for u in plan["monitors"]["update"]}
-    assert updates == {"api": {"interval": {"from": 30, "to": 45}, "channels": {"from": ["mail", "ops"],
-                                                                                 "to": ["ops"]}},
-                       "web": {"tags": {"from": [], "to": ["front"]}}}
-    assert plan["channels"]["update"] == [{"name": "mail", "changes": {
-        "target": {"from": "oncall@example.com", "to": "team@example.com"}}}]
+    assert updates == {
+        "api": {"interval": {"from": 30, "to": 45}, "channels": {"from": ["mail", "ops"], "to": ["ops"]}},
+        "web": {"tags": {"from": [], "to": ["front"]}},
+    }
+    assert plan["channels"]["update"] == [
+        {"name": "mail", "changes": {"target": {"from": "oncall@example.com", "to": "team@example.com"}}}
+    ]
     assert plan["status_pages"]["update"][0]["changes"] == {"title": {"from": "Acme", "to": "Acme status"}}
     assert api.export() == before  # nothing changed
 
@@ -106,21 +121,25 @@ def test_a_secret_given_in_the_file_is_set_and_never_shown(api):
     changed = json.loads(json.dumps(MANIFEST))
     changed["channels"][0]["secret"] = "another-secret-0123456789"
     plan = api.apply(changed, dry_run=True)
-    assert plan["channels"]["update"] == [{"name": "ops", "changes": {"secret": {"from": "(hidden)",
-                                                                                 "to": "(hidden)"}}}]
+    assert plan["channels"]["update"] == [
+        {"name": "ops", "changes": {"secret": {"from": "(hidden)", "to": "(hidden)"}}}
+    ]
     assert "another-secret" not in json.dumps(plan)
     assert api.apply(MANIFEST)["channels"]["unchanged"] == 2  # the same secret again: no change
 
 
-@pytest.mark.parametrize("document, fields", [
-    ({"monitors": [{"name": "a", "url": "ftp://x"}]}, {"monitors.0.url"}),
-    ({"monitors": [{"name": "a", "url": "http://x/", "nope": 1}]}, {"monitors.0.nope"}),
-    ({"monitors": [{"name": "a", "url": "http://x/"}, {"name": "a", "url": "http://y/"}]}, {"monitors"}),
-    ({"monitors": [{"name": "a", "url": "http://x/", "channels": ["nobody"]}]}, {"body"}),
-    ({"status_pages": [{"title": "t", "slug": "Not A Slug"}]}, {"status_pages.0.slug"}),
-    ({"version": 2}, {"version"}),
-    ({"colour": "red"}, {"colour"}),
-])
+@pytest.mark.parametrize(
+    "document, fields",
+    [
+        ({"monitors": [{"name": "a", "url": "ftp://x"}]}, {"monitors.0.url"}),
+        ({"monitors": [{"name": "a", "url": "http://x/", "nope": 1}]}, {"monitors.0.nope"}),
+        ({"monitors": [{"name": "a", "url": "http://x/"}, {"name": "a", "url": "http://y/"}]}, {"monitors"}),
+        ({"monitors": [{"name": "a", "url": "http://x/", "channels": ["nobody"]}]}, {"body"}),
+        ({"status_pages": [{"title": "t", "slug": "Not A Slug"}]}, {"status_pages.0.slug"}),
+        ({"version": 2}, {"version"}),
+        ({"colour": "red"}, {"colour"}),
+    ],
+)
 def test_a_bad_manifest_says_where_and_changes_nothing(api, document, fields):
     api.apply(MANIFEST)
     before = api.export()
@@ -131,8 +150,11 @@ def test_a_bad_manifest_says_where_and_changes_nothing(api, document, fields):
 
 def test_conflicts_change_nothing(api, app, testapp, make_user, make_key):
     other = make_key(make_user("other@example.com"), "write")[1]
-    testapp.post_json("/api/apply", {"status_pages": [{"title": "Taken", "slug": "acme-status"}]},
-                      headers={"Authorization": f"Bearer {other}"})
+    testapp.post_json(
+        "/api/apply",
+        {"status_pages": [{"title": "Taken", "slug": "acme-status"}]},
+        headers={"Authorization": f"Bearer {other}"},
+    )
     res = api.apply(MANIFEST, status=409)
     assert "acme-status" in res["message"] and "Nothing was changed" in res["message"]
     assert api.export() == {"version": 1, "channels": [], "monitors": [], "status_pages": []}
@@ -142,16 +164,23 @@ def test_conflicts_change_nothing(api, app, testapp, make_user, make_key):
     assert api.get("/api/monitors")["monitors"] == []
 
 
-@pytest.mark.parametrize("body, status", [
-    (b"a: &x [1, 2]\nb: [*x, *x, *x]\n", 400),  # aliases: the root of "billion laughs"
-    (b"monitors: [\n", 400),
-    (b"- just\n- a list\n", 400),
-    (b"[" * 20000 + b"]" * 20000, 400),
-    (b"monitors: []\n" + b"#" * (4 * 1024 * 1024), 413),
-])
+@pytest.mark.parametrize(
+    "body, status",
+    [
+        (b"a: &x [1, 2]\nb: [*x, *x, *x]\n", 400),  # aliases: the root of "billion laughs"
+        (b"monitors: [\n", 400),
+        (b"- just\n- a list\n", 400),
+        (b"[" * 20000 + b"]" * 20000, 400),
+        (b"monitors: []\n" + b"#" * (4 * 1024 * 1024), 413),
+    ],
+)
 def test_unreadable_or_oversized_yaml_is_refused(api, testapp, body, status):
-    res = testapp.post("/api/apply", body, headers={"Authorization": f"Bearer {api.token}",
-                                                    "Content-Type": "application/yaml"}, status=status)
+    res = testapp.post(
+        "/api/apply",
+        body,
+        headers={"Authorization": f"Bearer {api.token}", "Content-Type": "application/yaml"},
+        status=status,
+    )
     assert res.json["message"]
 
 

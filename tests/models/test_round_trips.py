@@ -13,8 +13,13 @@ class GeneralLog:
 
     def __init__(self, url):
         parts = make_url(url)
-        self.conn = pymysql.connect(host=parts.host, port=parts.port or 3306, user=parts.username,
-                                    password=parts.password or "", autocommit=True)
+        self.conn = pymysql.connect(
+            host=parts.host,
+            port=parts.port or 3306,
+            user=parts.username,
+            password=parts.password or "",
+            autocommit=True,
+        )
         self.cursor = self.conn.cursor()
         self.cursor.execute("SELECT @@global.general_log, @@global.log_output")
         self.was = self.cursor.fetchone()
@@ -25,8 +30,10 @@ class GeneralLog:
         self.cursor.execute("TRUNCATE TABLE mysql.general_log")
 
     def __iter__(self):
-        self.cursor.execute("SELECT argument FROM mysql.general_log WHERE command_type = 'Query' "
-                            "AND thread_id <> CONNECTION_ID() ORDER BY event_time")
+        self.cursor.execute(
+            "SELECT argument FROM mysql.general_log WHERE command_type = 'Query' "
+            "AND thread_id <> CONNECTION_ID() ORDER BY event_time"
+        )
         rows = self.cursor.fetchall()
         return iter([(a.decode() if isinstance(a, bytes) else a).split()[0].upper() for (a,) in rows])
 
@@ -58,8 +65,9 @@ def test_a_request_that_fails_is_rolled_back_once(testapp, make_user, make_key, 
     headers = {"Authorization": f"Bearer {make_key(make_user('ada@example.com'), 'write')[1]}"}
     testapp.get("/api/users/me", headers=headers)
     commands.clear()
-    testapp.post_json("/api/channels", {"name": "x", "kind": "webhook", "target": "http://127.0.0.1:9/"},
-                      headers=headers)
+    testapp.post_json(
+        "/api/channels", {"name": "x", "kind": "webhook", "target": "http://127.0.0.1:9/"}, headers=headers
+    )
     sent = list(commands)
     assert sent[-1] == "COMMIT" and "ROLLBACK" not in sent
     commands.clear()

@@ -67,7 +67,9 @@ async def add_pair_flushed_at_commit(request):
 
 
 async def sleepy_query(request):
-    await request.dbsession.execute(text("SELECT SLEEP(5)") if request.dbsession.bind.dialect.name == "mysql" else text("SELECT 1"))
+    await request.dbsession.execute(
+        text("SELECT SLEEP(5)") if request.dbsession.bind.dialect.name == "mysql" else text("SELECT 1")
+    )
     return {}
 
 
@@ -127,8 +129,11 @@ def uow_app(app, app_settings, db_url):  # app: the schema is migrated (this app
 
 
 def checked_out(app):
-    return sum(engine.pool.checkedout() for _, _, state in app.app.registry.aio_runtime.loop_states()
-               for _, engine in engines(state))
+    return sum(
+        engine.pool.checkedout()
+        for _, _, state in app.app.registry.aio_runtime.loop_states()
+        for _, engine in engines(state)
+    )
 
 
 def test_commit_on_normal_return(uow_app, db_url):

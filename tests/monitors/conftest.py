@@ -73,8 +73,15 @@ class TargetServer:
 
     @web.middleware
     async def _record(self, request, handler):
-        self.hits.append({"path": request.path, "method": request.method, "at": time.monotonic(),
-                          "headers": dict(request.headers), "body": await request.text()})
+        self.hits.append(
+            {
+                "path": request.path,
+                "method": request.method,
+                "at": time.monotonic(),
+                "headers": dict(request.headers),
+                "body": await request.text(),
+            }
+        )
         return await handler(request)
 
     async def _ok(self, request):
@@ -105,8 +112,9 @@ class TargetServer:
         raise web.HTTPFound(request.query.get("to", "/ok"))
 
     async def _echo(self, request):
-        return web.json_response({"method": request.method, "headers": dict(request.headers),
-                                  "body": await request.text()})
+        return web.json_response(
+            {"method": request.method, "headers": dict(request.headers), "body": await request.text()}
+        )
 
     async def _big(self, request):
         response = web.StreamResponse()
@@ -143,23 +151,35 @@ def certificate_pair(tmp_path, days):
     now = datetime.datetime.now(datetime.UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "myapp test CA")])
-    ca = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
-          .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
-          .not_valid_after(now + datetime.timedelta(days=365))
-          .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-          .sign(ca_key, hashes.SHA256()))
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=365))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(ca_key, hashes.SHA256())
+    )
     key = ec.generate_private_key(ec.SECP256R1())
-    cert = (x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
-            .issuer_name(ca_name).public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(days=1)).not_valid_after(now + datetime.timedelta(days=days))
-            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-                           critical=False)
-            .sign(ca_key, hashes.SHA256()))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
+        .issuer_name(ca_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=days))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
     ca_path, cert_path, key_path = tmp_path / "ca.pem", tmp_path / "cert.pem", tmp_path / "key.pem"
     ca_path.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert_path, key_path)
     return str(ca_path), context
@@ -169,8 +189,11 @@ def certificate_pair(tmp_path, days):
 def owner(make_user, make_key):
     """(user id, headers with a write key, headers with a read key) for a user who owns monitors."""
     user = make_user("ada@example.com")
-    return (user, {"Authorization": f"Bearer {make_key(user, 'write')[1]}"},
-            {"Authorization": f"Bearer {make_key(user, 'read')[1]}"})
+    return (
+        user,
+        {"Authorization": f"Bearer {make_key(user, 'write')[1]}"},
+        {"Authorization": f"Bearer {make_key(user, 'read')[1]}"},
+    )
 
 
 def new_monitor(client, auth, **fields):

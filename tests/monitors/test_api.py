@@ -19,10 +19,34 @@ def api(testapp, owner):
 def test_create_fills_defaults_and_read_only_fields(api, target):
     client, auth = api
     monitor = new_monitor(client, auth, url=target.url + "/ok", tags=["prod", "prod", "web"])
-    assert {k: monitor[k] for k in ("method", "interval", "timeout", "expect_status", "tls_days", "failures_to_down",
-                                    "successes_to_up", "paused", "headers", "body", "keyword")} == {
-        "method": "GET", "interval": 30, "timeout": 10, "expect_status": "200-399", "tls_days": 14,
-        "failures_to_down": 2, "successes_to_up": 1, "paused": False, "headers": None, "body": None, "keyword": None}
+    assert {
+        k: monitor[k]
+        for k in (
+            "method",
+            "interval",
+            "timeout",
+            "expect_status",
+            "tls_days",
+            "failures_to_down",
+            "successes_to_up",
+            "paused",
+            "headers",
+            "body",
+            "keyword",
+        )
+    } == {
+        "method": "GET",
+        "interval": 30,
+        "timeout": 10,
+        "expect_status": "200-399",
+        "tls_days": 14,
+        "failures_to_down": 2,
+        "successes_to_up": 1,
+        "paused": False,
+        "headers": None,
+        "body": None,
+        "keyword": None,
+    }
     assert monitor["tags"] == ["prod", "web"]
     assert monitor["state"] == "PENDING" and monitor["last_check"] is None
     assert monitor["uptime"] == {"24h": None, "7d": None, "30d": None}
@@ -39,30 +63,37 @@ def test_new_monitors_are_spread_over_their_first_interval(api, app, target):
     assert offsets[-1] - offsets[0] > 60  # not all at once
 
 
-@pytest.mark.parametrize("body,fields", [
-    ({}, {"name": "required", "url": "required"}),
-    ({"name": "x" * 101, "url": "https://example.com"}, {"name"}),
-    ({"name": "n", "url": "ftp://example.com"}, {"url"}),
-    ({"name": "n", "url": "https://example.com", "interval": 0}, {"interval"}),
-    ({"name": "n", "url": "https://example.com", "interval": 86401}, {"interval"}),
-    ({"name": "n", "url": "https://example.com", "interval": "60"}, {"interval"}),
-    ({"name": "n", "url": "https://example.com", "interval": 30, "timeout": 31}, {"timeout"}),
-    ({"name": "n", "url": "https://example.com", "timeout": 61, "interval": 120}, {"timeout"}),
-    ({"name": "n", "url": "https://example.com", "method": "DELETE"}, {"method"}),
-    ({"name": "n", "url": "https://example.com", "body": "x"}, {"body"}),
-    ({"name": "n", "url": "https://example.com", "expect_status": "2xx"}, {"expect_status"}),
-    ({"name": "n", "url": "https://example.com", "json_value": "1"}, {"json_value"}),
-    ({"name": "n", "url": "https://example.com", "json_path": "a..b"}, {"json_path"}),
-    ({"name": "n", "url": "https://example.com", "headers": {"Bad Name": "x"}}, {"headers"}),
-    ({"name": "n", "url": "https://example.com", "headers": {"X-A": "b\r\nInjected: 1"}}, {"headers"}),
-    ({"name": "n", "url": "https://example.com", "headers": {"Transfer-Encoding": "chunked"}}, {"headers"}),
-    ({"name": "n", "url": "https://example.com", "failures_to_down": 11, "successes_to_up": 0}, {"failures_to_down",
-                                                                                              "successes_to_up"}),
-    ({"name": "n", "url": "https://example.com", "tags": ["x" * 33]}, {"tags"}),
-    ({"name": "n", "url": "https://example.com", "paused": "no"}, {"paused"}),
-    ({"name": "n", "url": "https://example.com", "admin": True, "state": "UP"}, {"admin": "unknown field",
-                                                                                "state": "read-only"}),
-])
+@pytest.mark.parametrize(
+    "body,fields",
+    [
+        ({}, {"name": "required", "url": "required"}),
+        ({"name": "x" * 101, "url": "https://example.com"}, {"name"}),
+        ({"name": "n", "url": "ftp://example.com"}, {"url"}),
+        ({"name": "n", "url": "https://example.com", "interval": 0}, {"interval"}),
+        ({"name": "n", "url": "https://example.com", "interval": 86401}, {"interval"}),
+        ({"name": "n", "url": "https://example.com", "interval": "60"}, {"interval"}),
+        ({"name": "n", "url": "https://example.com", "interval": 30, "timeout": 31}, {"timeout"}),
+        ({"name": "n", "url": "https://example.com", "timeout": 61, "interval": 120}, {"timeout"}),
+        ({"name": "n", "url": "https://example.com", "method": "DELETE"}, {"method"}),
+        ({"name": "n", "url": "https://example.com", "body": "x"}, {"body"}),
+        ({"name": "n", "url": "https://example.com", "expect_status": "2xx"}, {"expect_status"}),
+        ({"name": "n", "url": "https://example.com", "json_value": "1"}, {"json_value"}),
+        ({"name": "n", "url": "https://example.com", "json_path": "a..b"}, {"json_path"}),
+        ({"name": "n", "url": "https://example.com", "headers": {"Bad Name": "x"}}, {"headers"}),
+        ({"name": "n", "url": "https://example.com", "headers": {"X-A": "b\r\nInjected: 1"}}, {"headers"}),
+        ({"name": "n", "url": "https://example.com", "headers": {"Transfer-Encoding": "chunked"}}, {"headers"}),
+        (
+            {"name": "n", "url": "https://example.com", "failures_to_down": 11, "successes_to_up": 0},
+            {"failures_to_down", "successes_to_up"},
+        ),
+        ({"name": "n", "url": "https://example.com", "tags": ["x" * 33]}, {"tags"}),
+        ({"name": "n", "url": "https://example.com", "paused": "no"}, {"paused"}),
+        (
+            {"name": "n", "url": "https://example.com", "admin": True, "state": "UP"},
+            {"admin": "unknown field", "state": "read-only"},
+        ),
+    ],
+)
 def test_invalid_fields_are_named(api, body, fields):
     client, auth = api
     res = client.post_json("/api/monitors", body, headers=auth, status=422).json
@@ -77,8 +108,9 @@ def test_invalid_fields_are_named(api, body, fields):
 def test_patch_changes_only_what_it_names_and_checks_the_whole(api, target):
     client, auth = api
     monitor = new_monitor(client, auth, url=target.url + "/ok", interval=60, timeout=30)
-    changed = client.patch_json(f"/api/monitors/{monitor['id']}", {"name": "renamed", "keyword": "ok"},
-                                headers=auth).json
+    changed = client.patch_json(
+        f"/api/monitors/{monitor['id']}", {"name": "renamed", "keyword": "ok"}, headers=auth
+    ).json
     assert changed["name"] == "renamed" and changed["keyword"] == "ok" and changed["timeout"] == 30
     assert changed["updated_at"] >= monitor["updated_at"]
     # a shorter interval makes the stored timeout too long: the error names the field that breaks
@@ -114,8 +146,10 @@ def test_list_pages_filters_and_cursor(api, target):
         if not cursor:
             break
     assert seen == ["alpha api", "beta web", "gamma api", "delta", "epsilon"]
-    assert [m["name"] for m in client.get("/api/monitors", {"q": "API"}, headers=auth).json["monitors"]] == \
-        ["alpha api", "gamma api"]
+    assert [m["name"] for m in client.get("/api/monitors", {"q": "API"}, headers=auth).json["monitors"]] == [
+        "alpha api",
+        "gamma api",
+    ]
     assert len(client.get("/api/monitors", {"q": "127.0.0.1"}, headers=auth).json["monitors"]) == 5  # URL too
     assert client.get("/api/monitors", {"q": "%"}, headers=auth).json["monitors"] == []
     assert len(client.get("/api/monitors", {"state": "pending"}, headers=auth).json["monitors"]) == 5
@@ -146,8 +180,10 @@ def test_check_now_results_incidents_and_uptime(api, target):
     up = client.get(path, headers=auth).json
     assert up["state"] == "UP"
     closed = client.get("/api/incidents", headers=auth).json["incidents"][0]
-    assert closed["ended_at"] is not None and client.get("/api/incidents", {"open": "true"},
-                                                         headers=auth).json["incidents"] == []
+    assert (
+        closed["ended_at"] is not None
+        and client.get("/api/incidents", {"open": "true"}, headers=auth).json["incidents"] == []
+    )
     assert up["uptime"] == {"24h": 50.0, "7d": 50.0, "30d": 50.0}  # 2 passes of 4 checks
     results = client.get(path + "/results", {"limit": 3}, headers=auth).json
     assert [r["ok"] for r in results["results"]] == [True, False, False] and results["next_cursor"]
@@ -187,8 +223,15 @@ def test_a_user_may_own_so_many_monitors(make_myapp, owner, target):
 def test_private_targets_are_refused_at_creation_when_denied(make_myapp, owner):
     client = make_myapp(**{"monitors.private_targets": "deny"})
     auth = owner[1]
-    for url in ("http://127.0.0.1/", "http://10.1.2.3/", "http://[::1]:8080/", "http://169.254.169.254/latest",
-                "http://[::ffff:192.168.1.1]/", "http://0.0.0.0/", "http://224.0.0.1/"):
+    for url in (
+        "http://127.0.0.1/",
+        "http://10.1.2.3/",
+        "http://[::1]:8080/",
+        "http://169.254.169.254/latest",
+        "http://[::ffff:192.168.1.1]/",
+        "http://0.0.0.0/",
+        "http://224.0.0.1/",
+    ):
         res = client.post_json("/api/monitors", {"name": "n", "url": url}, headers=auth, status=422).json
         assert res["fields"]["url"].startswith("blocked: "), url
     new_monitor(client, auth, url="https://example.com/")  # a name: checked when it is resolved
@@ -197,16 +240,16 @@ def test_private_targets_are_refused_at_creation_when_denied(make_myapp, owner):
 ACTORS = ["anonymous", "a", "b", "a-read", "a-write", "b-write", "admin-write"]
 # {m} is A's monitor
 MATRIX = {
-    ("GET", "/api/monitors"):                [401, 200, 200, 200, 200, 200, 200],
-    ("POST", "/api/monitors"):               [401, 201, 201, 403, 201, 201, 201],
-    ("GET", "/api/monitors/{m}"):            [401, 200, 403, 200, 200, 403, 403],
-    ("PATCH", "/api/monitors/{m}"):          [401, 200, 403, 403, 200, 403, 403],
-    ("DELETE", "/api/monitors/{m}"):         [401, 204, 403, 403, 204, 403, 403],
-    ("POST", "/api/monitors/{m}/check"):     [401, 200, 403, 403, 200, 403, 403],
-    ("GET", "/api/monitors/{m}/results"):    [401, 200, 403, 200, 200, 403, 403],
-    ("GET", "/api/monitors/{m}/incidents"):  [401, 200, 403, 200, 200, 403, 403],
-    ("GET", "/api/incidents"):               [401, 200, 200, 200, 200, 200, 200],
-    ("POST", "/api/checks"):                 [401, 200, 200, 403, 200, 200, 200],
+    ("GET", "/api/monitors"): [401, 200, 200, 200, 200, 200, 200],
+    ("POST", "/api/monitors"): [401, 201, 201, 403, 201, 201, 201],
+    ("GET", "/api/monitors/{m}"): [401, 200, 403, 200, 200, 403, 403],
+    ("PATCH", "/api/monitors/{m}"): [401, 200, 403, 403, 200, 403, 403],
+    ("DELETE", "/api/monitors/{m}"): [401, 204, 403, 403, 204, 403, 403],
+    ("POST", "/api/monitors/{m}/check"): [401, 200, 403, 403, 200, 403, 403],
+    ("GET", "/api/monitors/{m}/results"): [401, 200, 403, 200, 200, 403, 403],
+    ("GET", "/api/monitors/{m}/incidents"): [401, 200, 403, 200, 200, 403, 403],
+    ("GET", "/api/incidents"): [401, 200, 200, 200, 200, 200, 200],
+    ("POST", "/api/checks"): [401, 200, 200, 403, 200, 200, 200],
 }
 CASES = [(method, path, actor, status) for (method, path), row in MATRIX.items() for actor, status in zip(ACTORS, row)]
 
@@ -214,11 +257,16 @@ CASES = [(method, path, actor, status) for (method, path), row in MATRIX.items()
 @pytest.fixture
 def world(testapp, make_user, make_key, browser, target):
     a, b, admin = make_user("a@example.com"), make_user("b@example.com"), make_user("admin@example.com", "admin")
-    keys = {"a-read": make_key(a, "read"), "a-write": make_key(a, "write"), "b-write": make_key(b, "write"),
-            "admin-write": make_key(admin, "write")}
+    keys = {
+        "a-read": make_key(a, "read"),
+        "a-write": make_key(a, "write"),
+        "b-write": make_key(b, "write"),
+        "admin-write": make_key(admin, "write"),
+    }
     browsers = {"anonymous": browser(), "a": browser("a@example.com"), "b": browser("b@example.com")}
-    monitor = new_monitor(testapp, {"Authorization": f"Bearer {keys['a-write'][1]}"}, name="a's",
-                          url=target.url + "/ok")
+    monitor = new_monitor(
+        testapp, {"Authorization": f"Bearer {keys['a-write'][1]}"}, name="a's", url=target.url + "/ok"
+    )
     return {"keys": keys, "browsers": browsers, "monitor": monitor["id"], "target": target}
 
 
@@ -228,9 +276,13 @@ def test_authorization_matrix(world, testapp, method, path, actor, status):
     body = {"name": "changed", "url": world["target"].url + "/ok"}
     if path == "/api/checks":
         body = {"urls": [world["target"].url + "/ok"]}
-    res = client.request(path.format(m=world["monitor"]), method=method,
-                         headers={**headers, "Content-Type": "application/json"},
-                         body=json.dumps(body).encode() if method in ("POST", "PATCH") else b"", expect_errors=True)
+    res = client.request(
+        path.format(m=world["monitor"]),
+        method=method,
+        headers={**headers, "Content-Type": "application/json"},
+        body=json.dumps(body).encode() if method in ("POST", "PATCH") else b"",
+        expect_errors=True,
+    )
     assert res.status_int == status, res.text[:300]
     if res.status_int >= 400:
         assert res.json["error"] in ("unauthorized", "forbidden")

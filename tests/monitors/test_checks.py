@@ -26,8 +26,10 @@ def test_status_rules(api, target):
     failed = check_now(client, headers, url=target.url + "/status/503")
     assert failed == {**failed, "ok": False, "status_code": 503, "error": "expected status 200-399, got 503"}
     assert check_now(client, headers, url=target.url + "/status/404", expect_status="200-299,404")["ok"] is True
-    assert check_now(client, headers, url=target.url + "/status/301", expect_status="200")["error"] == \
-        "expected status 200, got 301"  # a redirect without Location is the answer
+    assert (
+        check_now(client, headers, url=target.url + "/status/301", expect_status="200")["error"]
+        == "expected status 200, got 301"
+    )  # a redirect without Location is the answer
 
 
 def test_keyword_rules(api, target):
@@ -44,10 +46,14 @@ def test_json_rules(api, target):
     url = target.url + "/json"
     assert check_now(client, headers, url=url, json_path="checks.0.status", json_value="pass")["ok"] is True
     assert check_now(client, headers, url=url, json_path="healthy", json_value="true")["ok"] is True
-    assert check_now(client, headers, url=url, json_path="version", json_value="4")["error"] == \
-        "version is '3', expected '4'"
-    assert check_now(client, headers, url=url, json_path="checks.3.status")["error"] == \
-        "checks.3.status not found in the JSON body"
+    assert (
+        check_now(client, headers, url=url, json_path="version", json_value="4")["error"]
+        == "version is '3', expected '4'"
+    )
+    assert (
+        check_now(client, headers, url=url, json_path="checks.3.status")["error"]
+        == "checks.3.status not found in the JSON body"
+    )
     assert check_now(client, headers, url=target.url + "/ok", json_path="a")["error"] == "the body is not JSON"
 
 
@@ -66,8 +72,10 @@ def test_timeout_and_degraded(api, target):
 def test_connection_errors_in_words(api, target):
     client, headers = api
     assert check_now(client, headers, url="http://127.0.0.1:9/")["error"] == "connection refused"
-    assert check_now(client, headers, url="http://no-such-host.invalid/")["error"] == \
-        "could not resolve no-such-host.invalid"
+    assert (
+        check_now(client, headers, url="http://no-such-host.invalid/")["error"]
+        == "could not resolve no-such-host.invalid"
+    )
 
 
 def test_redirects_are_followed_five_times_at_most(api, target):
@@ -78,8 +86,15 @@ def test_redirects_are_followed_five_times_at_most(api, target):
 
 def test_method_headers_and_body_are_sent(api, target):
     client, headers = api
-    result = check_now(client, headers, url=target.url + "/echo", method="POST", body='{"ping": 1}',
-                       headers={"X-Token": "s3cret", "Content-Type": "application/json"}, keyword="s3cret")
+    result = check_now(
+        client,
+        headers,
+        url=target.url + "/echo",
+        method="POST",
+        body='{"ping": 1}',
+        headers={"X-Token": "s3cret", "Content-Type": "application/json"},
+        keyword="s3cret",
+    )
     assert result["ok"] is True
     hit = target.hits_on("/echo")[-1]
     assert hit["method"] == "POST" and hit["body"] == '{"ping": 1}' and hit["headers"]["X-Token"] == "s3cret"
@@ -100,8 +115,9 @@ def test_certificate_expiry(make_myapp, owner, tmp_path):
     headers = owner[1]
     secure = TargetServer(ssl_context=context).start()
     try:
-        assert check_now(client, headers, url=secure.url + "/ok", tls_days=14)["error"] == \
-            "certificate expires in 2 days"
+        assert (
+            check_now(client, headers, url=secure.url + "/ok", tls_days=14)["error"] == "certificate expires in 2 days"
+        )
         assert check_now(client, headers, url=secure.url + "/ok", tls_days=1)["ok"] is True
     finally:
         secure.stop()
@@ -164,7 +180,12 @@ def test_only_failures_to_reach_the_server_count_towards_a_storm(target):
         async with outbound.session(guard, outbound.tls_context()) as session:
             return (await check(session, guard, Target(url=url, timeout=timeout))).network
 
-    cases = {f"http://127.0.0.1:{free_port()}/": True, f"{target.url}/slow?ms=3000": True,
-             "http://no-such-host.invalid/": True, f"{target.url}/status/503": False,
-             f"{target.url}/redirect?n=9": False, f"{target.url}/ok": False}
+    cases = {
+        f"http://127.0.0.1:{free_port()}/": True,
+        f"{target.url}/slow?ms=3000": True,
+        "http://no-such-host.invalid/": True,
+        f"{target.url}/status/503": False,
+        f"{target.url}/redirect?n=9": False,
+        f"{target.url}/ok": False,
+    }
     assert {url: asyncio.run(network(url, timeout=1)) for url in cases} == cases

@@ -61,12 +61,26 @@ def test_allowed_targets_are_reached(make_myapp, owner, target):
     assert client.post(f"/api/monitors/{monitor['id']}/check", headers=auth).json["ok"] is True
 
 
-@pytest.mark.parametrize("address,why", [
-    ("127.0.0.1", "loopback"), ("::1", "loopback"), ("10.0.0.1", "private"), ("172.16.5.4", "private"),
-    ("192.168.0.1", "private"), ("169.254.169.254", "link-local"), ("fe80::1", "link-local"),
-    ("224.0.0.251", "multicast"), ("ff02::1", "multicast"), ("0.0.0.0", "reserved"), ("100.64.0.1", "reserved"),
-    ("::ffff:127.0.0.1", "loopback"), ("2002:a00:1::", "private"), ("fc00::1", "private"), ("240.0.0.1", "reserved"),
-])
+@pytest.mark.parametrize(
+    "address,why",
+    [
+        ("127.0.0.1", "loopback"),
+        ("::1", "loopback"),
+        ("10.0.0.1", "private"),
+        ("172.16.5.4", "private"),
+        ("192.168.0.1", "private"),
+        ("169.254.169.254", "link-local"),
+        ("fe80::1", "link-local"),
+        ("224.0.0.251", "multicast"),
+        ("ff02::1", "multicast"),
+        ("0.0.0.0", "reserved"),
+        ("100.64.0.1", "reserved"),
+        ("::ffff:127.0.0.1", "loopback"),
+        ("2002:a00:1::", "private"),
+        ("fc00::1", "private"),
+        ("240.0.0.1", "reserved"),
+    ],
+)
 def test_what_counts_as_private(address, why):
     assert why in outbound.blocked_because(address)
 

@@ -18,10 +18,19 @@ def ada(owner, browser):
 
 def form(client, path="/monitors/new", **fields):
     page = client.get(path)
-    values = {"name": "shop", "url": "https://shop.example.com/", "method": "GET", "interval": "60",
-              "timeout": "10", "expect_status": "200-399", "tls_days": "14", "failures_to_down": "2",
-              "successes_to_up": "1", "csrf_token": page.html.find("input", {"name": "csrf_token"})["value"],
-              "action": "save"}
+    values = {
+        "name": "shop",
+        "url": "https://shop.example.com/",
+        "method": "GET",
+        "interval": "60",
+        "timeout": "10",
+        "expect_status": "200-399",
+        "tls_days": "14",
+        "failures_to_down": "2",
+        "successes_to_up": "1",
+        "csrf_token": page.html.find("input", {"name": "csrf_token"})["value"],
+        "action": "save",
+    }
     values.update(fields)
     return values
 
@@ -38,9 +47,12 @@ def test_dashboard_orders_counts_filters_and_pages(ada, app, target):
     for n in range(52):
         new_monitor(client, auth, name=f"site {n:02d}", url=f"{target.url}/ok")
     run_sql(app, update(Monitor).where(Monitor.name == "site 30").values(state="DOWN"))
-    run_sql(app, update(Monitor).where(Monitor.name == "site 40").values(state="UP", last_check_at=utcnow(),
-                                                                         last_ok=True, last_latency_ms=42,
-                                                                         recent="10,12,!3000,11"))
+    run_sql(
+        app,
+        update(Monitor)
+        .where(Monitor.name == "site 40")
+        .values(state="UP", last_check_at=utcnow(), last_ok=True, last_latency_ms=42, recent="10,12,!3000,11"),
+    )
     page = client.get("/monitors")
     names = [row.find("a").text for row in page.html.find(id="monitor-rows").find_all("tr")]
     assert len(names) == 50 and names[0] == "site 30" and names[1] == "site 00"  # DOWN first, then by name
@@ -63,8 +75,11 @@ def test_dashboard_orders_counts_filters_and_pages(ada, app, target):
 
 def test_the_form_keeps_values_and_shows_errors_next_to_fields(ada):
     client, _ = ada
-    res = client.post("/monitors/new", form(client, name="", url="ftp://nope", interval="abc", timeout="90",
-                                            headers="not a header"), status=422)
+    res = client.post(
+        "/monitors/new",
+        form(client, name="", url="ftp://nope", interval="abc", timeout="90", headers="not a header"),
+        status=422,
+    )
     errors = {p["id"].removesuffix("-error"): p.text for p in res.html.find_all("p", class_="error")}
     assert set(errors) >= {"name", "url", "interval", "timeout", "headers"}
     assert res.html.find("input", {"name": "url"})["value"] == "ftp://nope"
@@ -75,8 +90,11 @@ def test_the_form_keeps_values_and_shows_errors_next_to_fields(ada):
 
 def test_create_from_the_form_and_edit_it(ada, target):
     client, _ = ada
-    res = client.post("/monitors/new", form(client, name="shop", url=target.url + "/ok", keyword="all",
-                                            headers="X-A: 1\nX-B: two", tags="prod, web"), status=302)
+    res = client.post(
+        "/monitors/new",
+        form(client, name="shop", url=target.url + "/ok", keyword="all", headers="X-A: 1\nX-B: two", tags="prod, web"),
+        status=302,
+    )
     detail = client.get(res.location)
     assert "shop is added" in detail.text and "<h1>shop</h1>" in detail.text
     monitor = client.get("/api/monitors").json["monitors"][0]
@@ -177,16 +195,28 @@ def test_the_24h_chart_averages_passes_in_four_minute_slots(ada, app, target):
     now = datetime.datetime(2026, 11, 22, 12, 0, 0)
     start = now - datetime.timedelta(hours=24)
     rows = [  # slot 0: two passes and a failure; slot 1 (from 4 min on): one pass; the last slot; too old
-        (start + datetime.timedelta(seconds=1), True, 100), (start + datetime.timedelta(seconds=239), True, 300),
-        (start + datetime.timedelta(seconds=120), False, 9000), (start + datetime.timedelta(seconds=240), True, 50),
-        (now - datetime.timedelta(seconds=1), False, 10), (start - datetime.timedelta(seconds=1), True, 7)]
-    in_app(app, lambda session: session.execute(insert(CheckResult), [
-        {"monitor_id": monitor["id"], "at": at, "ok": ok, "latency_ms": ms} for at, ok, ms in rows]))
+        (start + datetime.timedelta(seconds=1), True, 100),
+        (start + datetime.timedelta(seconds=239), True, 300),
+        (start + datetime.timedelta(seconds=120), False, 9000),
+        (start + datetime.timedelta(seconds=240), True, 50),
+        (now - datetime.timedelta(seconds=1), False, 10),
+        (start - datetime.timedelta(seconds=1), True, 7),
+    ]
+    in_app(
+        app,
+        lambda session: session.execute(
+            insert(CheckResult),
+            [{"monitor_id": monitor["id"], "at": at, "ok": ok, "latency_ms": ms} for at, ok, ms in rows],
+        ),
+    )
     points, first, end = in_app(app, lambda session: queries.latency_points(session, monitor["id"], "24h", now=now))
     assert (first, end) == (start, now)
     minute = datetime.timedelta(minutes=1)
     assert [(p.at, p.latency_ms, p.failed, p.checks) for p in points] == [
-        (start + 2 * minute, 200, 1, 3), (start + 6 * minute, 50, 0, 1), (now - 2 * minute, None, 1, 1)]
+        (start + 2 * minute, 200, 1, 3),
+        (start + 6 * minute, 50, 0, 1),
+        (now - 2 * minute, None, 1, 1),
+    ]
 
 
 def test_an_outage_of_seconds_still_shows_on_a_day_long_chart():

@@ -28,11 +28,22 @@ def test_three_processes_check_each_due_monitor_once(app, app_settings, backend,
     if backend != "mysql":
         pytest.skip("several processes share a MariaDB; SQLite serves one")
     auth = owner[1]
-    ids = [new_monitor(testapp, auth, name=f"m{n}", url=f"{target.url}/m/{n}", interval=INTERVAL, timeout=1)["id"]
-           for n in range(MONITORS)]
-    settings = {**app_settings, "monitors.scheduler": "true", "metrics.token": TOKEN, "aio.debug": "false",
-                "myapp.create_schema": "false"}
-    with pserve(tmp_path, settings) as (a, _), pserve(tmp_path, settings) as (b, _), pserve(tmp_path, settings) as (c, _):
+    ids = [
+        new_monitor(testapp, auth, name=f"m{n}", url=f"{target.url}/m/{n}", interval=INTERVAL, timeout=1)["id"]
+        for n in range(MONITORS)
+    ]
+    settings = {
+        **app_settings,
+        "monitors.scheduler": "true",
+        "metrics.token": TOKEN,
+        "aio.debug": "false",
+        "myapp.create_schema": "false",
+    }
+    with (
+        pserve(tmp_path, settings) as (a, _),
+        pserve(tmp_path, settings) as (b, _),
+        pserve(tmp_path, settings) as (c, _),
+    ):
         wait_until(lambda: len(target.hits) >= MONITORS, timeout=20)  # every monitor has been checked once
         started = time.monotonic()
         wait_until(lambda: time.monotonic() > started + 4 * INTERVAL, timeout=20)
@@ -46,8 +57,14 @@ def test_three_processes_check_each_due_monitor_once(app, app_settings, backend,
         assert min(gaps) > INTERVAL * 0.5, (n, gaps)  # never checked twice in one interval
         assert max(gaps) < INTERVAL * 1.5, (n, gaps)  # nor skipped
         assert 3 <= len(times) <= 5, (n, len(times))
-    stored = dict(run_sql(app, select(CheckResult.monitor_id, func.count()).where(CheckResult.monitor_id.in_(ids))
-                          .group_by(CheckResult.monitor_id)))
+    stored = dict(
+        run_sql(
+            app,
+            select(CheckResult.monitor_id, func.count())
+            .where(CheckResult.monitor_id.in_(ids))
+            .group_by(CheckResult.monitor_id),
+        )
+    )
     for n, monitor_id in enumerate(ids):
         hits = len(target.hits_on(f"/m/{n}"))
         # each check stored once; the one in flight when its process stopped may not be

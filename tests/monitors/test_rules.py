@@ -10,8 +10,14 @@ from myapp.monitors.state import Result, Snapshot, step
 T0 = datetime.datetime(2026, 1, 1, 12, 0, 0)
 
 
-@pytest.mark.parametrize("spec,ranges", [("200-399", ((200, 399),)), ("200-299,301", ((200, 299), (301, 301))),
-                                         (" 200 , 204 - 206 ", ((200, 200), (204, 206)))])
+@pytest.mark.parametrize(
+    "spec,ranges",
+    [
+        ("200-399", ((200, 399),)),
+        ("200-299,301", ((200, 299), (301, 301))),
+        (" 200 , 204 - 206 ", ((200, 200), (204, 206))),
+    ],
+)
 def test_status_specs(spec, ranges):
     assert status_ranges(spec) == ranges
 
@@ -32,13 +38,19 @@ def test_each_rule_says_why_it_fails():
     assert evaluate(Expectations(keyword="ok"), 200, b"nope") == "keyword 'ok' not found"
     assert evaluate(Expectations(keyword_absent="error"), 200, b"an error") == "keyword 'error' found"
     assert evaluate(Expectations(json_path="a.b"), 200, b"<html>") == "the body is not JSON"
-    assert evaluate(Expectations(json_path="checks.1.status"), 200, b'{"checks": [{}]}') == \
-        "checks.1.status not found in the JSON body"
-    assert evaluate(Expectations(json_path="checks.0.status", json_value="pass"), 200,
-                    b'{"checks": [{"status": "fail"}]}') == "checks.0.status is 'fail', expected 'pass'"
+    assert (
+        evaluate(Expectations(json_path="checks.1.status"), 200, b'{"checks": [{}]}')
+        == "checks.1.status not found in the JSON body"
+    )
+    assert (
+        evaluate(Expectations(json_path="checks.0.status", json_value="pass"), 200, b'{"checks": [{"status": "fail"}]}')
+        == "checks.0.status is 'fail', expected 'pass'"
+    )
     assert evaluate(Expectations(tls_days=14), 200, b"", cert_days_left=3) == "certificate expires in 3 days"
     assert evaluate(Expectations(tls_days=14), 200, b"", cert_days_left=-2) == "certificate expired 2 days ago"
-    assert evaluate(Expectations(keyword="ok", json_path="a", json_value="true"), 200, b'{"a": true, "s": "ok"}') is None
+    assert (
+        evaluate(Expectations(keyword="ok", json_path="a", json_value="true"), 200, b'{"a": true, "s": "ok"}') is None
+    )
 
 
 def test_json_values_are_compared_as_text():
@@ -73,8 +85,10 @@ def test_pending_until_decided():
 def test_down_opens_an_incident_from_the_first_failure_of_the_streak():
     first = step(snapshot("UP"), fail(T0, "timed out after 10 s"))
     assert (first.state, first.fail_streak, first.flipped) == ("UP", 1, False)
-    second = step(snapshot("UP", 1, 0, first.streak_started_at, first.streak_error),
-                  fail(T0 + datetime.timedelta(minutes=1), "connection refused"))
+    second = step(
+        snapshot("UP", 1, 0, first.streak_started_at, first.streak_error),
+        fail(T0 + datetime.timedelta(minutes=1), "connection refused"),
+    )
     assert second.state == "DOWN" and second.opens_incident and not second.closes_incident
     assert second.streak_started_at == T0 and second.streak_error == "timed out after 10 s"
 

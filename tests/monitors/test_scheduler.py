@@ -30,8 +30,11 @@ def test_up_down_and_back_with_an_incident(make_myapp, owner, target):
     assert down["last_check"]["error"] == "expected status 200-399, got 503"
     incident = client.get(f"/api/monitors/{mid}/incidents", headers=auth).json["incidents"]
     assert len(incident) == 1 and incident[0]["ended_at"] is None
-    failures = [r for r in client.get(f"/api/monitors/{mid}/results", {"limit": 100}, headers=auth).json["results"]
-                if not r["ok"]]
+    failures = [
+        r
+        for r in client.get(f"/api/monitors/{mid}/results", {"limit": 100}, headers=auth).json["results"]
+        if not r["ok"]
+    ]
     assert incident[0]["started_at"] == failures[-1]["at"]  # the first failure of the streak
     target.flip_status = 200
     wait_until(lambda: monitor_of(client, auth, mid)["state"] == "UP")
@@ -48,13 +51,18 @@ def test_a_claim_of_a_process_that_died_is_taken_back(make_myapp, owner, target,
     monitor = new_monitor(client, auth, url=target.url + "/ok", interval=3600, timeout=5)
     past = utcnow() - datetime.timedelta(seconds=1)
     hour_later = utcnow() + datetime.timedelta(hours=1)
-    run_sql(app, update(Monitor).where(Monitor.id == monitor["id"]).values(
-        claimed_by="gone:123:dead", due_at=past, next_check_at=hour_later))
+    run_sql(
+        app,
+        update(Monitor)
+        .where(Monitor.id == monitor["id"])
+        .values(claimed_by="gone:123:dead", due_at=past, next_check_at=hour_later),
+    )
     scheduled = make_myapp(**SCHEDULER)
     checked = wait_until(lambda: (m := monitor_of(scheduled, auth, monitor["id"]))["last_check"] and m)
     assert checked["state"] == "UP"
-    [(claimed_by, next_check)] = run_sql(app, select(Monitor.claimed_by, Monitor.next_check_at)
-                                         .where(Monitor.id == monitor["id"]))
+    [(claimed_by, next_check)] = run_sql(
+        app, select(Monitor.claimed_by, Monitor.next_check_at).where(Monitor.id == monitor["id"])
+    )
     assert claimed_by is None and abs((next_check - hour_later).total_seconds()) < 1  # the schedule is kept
 
 

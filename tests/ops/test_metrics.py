@@ -12,8 +12,11 @@ SCRAPE = {"Authorization": f"Bearer {TOKEN}"}
 def samples(client, headers=SCRAPE):
     res = client.get("/metrics", headers=headers)
     assert res.content_type == "text/plain"
-    return {(s.name, tuple(sorted(s.labels.items()))): s.value
-            for family in text_string_to_metric_families(res.text) for s in family.samples}
+    return {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(res.text)
+        for s in family.samples
+    }
 
 
 def value(found, name, **labels):
@@ -53,7 +56,14 @@ def test_the_schedulers_checks_are_counted(make_myapp, owner, target):
     client = make_myapp(**{"metrics.token": TOKEN, "monitors.scheduler": "true"})
     new_monitor(client, owner[1], url=target.url + "/ok", interval=1)
     new_monitor(client, owner[1], url=target.url + "/status/500", interval=1)
-    found = wait_until(lambda: (lambda f: f if value(f, "myapp_checks_total", outcome="up") and
-                                value(f, "myapp_checks_total", outcome="down") else None)(samples(client)))
+    found = wait_until(
+        lambda: (
+            lambda f: (
+                f
+                if value(f, "myapp_checks_total", outcome="up") and value(f, "myapp_checks_total", outcome="down")
+                else None
+            )
+        )(samples(client))
+    )
     assert value(found, "myapp_check_latency_seconds_count") >= 2
     assert value(found, "myapp_scheduler_lateness_seconds", quantile="0.99") is not None

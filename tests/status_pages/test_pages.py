@@ -22,11 +22,17 @@ def test_status_pages_are_made_and_shown_to_anyone(ada, testapp, target):
     client.post(f"/api/monitors/{shown['id']}/check", headers=auth)
     page = client.get("/status-pages")
     token = page.html.find("input", {"name": "csrf_token"})["value"]
-    res = client.post("/status-pages", {"title": "Acme", "slug": "Bad Slug!", "monitors": [str(shown["id"])],
-                                        "csrf_token": token}, status=422)
+    res = client.post(
+        "/status-pages",
+        {"title": "Acme", "slug": "Bad Slug!", "monitors": [str(shown["id"])], "csrf_token": token},
+        status=422,
+    )
     assert res.html.find(id="slug-error") and res.html.find("input", {"name": "title"})["value"] == "Acme"
-    res = client.post("/status-pages", {"title": "Acme", "slug": "acme", "monitors": [str(shown["id"]), "999999"],
-                                        "csrf_token": token}, status=302)
+    res = client.post(
+        "/status-pages",
+        {"title": "Acme", "slug": "acme", "monitors": [str(shown["id"]), "999999"], "csrf_token": token},
+        status=302,
+    )
     public = testapp.get("/status/acme", headers={"Cookie": ""})
     assert public.headers["Cache-Control"] in ("public, max-age=30", "max-age=30, public")
     assert "Set-Cookie" not in public.headers
@@ -37,8 +43,13 @@ def test_status_pages_are_made_and_shown_to_anyone(ada, testapp, target):
     days = public.html.find(class_="bars").find_all("span")
     assert len(days) == 90 and days[-1]["title"].endswith(": 0%") and days[0]["title"].endswith("no data")
     edit = client.get(res.location)
-    values = {"title": "Acme status", "slug": "acme", "show_urls": "on", "monitors": [str(shown["id"])],
-              "csrf_token": edit.html.find("input", {"name": "csrf_token"})["value"]}
+    values = {
+        "title": "Acme status",
+        "slug": "acme",
+        "show_urls": "on",
+        "monitors": [str(shown["id"])],
+        "csrf_token": edit.html.find("input", {"name": "csrf_token"})["value"],
+    }
     client.post(res.location, values, status=302)
     assert target.url in testapp.get("/status/acme").text
     other = client.post("/status-pages", {"title": "Other", "slug": "acme", "csrf_token": token}, status=409)
@@ -53,14 +64,25 @@ def test_a_public_page_is_served_from_the_cache_until_its_owner_saves(ada, app, 
     client, auth = ada
     shown = new_monitor(client, auth, name="API", url=target.url + "/ok")
     token = csrf_token(client, "/status-pages")
-    res = client.post("/status-pages", {"title": "Acme", "slug": "acme", "monitors": [str(shown["id"])],
-                                        "csrf_token": token}, status=302)
+    res = client.post(
+        "/status-pages",
+        {"title": "Acme", "slug": "acme", "monitors": [str(shown["id"])], "csrf_token": token},
+        status=302,
+    )
     assert "All 1 services are operational" not in testapp.get("/status/acme").text  # PENDING is not operational
     run_sql(app, update(Monitor).where(Monitor.id == shown["id"]).values(state="DOWN"))
     assert "is down" not in testapp.get("/status/acme").text  # the page rendered before, for 30 s
     edit = client.get(res.location)
-    client.post(res.location, {"title": "Acme", "slug": "acme-2", "monitors": [str(shown["id"])],
-                               "csrf_token": edit.html.find("input", {"name": "csrf_token"})["value"]}, status=302)
+    client.post(
+        res.location,
+        {
+            "title": "Acme",
+            "slug": "acme-2",
+            "monitors": [str(shown["id"])],
+            "csrf_token": edit.html.find("input", {"name": "csrf_token"})["value"],
+        },
+        status=302,
+    )
     testapp.get("/status/acme", status=404)  # the old address is gone at once, not in 30 s
     assert "1 of 1 service is down" in testapp.get("/status/acme-2").text
 
@@ -98,12 +120,19 @@ def test_daily_bars_read_each_monitors_days_in_one_row(ada, app, target):
     now = datetime.datetime(2026, 11, 22, 12, 0, 0)
     today = datetime.datetime(2026, 11, 22)
     day = datetime.timedelta(days=1)
-    in_app(app, lambda session: session.execute(insert(DailyRollup), [
-        {"monitor_id": one, "period": today, "checks": 1440, "passes": 1440},
-        {"monitor_id": one, "period": today - day, "checks": 3, "passes": 1},
-        {"monitor_id": one, "period": today - 89 * day, "checks": 0, "passes": 0},
-        {"monitor_id": one, "period": today - 90 * day, "checks": 5, "passes": 5},  # older than the 90 days
-        {"monitor_id": two, "period": today - 2 * day, "checks": 2000, "passes": 1000}]))
+    in_app(
+        app,
+        lambda session: session.execute(
+            insert(DailyRollup),
+            [
+                {"monitor_id": one, "period": today, "checks": 1440, "passes": 1440},
+                {"monitor_id": one, "period": today - day, "checks": 3, "passes": 1},
+                {"monitor_id": one, "period": today - 89 * day, "checks": 0, "passes": 0},
+                {"monitor_id": one, "period": today - 90 * day, "checks": 5, "passes": 5},  # older than the 90 days
+                {"monitor_id": two, "period": today - 2 * day, "checks": 2000, "passes": 1000},
+            ],
+        ),
+    )
     bars = in_app(app, lambda session: queries.daily_bars(session, [one, two], now=now))
     assert len(bars[one]) == len(bars[two]) == 90
     assert bars[one][-1] == ("2026-11-22", 100.0) and bars[one][-2] == ("2026-11-21", 33.33)

@@ -74,8 +74,9 @@ def upgrade():
         sa.Column("status_code", sa.Integer(), nullable=True),
         sa.Column("latency_ms", sa.Integer(), nullable=False),
         sa.Column("error", sa.String(length=300), nullable=True),
-        sa.ForeignKeyConstraint(["monitor_id"], ["monitors.id"], name=op.f("fk_check_results_monitor_id_monitors"),
-                                ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["monitor_id"], ["monitors.id"], name=op.f("fk_check_results_monitor_id_monitors"), ondelete="CASCADE"
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_check_results")),
     )
     op.create_index(op.f("ix_check_results_at"), "check_results", ["at"])
@@ -88,8 +89,9 @@ def upgrade():
         sa.Column("started_at", MOMENT, nullable=False),
         sa.Column("ended_at", MOMENT, nullable=True),
         sa.Column("cause", sa.String(length=300), nullable=False),
-        sa.ForeignKeyConstraint(["monitor_id"], ["monitors.id"], name=op.f("fk_incidents_monitor_id_monitors"),
-                                ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["monitor_id"], ["monitors.id"], name=op.f("fk_incidents_monitor_id_monitors"), ondelete="CASCADE"
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_incidents")),
     )
     op.create_index("ix_incidents_monitor_id_ended_at", "incidents", ["monitor_id", "ended_at"])
@@ -99,10 +101,13 @@ def upgrade():
             table,
             sa.Column("monitor_id", sa.Integer(), nullable=False),
             sa.Column("period", MOMENT, nullable=False),
-            *(sa.Column(name, sa.BigInteger() if name == "latency_sum" else sa.Integer(), nullable=False)
-              for name in COUNTERS),
-            sa.ForeignKeyConstraint(["monitor_id"], ["monitors.id"], name=op.f(f"fk_{table}_monitor_id_monitors"),
-                                    ondelete="CASCADE"),
+            *(
+                sa.Column(name, sa.BigInteger() if name == "latency_sum" else sa.Integer(), nullable=False)
+                for name in COUNTERS
+            ),
+            sa.ForeignKeyConstraint(
+                ["monitor_id"], ["monitors.id"], name=op.f(f"fk_{table}_monitor_id_monitors"), ondelete="CASCADE"
+            ),
             sa.PrimaryKeyConstraint("monitor_id", "period", name=op.f(f"pk_{table}")),
         )
 

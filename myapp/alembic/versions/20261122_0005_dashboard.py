@@ -31,8 +31,9 @@ def upgrade():
         sa.Column("show_urls", sa.Boolean(), nullable=False),
         sa.Column("created_at", MOMENT, nullable=False),
         sa.Column("updated_at", MOMENT, nullable=False),
-        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name=op.f("fk_status_pages_user_id_users"),
-                                ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name=op.f("fk_status_pages_user_id_users"), ondelete="CASCADE"
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_status_pages")),
         sa.UniqueConstraint("slug", name=op.f("uq_status_pages_slug")),
     )
@@ -42,10 +43,18 @@ def upgrade():
         sa.Column("status_page_id", sa.Integer(), nullable=False),
         sa.Column("monitor_id", sa.Integer(), nullable=False),
         sa.Column("position", sa.Integer(), nullable=False),
-        sa.ForeignKeyConstraint(["status_page_id"], ["status_pages.id"],
-                                name=op.f("fk_status_page_monitors_status_page_id_status_pages"), ondelete="CASCADE"),
-        sa.ForeignKeyConstraint(["monitor_id"], ["monitors.id"],
-                                name=op.f("fk_status_page_monitors_monitor_id_monitors"), ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["status_page_id"],
+            ["status_pages.id"],
+            name=op.f("fk_status_page_monitors_status_page_id_status_pages"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["monitor_id"],
+            ["monitors.id"],
+            name=op.f("fk_status_page_monitors_monitor_id_monitors"),
+            ondelete="CASCADE",
+        ),
         sa.PrimaryKeyConstraint("status_page_id", "monitor_id", name=op.f("pk_status_page_monitors")),
     )
     op.create_index(op.f("ix_status_page_monitors_monitor_id"), "status_page_monitors", ["monitor_id"])

@@ -38,10 +38,12 @@ def upgrade():
         "monitor_channels",
         sa.Column("monitor_id", sa.Integer(), nullable=False),
         sa.Column("channel_id", sa.Integer(), nullable=False),
-        sa.ForeignKeyConstraint(["channel_id"], ["channels.id"], name=op.f("fk_monitor_channels_channel_id_channels"),
-                                ondelete="CASCADE"),
-        sa.ForeignKeyConstraint(["monitor_id"], ["monitors.id"], name=op.f("fk_monitor_channels_monitor_id_monitors"),
-                                ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["channel_id"], ["channels.id"], name=op.f("fk_monitor_channels_channel_id_channels"), ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["monitor_id"], ["monitors.id"], name=op.f("fk_monitor_channels_monitor_id_monitors"), ondelete="CASCADE"
+        ),
         sa.PrimaryKeyConstraint("monitor_id", "channel_id", name=op.f("pk_monitor_channels")),
     )
     op.create_index(op.f("ix_monitor_channels_channel_id"), "monitor_channels", ["channel_id"])
@@ -60,10 +62,12 @@ def upgrade():
         sa.Column("last_error", sa.String(length=300), nullable=True),
         sa.Column("created_at", MOMENT, nullable=False),
         sa.Column("sent_at", MOMENT, nullable=True),
-        sa.ForeignKeyConstraint(["channel_id"], ["channels.id"], name=op.f("fk_deliveries_channel_id_channels"),
-                                ondelete="CASCADE"),
-        sa.ForeignKeyConstraint(["monitor_id"], ["monitors.id"], name=op.f("fk_deliveries_monitor_id_monitors"),
-                                ondelete="SET NULL"),
+        sa.ForeignKeyConstraint(
+            ["channel_id"], ["channels.id"], name=op.f("fk_deliveries_channel_id_channels"), ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["monitor_id"], ["monitors.id"], name=op.f("fk_deliveries_monitor_id_monitors"), ondelete="SET NULL"
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_deliveries")),
         sa.UniqueConstraint("key", name=op.f("uq_deliveries_key")),
     )
@@ -79,8 +83,12 @@ def upgrade():
         sa.Column("status_code", sa.Integer(), nullable=True),
         sa.Column("latency_ms", sa.Integer(), nullable=False),
         sa.Column("error", sa.String(length=300), nullable=True),
-        sa.ForeignKeyConstraint(["delivery_id"], ["deliveries.id"],
-                                name=op.f("fk_delivery_attempts_delivery_id_deliveries"), ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["delivery_id"],
+            ["deliveries.id"],
+            name=op.f("fk_delivery_attempts_delivery_id_deliveries"),
+            ondelete="CASCADE",
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_delivery_attempts")),
     )
     op.create_index(op.f("ix_delivery_attempts_delivery_id"), "delivery_attempts", ["delivery_id"])

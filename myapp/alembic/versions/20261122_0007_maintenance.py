@@ -33,22 +33,26 @@ def upgrade():
         sa.Column("timezone", sa.String(length=64), nullable=True),
         sa.Column("created_at", MOMENT, nullable=False),
         sa.Column("updated_at", MOMENT, nullable=False),
-        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name=op.f("fk_maintenance_windows_user_id_users"),
-                                ondelete="CASCADE"),
-        sa.ForeignKeyConstraint(["monitor_id"], ["monitors.id"], name=op.f("fk_maintenance_windows_monitor_id_monitors"),
-                                ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name=op.f("fk_maintenance_windows_user_id_users"), ondelete="CASCADE"
+        ),
+        sa.ForeignKeyConstraint(
+            ["monitor_id"], ["monitors.id"], name=op.f("fk_maintenance_windows_monitor_id_monitors"), ondelete="CASCADE"
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_maintenance_windows")),
     )
     op.create_index(op.f("ix_maintenance_windows_user_id"), "maintenance_windows", ["user_id"])
     op.create_index(op.f("ix_maintenance_windows_monitor_id"), "maintenance_windows", ["monitor_id"])
     with op.batch_alter_table("monitors") as batch:
-        batch.alter_column("state", existing_type=sa.String(length=10), type_=sa.String(length=12),
-                           existing_nullable=False)
+        batch.alter_column(
+            "state", existing_type=sa.String(length=10), type_=sa.String(length=12), existing_nullable=False
+        )
 
 
 def downgrade():
     op.execute("UPDATE monitors SET state = 'PENDING' WHERE state = 'MAINTENANCE'")
     with op.batch_alter_table("monitors") as batch:
-        batch.alter_column("state", existing_type=sa.String(length=12), type_=sa.String(length=10),
-                           existing_nullable=False)
+        batch.alter_column(
+            "state", existing_type=sa.String(length=12), type_=sa.String(length=10), existing_nullable=False
+        )
     op.drop_table("maintenance_windows")

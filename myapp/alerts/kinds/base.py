@@ -32,5 +32,10 @@ class ChannelKind:
 
     def describe(self):
         """The kind for forms and clients."""
-        return {"name": self.name, "title": self.title, "target": self.target_label, "help": self.target_help,
-                "options": sorted(self.options)}
+        return {
+            "name": self.name,
+            "title": self.title,
+            "target": self.target_label,
+            "help": self.target_help,
+            "options": sorted(self.options),
+        }

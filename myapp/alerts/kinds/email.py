@@ -32,8 +32,14 @@ class Email(ChannelKind):
         message["Message-ID"] = f"<{doc['delivery']}@myapp>"  # the idempotency key: a repeat has the same id
         message["X-Myapp-Delivery"] = doc["delivery"]
         message.set_content(messages.text(doc))
-        await aiosmtplib.send(message, hostname=settings.smtp_host, port=settings.smtp_port,
-                              username=settings.smtp_username, password=settings.smtp_password,
-                              use_tls=settings.smtp_tls == "tls", start_tls=settings.smtp_tls == "starttls",
-                              timeout=TIMEOUT)
+        await aiosmtplib.send(
+            message,
+            hostname=settings.smtp_host,
+            port=settings.smtp_port,
+            username=settings.smtp_username,
+            password=settings.smtp_password,
+            use_tls=settings.smtp_tls == "tls",
+            start_tls=settings.smtp_tls == "starttls",
+            timeout=TIMEOUT,
+        )
         return None

@@ -28,8 +28,12 @@ class Webhook(ChannelKind):
 
     async def send(self, sending, channel, doc):
         body = messages.webhook_body(doc, channel.slack)
-        headers = {"Content-Type": "application/json", "User-Agent": USER_AGENT, "X-Myapp-Delivery": doc["delivery"],
-                   "X-Myapp-Event": doc["event"]}
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": USER_AGENT,
+            "X-Myapp-Delivery": doc["delivery"],
+            "X-Myapp-Event": doc["event"],
+        }
         if channel.secret:
             headers["X-Myapp-Signature"] = signature(channel.secret, body)
         async with sending.http.post(channel.target, data=body, headers=headers, allow_redirects=False) as res:
