@@ -12,6 +12,7 @@ Settings:
 """
 
 import logging
+import re
 from urllib.parse import urlsplit
 
 from pyramid.httpexceptions import HTTPBadRequest
@@ -29,14 +30,17 @@ DEFAULT_CSP = (
 )
 
 
+#: what a Host header may be: a name or IPv4 address, or an IPv6 address in brackets, and a port
+HOST = re.compile(r"(?:\[(?P<ip6>[0-9a-f:.]+)\]|(?P<name>[a-z0-9_.-]+))(?::[0-9]{1,5})?")
+
+
 def host_name(host):
-    """The lower-cased name in a Host header, without port, brackets or a final dot."""
-    host = host.strip().lower()
-    if host.startswith("["):  # [::1]:6543
-        return host[1:].partition("]")[0]
-    if host.count(":") == 1:
-        host = host.partition(":")[0]
-    return host.rstrip(".")
+    """The lower-cased name in a Host header, without port, brackets or a final dot; "" when the header is
+    not host[:port] (``127.0.0.1:7100@evil.example`` is not a host with a port, whatever it starts with)."""
+    match = HOST.fullmatch(host.strip().lower())
+    if match is None:
+        return ""
+    return match["ip6"] or match["name"].rstrip(".")
 
 
 class EdgeSettings(Section):

@@ -10,6 +10,7 @@ request (``Guard.check_url``).
 
 import contextvars
 import ipaddress
+import socket
 import ssl
 import types
 from typing import Literal
@@ -43,7 +44,7 @@ def blocked_because(address):
         return "a multicast address"
     if ip.is_reserved or ip.is_unspecified:
         return "a reserved address"
-    if ip.is_private:
+    if ip.is_private or ip.version == 6 and ip.is_site_local:  # fec0::/10: deprecated, still routed inside
         return "a private address"
     if not ip.is_global:  # shared (carrier-grade NAT), documentation, benchmarking ranges
         return "a reserved address"
@@ -60,9 +61,9 @@ class Guard:
         if self.allow_private:
             return
         reason = blocked_because(address)
-        if reason:
-            shown = f"{host} resolves to {address}" if host and host != address else address
-            raise Blocked(f"blocked: {shown}, {reason} (monitors.private_targets = deny)")
+        if reason:  # what a name resolves to is not said: the guard must not be a window on the internal DNS
+            shown = f"{host} resolves to" if host and host != address else f"{address},"
+            raise Blocked(f"blocked: {shown} {reason} (monitors.private_targets = deny)")
 
     def check_url(self, url):
         """The checks a URL must pass before a request: http(s), and a literal address must be allowed."""
@@ -158,6 +159,17 @@ def session(guard, tls, limit=100, fresh=False):
     )
 
 
+def is_odd_ipv4(host):
+    """Whether ``host`` is an IPv4 address in a form other than four decimal numbers (``2130706433``,
+    ``0x7f000001``, ``127.1``, ``0177.0.0.1``): the system's resolver reads them as addresses, people
+    rarely see one for what it is."""
+    try:
+        packed = socket.inet_aton(host)
+    except (OSError, ValueError):
+        return False
+    return socket.inet_ntoa(packed) != host
+
+
 def check_url(value, guard=None):
     """An http(s) URL with a host, as typed (ValueError says what is wrong); a literal address the guard
     refuses is an error.  Host names are checked again at every connection (a name may resolve elsewhere
@@ -173,6 +185,8 @@ def check_url(value, guard=None):
         raise ValueError("use an http:// or https:// URL")
     if not url.raw_host:
         raise ValueError("the URL needs a host name")
+    if is_odd_ipv4(url.raw_host):
+        raise ValueError("write an IPv4 address as four decimal numbers, as in 192.0.2.10")
     if guard is not None:
         try:
             guard.check_url(url)

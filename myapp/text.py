@@ -1,7 +1,21 @@
-"""Times, durations and percentages as people and the API read them: one module every area uses.
+"""Times, durations, percentages and one-line text as people and the API read them: one module every
+area uses.
 
 Times are stored naive in UTC; ``iso`` writes them with a ``Z``.
 """
+
+import unicodedata
+
+#: what may not stand in one line of text: controls, format characters (bidi overrides, zero widths),
+#: line and paragraph separators
+NOT_IN_A_LINE = frozenset(("Cc", "Cf", "Zl", "Zp"))
+
+
+def one_line(text, limit=300):
+    """``text`` on one line: what may not stand in a line (NOT_IN_A_LINE) a space, at most ``limit``
+    characters.  For what others wrote (a remote server's words in a check's cause, a name stored before
+    line breaks were refused) where it goes into a header, a page or a log."""
+    return "".join(" " if unicodedata.category(c) in NOT_IN_A_LINE else c for c in text[:limit])
 
 
 def iso(moment, timespec=None):

@@ -6,6 +6,7 @@ with one message per bad field.
 """
 
 import json
+import unicodedata
 from typing import Annotated
 
 import yaml as yaml_lib
@@ -46,9 +47,10 @@ def add_validation_context(registry, **values):
 
 
 def no_control_characters(value, what="it"):
-    """``value``, or ValueError when it holds a control character (a tab is text)."""
-    if any(ord(c) < 32 and c != "\t" or ord(c) == 127 for c in value):
-        raise ValueError(f"{what} must not hold control characters")
+    """``value``, or ValueError when it holds a control character (a tab is text) or a line or paragraph
+    separator (U+0085, U+2028, U+2029): text that must stay on one line, in a page, a header or a log."""
+    if any(c != "\t" and unicodedata.category(c) in ("Cc", "Zl", "Zp") for c in value):
+        raise ValueError(f"{what} must not hold control characters or line breaks")
     return value
 
 
@@ -127,10 +129,40 @@ def parse_query(params, model):
         ) from None
 
 
+#: a number in a body fits in 64 bits, or no field takes it (nor a database column)
+NUMBER_LIMIT = 2**63
+
+
+class NumberTooLarge(Invalid):
+    def __init__(self):
+        super().__init__(
+            {"body": "numbers must lie within ±2^63 and be finite"}, "The body holds a number no field takes."
+        )
+
+
+def _bounded(number):
+    if number != number or abs(number) >= NUMBER_LIMIT:  # NaN, ±inf, beyond 64 bits
+        raise NumberTooLarge()
+    return number
+
+
+def _json_int(text):
+    if len(text) > 20:  # before converting: a 4,000-digit int costs time, and past 4,300 digits Python refuses it
+        raise NumberTooLarge()
+    return _bounded(int(text))
+
+
+def _json_constant(name):
+    raise NumberTooLarge()  # NaN, Infinity, -Infinity: not JSON (RFC 8259), though Python's json reads them
+
+
 def parse_json(body):
-    """The document in ``body`` (bytes), or HTTPBadRequest saying what is wrong with it."""
+    """The document in ``body`` (bytes), or HTTPBadRequest saying what is wrong with it (Invalid, 422, for a
+    number beyond what any field takes)."""
     try:
-        data = json.loads(body)
+        data = json.loads(
+            body, parse_int=_json_int, parse_float=lambda text: _bounded(float(text)), parse_constant=_json_constant
+        )
     except RecursionError:
         raise HTTPBadRequest("The body is nested too deeply.") from None
     except ValueError as exc:  # UnicodeDecodeError included: the body is not UTF-8
@@ -176,6 +208,18 @@ class _PlainYaml(yaml_lib.SafeLoader):
                 None, None, "aliases (*name) are not accepted", self.peek_event().start_mark
             )
         return super().compose_node(parent, index)
+
+    def construct_yaml_int(self, node):
+        if len(node.value) > 30:  # with sign, base prefix and underscores: see _json_int
+            raise NumberTooLarge()
+        return _bounded(super().construct_yaml_int(node))
+
+    def construct_yaml_float(self, node):
+        return _bounded(super().construct_yaml_float(node))
+
+
+_PlainYaml.add_constructor("tag:yaml.org,2002:int", _PlainYaml.construct_yaml_int)
+_PlainYaml.add_constructor("tag:yaml.org,2002:float", _PlainYaml.construct_yaml_float)
 
 
 _PlainYaml.yaml_implicit_resolvers = {

@@ -190,3 +190,17 @@ def test_csrf_failure_says_what_to_do(browser):
     assert "check_csrf_token" not in res.text and "reload" in res.text.lower()
     res = browser().post_json("/api/tokens/1", {}, expect_errors=True)
     assert "check_csrf_token" not in res.text
+
+
+@pytest.mark.parametrize("separator", ["\u2028", "\u2029", "\u0085", "\r", "\x1b"])
+def test_line_breaks_in_names_are_refused(testapp, make_user, make_key, separator):
+    """A name goes into e-mail headers, pages and logs on one line: a separator is refused at the door."""
+    auth = {"Authorization": f"Bearer {make_key(make_user('ada@example.com'), 'write')[1]}"}
+    for path, body in (
+        ("/api/monitors", {"name": f"shop{separator}Bcc: x@evil.example", "url": "http://127.0.0.1/"}),
+        ("/api/channels", {"name": f"ops{separator}x", "kind": "webhook", "target": "http://127.0.0.1/hook"}),
+    ):
+        res = testapp.post_json(path, body, headers=auth, expect_errors=True)
+        assert_json_error(res, 422)
+        assert "name" in res.json["fields"]
+        assert testapp.get(path, headers=auth).json[path.rsplit("/", 1)[1]] == []

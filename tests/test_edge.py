@@ -7,7 +7,17 @@ import pytest
 
 
 def test_an_unknown_host_gets_400_and_never_a_redirect_to_it(testapp):
-    for headers in ({"Host": "evil.example"}, {"Host": "evil.example:6543"}, {"Host": "localhost.evil.example"}):
+    for host in (
+        "evil.example",
+        "evil.example:6543",
+        "localhost.evil.example",
+        "127.0.0.1:7100@evil.example",
+        "localhost:80@evil.example",
+        "localhost/@evil.example",
+        "[::1]@evil.example",
+        "localhost:80:evil.example",
+    ):
+        headers = {"Host": host}
         res = testapp.get("/account", headers=headers, expect_errors=True)
         assert res.status_int == 400, res.text[:200]
         assert "evil" not in res.headers.get("Location", "") and "http://evil" not in res.text
@@ -56,8 +66,9 @@ def test_forwarded_host_from_the_trusted_proxy_is_checked(app, testapp, serve):
         )
         + "/account"
     )
-    status, headers = http_get(url, {"X-Forwarded-Host": "evil.example"})
-    assert status == 400 and "Location" not in headers
+    for forwarded in ("evil.example", "127.0.0.1:7100@evil.example"):
+        status, headers = http_get(url, {"X-Forwarded-Host": forwarded})
+        assert status == 400 and "Location" not in headers
     status, headers = http_get(url, {"X-Forwarded-Host": "localhost:8443"})
     assert status == 302 and headers["Location"].startswith("http://localhost:8443/login")
 

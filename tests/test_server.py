@@ -1,13 +1,22 @@
 """The shipped server settings: slow clients cannot lock everybody else out."""
 
 import configparser
+import json
 import os
 import socket
+import urllib.error
 import urllib.request
 
 from .conftest import HERE
 
-SERVER_OPTIONS = ("connection_limit", "channel_timeout", "asyncore_use_poll", "cleanup_interval", "backlog")
+SERVER_OPTIONS = (
+    "connection_limit",
+    "channel_timeout",
+    "asyncore_use_poll",
+    "cleanup_interval",
+    "backlog",
+    "max_request_body_size",
+)
 
 
 def production_server_options():
@@ -37,6 +46,28 @@ def test_requests_are_served_while_200_slow_clients_hold_connections(app, testap
     finally:
         for sock in slow:
             sock.close()
+
+
+def post(url, body, content_type, headers=None):
+    """(status, content type, body) of a real POST."""
+    request = urllib.request.Request(url, data=body, headers={"Content-Type": content_type, **(headers or {})})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as res:
+            return res.status, res.headers.get_content_type(), res.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.headers.get_content_type(), exc.read()
+
+
+def test_the_server_takes_what_the_api_takes_and_refuses_more_in_json(app, testapp, serve, make_user, make_key):
+    """The shipped body limit lets a 4 MiB manifest through; past what a route takes, the 413 is the API's."""
+    url = serve(app, threads=2, **production_server_options())
+    auth = {"Authorization": f"Bearer {make_key(make_user('ada@example.com'), 'write')[1]}"}
+    manifest = b"monitors: []\n" + b"#" * (4 * 1024 * 1024 - 100) + b"\n"
+    assert post(url + "/api/apply", manifest, "application/yaml", auth)[0] == 200
+    for path, size in (("/api/apply", 4 * 1024 * 1024 + 1), ("/api/monitors", 1024 * 1024 + 1)):
+        status, content_type, body = post(url + path, b" " * size, "application/json", auth)
+        assert (status, content_type) == (413, "application/json"), (path, body[:200])
+        assert "larger than" in json.loads(body)["message"]
 
 
 def test_sigterm_stops_pserve_even_when_sigint_is_ignored(tmp_path, db_url):

@@ -15,6 +15,7 @@ from yarl import URL
 
 from ..models.meta import utcnow
 from ..outbound import Blocked, peer_certificate
+from ..text import one_line
 from .rules import Expectations, evaluate
 from .state import Result
 
@@ -134,7 +135,7 @@ def describe(exc, target):
     if isinstance(exc, (aiohttp.InvalidURL, ValueError)):
         return f"not a valid URL: {exc}"
     if isinstance(exc, aiohttp.ClientResponseError):
-        return f"not a valid HTTP answer: {exc.message}"
+        return f"not a valid HTTP answer: {str(exc.message)[:100]}"
     if isinstance(exc, (aiohttp.ClientError, OSError)):
         return f"request failed: {type(exc).__name__}: {exc}"
     raise exc
@@ -154,10 +155,12 @@ async def check(session, guard, target):
             False,
             None,
             round((loop.time() - started) * 1000),
-            describe(exc, target)[:300],
+            one_line(describe(exc, target)),
             network=is_network_failure(exc),
         )
     latency = round((loop.time() - started) * 1000)
     error = evaluate(target.rules, status, body, days)
+    if error is not None:
+        error = one_line(error)
     slow = error is None and target.degraded_ms is not None and latency > target.degraded_ms
     return Result(at, error is None, status, latency, error, slow)

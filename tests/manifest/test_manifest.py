@@ -172,6 +172,10 @@ def test_conflicts_change_nothing(api, app, testapp, make_user, make_key):
         (b"- just\n- a list\n", 400),
         (b"[" * 20000 + b"]" * 20000, 400),
         (b"monitors: []\n" + b"#" * (4 * 1024 * 1024), 413),
+        # numbers no field takes: a 422 naming the body, not a traceback
+        (b"monitors:\n- name: a\n  url: http://127.0.0.1/\n  interval: 1" + b"0" * 5000 + b"\n", 422),
+        (b"monitors:\n- name: a\n  url: http://127.0.0.1/\n  timeout: 0x" + b"f" * 20 + b"\n", 422),
+        (b"monitors:\n- name: a\n  url: http://127.0.0.1/\n  timeout: .nan\n", 422),
     ],
 )
 def test_unreadable_or_oversized_yaml_is_refused(api, testapp, body, status):
@@ -182,6 +186,21 @@ def test_unreadable_or_oversized_yaml_is_refused(api, testapp, body, status):
         status=status,
     )
     assert res.json["message"]
+    if status == 422:
+        assert res.json["fields"] == {"body": "numbers must lie within ±2^63 and be finite"}
+    assert api.get("/api/monitors")["monitors"] == []
+
+
+@pytest.mark.parametrize("number", ["1" + "0" * 5000, "1e999", "NaN", "-Infinity", "9223372036854775808"])
+def test_numbers_no_field_takes_are_422_in_json_too(api, testapp, number):
+    body = '{"monitors": [{"name": "a", "url": "http://127.0.0.1/", "interval": NUMBER}]}'.replace("NUMBER", number)
+    res = testapp.post(
+        "/api/apply",
+        body,
+        headers={"Authorization": f"Bearer {api.token}", "Content-Type": "application/json"},
+        status=422,
+    )
+    assert res.json["fields"] == {"body": "numbers must lie within ±2^63 and be finite"}
 
 
 def test_a_read_key_may_export_but_not_apply(testapp, make_user, make_key):

@@ -82,6 +82,14 @@ def test_new_monitors_are_spread_over_their_first_interval(api, app, target):
         ({"name": "n", "url": "https://example.com", "headers": {"Bad Name": "x"}}, {"headers"}),
         ({"name": "n", "url": "https://example.com", "headers": {"X-A": "b\r\nInjected: 1"}}, {"headers"}),
         ({"name": "n", "url": "https://example.com", "headers": {"Transfer-Encoding": "chunked"}}, {"headers"}),
+        # a check may not pose as another host, a proxy or another client: a target may trust these
+        ({"name": "n", "url": "https://example.com", "headers": {"Host": "internal.example"}}, {"headers"}),
+        ({"name": "n", "url": "https://example.com", "headers": {"X-Forwarded-For": "10.0.0.1"}}, {"headers"}),
+        ({"name": "n", "url": "https://example.com", "headers": {"x-forwarded-host": "a"}}, {"headers"}),
+        ({"name": "n", "url": "https://example.com", "headers": {"Forwarded": "for=10.0.0.1"}}, {"headers"}),
+        ({"name": "n", "url": "https://example.com", "headers": {"X-Real-IP": "10.0.0.1"}}, {"headers"}),
+        ({"name": "n", "url": "https://example.com", "headers": {"Proxy-Authorization": "x"}}, {"headers"}),
+        ({"name": "n", "url": "https://example.com", "headers": {"Connection": "close"}}, {"headers"}),
         (
             {"name": "n", "url": "https://example.com", "failures_to_down": 11, "successes_to_up": 0},
             {"failures_to_down", "successes_to_up"},

@@ -57,6 +57,17 @@ def test_json_rules(api, target):
     assert check_now(client, headers, url=target.url + "/ok", json_path="a")["error"] == "the body is not JSON"
 
 
+def test_a_cause_holds_remote_words_on_one_line(api, target):
+    """What a server answers ends up in causes, alerts and pages: no control, bidi or line-break characters."""
+    import urllib.parse
+
+    client, headers = api
+    body = json.dumps({"state": "ok\u202e\r\n\x1b[31mBcc: x\u2028"})
+    url = target.url + "/text?body=" + urllib.parse.quote(body)
+    error = check_now(client, headers, url=url, json_path="state", json_value="ok")["error"]
+    assert error == "state is 'ok    [31mBcc: x ', expected 'ok'"
+
+
 def test_timeout_and_degraded(api, target):
     client, headers = api
     started = time.monotonic()
