@@ -9,6 +9,7 @@ import logging
 from pyramid.exceptions import BadCSRFOrigin, BadCSRFToken, PredicateMismatch
 from pyramid.httpexceptions import (
     HTTPBadRequest,
+    HTTPConflict,
     HTTPException,
     HTTPFound,
     HTTPInternalServerError,
@@ -20,6 +21,7 @@ from pyramid.security import Denied
 from pyramid.view import exception_view_config, forbidden_view_config, notfound_view_config
 from sqlalchemy import exc as sa
 
+from .accounts.service import TooMany
 from .aio import ShuttingDown
 from .logs import Tracebacks
 from .settings import Site, section
@@ -185,6 +187,12 @@ def shutting_down(exc, request):
         request,
         "The server is restarting; try again in a few seconds.",
     )
+
+
+@exception_view_config(TooMany, renderer="myapp:templates/error.jinja2")
+def too_many(exc, request):
+    """A user's limit (monitors, channels, keys ...): 409, nothing was added."""
+    return render_error(HTTPConflict(), request, str(exc))
 
 
 @exception_view_config(HTTPException, renderer="myapp:templates/error.jinja2")

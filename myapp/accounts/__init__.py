@@ -56,11 +56,18 @@ class AccountSettings(Section):
     max_age: int = Field(14 * 24 * 3600, alias="session.max_age", ge=60, description="seconds a sign-in lasts")
     argon2_time_cost: int = Field(3, alias="auth.argon2_time_cost", ge=1)
     argon2_memory_kib: int = Field(65536, alias="auth.argon2_memory_kib", ge=8)
-    max_failures_per_email: int = Field(5, alias="auth.max_failures_per_email", ge=1)
+    max_failures_per_email: int = Field(
+        5, alias="auth.max_failures_per_email", ge=1, description="per account and client address, and per session"
+    )
     max_failures_per_address: int = Field(20, alias="auth.max_failures_per_address", ge=1)
     failure_window_seconds: int = Field(900, alias="auth.failure_window_seconds", ge=1)
+    max_failures_per_account: int = Field(
+        100, alias="auth.max_failures_per_account", ge=1, description="from every address together"
+    )
+    account_window_seconds: int = Field(3600, alias="auth.account_window_seconds", ge=1)
     max_signups_per_address: int = Field(10, alias="auth.max_signups_per_address", ge=1)
     signup_window_seconds: int = Field(3600, alias="auth.signup_window_seconds", ge=1)
+    max_api_keys_per_user: int = Field(50, alias="auth.max_api_keys_per_user", ge=0, description="0: no limit")
 
 
 def session_lifetime(registry):
@@ -117,8 +124,14 @@ def includeme(config):
     signups = datetime.timedelta(seconds=settings.signup_window_seconds)
     registry.throttle = Throttle(
         {
-            "signin_email": Limit(settings.max_failures_per_email, failures),
+            # the owner from another address still gets in (signin_pair); many addresses together meet the
+            # slower ceiling of the account (signin_email); one address meets its own (signin_address)
+            "signin_pair": Limit(settings.max_failures_per_email, failures),
+            "signin_email": Limit(
+                settings.max_failures_per_account, datetime.timedelta(seconds=settings.account_window_seconds)
+            ),
             "signin_address": Limit(settings.max_failures_per_address, failures),
+            "password_change": Limit(settings.max_failures_per_email, failures),
             "signup_address": Limit(settings.max_signups_per_address, signups),
         }
     )

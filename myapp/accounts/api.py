@@ -32,7 +32,7 @@ def key_json(key):
     permission=NO_PERMISSION_REQUIRED,
     require_csrf=False,
     body=TokenRequest,
-    responses={201: NewApiKey, 401: Error, 429: Error},
+    responses={201: NewApiKey, 401: Error, 409: Error, 429: Error},
 )
 async def create_token(request):
     """Email and password in, a new API key out (its secret shown this once)."""
@@ -52,7 +52,9 @@ async def create_token(request):
             "fields": {},
             "request_id": request.request_id,
         }
-    key, token = await service.create_api_key(request.dbsession, user.id, data.scope, data.name)
+    key, token = await service.create_api_key(
+        request.dbsession, user.id, data.scope, data.name, request.registry.accounts.max_api_keys_per_user
+    )
     request.response.status = 201
     return {**key_json(key), "token": token}
 

@@ -184,17 +184,23 @@ async def update_account(request):
     if request.POST.get("form") == "password":
         data, errors = form(request, PasswordChange)
         if data:
-            matches, _ = await request.registry.passwords.verify(user.password_hash, data["current_password"])
-            if not matches:
-                errors = {"current_password": "this is not your current password"}
-            else:
-                await service.set_password(
+            try:
+                changed = await service.change_password(
                     session,
                     request.registry.passwords,
+                    request.registry.throttle,
                     user,
+                    data["current_password"],
                     data["new_password"],
                     keep_session=request.session.get("sid"),
                 )
+            except service.Throttled as exc:
+                request.response.status = 429
+                errors = {"current_password": f"too many wrong passwords; try again in {exc.retry_after} seconds"}
+                return await account_page(request, errors=errors)
+            if not changed:
+                errors = {"current_password": "this is not your current password"}
+            else:
                 message = "Your password is changed. Other sessions are signed out."
                 if request.POST.get("revoke_keys"):
                     revoked = await service.revoke_api_keys(session, user.id)
@@ -221,9 +227,17 @@ async def create_key(request):
     if not data:
         request.response.status = 422
         return await account_page(request, errors=errors)
-    key, token = await service.create_api_key(
-        request.dbsession, request.context.owner_id, data["scope"], data.get("name", "")
-    )
+    try:
+        key, token = await service.create_api_key(
+            request.dbsession,
+            request.context.owner_id,
+            data["scope"],
+            data.get("name", ""),
+            request.registry.accounts.max_api_keys_per_user,
+        )
+    except service.TooMany as exc:
+        request.response.status = 409
+        return await account_page(request, errors={"name": str(exc)})
     # shown in this response only: it is stored hashed and never shown again
     return await account_page(request, new_token={"token": token, "name": key.name, "scope": key.scope})
 

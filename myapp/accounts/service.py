@@ -18,6 +18,14 @@ class EmailTaken(Exception):
     pass
 
 
+class TooMany(Exception):
+    """The user has as many of something as allowed: 409."""
+
+    def __init__(self, what, limit):
+        super().__init__(f"You have {limit} {what}, the most allowed; delete one first.")
+        self.what, self.limit = what, limit
+
+
 class Throttled(Exception):
     def __init__(self, retry_after):
         super().__init__(f"too many attempts; try again in {retry_after} s")
@@ -100,7 +108,9 @@ async def create_user(session, passwords, email, display_name, password, role="u
 
 async def authenticate(session, passwords, throttle, email, password, address):
     """The user whose credentials these are, or None (the failure stays counted).  Throttled when over the limit."""
-    hits = await throttle.attempt(session, {"signin_email": email, "signin_address": address})
+    hits = await throttle.attempt(
+        session, {"signin_pair": f"{email} {address}", "signin_email": email, "signin_address": address}
+    )
     user = await session.scalar(select(User).where(User.email == email))
     if user is None:
         await passwords.waste_time(password)
@@ -111,8 +121,20 @@ async def authenticate(session, passwords, throttle, email, password, address):
         return None
     if new_hash:
         user.password_hash = new_hash
-    await throttle.forget(session, hits, reset={"signin_email": email})
+    await throttle.forget(session, hits, reset={"signin_pair": f"{email} {address}"})
     return user
+
+
+async def change_password(session, passwords, throttle, user, current, new, keep_session=None):
+    """Set ``new`` as the user's password if ``current`` is it (True), else False, the failure counted:
+    Throttled past ``auth.max_failures_per_email`` (a stolen session cannot guess the password freely)."""
+    hits = await throttle.attempt(session, {"password_change": user.id})
+    matches, _ = await passwords.verify(user.password_hash, current)
+    if not matches:
+        return False
+    await throttle.forget(session, hits, reset={"password_change": user.id})
+    await set_password(session, passwords, user, new, keep_session)
+    return True
 
 
 async def set_password(session, passwords, user, password, keep_session=None):
@@ -182,8 +204,10 @@ def _token_hash(token):
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-async def create_api_key(session, user_id, scope, name=""):
-    """(the key, its secret token).  Only the token's SHA-256 is stored: it is shown once."""
+async def create_api_key(session, user_id, scope, name="", limit=0):
+    """(the key, its secret token).  Only the token's SHA-256 is stored: it is shown once.  TooMany when the
+    user has ``limit`` active keys."""
+    await check_room(session, user_id, keys, limit, "API keys", where=keys.c.revoked_at.is_(None))
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     key = ApiKey(
         user_id=user_id, scope=scope, name=name, prefix=token[: len(TOKEN_PREFIX) + 6], token_hash=_token_hash(token)
@@ -228,3 +252,36 @@ async def list_users(session, limit, after_id=None, email_contains=None):
     if email_contains:
         query = query.where(User.email.contains(email_contains, autoescape=True))
     return next_page(list(await session.scalars(query)), limit)
+
+
+# -- what a user may have -------------------------------------------------------------------------
+
+
+async def lock_owner(session, user_id, fresh=False):
+    """Take the user's row for this transaction: whoever counts and adds the user's things after this waits
+    for this transaction to end.  An UPDATE, not a SELECT ... FOR UPDATE, because SQLite takes its write
+    lock only when it writes; it changes nothing.
+
+    ``fresh``: end what the session has read so far first (it must have written nothing), so that what it
+    reads next is read after the lock (MariaDB's REPEATABLE READ keeps the snapshot of a transaction's first
+    read: the caller's identity, read before the view ran)."""
+    if fresh:
+        await session.commit()
+    await session.execute(update(users).where(users.c.id == user_id).values(id=users.c.id))
+
+
+async def count_owned(session, user_id, table, where=None):
+    """How many rows of ``table`` the user has (that meet ``where``), as committed now (a locking read: not
+    an older snapshot that this transaction may have begun with)."""
+    query = select(func.count()).select_from(table).where(table.c.user_id == user_id)
+    return await session.scalar((query if where is None else query.where(where)).with_for_update(read=True))
+
+
+async def check_room(session, user_id, table, limit, what, adding=1, where=None):
+    """TooMany unless the user may add ``adding`` rows to ``table`` (``limit`` 0: no limit).  The user's
+    row stays locked until the caller's transaction ends, so two requests at once cannot both pass."""
+    if not limit:
+        return
+    await lock_owner(session, user_id)
+    if await count_owned(session, user_id, table, where) + adding > limit:
+        raise TooMany(what, limit)

@@ -2,6 +2,11 @@
 
 from ..accounts.security import OwnedRow
 from ..models import MaintenanceWindow
+from ..settings import Field, Section, section
+
+
+class MaintenanceSettings(Section):
+    max_per_user: int = Field(100, alias="monitors.max_windows_per_user", ge=0, description="0: no limit")
 
 
 class WindowResource(OwnedRow):
@@ -12,5 +17,6 @@ class WindowResource(OwnedRow):
 
 def includeme(config):
     config.include("myapp.accounts")
+    config.registry.maintenance = section(config.registry, MaintenanceSettings)
     config.scan(".api")
     config.scan(".pages")

@@ -5,6 +5,7 @@ from pyramid.view import view_config
 
 from ..api.contract import Patch
 from ..text import iso
+from ..validation import Error, PageQuery
 from . import schema, service
 from .schema import Window, WindowFields, WindowList
 
@@ -19,13 +20,20 @@ def window_json(window):
 
 
 @view_config(
-    route_name="api.maintenance", request_method="GET", renderer="json", permission="view", responses={200: WindowList}
+    route_name="api.maintenance",
+    request_method="GET",
+    renderer="json",
+    permission="view",
+    query=PageQuery,
+    responses={200: WindowList},
 )
 async def list_windows(request):
-    """The caller's maintenance windows."""
-    return {
-        "windows": [window_json(w) for w in await service.list_windows(request.dbsession, request.context.owner_id)]
-    }
+    """The caller's maintenance windows, by id, a page at a time."""
+    query = request.api_query
+    windows, next_cursor = await service.page_of_windows(
+        request.dbsession, request.context.owner_id, query.limit, query.cursor
+    )
+    return {"windows": [window_json(w) for w in windows], "next_cursor": str(next_cursor) if next_cursor else None}
 
 
 @view_config(
@@ -34,12 +42,14 @@ async def list_windows(request):
     renderer="json",
     permission="edit",
     body=WindowFields,
-    responses={201: Window},
+    responses={201: Window, 409: Error},
 )
 async def create_window(request):
     """A new window: once (starts_at to ends_at, UTC) or weekly (days, start_time, duration_minutes, timezone)."""
     fields = schema.clean(request.api_body)
-    window = await service.create_window(request.dbsession, request.context.owner_id, fields)
+    window = await service.create_window(
+        request.dbsession, request.context.owner_id, fields, request.registry.maintenance.max_per_user
+    )
     request.response.status = 201
     request.response.headers["Location"] = request.route_url("api.maintenance.window", window_id=window.id)
     return window_json(window)

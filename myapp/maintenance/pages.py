@@ -4,6 +4,7 @@ from pyramid.httpexceptions import HTTPFound
 from pyramid.view import view_config
 from sqlalchemy import select
 
+from ..accounts.service import TooMany
 from ..models import Monitor
 from ..validation import Invalid
 from . import schema, service
@@ -85,10 +86,18 @@ async def create(request):
     try:
         if errors:
             raise Invalid(errors)
-        window = await service.create_window(request.dbsession, request.context.owner_id, schema.validate(data))
+        window = await service.create_window(
+            request.dbsession,
+            request.context.owner_id,
+            schema.validate(data),
+            request.registry.maintenance.max_per_user,
+        )
     except Invalid as exc:
         request.response.status = 422
         return await page(request, values, exc.fields)
+    except TooMany as exc:
+        request.response.status = 409
+        return await page(request, values, {"name": str(exc)})
     request.session.flash(f"The maintenance window {window.name} is saved.")
     return HTTPFound(request.route_path("maintenance"))
 

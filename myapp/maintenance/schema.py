@@ -105,6 +105,7 @@ class Window(Reply):
 
 class WindowList(Reply):
     windows: list[Window]
+    next_cursor: str | None
 
 
 REQUIRED = {"once": ("starts_at", "ends_at"), "weekly": ("days", "start_time", "duration_minutes", "timezone")}

@@ -12,9 +12,10 @@ import zoneinfo
 
 from sqlalchemy import or_, select
 
+from ..accounts.service import check_room
 from ..models import MaintenanceWindow, Monitor
 from ..models.meta import utcnow
-from ..validation import Invalid
+from ..validation import Invalid, next_page
 from .schema import DAYS
 
 UTC = datetime.UTC
@@ -47,7 +48,9 @@ async def check_monitor(session, user_id, monitor_id):
         raise Invalid({"monitor_id": f"no such monitor: {monitor_id}"})
 
 
-async def create_window(session, user_id, fields, now=None):
+async def create_window(session, user_id, fields, limit=0, now=None):
+    """A new window; accounts.service.TooMany when the user has ``limit`` already."""
+    await check_room(session, user_id, MaintenanceWindow.__table__, limit, "maintenance windows")
     await check_monitor(session, user_id, fields["monitor_id"])
     now = now or utcnow()
     window = MaintenanceWindow(user_id=user_id, **fields, created_at=now, updated_at=now)
@@ -65,7 +68,21 @@ async def update_window(session, window, fields, now=None):
     return window
 
 
+async def page_of_windows(session, user_id, limit, after_id=None):
+    """The user's windows by id, ``limit`` at a time after ``after_id``: (windows, next cursor or None)."""
+    query = (
+        select(MaintenanceWindow)
+        .where(MaintenanceWindow.user_id == user_id)
+        .order_by(MaintenanceWindow.id)
+        .limit(limit + 1)
+    )
+    if after_id is not None:
+        query = query.where(MaintenanceWindow.id > after_id)
+    return next_page(list(await session.scalars(query)), limit)
+
+
 async def list_windows(session, user_id):
+    """All the user's windows, by name (at most ``monitors.max_windows_per_user``)."""
     return list(
         await session.scalars(
             select(MaintenanceWindow)
@@ -75,8 +92,9 @@ async def list_windows(session, user_id):
     )
 
 
-async def windows_of(session, rows):
-    """{monitor id: [windows]} for monitor rows (with id and user_id): their own and their owner's global ones."""
+async def windows_of(session, rows, since):
+    """{monitor id: [windows]} for monitor rows (with id and user_id): their own and their owner's global ones,
+    weekly or not over by ``since``."""
     if not rows:
         return {}
     found = (
@@ -85,7 +103,8 @@ async def windows_of(session, rows):
                 or_(
                     MaintenanceWindow.monitor_id.in_({r.id for r in rows}),
                     MaintenanceWindow.monitor_id.is_(None) & MaintenanceWindow.user_id.in_({r.user_id for r in rows}),
-                )
+                ),
+                or_(MaintenanceWindow.kind == "weekly", MaintenanceWindow.ends_at > since),
             )
         )
     ).all()

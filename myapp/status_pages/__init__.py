@@ -1,6 +1,7 @@
 """Status pages: chosen monitors of one user, shown to anyone at /status/{slug}.
 
-Settings: ``monitors.status_cache_seconds`` (how long a process keeps a rendered public page).
+Settings: ``monitors.status_cache_seconds`` (how long a process keeps a rendered public page) and
+``monitors.max_status_pages_per_user``.
 """
 
 from ..accounts.security import OwnedRow
@@ -11,6 +12,7 @@ from .cache import PublicCache
 
 class StatusPageSettings(Section):
     cache_seconds: int = Field(30, alias="monitors.status_cache_seconds", ge=0)
+    max_per_user: int = Field(50, alias="monitors.max_status_pages_per_user", ge=0, description="0: no limit")
 
 
 class StatusPageResource(OwnedRow):
@@ -21,5 +23,6 @@ class StatusPageResource(OwnedRow):
 
 def includeme(config):
     config.include("myapp.accounts")
-    config.registry.status_cache = PublicCache(section(config.registry, StatusPageSettings).cache_seconds)
+    settings = config.registry.status_pages = section(config.registry, StatusPageSettings)
+    config.registry.status_cache = PublicCache(settings.cache_seconds)
     config.scan(".pages")

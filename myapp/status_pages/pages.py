@@ -7,6 +7,7 @@ from pyramid.security import NO_PERMISSION_REQUIRED
 from pyramid.view import view_config
 from sqlalchemy import select
 
+from ..accounts.service import TooMany
 from ..models import Monitor
 from ..monitors import charts, queries
 from ..monitors import service as monitor_service
@@ -60,9 +61,13 @@ async def save(request, page=None):
     data = read_form(request.POST)
     try:
         fields = schema.validate(data)
-        saved = await service.save(request.dbsession, request.context.owner_id, fields, page)
+        saved = await service.save(
+            request.dbsession, request.context.owner_id, fields, page, request.registry.status_pages.max_per_user
+        )
     except Invalid as exc:
         return await form_context(request, values_of(data), exc.fields, page, status=422)
+    except TooMany as exc:
+        return await form_context(request, values_of(data), {"title": str(exc)}, page, status=409)
     except service.SlugTaken:
         return await form_context(
             request, values_of(data), {"slug": "this address is taken; choose another"}, page, status=409

@@ -3,6 +3,7 @@
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
+from ..accounts.service import check_room
 from ..models import Incident, Monitor, StatusPage, StatusPageMonitor
 from ..models.meta import utcnow
 
@@ -19,9 +20,12 @@ async def own_monitors(session, user_id, ids):
     return [i for i in ids if i in found]
 
 
-async def save(session, user_id, fields, page=None):
-    """Create (``page`` None) or update a status page with its monitors; SlugTaken when the slug is in use."""
+async def save(session, user_id, fields, page=None, limit=0):
+    """Create (``page`` None) or update a status page with its monitors; SlugTaken when the slug is in use,
+    accounts.service.TooMany when a new page would be one more than ``limit``."""
     now = utcnow()
+    if page is None:
+        await check_room(session, user_id, StatusPage.__table__, limit, "status pages")
     taken = await session.scalar(select(StatusPage.id).where(StatusPage.slug == fields["slug"]))
     if taken is not None and (page is None or taken != page.id):
         raise SlugTaken(fields["slug"])

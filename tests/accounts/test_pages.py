@@ -144,6 +144,22 @@ def test_change_name_and_password_ends_other_sessions(browser, make_user):
     browser("ada@example.com", password="a brand new password").get("/account", status=200)
 
 
+def test_guessing_the_current_password_is_throttled(browser, make_user):
+    """A stolen session cannot try passwords on the change form: five wrong ones, then 429 for a while."""
+    make_user("ada@example.com")
+    client = browser("ada@example.com")
+
+    def change(current, status):
+        form = {"form": "password", "current_password": current, "new_password": "a brand new password"}
+        return client.post("/account", {**form, "csrf_token": csrf_token(client, "/account")}, status=status)
+
+    for n in range(5):
+        change(f"guess number {n}", 422)
+    res = change(PASSWORD, 429)  # even the right one, until the window has passed
+    assert "too many wrong passwords; try again in" in res.text
+    browser("ada@example.com").get("/account", status=200)  # the password is unchanged
+
+
 def test_api_key_from_the_account_page(browser, make_user, testapp):
     make_user("ada@example.com")
     client = browser("ada@example.com")

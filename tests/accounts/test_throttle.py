@@ -146,3 +146,23 @@ def test_sign_ups_are_limited_per_address(make_myapp):
     signup(2, 302)
     res = signup(3, 429)
     assert int(res.headers["Retry-After"]) > 0 and "Too many" in res.text
+
+
+def sign_in(url, email, address, password="wrong guess wrong guess"):
+    return asyncio.run(post_all([(url, guess(email, password), {"X-Forwarded-For": address})], 1))[0]
+
+
+def test_the_owner_from_another_address_gets_in_while_a_guesser_is_throttled(app, make_user, serve):
+    make_user("ada@example.com")
+    url = serve(app, threads=2, **PROXY) + "/api/tokens"
+    assert [sign_in(url, "ada@example.com", "203.0.113.66") for _ in range(6)] == [401] * 5 + [429]
+    assert sign_in(url, "ada@example.com", "203.0.113.66", PASSWORD) == 429  # the guesser's address waits
+    assert sign_in(url, "ada@example.com", "198.51.100.7", PASSWORD) == 201  # the owner, elsewhere, does not
+
+
+def test_guesses_from_many_addresses_meet_the_accounts_ceiling(make_myapp, make_user, serve):
+    make_user("ada@example.com")
+    client = make_myapp(**{"auth.max_failures_per_account": "3"})
+    url = serve(client.app, threads=2, **PROXY) + "/api/tokens"
+    statuses = [sign_in(url, "ada@example.com", f"203.0.113.{n}") for n in range(1, 5)]
+    assert statuses == [401, 401, 401, 429]
