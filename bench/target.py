@@ -1,6 +1,6 @@
 """The HTTP target of the scheduler benchmark, and the bare client that measures its ceiling.
 
-python -m bench.target serve PORT          # answers every GET with 200 "ok", and counts
+python -m bench.target serve PORT          # answers every GET and POST with 200 "ok"; /hang answers never
 python -m bench.target client URL SECONDS CONCURRENCY
                                             # a bare aiohttp loop: requests/s and CPU/request (JSON)
 """
@@ -18,8 +18,14 @@ def serve(port):
     async def ok(request):
         return web.Response(text="ok")
 
+    async def hang(request):  # a server that never answers in time: a monitor's or a webhook's
+        await asyncio.sleep(3600)
+        return web.Response(text="late")
+
     app = web.Application()
+    app.router.add_route("*", "/hang", hang)
     app.router.add_get("/{tail:.*}", ok)
+    app.router.add_post("/{tail:.*}", ok)
     web.run_app(app, host="127.0.0.1", port=port, access_log=None, print=None)
 
 

@@ -5,9 +5,11 @@ monitors' flips), and the outbox task sends them.  Settings: ``smtp.*``, ``alert
 ``myapp.public_url`` (links in messages); see AlertSettings.
 """
 
+import datetime
 from typing import Literal
 
 from ..accounts.security import OwnedRow
+from ..accounts.service import Limit
 from ..models import Channel
 from ..settings import Field, Optional, Section, Site, section
 from . import service
@@ -24,6 +26,15 @@ class AlertSettings(Section):
     max_attempts: int = Field(8, alias="alerts.max_attempts", ge=1)
     backoff_seconds: int = Field(30, alias="alerts.backoff_seconds", ge=1)
     outbox: bool = Field(True, alias="alerts.outbox", description="run the outbox in this process")
+    attempt_seconds: float = Field(5, alias="alerts.attempt_seconds", gt=0, le=30, description="one attempt's deadline")
+    max_concurrency: int = Field(100, alias="alerts.max_concurrency", ge=1, description="sends at once, per process")
+    max_concurrency_per_owner: int = Field(10, alias="alerts.max_concurrency_per_owner", ge=1)
+    max_concurrency_per_channel: int = Field(2, alias="alerts.max_concurrency_per_channel", ge=1)
+    max_channels_per_user: int = Field(100, alias="alerts.max_channels_per_user", ge=0, description="0: no limit")
+    confirm_email: bool = Field(True, alias="alerts.confirm_email", description="alerts only to confirmed addresses")
+    tests_per_hour: int = Field(10, alias="alerts.tests_per_hour", ge=1, description="per user, and per address")
+    confirmations_per_day: int = Field(3, alias="alerts.confirmations_per_day", ge=1, description="per address")
+    new_addresses_per_day: int = Field(10, alias="alerts.new_addresses_per_day", ge=1, description="per user")
 
 
 class ChannelResource(OwnedRow):
@@ -35,11 +46,19 @@ class ChannelResource(OwnedRow):
 def includeme(config):
     config.include("myapp.accounts")
     config.include("myapp.outbound")
+    config.include("myapp.on_demand")
     config.include("myapp.monitors")
     registry = config.registry
     settings = section(registry, AlertSettings)
     registry.alerts = settings
     registry.outbox = Outbox(settings, section(registry, Site))
+    hour, day = datetime.timedelta(hours=1), datetime.timedelta(days=1)
+    registry.throttle.limits.update(
+        test_user=Limit(settings.tests_per_hour, hour),
+        test_address=Limit(settings.tests_per_hour, hour),
+        confirm_address=Limit(settings.confirmations_per_day, day),
+        confirm_user=Limit(settings.new_addresses_per_day, day),
+    )
     config.add_flip_listener(service.enqueue)
     if settings.outbox:
         config.add_background_task(registry.outbox.run, name="alerts.outbox")

@@ -1,12 +1,33 @@
 """JSON API: notification channels, a test message, and what was delivered."""
 
-from pyramid.httpexceptions import HTTPNoContent
+import contextlib
+
+from pyramid.httpexceptions import HTTPConflict, HTTPNoContent, HTTPTooManyRequests
 from pyramid.view import view_config
 
+from ..accounts.service import Throttled
 from ..api.contract import Patch
+from ..on_demand import Busy
 from ..text import iso
-from . import sender, service
-from .schema import Attempt, Channel, ChannelFields, ChannelList, DeliveryList, validate
+from ..validation import Error
+from . import actions, service
+from .schema import Attempt, Channel, ChannelFields, ChannelList, DeliveryList, Sending, validate
+
+
+@contextlib.contextmanager
+def refusals():
+    """What a channel's owner may be refused, as the API says it: 429 (throttled, busy), 409 (not confirmed)."""
+    try:
+        yield
+    except Throttled as exc:
+        raise HTTPTooManyRequests(
+            f"Too many messages to this address or from you; try again in {exc.retry_after} seconds.",
+            headers={"Retry-After": str(exc.retry_after)},
+        ) from None
+    except Busy as exc:
+        raise HTTPTooManyRequests(str(exc), headers={"Retry-After": "5"}) from None
+    except actions.NotConfirmed as exc:
+        raise HTTPConflict(str(exc)) from None
 
 
 def channel_json(channel):
@@ -17,6 +38,7 @@ def channel_json(channel):
         "target": channel.target,
         "has_secret": channel.secret is not None,
         "slack": channel.slack,
+        "confirmed": channel.confirmed_at is not None,
         "created_at": iso(channel.created_at),
         "updated_at": iso(channel.updated_at),
     }
@@ -52,12 +74,13 @@ async def list_channels(request):
     renderer="json",
     permission="edit",
     body=ChannelFields,
-    responses={201: Channel},
+    responses={201: Channel, 409: Error, 429: Error},
 )
 async def create_channel(request):
     """A new channel: a webhook (JSON POST, optionally signed) or an e-mail address."""
     fields = request.api_body.model_dump()
-    channel = await service.create_channel(request.dbsession, request.context.owner_id, fields)
+    with refusals():
+        channel = await actions.create(request, fields)
     request.response.status = 201
     request.response.headers["Location"] = request.route_url("api.channel", channel_id=channel.id)
     return channel_json(channel)
@@ -77,7 +100,7 @@ def get_channel(request):
     renderer="json",
     permission="edit",
     body=Patch(ChannelFields),
-    responses={200: Channel},
+    responses={200: Channel, 429: Error},
 )
 async def patch_channel(request):
     """Change some fields; the channel is checked as a whole."""
@@ -90,7 +113,8 @@ async def patch_channel(request):
         "slack": channel.slack,
     }
     changes = validate(request.api_body, request.registry.validation_context, current)
-    return channel_json(await service.update_channel(request.dbsession, channel, changes))
+    with refusals():
+        return channel_json(await actions.update(request, channel, changes))
 
 
 @view_config(route_name="api.channel", request_method="DELETE", permission="delete", responses={204: None})
@@ -105,14 +129,19 @@ async def delete_channel(request):
     request_method="POST",
     renderer="json",
     permission="edit",
-    async_timeout=sender.TIMEOUT + 5,
-    responses={200: Attempt},
+    responses={200: Attempt, 202: Sending, 409: Error, 429: Error},
 )
 async def test_channel(request):
-    """Send a test message now and say how it went."""
-    attempt = await sender.send_test(
-        request.registry.outbox.sending(request.loop_state), request.dbsession, request.context.channel
-    )
+    """Send a test message now and say how it went (202 when it takes longer than the request waits: the
+    result is then among the channel's deliveries)."""
+    with refusals():
+        done, attempt = await actions.send_test(request, request.context.channel)
+    if not done:
+        request.response.status = 202
+        request.response.headers["Location"] = request.route_url(
+            "api.channel.deliveries", channel_id=request.context.channel.id
+        )
+        return {"status": "sending", "message": "The test message is still being sent; see the deliveries."}
     return {
         "ok": attempt.ok,
         "status_code": attempt.status_code,
@@ -132,3 +161,21 @@ async def deliveries(request):
     """The channel's last 100 messages: pending, sent or failed, with attempts and the last error."""
     rows = await service.recent_deliveries(request.dbsession, request.context.channel.id, limit=100)
     return {"deliveries": [delivery_json(row) for row in rows]}
+
+
+@view_config(
+    route_name="api.channel.confirm",
+    request_method="POST",
+    renderer="json",
+    permission="edit",
+    responses={202: Sending, 409: Error, 429: Error},
+)
+async def confirm_again(request):
+    """Send the confirmation message of an e-mail channel again (its address is not confirmed yet)."""
+    channel = request.context.channel
+    if channel.confirmed_at is not None:
+        raise HTTPConflict("This channel's address is confirmed already.")
+    with refusals():
+        await actions.confirm_again(request, channel)
+    request.response.status = 202
+    return {"status": "sending", "message": f"A message with a link to confirm it is on its way to {channel.target}."}

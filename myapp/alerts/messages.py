@@ -2,14 +2,19 @@
 
 import json
 
-from ..text import duration, iso
+from ..text import duration, iso, one_line
 
 TITLES = {"down": "DOWN", "up": "back UP", "degraded": "DEGRADED", "test": "a test message"}
+CONFIRM = (
+    "Someone asked to send the alerts of their myapp monitors to this address. If it was you, confirm it "
+    "by opening this link and pressing Confirm:\n\n{link}\n\nIf it was not you, ignore this message: "
+    "nothing else will be sent here."
+)
 STORM = "{} monitors failed at once; this may be the monitor's own network"
 STORM_LIST = 100
 
 
-def document(key, event, monitor, at, cause=None, down_seconds=None, channel=None):
+def document(key, event, monitor, at, cause=None, down_seconds=None, channel=None, link=None):
     """The facts of an alert, stored with its delivery; ``as_sent`` adds the link to the monitor's page.
 
     ``monitor`` has id, name, url, state (None for a channel's test message).
@@ -23,6 +28,8 @@ def document(key, event, monitor, at, cause=None, down_seconds=None, channel=Non
         doc["down_seconds"] = int(down_seconds)
     if channel is not None:
         doc["channel"] = channel
+    if link is not None:
+        doc["link"] = link
     return doc
 
 
@@ -57,11 +64,14 @@ def as_sent(doc, public_url):
 
 
 def subject(doc):
+    """The e-mail subject: fixed words, and the monitor's name (its owner's words: on one line)."""
     if doc["event"] == "storm":
         return f"myapp: {doc['count']} monitors failed at once"
     if doc["event"] == "test":
-        return f"myapp: a test message for {doc.get('channel', 'this channel')}"
-    return f"myapp: {doc['monitor']['name']} is {TITLES[doc['event']]}"
+        return "myapp: a test message"
+    if doc["event"] == "confirm":
+        return "myapp: confirm this address for alerts"
+    return f"myapp: {one_line(doc['monitor']['name'], 100)} is {TITLES[doc['event']]}"
 
 
 def utc(doc):
@@ -71,6 +81,8 @@ def utc(doc):
 
 def text(doc):
     """The message in words: the monitor, its URL, the state, the time in UTC, a link."""
+    if doc["event"] == "confirm":
+        return CONFIRM.format(link=doc["link"])
     if doc["event"] == "storm":
         lines = [f"{doc['message']}.", f"At {utc(doc)} UTC, each checked twice:"]
         lines += [

@@ -1,7 +1,13 @@
 """The outbox task: on myapp.aio's service loop, in every process, it claims due deliveries (as the
-scheduler claims monitors), sends them at once, and records each attempt."""
+scheduler claims monitors), sends each on its own, and records each attempt as it ends.
+
+Sharing: at most ``alerts.max_concurrency`` sends at once in a process, ``..._per_owner`` of one owner's
+and ``..._per_channel`` through one channel; each attempt ends within ``alerts.attempt_seconds``.  A
+receiver that never answers holds its own channel's share for that long, and nobody else's alert waits
+for it."""
 
 import asyncio
+import collections
 import logging
 import os
 import socket
@@ -9,8 +15,10 @@ import uuid
 
 from sqlalchemy.exc import DBAPIError
 
+from ..aio import loop_state
 from ..models import in_session
-from . import sender, service
+from ..models.meta import utcnow
+from . import messages, sender, service
 from .kinds import Sending
 
 log = logging.getLogger(__name__)
@@ -25,47 +33,92 @@ class Outbox:
         self.site = site
         self.owner = None
         self.sent = self.failed_attempts = 0
+        self.owners = collections.Counter()  # user id: its deliveries being sent now
+        self.channels = collections.Counter()  # channel id: likewise
+        self.sending_now = 0
 
     async def run(self, state):
         self.owner = f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-        while True:
-            try:
-                claimed = await in_session(state, lambda s: service.claim(s, self.owner, BATCH))
-            except DBAPIError as exc:
-                log.warning("claiming deliveries failed: %s", str(exc.orig or exc).splitlines()[0][:200])
-                claimed = []
-            if claimed:
-                await self.deliver(state, claimed)
-            if len(claimed) < BATCH:
-                await asyncio.sleep(POLL)
+        tasks = set()
+        try:
+            while True:
+                claimed, more = await self._claim(state)
+                for one in claimed:
+                    self._count(one.channel, 1)
+                    task = asyncio.create_task(self._deliver(state, one))
+                    tasks.add(task)
+                    task.add_done_callback(tasks.discard)
+                if not (more and claimed):  # more may be due, unless all of it waits for its share
+                    await asyncio.sleep(POLL)
+        finally:  # what is being sent is cancelled: its claim runs out and it is sent again (at least once)
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _claim(self, state):
+        room = min(BATCH, self.settings.max_concurrency - self.sending_now)
+        if room <= 0:
+            return [], False
+        sharing = service.Sharing(
+            self.settings.max_concurrency_per_owner,
+            self.settings.max_concurrency_per_channel,
+            self.owners,
+            self.channels,
+        )
+        try:
+            return await in_session(state, lambda s: service.claim(s, self.owner, room, sharing))
+        except DBAPIError as exc:
+            log.warning("claiming deliveries failed: %s", str(exc.orig or exc).splitlines()[0][:200])
+            return [], False
 
     def sending(self, state):
         """What sending needs on the loop whose state this is."""
         return Sending(state.http, self.settings, self.site.public_url)
 
-    async def deliver(self, state, claimed):
-        sending = self.sending(state)
-        attempts = await asyncio.gather(*(sender.send(sending, c.channel, c.document) for c in claimed))
-        done = list(zip(claimed, attempts))
-        for c, attempt in done:
-            if attempt.ok:
-                self.sent += 1
-            else:
-                self.failed_attempts += 1
-                log.info(
-                    "delivery %s (%s to %s) failed, attempt %d: %s",
-                    c.key,
-                    c.event,
-                    c.channel.name,
-                    c.attempts + 1,
-                    attempt.error,
-                )
+    async def send_test(self, channel):
+        """A test message through ``channel`` (a ChannelTarget), now, on the loop this runs on (the service
+        loop: myapp.on_demand), kept with the channel's deliveries; the Attempt says how it went."""
+        state = loop_state()
+        key = service.new_key()
+        doc = messages.document(key, "test", None, utcnow(), channel=channel.name)
+        attempt = await sender.send(self.sending(state), channel, doc)
+        await in_session(state, lambda session: service.record_test(session, channel, key, doc, attempt))
+        return attempt
+
+    def _count(self, channel, change):
+        """Count a send that starts (1) or ends (-1) against its owner's and its channel's share."""
+        self.sending_now += change
+        for counter, key in ((self.owners, channel.user_id), (self.channels, channel.id)):
+            counter[key] += change
+            if not counter[key]:
+                del counter[key]
+
+    async def _deliver(self, state, claimed):
+        """Send one claimed delivery and record the attempt."""
+        channel = claimed.channel
+        try:
+            attempt = await sender.send(self.sending(state), channel, claimed.document)
+        finally:
+            self._count(channel, -1)
+        if attempt.ok:
+            self.sent += 1
+        else:
+            self.failed_attempts += 1
+            log.info(
+                "delivery %s (%s to %s) failed, attempt %d: %s",
+                claimed.key,
+                claimed.event,
+                channel.name,
+                claimed.attempts + 1,
+                attempt.error,
+            )
+        settings = self.settings
         try:
             await in_session(
                 state,
                 lambda s: service.finish(
-                    s, self.owner, done, self.settings.max_attempts, self.settings.backoff_seconds
+                    s, self.owner, [(claimed, attempt)], settings.max_attempts, settings.backoff_seconds
                 ),
             )
-        except DBAPIError as exc:  # the claims run out and the deliveries are tried again: at least once
-            log.warning("recording %d deliveries failed: %s", len(done), str(exc.orig or exc).splitlines()[0][:200])
+        except DBAPIError as exc:  # the claim runs out and the delivery is tried again: at least once
+            log.warning("recording delivery %s failed: %s", claimed.key, str(exc.orig or exc).splitlines()[0][:200])

@@ -1,11 +1,21 @@
 """Browser pages for alert channels: the list and form, a channel's deliveries, a test, deletion."""
 
 from pyramid.httpexceptions import HTTPFound
+from pyramid.security import NO_PERMISSION_REQUIRED
 from pyramid.view import view_config
 
+from ..accounts.service import Throttled, TooMany
+from ..on_demand import Busy
 from ..validation import Invalid
-from . import sender, service
+from . import actions, service
 from .schema import validate
+
+
+def refused(exc):
+    """Why the owner was refused, in words (see api.refusals)."""
+    if isinstance(exc, Throttled):
+        return f"too many messages to this address or from you; try again in {exc.retry_after} seconds"
+    return str(exc).rstrip(".")
 
 
 def read_form(post):
@@ -51,10 +61,20 @@ async def create(request):
     except Invalid as exc:
         request.response.status = 422
         return await channels_page(request, {**data, "secret": ""}, exc.fields)
-    channel = await service.create_channel(request.dbsession, request.context.owner_id, fields)
-    request.session.flash(
-        f"The channel {channel.name} is added: send it a test message, then choose it on your monitors' forms."
-    )
+    try:
+        channel = await actions.create(request, fields)
+    except (Throttled, TooMany) as exc:
+        request.response.status = 429 if isinstance(exc, Throttled) else 409
+        return await channels_page(request, {**data, "secret": ""}, {"target": refused(exc)})
+    if channel.confirmed_at is None:
+        request.session.flash(
+            f"The channel {channel.name} is added. A message with a link is on its way to {channel.target}: "
+            "alerts go there once the link is followed."
+        )
+    else:
+        request.session.flash(
+            f"The channel {channel.name} is added: send it a test message, then choose it on your monitors' forms."
+        )
     return HTTPFound(request.route_path("channel", channel_id=channel.id))
 
 
@@ -69,13 +89,56 @@ async def channel_page(request):
     return {"channel": channel, "deliveries": await service.recent_deliveries(request.dbsession, channel.id)}
 
 
-@view_config(route_name="channel.test", request_method="POST", permission="edit", async_timeout=sender.TIMEOUT + 5)
+@view_config(route_name="channel.test", request_method="POST", permission="edit")
 async def test(request):
-    attempt = await sender.send_test(
-        request.registry.outbox.sending(request.loop_state), request.dbsession, request.context.channel
-    )
-    request.session.flash("The test message is sent." if attempt.ok else f"The test message failed: {attempt.error}.")
+    try:
+        done, attempt = await actions.send_test(request, request.context.channel)
+    except (Throttled, Busy, actions.NotConfirmed) as exc:
+        request.session.flash(f"No test message was sent: {refused(exc)}.")
+    else:
+        if not done:
+            request.session.flash("The test message is still being sent; its result will show below.")
+        elif attempt.ok:
+            request.session.flash("The test message is sent.")
+        else:
+            request.session.flash(f"The test message failed: {attempt.error}.")
     return HTTPFound(request.route_path("channel", channel_id=request.context.channel.id))
+
+
+@view_config(route_name="channel.confirm.send", request_method="POST", permission="edit")
+async def confirm_again(request):
+    channel = request.context.channel
+    try:
+        await actions.confirm_again(request, channel)
+    except Throttled as exc:
+        request.session.flash(f"Not sent: {refused(exc)}.")
+    else:
+        request.session.flash(f"A message with a link to confirm it is on its way to {channel.target}.")
+    return HTTPFound(request.route_path("channel", channel_id=channel.id))
+
+
+@view_config(
+    route_name="channel.confirm",
+    request_method="GET",
+    renderer="myapp:alerts/templates/alerts/confirm.jinja2",
+    permission=NO_PERMISSION_REQUIRED,
+)
+def confirm_form(request):
+    """The link of a confirmation message: a button, so that a mail scanner that follows links confirms nothing."""
+    return {"confirmed": None}
+
+
+@view_config(
+    route_name="channel.confirm",
+    request_method="POST",
+    renderer="myapp:alerts/templates/alerts/confirm.jinja2",
+    permission=NO_PERMISSION_REQUIRED,
+)
+async def confirm(request):
+    channel = await service.confirm(request.dbsession, request.matchdict["token"])
+    if channel is None:
+        request.response.status = 404
+    return {"confirmed": channel is not None}
 
 
 @view_config(

@@ -70,12 +70,20 @@ class Channel(Reply):
     target: str = Field(description="the webhook's URL or the e-mail address")
     has_secret: bool = Field(description="whether webhook bodies are signed (the secret is never shown)")
     slack: bool
+    confirmed: bool = Field(description="whether it receives alerts: an e-mail address once its owner confirmed it")
     created_at: datetime.datetime
     updated_at: datetime.datetime
 
 
 class ChannelList(Reply):
     channels: list[Channel]
+
+
+class Sending(Reply):
+    """A message on its way, that the request did not wait for."""
+
+    status: Literal["sending"]
+    message: str
 
 
 class Attempt(Reply):

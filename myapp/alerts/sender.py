@@ -8,23 +8,22 @@ import aiohttp
 import aiosmtplib
 
 from ..models.meta import utcnow
-from . import messages, service
+from . import messages
 from .kinds import KINDS
 from .service import Attempt
-
-TIMEOUT = 10  # seconds for one attempt
 
 
 async def send(sending, channel, doc):
     """Send ``doc`` (messages.document) through ``channel``; the Attempt says how it went."""
     doc = messages.as_sent(doc, sending.public_url)
     started, at = time.perf_counter(), utcnow()
+    deadline = sending.settings.attempt_seconds
     try:
-        async with asyncio.timeout(TIMEOUT):
+        async with asyncio.timeout(deadline):
             status = await KINDS[channel.kind].send(sending, channel, doc)
         error = None if status is None or 200 <= status < 300 else f"the receiver answered {status}"
     except TimeoutError:
-        status, error = None, f"timed out after {TIMEOUT} s"
+        status, error = None, f"timed out after {deadline:g} s"
     except (aiohttp.ClientError, aiosmtplib.SMTPException, OSError, ValueError) as exc:
         status, error = None, describe(exc)
     return Attempt(at, error is None, status, int((time.perf_counter() - started) * 1000), error)
@@ -35,12 +34,3 @@ def describe(exc):
     if isinstance(exc, ConnectionRefusedError) or "Connect call failed" in text:
         return "connection refused"
     return f"{type(exc).__name__}: {text}"[:300]
-
-
-async def send_test(sending, session, channel):
-    """A test message through ``channel`` now, kept with its deliveries; the Attempt says how it went."""
-    key = service.new_key()
-    doc = messages.document(key, "test", None, utcnow(), channel=channel.name)
-    attempt = await send(sending, channel, doc)
-    await service.record_test(session, channel, key, doc, attempt)
-    return attempt

@@ -6,14 +6,18 @@ its deliveries commit together, and since only one writer wins a monitor row's c
 state change makes one delivery per channel, whatever the number of processes.
 """
 
+import collections
 import dataclasses
 import datetime
+import hashlib
 import json
+import secrets
 import uuid
 
 from sqlalchemy import bindparam, delete, insert, select, update
 
-from ..models import Channel, Delivery, DeliveryAttempt, Monitor, MonitorChannel
+from ..accounts.service import check_room
+from ..models import Channel, Delivery, DeliveryAttempt, Monitor, MonitorChannel, claims
 from ..models.meta import utcnow
 from . import messages
 
@@ -24,20 +28,67 @@ MAX_BACKOFF = datetime.timedelta(hours=1)
 # -- channels -----------------------------------------------------------------------------
 
 
-async def create_channel(session, user_id, fields, now=None):
+async def create_channel(session, user_id, fields, limit=0, confirm=None, now=None):
+    """A new channel; accounts.service.TooMany when the user has ``limit`` already.
+
+    ``confirm``: the address must be confirmed before it receives alerts; a function that makes the link
+    to do it from a token, which is sent there (None: the channel is taken as confirmed).
+    """
+    await check_room(session, user_id, Channel.__table__, limit, "alert channels")
     now = now or utcnow()
-    channel = Channel(user_id=user_id, **fields, created_at=now, updated_at=now)
+    channel = Channel(user_id=user_id, **fields, created_at=now, updated_at=now, confirmed_at=now)
     session.add(channel)
     await session.flush()
+    if confirm is not None:
+        await ask_to_confirm(session, channel, confirm, now)
     return channel
 
 
-async def update_channel(session, channel, changes, now=None):
+async def update_channel(session, channel, changes, confirm=None, now=None):
+    """Apply ``changes``; ``confirm`` (see create_channel) when they make an address that must be confirmed."""
+    now = now or utcnow()
     for name, value in changes.items():
         setattr(channel, name, value)
-    channel.updated_at = now or utcnow()
+    channel.updated_at = now
     await session.flush()
+    if confirm is not None:
+        await ask_to_confirm(session, channel, confirm, now)
     return channel
+
+
+async def ask_to_confirm(session, channel, link, now=None):
+    """Stop alerts to the channel until the link of a message sent to it now is followed (``confirm``)."""
+    now = now or utcnow()
+    token = secrets.token_urlsafe(32)
+    channel.confirmed_at, channel.confirm_hash = None, _hash(token)
+    await session.flush()
+    key = new_key()
+    await session.execute(
+        insert(Delivery).values(
+            key=key,
+            channel_id=channel.id,
+            monitor_id=None,
+            event="confirm",
+            status="pending",
+            attempts=0,
+            document=json.dumps(messages.document(key, "confirm", None, now, link=link(token))),
+            due_at=now,
+            created_at=now,
+        )
+    )
+
+
+async def confirm(session, token, now=None):
+    """The channel whose confirmation link holds ``token``, confirmed now; None when there is none."""
+    channel = await session.scalar(select(Channel).where(Channel.confirm_hash == _hash(token)))
+    if channel is not None:
+        channel.confirmed_at, channel.confirm_hash = now or utcnow(), None
+        await session.flush()
+    return channel
+
+
+def _hash(token):
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 async def delete_channel(session, channel):
@@ -97,7 +148,8 @@ async def enqueue(session, recorded, down_since=None, now=None):
                 MonitorChannel.channel_id, Monitor.id, Monitor.name, Monitor.url, Monitor.state, Monitor.notify_degraded
             )
             .join(Monitor, Monitor.id == MonitorChannel.monitor_id)
-            .where(MonitorChannel.monitor_id.in_(flips))
+            .join(Channel, Channel.id == MonitorChannel.channel_id)
+            .where(MonitorChannel.monitor_id.in_(flips), Channel.confirmed_at.is_not(None))
         )
     ).all()
     deliveries, storms = [], {}
@@ -187,6 +239,8 @@ _DUE = (
         Delivery.document,
         Delivery.attempts,
         Delivery.due_at,
+        Delivery.channel_id,
+        Channel.user_id,
         Channel.kind,
         Channel.target,
         Channel.secret,
@@ -194,59 +248,88 @@ _DUE = (
         Channel.name,
     )
     .join(Channel, Channel.id == Delivery.channel_id)
-    .where(Delivery.status == "pending", Delivery.due_at <= bindparam("now"))
+    .where(
+        Delivery.status == "pending",
+        Delivery.due_at <= bindparam("now"),
+        Channel.user_id.not_in(bindparam("busy", expanding=True)),
+        Delivery.channel_id.not_in(bindparam("busy_channels", expanding=True)),
+    )
     .order_by(Delivery.due_at)
 )
 _TABLE = Delivery.__table__
 
 
-async def claim(session, owner, limit, now=None):
-    """Take up to ``limit`` pending deliveries that are due, as ``service.claim`` takes monitors: SKIP
-    LOCKED on MySQL/MariaDB, a conditional UPDATE a row on SQLite."""
-    now = now or utcnow()
-    locking = session.bind.dialect.name == "mysql"
-    query = _DUE.limit(limit)
-    rows = (
-        await session.execute(query.with_for_update(of=Delivery, skip_locked=True) if locking else query, {"now": now})
-    ).all()
-    if not rows:
-        return []
-    retake = now + CLAIM_FOR
-    taken = rows
-    if locking:
-        await session.execute(
-            update(_TABLE).where(_TABLE.c.id.in_([r.id for r in rows])).values(claimed_by=owner, due_at=retake)
-        )
-    else:
-        taken = []
+@dataclasses.dataclass(frozen=True)
+class Sharing:
+    """How many deliveries one process sends at once of one owner, through one channel; and how many of
+    each it sends now (``owners``, ``channels``: {id: count})."""
+
+    per_owner: int
+    per_channel: int
+    owners: dict
+    channels: dict
+
+    def pick(self, rows):
+        """The rows that keep every owner and channel within its share."""
+        owners, channels, chosen = collections.Counter(self.owners), collections.Counter(self.channels), []
         for row in rows:
-            result = await session.execute(
-                update(_TABLE)
-                .where(_TABLE.c.id == row.id, _TABLE.c.due_at == row.due_at, _TABLE.c.status == "pending")
-                .values(claimed_by=owner, due_at=retake)
-            )
-            if result.rowcount == 1:
-                taken.append(row)
-    return [
+            if owners[row.user_id] < self.per_owner and channels[row.channel_id] < self.per_channel:
+                owners[row.user_id] += 1
+                channels[row.channel_id] += 1
+                chosen.append(row)
+        return chosen
+
+
+async def claim(session, owner, limit, sharing=None, now=None):
+    """Take up to ``limit`` pending deliveries that are due (models.claims.take, as monitors are taken):
+    (the claims, whether ``limit`` rows were read).  ``sharing``: an owner or channel at its share is
+    passed over, so one slow receiver or owner does not hold the others' alerts back."""
+    now = now or utcnow()
+    busy, busy_channels = [], []
+    if sharing is not None:
+        busy = [user_id for user_id, n in sharing.owners.items() if n >= sharing.per_owner]
+        busy_channels = [channel_id for channel_id, n in sharing.channels.items() if n >= sharing.per_channel]
+    read, taken = await claims.take(
+        session,
+        _DUE.limit(limit),
+        _TABLE,
+        owner,
+        lambda rows: now + CLAIM_FOR,
+        {"now": now, "busy": busy, "busy_channels": busy_channels},
+        pick=None if sharing is None else sharing.pick,
+        lock_of=Delivery,
+    )
+    claimed = [
         Claimed(
             r.id,
             r.key,
             r.event,
             json.loads(r.document),
             r.attempts,
-            ChannelTarget(r.kind, r.target, r.secret, r.slack, r.name),
+            ChannelTarget(r.channel_id, r.kind, r.target, r.secret, r.slack, r.name, r.user_id),
         )
         for r in taken
     ]
+    return claimed, len(read) == limit
 
 
 @dataclasses.dataclass(frozen=True)
 class ChannelTarget:
+    """What sending needs of a channel, as plain data another loop may read."""
+
+    id: int
     kind: str
     target: str
     secret: str | None
     slack: bool
     name: str
+    user_id: int
+
+    @classmethod
+    def of(cls, channel):
+        return cls(
+            channel.id, channel.kind, channel.target, channel.secret, channel.slack, channel.name, channel.user_id
+        )
 
 
 @dataclasses.dataclass(frozen=True)

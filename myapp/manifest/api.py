@@ -4,10 +4,12 @@ from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field
-from pyramid.httpexceptions import HTTPConflict
+from pyramid.httpexceptions import HTTPConflict, HTTPTooManyRequests
 from pyramid.response import Response
 from pyramid.view import view_config
 
+from ..accounts.service import Throttled, lock_owner
+from ..alerts import actions
 from ..api.contract import Body
 from ..validation import Error, Reply
 from . import plan as manifests
@@ -75,6 +77,14 @@ async def export(request):
     return Response(json_body=document)
 
 
+async def count_confirmations(request, plan):
+    """Count the confirmation mails the plan's new e-mail addresses need (alerts.actions): Throttled past the
+    limits, before anything is changed."""
+    for step in manifests.new_addresses(plan):
+        if actions.to_confirm(request, step.spec.kind) is not None:
+            await actions.count_confirmation(request, step.spec.target)
+
+
 @view_config(
     route_name="api.apply",
     request_method="POST",
@@ -82,20 +92,34 @@ async def export(request):
     permission="edit",
     query=ApplyQuery,
     body=Body(Manifest, limit=MAX_BYTES, yaml=True, paths=True),
-    responses={200: ApplyResult, 409: Error},
+    responses={200: ApplyResult, 409: Error, 429: Error},
 )
 async def apply(request):
     """Make the caller's account match a manifest, by name, in one transaction (or only plan it)."""
     query, manifest = request.api_query, request.api_body
     session, user_id = request.dbsession, request.context.owner_id
+    registry = request.registry
+    limits = {
+        "channels": registry.alerts.max_channels_per_user,
+        "monitors": registry.monitors.max_per_user,
+        "status_pages": registry.status_pages.max_per_user,
+    }
     try:
-        plan = await manifests.make_plan(
-            session, user_id, manifest, query.prune, request.registry.monitors.max_per_user
-        )
+        plan = await manifests.make_plan(session, user_id, manifest, query.prune, limits)
         if not query.dry_run and not plan.empty:
-            await manifests.carry_out(session, user_id, plan)
+            await count_confirmations(request, plan)
+            # one apply of the user's at a time, each planning from what the one before wrote
+            await lock_owner(session, user_id, fresh=True)
+            plan = await manifests.make_plan(session, user_id, manifest, query.prune, limits)
+            await manifests.carry_out(session, user_id, plan, lambda kind: actions.to_confirm(request, kind))
     except manifests.Conflict as exc:
         raise HTTPConflict(f"{exc} Nothing was changed.") from None
+    except Throttled as exc:
+        raise HTTPTooManyRequests(
+            f"The manifest asks to confirm more new e-mail addresses than you may now; try again in "
+            f"{exc.retry_after} seconds. Nothing was changed.",
+            headers={"Retry-After": str(exc.retry_after)},
+        ) from None
     if not query.dry_run:
         request.add_finished_callback(
             lambda request: request.registry.status_cache.forget(*(step.name for step in plan.pages))

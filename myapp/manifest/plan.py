@@ -174,8 +174,9 @@ def channel_changes(channel, spec: ChannelSpec):
     return changes
 
 
-async def make_plan(session, user_id, manifest, prune, max_monitors):
-    """The plan that makes the user's account match ``manifest``; Conflict when it cannot."""
+async def make_plan(session, user_id, manifest, prune, limits):
+    """The plan that makes the user's account match ``manifest``; Conflict when it cannot (``limits``: how many
+    channels, monitors and status_pages the user may have, 0 for no limit)."""
     state = await read_state(session, user_id)
     unchanged = {"channels": 0, "monitors": 0, "status_pages": 0}
 
@@ -196,11 +197,15 @@ async def make_plan(session, user_id, manifest, prune, max_monitors):
         diff("status_pages", state.pages, manifest.status_pages, lambda p: p.slug, page_changes, prune, unchanged),
         unchanged,
     )
-    after = len(state.monitors) + sum(
-        1 if s.action == "create" else -1 if s.action == "delete" else 0 for s in plan.monitors
-    )
-    if max_monitors and after > max_monitors:
-        raise Conflict(f"This would make {after} monitors; the most allowed is {max_monitors}.")
+    for kind, steps, now in (
+        ("channels", plan.channels, state.channels),
+        ("monitors", plan.monitors, state.monitors),
+        ("status_pages", plan.pages, state.pages),
+    ):
+        after = len(now) + sum(1 if s.action == "create" else -1 if s.action == "delete" else 0 for s in steps)
+        if limits[kind] and after > limits[kind]:
+            what = kind.replace("_", " ")
+            raise Conflict(f"This would make {after} {what}; the most allowed is {limits[kind]}.")
     new_slugs = [s.name for s in plan.pages if s.action == "create"]
     if new_slugs:
         taken = list(await session.scalars(select(StatusPage.slug).where(StatusPage.slug.in_(new_slugs))))
@@ -209,17 +214,29 @@ async def make_plan(session, user_id, manifest, prune, max_monitors):
     return plan
 
 
-async def carry_out(session, user_id, plan):
+def new_addresses(plan):
+    """The channels of ``plan`` (steps) that get an address they did not have: made, or changed kind or target."""
+    return [
+        s
+        for s in plan.channels
+        if s.action == "create" or s.action == "update" and ("target" in s.changes or "kind" in s.changes)
+    ]
+
+
+async def carry_out(session, user_id, plan, to_confirm=lambda kind: None):
     """Do ``plan`` in ``session``'s transaction (the caller commits): channels, then monitors, then status
-    pages; deletions last, pages first."""
+    pages; deletions last, pages first.  ``to_confirm(kind)``: how a new address of that kind is confirmed
+    (alerts.actions.to_confirm)."""
     channel_ids = {c.name: c.id for c in await alerts.list_channels(session, user_id)}
+    confirming = {id(step) for step in new_addresses(plan)}
     for step in plan.channels:
+        confirm = to_confirm(step.spec.kind) if id(step) in confirming else None
         if step.action == "create":
             fields = step.spec.model_dump()
-            channel_ids[step.name] = (await alerts.create_channel(session, user_id, fields)).id
+            channel_ids[step.name] = (await alerts.create_channel(session, user_id, fields, confirm=confirm)).id
         elif step.action == "update":
             await alerts.update_channel(
-                session, step.row, {name: step.spec.model_dump()[name] for name in step.changes}
+                session, step.row, {name: step.spec.model_dump()[name] for name in step.changes}, confirm
             )
 
     monitor_ids = dict(

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from .meta import Base, BigId, Moment
 
 #: what a delivery may announce
-EVENTS = ("down", "up", "degraded", "storm", "test")
+EVENTS = ("down", "up", "degraded", "storm", "test", "confirm")
 #: a document may list up to 100 monitors with their URLs: more than MySQL's TEXT (64 KB) holds
 Document = Text().with_variant(mysql.MEDIUMTEXT(), "mysql", "mariadb")
 
@@ -30,6 +30,9 @@ class Channel(Base):
     target: Mapped[str] = mapped_column(String(2048))  # the webhook's URL, or an e-mail address
     secret: Mapped[str | None] = mapped_column(String(200), default=None)  # signs webhook bodies (HMAC-SHA256)
     slack: Mapped[bool] = mapped_column(Boolean, default=False)  # a Slack-compatible body: {"text": ...}
+    #: when its owner proved the address is theirs (e-mail: the link of a first mail); alerts go to it only then
+    confirmed_at: Mapped[datetime.datetime | None] = mapped_column(Moment, default=None)
+    confirm_hash: Mapped[str | None] = mapped_column(String(64), default=None, unique=True)  # SHA-256 of the link's
     created_at: Mapped[datetime.datetime] = mapped_column(Moment)
     updated_at: Mapped[datetime.datetime] = mapped_column(Moment)
 

@@ -32,6 +32,7 @@ class Monitor(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(16), default="http", server_default="http")  # monitors.kinds
     url: Mapped[str] = mapped_column(String(2048))
     method: Mapped[str] = mapped_column(String(8), default="GET")
     headers: Mapped[dict | None] = mapped_column(JSON, default=None)

@@ -9,14 +9,18 @@ Settings: ``monitors.*`` (see MonitorSettings and docs/monitors.md).
 
 import asyncio
 import datetime
+import types
 
 from ..accounts.security import OwnedRow
 from ..accounts.service import Limit
+from ..aio import loop_state
 from ..models import Monitor, in_session
 from ..models.meta import utcnow
 from ..settings import Field, Section, section
 from ..validation import add_validation_context
-from . import service
+from . import kinds, service
+from .checker import Target
+from .rules import Expectations
 from .scheduler import Scheduler
 
 PRUNE_EVERY = 600
@@ -26,6 +30,9 @@ class MonitorSettings(Section):
     scheduler: bool = Field(True, alias="monitors.scheduler", description="run the scheduler in this process")
     min_interval: int = Field(30, alias="monitors.min_interval", ge=1)
     max_concurrency: int = Field(100, alias="monitors.max_concurrency", ge=1, description="checks in flight")
+    max_concurrency_per_owner: int = Field(
+        20, alias="monitors.max_concurrency_per_owner", ge=1, description="checks of one owner in flight"
+    )
     max_per_user: int = Field(1000, alias="monitors.max_per_user", ge=0, description="0: no limit")
     raw_retention_hours: int = Field(48, alias="monitors.raw_retention_hours", ge=1)
     hourly_retention_days: int = Field(90, alias="monitors.hourly_retention_days", ge=1)
@@ -40,11 +47,52 @@ class Monitoring:
         self.settings = settings
         self.on_flips = []  # async fn(session, recorded, down_since)
         self.on_check = []  # fn(result), for each check the scheduler runs
-        self.scheduler = Scheduler(settings.max_concurrency, self.on_check, self.on_flips)
+        self.scheduler = Scheduler(
+            settings.max_concurrency, self.on_check, self.on_flips, settings.max_concurrency_per_owner
+        )
 
     async def record(self, session, outcomes):
         """service.record, telling the flip listeners."""
         return await service.record(session, outcomes, self.on_flips)
+
+    # -- checks a user asks for: started in a request, run on the service loop (myapp.on_demand) ------------
+
+    @staticmethod
+    async def on_demand(request, coro, seconds=None, must_wait=False):
+        """Run ``coro`` for the caller (on_demand.OnDemand.run), counted against their hourly budget
+        (``monitors.probes_per_hour``): accounts.service.Throttled when it is spent."""
+        user_id = request.context.owner_id
+
+        def count():
+            return request.registry.throttle.attempt(request.dbsession, {"probe_user": user_id})
+
+        return await request.registry.on_demand.run(request, user_id, coro, count, seconds, must_wait)
+
+    async def check_now(self, monitor):
+        """Check ``monitor`` (its fields, as attributes) and store the result, as the scheduler would."""
+        state = loop_state()
+        result = await kinds.run(state, monitor)
+        await in_session(state, lambda session: self.record(session, [service.Outcome(monitor.id, result)]))
+        return result
+
+    @staticmethod
+    async def try_out(fields, timeout):
+        """One check of a monitor that is not saved, by its ``fields``, within ``timeout`` seconds at most."""
+        monitor = types.SimpleNamespace(**{**fields, "timeout": min(fields["timeout"], timeout)})
+        return await kinds.run(loop_state(), monitor)
+
+    @staticmethod
+    async def probe(urls, timeout):
+        """One HTTP check of each URL at once, nothing stored."""
+        state = loop_state()
+        return await asyncio.gather(
+            *(kinds.KINDS["http"].check(state, Target(url, timeout=timeout, rules=Expectations())) for url in urls)
+        )
+
+
+def snapshot(monitor):
+    """What a check needs of an ORM monitor, as plain attributes another loop may read."""
+    return types.SimpleNamespace(**{column.name: getattr(monitor, column.name) for column in service.CLAIM_COLUMNS})
 
 
 class MonitorResource(OwnedRow):
@@ -79,6 +127,7 @@ def add_check_listener(config, listener):
 def includeme(config):
     config.include("myapp.accounts")
     config.include("myapp.outbound")
+    config.include("myapp.on_demand")
     registry = config.registry
     settings = section(registry, MonitorSettings)
     registry.monitors = settings

@@ -1,20 +1,18 @@
 """JSON API: monitors, their results and incidents, checks on demand, and the ad-hoc probe."""
 
-import asyncio
-
-from pyramid.httpexceptions import HTTPConflict, HTTPNoContent, HTTPTooManyRequests
+from pyramid.httpexceptions import HTTPNoContent, HTTPServiceUnavailable, HTTPTooManyRequests
 from pyramid.view import view_config
 
 from ..accounts import service as accounts
 from ..api.contract import Patch
+from ..on_demand import Busy, Unavailable
 from ..text import iso
 from ..validation import Error, PageQuery
-from . import service
-from .checker import Target, check
-from .rules import Expectations
+from . import service, snapshot
 from .schema import (
     FIELDS,
     CheckResult,
+    CheckRunning,
     IncidentPage,
     IncidentQuery,
     Monitor,
@@ -27,15 +25,13 @@ from .schema import (
     validate_patch,
 )
 
-#: a check may take the monitor's timeout (at most 60 s), more than aio.timeout allows a request
-CHECK_DEADLINE = 70
 
-
-def result_json(result):
+def result_json(result, at=True):
+    """A check's result as the API shows it (``at=False``: a probe's, which is not stored)."""
     if result is None:
         return None
     return {
-        "at": iso(result.at),
+        **({"at": iso(result.at)} if at else {}),
         "ok": result.ok,
         "status_code": result.status_code,
         "latency_ms": result.latency_ms,
@@ -147,12 +143,9 @@ async def create_monitor(request):
     """A new monitor, checked from now on (unless paused)."""
     fields = request.api_body.model_dump()
     channels = channels_of(fields.pop("channels")) or []
-    try:
-        monitor = await service.create_monitor(
-            request.dbsession, request.context.owner_id, fields, request.registry.monitors.max_per_user
-        )
-    except service.TooManyMonitors as exc:
-        raise HTTPConflict(f"You have {exc.limit} monitors, the most allowed; delete one first.") from None
+    monitor = await service.create_monitor(
+        request.dbsession, request.context.owner_id, fields, request.registry.monitors.max_per_user
+    )
     await service.set_channels(request.dbsession, request.context.owner_id, monitor.id, channels, new=True)
     request.response.status = 201
     request.response.headers["Location"] = request.route_url("api.monitor", monitor_id=monitor.id)
@@ -194,21 +187,44 @@ async def delete_monitor(request):
     return HTTPNoContent()
 
 
+async def on_demand(request, coro, seconds=None, must_wait=False):
+    """(done, result) of a check the caller asked for; 429 when over their budget or with too many in flight,
+    503 when it must be waited for and too many requests wait already."""
+    try:
+        return await request.registry.monitoring.on_demand(request, coro, seconds, must_wait)
+    except accounts.Throttled as exc:
+        raise HTTPTooManyRequests(
+            f"Too many checks on demand; try again in {exc.retry_after} seconds.",
+            headers={"Retry-After": str(exc.retry_after)},
+        ) from None
+    except Busy as exc:
+        raise HTTPTooManyRequests(str(exc), headers={"Retry-After": "5"}) from None
+    except Unavailable as exc:
+        raise HTTPServiceUnavailable(str(exc), headers={"Retry-After": "5"}) from None
+
+
 @view_config(
     route_name="api.monitor.check",
     request_method="POST",
     renderer="json",
     permission="edit",
-    async_timeout=CHECK_DEADLINE,
-    responses={200: CheckResult},
+    responses={200: CheckResult, 202: CheckRunning, 429: Error},
 )
 async def check_now(request):
-    """Check the monitor now; the result is stored and counts towards its state."""
+    """Check the monitor now; the result is stored and counts towards its state.
+
+    The answer waits a few seconds (``monitors.check_wait_seconds``) for the result; a check that takes
+    longer goes on, and the answer is 202: its result will be the newest of the monitor's results."""
     monitor = request.context.monitor
-    state = request.loop_state
-    result = await check(state.http, state.guard, Target.of(monitor))
-    await request.registry.monitoring.record(request.dbsession, [service.Outcome(monitor.id, result)])
-    return result_json(result)
+    done, result = await on_demand(request, request.registry.monitoring.check_now(snapshot(monitor)))
+    if done:
+        return result_json(result)
+    request.response.status = 202
+    request.response.headers["Location"] = request.route_url("api.monitor.results", monitor_id=monitor.id)
+    return {
+        "status": "running",
+        "message": "The check is still running; its result will be stored as the monitor's newest result.",
+    }
 
 
 @view_config(
@@ -270,25 +286,17 @@ async def all_incidents(request):
     request_method="POST",
     renderer="json",
     permission="edit",
-    async_timeout=CHECK_DEADLINE,
     body=Probe,
-    responses={200: ProbeResults, 429: Error},
+    responses={200: ProbeResults, 429: Error, 503: Error},
 )
 async def probe(request):
-    """Check up to 20 URLs at once, storing nothing: it takes about as long as the slowest."""
+    """Check up to 20 URLs at once, storing nothing: it takes about as long as the slowest, and at most
+    ``monitors.check_wait_seconds`` (a longer ``timeout`` is cut to that)."""
     probe = request.api_body
-    try:
-        await request.registry.throttle.attempt(request.dbsession, {"probe_user": request.context.owner_id})
-    except accounts.Throttled as exc:
-        raise HTTPTooManyRequests(
-            f"Too many probes; try again in {exc.retry_after} seconds.", headers={"Retry-After": str(exc.retry_after)}
-        ) from None
-    state = request.loop_state
-    targets = [Target(url, timeout=probe.timeout, rules=Expectations()) for url in probe.urls]
-    results = await asyncio.gather(*(check(state.http, state.guard, t) for t in targets))
-    return {
-        "results": [
-            {"url": t.url, "ok": r.ok, "status_code": r.status_code, "latency_ms": r.latency_ms, "error": r.error}
-            for t, r in zip(targets, results)
-        ]
-    }
+    timeout = min(probe.timeout, request.registry.on_demand.wait_seconds)
+    done, results = await on_demand(
+        request, request.registry.monitoring.probe(probe.urls, timeout), timeout + 1, must_wait=True
+    )
+    if not done:
+        raise HTTPServiceUnavailable("The probe took longer than it may; try again.", headers={"Retry-After": "5"})
+    return {"results": [{"url": url, **result_json(r, at=False)} for url, r in zip(probe.urls, results)]}

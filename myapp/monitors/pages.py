@@ -1,7 +1,6 @@
 """Browser pages for monitors: the dashboard, the form, the detail page with its chart, and its actions."""
 
 import math
-import types
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
@@ -10,10 +9,10 @@ from pyramid.view import view_config
 
 from ..accounts import service as accounts
 from ..models.monitor import STATES
+from ..on_demand import Busy, Unavailable
 from ..validation import Invalid, PageQuery, parse_query
-from . import queries, service
+from . import queries, service, snapshot
 from .charts import latency_chart, sparkline
-from .checker import Target, check
 from .forms import channels_from_form, form_values, from_form
 from .schema import MonitorFields, validate
 
@@ -92,19 +91,25 @@ async def read_form(request):
     return clean, values
 
 
-async def test_check(request, clean):
-    """Run the check the form describes, without saving it (the ad-hoc probe's limit applies)."""
+async def on_demand(request, coro, **options):
+    """(done, result, None), or (False, None, why in words) when the check could not be started or waited for."""
     try:
-        await request.registry.throttle.attempt(request.dbsession, {"probe_user": request.context.owner_id})
+        done, result = await request.registry.monitoring.on_demand(request, coro, **options)
     except accounts.Throttled as exc:
-        return {
-            "ok": False,
-            "error": f"too many tests; try again in {exc.retry_after} seconds",
-            "status_code": None,
-            "latency_ms": None,
-        }
-    state = request.loop_state
-    result = await check(state.http, state.guard, Target.of(types.SimpleNamespace(**clean)))
+        return False, None, f"too many checks on demand; try again in {exc.retry_after} seconds"
+    except (Busy, Unavailable) as exc:
+        return False, None, str(exc)
+    return done, result, None
+
+
+async def test_check(request, clean):
+    """Run the check the form describes, without saving it (checks on demand are limited as the probe's are)."""
+    wait = request.registry.on_demand.wait_seconds
+    done, result, why = await on_demand(
+        request, request.registry.monitoring.try_out(clean, wait), seconds=wait + 1, must_wait=True
+    )
+    if not done:
+        return {"ok": False, "error": why or "the check took too long", "status_code": None, "latency_ms": None}
     return {"ok": result.ok, "error": result.error, "status_code": result.status_code, "latency_ms": result.latency_ms}
 
 
@@ -123,7 +128,6 @@ async def new_monitor_form(request):
     request_method="POST",
     renderer="myapp:monitors/templates/monitors/monitor_form.jinja2",
     permission="edit",
-    async_timeout=70,
 )
 async def create_monitor(request):
     try:
@@ -136,10 +140,8 @@ async def create_monitor(request):
         monitor = await service.create_monitor(
             request.dbsession, request.context.owner_id, clean, request.registry.monitors.max_per_user
         )
-    except service.TooManyMonitors as exc:
-        return await form_page(
-            request, values, {"name": f"you have {exc.limit} monitors, the most allowed"}, status=409
-        )
+    except accounts.TooMany as exc:
+        return await form_page(request, values, {"name": str(exc)}, status=409)
     await service.set_channels(
         request.dbsession, request.context.owner_id, monitor.id, sorted(values["channels"]), new=True
     )
@@ -165,7 +167,6 @@ async def edit_monitor_form(request):
     request_method="POST",
     renderer="myapp:monitors/templates/monitors/monitor_form.jinja2",
     permission="edit",
-    async_timeout=70,
 )
 async def edit_monitor(request):
     monitor = request.context.monitor
@@ -218,13 +219,17 @@ async def monitor_page(request):
     }
 
 
-@view_config(route_name="monitor.check", request_method="POST", permission="edit", async_timeout=70)
+@view_config(route_name="monitor.check", request_method="POST", permission="edit")
 async def check_now(request):
     monitor = request.context.monitor
-    state = request.loop_state
-    result = await check(state.http, state.guard, Target.of(monitor))
-    await request.registry.monitoring.record(request.dbsession, [service.Outcome(monitor.id, result)])
-    request.session.flash(f"Checked: {'passed' if result.ok else 'failed: ' + result.error} ({result.latency_ms} ms).")
+    done, result, why = await on_demand(request, request.registry.monitoring.check_now(snapshot(monitor)))
+    if done:
+        outcome = "passed" if result.ok else "failed: " + result.error
+        request.session.flash(f"Checked: {outcome} ({result.latency_ms} ms).")
+    elif why:
+        request.session.flash(f"Not checked: {why}.")
+    else:
+        request.session.flash("The check is still running; its result will appear below when it is done.")
     return HTTPFound(request.route_path("monitor", monitor_id=monitor.id))
 
 

@@ -5,7 +5,14 @@ one short transaction, SKIP LOCKED on MariaDB, at most ``BATCH`` at a time) and 
 each check at its due time; at most ``max_concurrency`` are in flight.  It claims
 nothing while checks that are due wait for a free slot, so a process that cannot keep
 up leaves due monitors to the others.  Results are written in batches
-(``service.record``: one transaction each).
+(``service.record``: one transaction each); a batch that cannot be written is kept and
+written with the next, until its claims run out.
+
+Fairness: one owner has at most ``per_owner`` checks in flight.  Their other due checks
+wait for the owner's own slots (not counted as waiting for a free one, so the others'
+monitors are still claimed), an owner with that many running or waiting is not claimed
+from at all, and a check that waited past its claim's margin is left for a later retake.
+One owner's many slow monitors are late by their own doing; nobody else's are.
 Processes share nothing but the database: any number of them may run it.
 
 Storms: a check that could not reach its server at all (timeout, refused, DNS) is held
@@ -23,6 +30,7 @@ import logging
 import os
 import socket
 import time
+import types
 import uuid
 
 from sqlalchemy.exc import DBAPIError
@@ -31,7 +39,7 @@ from .. import outbound
 from ..models import in_session
 from ..models.meta import utcnow
 from . import service
-from .checker import Target, check
+from .kinds import run as run_check
 
 log = logging.getLogger(__name__)
 
@@ -45,11 +53,13 @@ SUSPECT_HOLD = 2.0  # seconds a connection-level failure waits, to see whether o
 STORM_GROUP = 5.0  # in a storm, seconds of failures gathered into one group (claims last timeout + 10 s)
 STORM_WINDOW = 60.0
 STORM_MONITORS = 5
+GONE_EVERY = 1.0  # seconds between looks for checks of monitors deleted or paused meanwhile
 
 
 class Scheduler:
-    def __init__(self, max_concurrency=100, on_check=(), on_flips=()):
+    def __init__(self, max_concurrency=100, on_check=(), on_flips=(), per_owner=None):
         self.max_concurrency = max_concurrency
+        self.per_owner = per_owner or max_concurrency
         self.on_check = on_check  # called with each check's Result (the metrics count them)
         self.on_flips = on_flips  # awaited in the transaction of a state change (service.record)
         self.recent = collections.deque()  # (monotonic time, monitor id, failed to reach it) of the latest minute
@@ -59,7 +69,12 @@ class Scheduler:
         self.in_flight = 0
         self.waiting = 0  # due, and waiting for a free slot
         self.checks = 0
-        self.lost = 0  # results that could not be written
+        self.lost = 0  # results that could not be written before the process stopped
+        self.left = 0  # claims left to run out: their owner's slots stayed taken past the claim's margin
+        self.owners = collections.Counter()  # user id: its checks in flight or due and waiting here
+        self._owner_slots = {}  # user id: asyncio.Semaphore(per_owner), while the owner has checks here
+        self._checking = {}  # monitor id: the task checking it now
+        self.dropped = 0  # checks stopped because their monitor was deleted, paused or retaken meanwhile
         self.lateness = collections.deque(maxlen=10000)  # seconds, of the latest checks
         self.running = False
         self._results = []
@@ -80,6 +95,8 @@ class Scheduler:
             "in_flight": self.in_flight,
             "waiting": self.waiting,
             "results_lost": self.lost,
+            "claims_left": self.left,
+            "checks_dropped": self.dropped,
             "storms": self.storms,
             "lateness_ms": {
                 "p50": quantile(0.5),
@@ -101,13 +118,13 @@ class Scheduler:
         try:
             while True:
                 if self.waiting == 0:  # keeping up: take what is due soon
-                    claims = await self._claim(state, BATCH)
+                    claims, more = await self._claim(state, BATCH)
                     for claim in claims:
                         task = asyncio.create_task(self._check(state, claim))
                         checks.add(task)
                         task.add_done_callback(checks.discard)
-                    if len(claims) == BATCH:
-                        continue  # more is due: claim again at once
+                    if more and claims:
+                        continue  # more is due (unless all of it waits for its owner's share): claim again
                 await asyncio.sleep(POLL)
         finally:
             self.running = False
@@ -119,14 +136,17 @@ class Scheduler:
             self._results += [service.Outcome(c.monitor_id, r, self.owner) for c, r, _ in self._suspects]
             self._suspects = []
             await asyncio.shield(self._flush(state))  # what finished before the stop is kept
+            self.lost += len(self._results)  # the database is away: these go, their claims run out
 
     async def _claim(self, state, limit):
         try:
-            return await in_session(state, lambda s: service.claim(s, self.owner, limit, HORIZON))
+            return await in_session(
+                state, lambda s: service.claim(s, self.owner, limit, HORIZON, self.per_owner, self.owners)
+            )
         except DBAPIError as exc:
             log.warning("claiming due monitors failed: %s", str(exc.orig or exc).splitlines()[0][:200])
             await asyncio.sleep(POLL)
-            return []
+            return [], False
 
     async def _check(self, state, claim):
         # claimed early (within the horizon): start on time, and never before it. A loop's timer may fire a
@@ -134,6 +154,22 @@ class Scheduler:
         # for would not move the schedule on: the monitor would be due again at once, and checked twice.
         while (wait := (claim.start_at - utcnow()).total_seconds()) > 0:
             await asyncio.sleep(wait)
+        user_id = claim.row.user_id
+        self.owners[user_id] += 1
+        owner_slots = self._owner_slots.setdefault(user_id, asyncio.Semaphore(self.per_owner))
+        try:
+            async with owner_slots:
+                if utcnow() - claim.start_at > service.RETAKE_MARGIN:
+                    self.left += 1  # checked now, it could still run when its claim has run out
+                    return
+                result = await self._run(state, claim)
+        finally:
+            self.owners[user_id] -= 1
+            if not self.owners[user_id]:
+                del self.owners[user_id], self._owner_slots[user_id]
+        self._done(claim, result)
+
+    async def _run(self, state, claim):
         self.waiting += 1
         try:
             await self._slots.acquire()
@@ -144,10 +180,14 @@ class Scheduler:
             lateness = max(0.0, (utcnow() - claim.due_at).total_seconds())
             self.lateness.append(lateness)
             log.debug("checking monitor %s, %.1f ms late", claim.monitor_id, lateness * 1000)
-            result = await check(state.http, state.guard, Target.of(claim.row))
+            self._checking[claim.monitor_id] = asyncio.current_task()
+            return await run_check(state, claim.row)
         finally:
+            self._checking.pop(claim.monitor_id, None)
             self.in_flight -= 1
             self._slots.release()
+
+    def _done(self, claim, result):
         self.checks += 1
         for listener in self.on_check:
             listener(result)
@@ -185,12 +225,14 @@ class Scheduler:
         self.storms += 1
         log.warning("%d monitors unreachable at once: checking them again on fresh connections", len(held))
         async with outbound.session(state.guard, state.tls, fresh=True) as fresh:
-            again = await asyncio.gather(*(check(fresh, state.guard, Target.of(c.row)) for c, _, _ in held))
+            on_fresh = types.SimpleNamespace(**{**vars(state), "http": fresh})
+            again = await asyncio.gather(*(run_check(on_fresh, c.row) for c, _, _ in held))
         self._results += [
             service.Outcome(c.monitor_id, r, self.owner, storm=not r.ok) for (c, _, _), r in zip(held, again)
         ]
 
     async def _write_forever(self, state):
+        looked = time.monotonic()
         while True:
             try:
                 await asyncio.wait_for(self._flushed.wait(), FLUSH_EVERY)
@@ -199,8 +241,28 @@ class Scheduler:
             self._flushed.clear()
             await self._release_suspects(state)
             await self._flush(state)
+            if time.monotonic() - looked >= GONE_EVERY:
+                looked = time.monotonic()
+                await self._drop_gone(state)
+
+    async def _drop_gone(self, state):
+        """Stop the checks of monitors deleted, paused or retaken since they were claimed: a deleted monitor's
+        target hears no more from us, and the result would be dropped anyway."""
+        checking = dict(self._checking)
+        if not checking:
+            return
+        try:
+            kept = await in_session(state, lambda s: service.still_claimed(s, self.owner, list(checking)))
+        except DBAPIError:
+            return  # the database is away: the checks go on, their results wait for it (_flush)
+        for monitor_id, task in checking.items():
+            if monitor_id not in kept and not task.done():
+                self.dropped += 1
+                task.cancel()
 
     async def _flush(self, state):
+        """Write the results that are done; a batch that cannot be written is kept for the next write (its
+        claims hold until they run out: then record drops what was retaken)."""
         batch, self._results = self._results, []
         if not batch:
             return
@@ -216,4 +278,4 @@ class Scheduler:
                     str(exc.orig or exc).splitlines()[0][:200],
                 )
                 await asyncio.sleep(0.2 * attempt)
-        self.lost += len(batch)  # their claims run out and the monitors are checked again
+        self._results[:0] = batch

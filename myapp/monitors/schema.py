@@ -6,7 +6,6 @@ the guard against private targets) come in through the validation context.
 """
 
 import datetime
-import re
 from typing import Annotated, Literal
 
 from pydantic import (
@@ -21,53 +20,29 @@ from pydantic import (
     field_validator,
 )
 
-from ..models.monitor import METHODS, STATES
+from ..models.monitor import STATES
 from ..outbound import check_url
 from ..validation import Invalid, PageQuery, Reply, fields_of, no_control_characters
-from .rules import json_path_steps, normalize_status_spec
+from .kinds import KINDS, NAMES
 
 MAX_INTERVAL = 86400
 MAX_TIMEOUT = 60
-MAX_BODY = 64 * 1024
-HEADER_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,100}$")
-#: headers the HTTP client sets itself, from the request
-FORBIDDEN_HEADERS = {
-    "content-length",
-    "transfer-encoding",
-    "connection",
-    "upgrade",
-    "te",
-    "trailer",
-    "keep-alive",
-    "proxy-authorization",
-    "proxy-connection",
-}
 READ_ONLY = ("id", "state", "state_since", "last_check", "uptime", "created_at", "updated_at")
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-Rule = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)]
 
 
-class MonitorFields(BaseModel):
-    """What a user sets on a monitor.  The defaults are those of a new monitor."""
+class CommonFields(BaseModel):
+    """What every monitor has, whatever its kind."""
 
     model_config = ConfigDict(extra="forbid", strict=True)
 
     name: Name
-    url: Annotated[str, StringConstraints(max_length=2048)]
-    method: Literal[METHODS] = "GET"
-    headers: dict[str, Annotated[str, StringConstraints(max_length=1000)]] | None = None
-    body: Annotated[str, StringConstraints(max_length=MAX_BODY)] | None = None
+    kind: Literal[NAMES] = Field("http", description="what is checked: " + ", ".join(NAMES))
     interval: int = Field(60, le=MAX_INTERVAL)
     timeout: int = Field(10, ge=1, le=MAX_TIMEOUT)
-    expect_status: Annotated[str, StringConstraints(max_length=200)] = "200-399"
-    keyword: Rule | None = None
-    keyword_absent: Rule | None = None
-    json_path: Rule | None = None
-    json_value: Annotated[str, StringConstraints(max_length=200)] | None = None
     degraded_ms: int | None = Field(None, ge=1, le=MAX_TIMEOUT * 1000)
-    tls_days: int = Field(14, ge=0, le=3650)
     failures_to_down: int = Field(2, ge=1, le=10)
     successes_to_up: int = Field(1, ge=1, le=10)
     paused: bool = False
@@ -78,33 +53,6 @@ class MonitorFields(BaseModel):
     @classmethod
     def _name(cls, value):
         return no_control_characters(value, "a name")
-
-    @field_validator("url")
-    @classmethod
-    def _url(cls, value, info: ValidationInfo):
-        return check_url(value, (info.context or {}).get("guard"))
-
-    @field_validator("headers")
-    @classmethod
-    def _headers(cls, value):
-        if value is None:
-            return None
-        if len(value) > 20:
-            raise ValueError("at most 20 headers")
-        for name, text in value.items():
-            if not HEADER_NAME.match(name):
-                raise ValueError(f"{name[:40]!r} is not a header name")
-            if name.lower() in FORBIDDEN_HEADERS:
-                raise ValueError(f"{name} is set by the checker itself")
-            no_control_characters(text, f"the value of {name}")
-        return value or None
-
-    @field_validator("body")
-    @classmethod
-    def _body(cls, value, info: ValidationInfo):
-        if value is not None and info.data.get("method") != "POST":
-            raise ValueError("a body is sent with POST only")
-        return value
 
     @field_validator("interval")
     @classmethod
@@ -122,29 +70,15 @@ class MonitorFields(BaseModel):
             raise ValueError("at most the interval")
         return value
 
-    @field_validator("expect_status")
-    @classmethod
-    def _expect_status(cls, value):
-        return normalize_status_spec(value)
-
-    @field_validator("json_path")
-    @classmethod
-    def _json_path(cls, value):
-        if value is not None:
-            json_path_steps(value)
-        return value
-
-    @field_validator("json_value")
-    @classmethod
-    def _json_value(cls, value, info: ValidationInfo):
-        if value is not None and not info.data.get("json_path"):
-            raise ValueError("give json_path too")
-        return value
-
     @field_validator("tags")
     @classmethod
     def _tags(cls, value):
         return list(dict.fromkeys(no_control_characters(tag, "a tag") for tag in value))
+
+
+class MonitorFields(*(kind.settings for kind in reversed(KINDS.values())), CommonFields):
+    """What a user sets on a monitor: the common fields, then each kind's.  The defaults are those of a new
+    monitor."""
 
 
 FIELDS = tuple(MonitorFields.model_fields)
@@ -226,6 +160,13 @@ class CheckResult(Reply):
     status_code: int | None
     latency_ms: int | None
     error: str | None
+
+
+class CheckRunning(Reply):
+    """A check that took longer than the request waits: it goes on, and its result is stored."""
+
+    status: Literal["running"]
+    message: str
 
 
 class Uptime(Reply):

@@ -6,8 +6,10 @@ queries; they use Core statements and batches.  ORM objects serve single monitor
 """
 
 import bisect
+import collections
 import dataclasses
 import datetime
+import functools
 import random
 import types
 
@@ -15,8 +17,9 @@ from sqlalchemy import bindparam, case, delete, func, insert, or_, select, updat
 from sqlalchemy.dialects.mysql import insert as mysql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from ..accounts.service import check_room
 from ..maintenance import service as maintenance
-from ..models import Channel, MonitorChannel
+from ..models import Channel, MonitorChannel, claims
 from ..models.meta import utcnow
 from ..models.monitor import (
     BUCKET_COLUMNS,
@@ -30,6 +33,7 @@ from ..models.monitor import (
     with_recent,
 )
 from ..validation import Invalid, next_page
+from .kinds import KINDS
 from .state import Snapshot, step
 
 monitors = Monitor.__table__
@@ -40,23 +44,17 @@ DAY = datetime.timedelta(days=1)
 RETAKE_MARGIN = datetime.timedelta(seconds=10)
 
 
-class TooManyMonitors(Exception):
-    def __init__(self, limit):
-        super().__init__(f"you have {limit} monitors, the most allowed")
-        self.limit = limit
-
-
 # -- monitors ---------------------------------------------------------------------------
 
 
 async def create_monitor(session, user_id, fields, limit=0, now=None):
     """A new monitor, PENDING (or PAUSED), first checked at a random moment within its first interval.
 
-    One INSERT (Core); returns the new row, every column, as attributes.
+    One INSERT (Core); returns the new row, every column, as attributes.  accounts.service.TooMany when the
+    user has ``limit`` monitors already (checked under the user's row lock: parallel creates cannot pass it).
     """
     now = now or utcnow()
-    if limit and await session.scalar(select(func.count()).where(monitors.c.user_id == user_id)) >= limit:
-        raise TooManyMonitors(limit)
+    await check_room(session, user_id, monitors, limit, "monitors")
     # spread over the first interval: a thousand monitors made at once are not checked at once
     due = None if fields["paused"] else now + datetime.timedelta(seconds=random.uniform(0, fields["interval"]))
     values = {
@@ -292,38 +290,30 @@ class Claim:
     row: object  # what the check needs of the monitor (checker.Target.of reads it)
 
 
-CLAIM_COLUMNS = (
-    Monitor.id,
-    Monitor.url,
-    Monitor.method,
-    Monitor.headers,
-    Monitor.body,
-    Monitor.interval,
-    Monitor.timeout,
-    Monitor.degraded_ms,
-    Monitor.expect_status,
-    Monitor.keyword,
-    Monitor.keyword_absent,
-    Monitor.json_path,
-    Monitor.json_value,
-    Monitor.tls_days,
-    Monitor.due_at,
-    Monitor.claimed_by,
+#: what a check needs of a monitor: the common columns and every kind's own
+CLAIM_COLUMNS = tuple(
+    monitors.c[name]
+    for name in dict.fromkeys(
+        (
+            "id",
+            "user_id",
+            "kind",
+            "interval",
+            "timeout",
+            "degraded_ms",
+            "due_at",
+            "next_check_at",
+            "claimed_by",
+            *(field for kind in KINDS.values() for field in kind.fields),
+        )
+    )
 )
-_DUE = select(*CLAIM_COLUMNS).where(Monitor.due_at <= bindparam("until")).order_by(Monitor.due_at)
+_DUE = (
+    select(*CLAIM_COLUMNS)
+    .where(Monitor.due_at <= bindparam("until"), Monitor.user_id.not_in(bindparam("busy", expanding=True)))
+    .order_by(Monitor.due_at)
+)
 _TABLE = Monitor.__table__
-#: the claims of one batch, on MySQL/MariaDB, where the rows are locked (SKIP LOCKED) until commit
-_CLAIM_ALL = (
-    update(_TABLE)
-    .where(_TABLE.c.id.in_(bindparam("ids", expanding=True)))
-    .values(claimed_by=bindparam("owner"), due_at=bindparam("retake"))
-)
-#: one claim, where nothing is locked (SQLite): taken only if nobody took it since it was read
-_CLAIM_ONE = (
-    update(_TABLE)
-    .where(_TABLE.c.id == bindparam("claim_id"), _TABLE.c.due_at == bindparam("seen_due"))
-    .values(claimed_by=bindparam("owner"), due_at=bindparam("retake"))
-)
 
 
 def next_slot(scheduled, interval, now):
@@ -334,34 +324,61 @@ def next_slot(scheduled, interval, now):
     return scheduled + step_ * ((now - scheduled) // step_ + 1)
 
 
-async def claim(session, owner, limit, horizon, now=None):
-    """Take up to ``limit`` monitors due before ``now + horizon``, in one short transaction of the caller's.
+async def claim(session, owner, limit, horizon, per_owner=None, running=None, now=None):
+    """Take up to ``limit`` monitors due before ``now + horizon``, in one short transaction of the caller's
+    (models.claims.take): (the claims, whether ``limit`` rows were read: more may be due).
 
-    On MySQL/MariaDB the rows are read ``FOR UPDATE SKIP LOCKED``, so processes that
-    claim at once take different monitors, and one UPDATE claims them all; elsewhere
-    (SQLite, one writer at a time) each row is taken by a conditional UPDATE.  A claimed
-    row's ``due_at`` becomes the time its claim runs out (then any process retakes it);
-    its ``next_check_at`` stays the time it was due, for ``record`` to move on.
+    ``per_owner``: how many checks of one owner the caller may have at once (None: any number), of which
+    ``running`` ({user_id: count}) it has; an owner at the limit is not read at all, so one owner's many
+    slow monitors wait for their own slots, not everyone's.  A claimed row's ``due_at`` becomes the time
+    its claim runs out (then any process retakes it); its ``next_check_at`` stays the time it was due,
+    for ``record`` to move on.
     """
     now = now or utcnow()
-    locking = session.bind.dialect.name == "mysql"
-    query = _DUE.limit(limit).with_for_update(skip_locked=True) if locking else _DUE.limit(limit)
-    rows = (await session.execute(query, {"until": now + horizon})).all()
-    if not rows:
-        return []
-    claims = [
-        Claim(row.id, row.due_at, max(row.due_at, now) if row.claimed_by is None else now, row) for row in rows
-    ]  # a retake runs at once
-    retake = max(c.start_at for c in claims) + datetime.timedelta(seconds=max(r.timeout for r in rows)) + RETAKE_MARGIN
-    if locking:
-        await session.execute(_CLAIM_ALL, {"ids": [c.monitor_id for c in claims], "owner": owner, "retake": retake})
-        return claims
-    taken = []
-    for one in claims:
-        values = {"claim_id": one.monitor_id, "seen_due": one.due_at, "owner": owner, "retake": retake}
-        if (await session.execute(_CLAIM_ONE, values)).rowcount == 1:
-            taken.append(one)
-    return taken
+    running = running or {}
+    busy, pick = [], None
+    if per_owner is not None:
+        busy = [user_id for user_id, count in running.items() if count >= per_owner]
+        pick = functools.partial(_within, per_owner, running, now)
+
+    def retake(rows):
+        last_start = max(_start(row, now) for row in rows)
+        return last_start + datetime.timedelta(seconds=max(row.timeout for row in rows)) + RETAKE_MARGIN
+
+    read, taken = await claims.take(
+        session, _DUE.limit(limit), _TABLE, owner, retake, {"until": now + horizon, "busy": busy}, pick
+    )
+    return [Claim(row.id, row.due_at, _start(row, now), row) for row in taken], len(read) == limit
+
+
+async def still_claimed(session, owner, monitor_ids):
+    """Of ``monitor_ids``, those still claimed by ``owner``: not deleted, paused or retaken since."""
+    return set(
+        await session.scalars(select(Monitor.id).where(Monitor.id.in_(monitor_ids), Monitor.claimed_by == owner))
+    )
+
+
+def _start(row, now):
+    """When a claimed row is checked: at its time, or at once when it is late.  A claim that ran out (its
+    process stopped, or could not write the result: the check may have run) is checked again half an
+    interval after its time at the soonest, so that no two checks run closer than that."""
+    if row.claimed_by is None:
+        return max(row.due_at, now)
+    scheduled = row.next_check_at or row.due_at
+    return max(now, scheduled + datetime.timedelta(seconds=row.interval / 2))
+
+
+def _within(per_owner, running, now, rows):
+    """The rows that keep each owner within ``per_owner`` checks at once, ``running`` counted, of those that
+    start now (late, or retaken); those due later start at their time, spread as their owner set them."""
+    counts, chosen = collections.Counter(running), []
+    for row in rows:
+        if _start(row, now) > now:
+            chosen.append(row)
+        elif counts[row.user_id] < per_owner:
+            counts[row.user_id] += 1
+            chosen.append(row)
+    return chosen
 
 
 # -- recording results --------------------------------------------------------------------
@@ -473,7 +490,7 @@ async def record(session, outcomes, on_flips=()):
         query = select(*STATE_COLUMNS).where(Monitor.id.in_({o.monitor_id for o in pending})).order_by(Monitor.id)
         rows = {row.id: row for row in (await session.execute(query.with_for_update() if locking else query)).all()}
         if windows is None:
-            windows = await maintenance.windows_of(session, list(rows.values()))
+            windows = await maintenance.windows_of(session, list(rows.values()), min(o.result.at for o in pending))
         round_, later, seen = [], [], set()
         for outcome in pending:
             row = rows.get(outcome.monitor_id)

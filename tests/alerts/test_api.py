@@ -94,3 +94,19 @@ def test_a_storm_message_lists_a_hundred_monitors_and_counts_them_all():
     doc = storm_document("k", failed, utcnow())
     assert doc["count"] == 250 and len(doc["monitors"]) == 100
     assert text(doc).endswith("... and 150 more.") and text(doc).startswith("250 monitors failed at once")
+
+
+def test_a_name_stored_with_a_line_break_still_makes_a_one_line_subject():
+    """Names stored before separators were refused: their alert is sent, the name folded onto one line."""
+    import types
+    from email.message import EmailMessage
+
+    from myapp.alerts.messages import document, subject
+    from myapp.models.meta import utcnow
+
+    name = "shop\u2028Bcc: x@evil.example\u0085\r\n"
+    monitor = types.SimpleNamespace(id=1, name=name, url="https://x.example", state="DOWN")
+    doc = document("k", "down", monitor, utcnow(), cause="timed out")
+    message = EmailMessage()
+    message["Subject"] = subject(doc)  # raises on any line break
+    assert message["Subject"] == "myapp: shop Bcc: x@evil.example    is DOWN"

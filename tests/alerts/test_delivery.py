@@ -116,3 +116,49 @@ def test_no_channels_no_deliveries_and_degraded_only_when_asked(alerting, owner,
         client.post(f"/api/monitors/{monitor['id']}/check", headers=auth)
     (delivery,) = wait_until(lambda: settled(client, auth, hook))
     assert delivery["event"] == "degraded" and delivery["monitor"] == asked["name"]
+
+
+# owner first: the app is stopped before the tables are emptied, with A's deliveries still in flight
+def test_a_receiver_that_never_answers_holds_back_nobody_elses_alerts(owner, make_myapp, make_user, make_key, target):
+    """Owner A's 60 deliveries go to webhooks that answer after 10 s; B's alert is sent before any of A's
+    attempts has ended, not after a batch of them."""
+    import uuid
+
+    from sqlalchemy import insert
+
+    from myapp.models import Delivery
+    from myapp.models.meta import utcnow
+
+    from ..monitors.conftest import run_sql
+
+    client = make_myapp(**{"alerts.outbox": "true", "alerts.attempt_seconds": "5"})
+    slow = [
+        new_channel(client, owner[1], kind="webhook", target=f"{target.url}/slow?ms=10000&c={n}")["id"]
+        for n in range(6)
+    ]
+    other = {"Authorization": f"Bearer {make_key(make_user('bob@example.com'), 'write')[1]}"}
+    hook = new_channel(client, other, kind="webhook", target=target.url + "/hook")["id"]
+    now = utcnow()
+
+    def delivery(channel_id):
+        key = uuid.uuid4().hex
+        document = json.dumps({"delivery": key, "event": "test", "at": "2026-12-06T00:00:00Z", "channel": "c"})
+        return {
+            "key": key,
+            "channel_id": channel_id,
+            "event": "test",
+            "document": document,
+            "status": "pending",
+            "attempts": 0,
+            "due_at": now,
+            "created_at": now,
+        }
+
+    run_sql(client.app, insert(Delivery).values([delivery(slow[n % 6]) for n in range(60)]))
+    run_sql(client.app, insert(Delivery).values([delivery(hook)]))
+    wait_until(lambda: target.hits_on("/hook"))
+    ended = (
+        "SELECT COUNT(*) FROM delivery_attempts a JOIN deliveries d ON d.id = a.delivery_id WHERE d.channel_id <> :h"
+    )
+    assert run_sql(client.app, ended, h=hook) == [(0,)]  # none of A's has ended
+    assert target.slow_most <= 2 * 6  # two at a time through each channel

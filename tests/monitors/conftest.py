@@ -54,7 +54,7 @@ class TargetServer:
         app = web.Application(middlewares=[self._record])
         app.router.add_route("*", "/ok", self._ok)
         app.router.add_get("/status/{code}", self._status)
-        app.router.add_get("/slow", self._slow)
+        app.router.add_route("*", "/slow", self._slow)
         app.router.add_get("/text", self._text)
         app.router.add_get("/json", self._json)
         app.router.add_get("/redirect", self._redirect)
@@ -63,7 +63,9 @@ class TargetServer:
         app.router.add_get("/flip", self._flip)
         app.router.add_get("/m/{name}", self._flip)
         app.router.add_post("/hook", self._hook)
-        self.runner = web.AppRunner(app)
+        # a handler whose client went away stops (as a real server would see it), and stopping waits 1 s for
+        # the others at most
+        self.runner = web.AppRunner(app, shutdown_timeout=1, handler_cancellation=True)
         self.loop.run_until_complete(self.runner.setup())
         site = web.TCPSite(self.runner, self.host, 0, ssl_context=self.ssl_context)
         self.loop.run_until_complete(site.start())

@@ -50,12 +50,12 @@ def test_a_claim_of_a_process_that_died_is_taken_back(make_myapp, owner, target,
     client = make_myapp()  # no scheduler yet
     monitor = new_monitor(client, auth, url=target.url + "/ok", interval=3600, timeout=5)
     past = utcnow() - datetime.timedelta(seconds=1)
-    hour_later = utcnow() + datetime.timedelta(hours=1)
+    slot = utcnow() - datetime.timedelta(minutes=40)  # claimed then, never written: 40 min is over half an interval
     run_sql(
         app,
         update(Monitor)
         .where(Monitor.id == monitor["id"])
-        .values(claimed_by="gone:123:dead", due_at=past, next_check_at=hour_later),
+        .values(claimed_by="gone:123:dead", due_at=past, next_check_at=slot),
     )
     scheduled = make_myapp(**SCHEDULER)
     checked = wait_until(lambda: (m := monitor_of(scheduled, auth, monitor["id"]))["last_check"] and m)
@@ -63,7 +63,24 @@ def test_a_claim_of_a_process_that_died_is_taken_back(make_myapp, owner, target,
     [(claimed_by, next_check)] = run_sql(
         app, select(Monitor.claimed_by, Monitor.next_check_at).where(Monitor.id == monitor["id"])
     )
+    hour_later = slot + datetime.timedelta(hours=1)
     assert claimed_by is None and abs((next_check - hour_later).total_seconds()) < 1  # the schedule is kept
+
+
+def test_a_retake_comes_half_an_interval_after_the_check_that_may_have_run(app, owner, target, testapp):
+    """A claim that ran out may have been checked (its result not written): the retake waits."""
+    auth = owner[1]
+    monitor = new_monitor(testapp, auth, url=target.url + "/ok", interval=600, timeout=5)
+    now = utcnow()
+    slot = now - datetime.timedelta(seconds=20)
+    run_sql(
+        app,
+        update(Monitor)
+        .where(Monitor.id == monitor["id"])
+        .values(claimed_by="gone:123:dead", due_at=now - datetime.timedelta(seconds=1), next_check_at=slot),
+    )
+    claims, _ = in_app(app, lambda s: service.claim(s, "here:1:alive", 10, datetime.timedelta(seconds=1), now=now))
+    assert [(c.monitor_id, c.start_at) for c in claims] == [(monitor["id"], slot + datetime.timedelta(seconds=300))]
 
 
 def test_checks_in_flight_are_bounded(make_myapp, owner, target):
@@ -143,20 +160,54 @@ def test_a_check_never_starts_before_its_time_when_the_timer_fires_early(monkeyp
 
     started = []
 
-    async def check(http, guard, target):
+    async def check(state, row):
         started.append(utcnow())
         return Result(at=started[-1], ok=True, status_code=200, latency_ms=1, error=None)
 
     monkeypatch.setattr(module.asyncio, "sleep", early)
-    monkeypatch.setattr(module, "check", check)
-    monkeypatch.setattr(module, "Target", types.SimpleNamespace(of=lambda row: row))
+    monkeypatch.setattr(module, "run_check", check)
     scheduler = module.Scheduler()
 
     async def one_check():
         scheduler._slots = asyncio.Semaphore(1)
         start = utcnow() + datetime.timedelta(milliseconds=30)
-        await scheduler._check(types.SimpleNamespace(http=None, guard=None), service.Claim(1, start, start, None))
+        await scheduler._check(
+            types.SimpleNamespace(http=None, guard=None),
+            service.Claim(1, start, start, types.SimpleNamespace(user_id=1)),
+        )
         return start
 
     start = asyncio.run(one_check())
     assert started == [started[0]] and started[0] >= start
+
+
+def test_one_owners_slow_monitors_do_not_starve_anothers(make_myapp, owner, make_user, make_key, target):
+    """Owner A's monitors hang for 6 s each (8 of them every 8 s: 6 checks at once would keep up); owner B's
+    one monitor is still checked every second, and A never has more than its share of the checks in flight."""
+    client = make_myapp(**SCHEDULER, **{"monitors.max_concurrency": "4", "monitors.max_concurrency_per_owner": "2"})
+    for n in range(8):
+        new_monitor(client, owner[1], url=f"{target.url}/slow?ms=6000&n={n}", interval=8, timeout=8)
+    wait_until(lambda: target.slow_now == 2)  # A's share is taken
+    other = {"Authorization": f"Bearer {make_key(make_user('bob@example.com'), 'write')[1]}"}
+    new_monitor(client, other, url=target.url + "/ok", interval=1, timeout=1)
+    hits = wait_until(lambda: (found := target.hits_on("/ok"))[5:] and found, timeout=30)
+    gaps = [b["at"] - a["at"] for a, b in zip(hits, hits[1:])]
+    assert max(gaps) < 3, gaps  # checked every interval, not after A's checks give up a slot (6 s)
+    assert target.slow_most == 2
+
+
+def test_a_check_in_flight_stops_when_its_monitor_is_deleted_or_paused(make_myapp, owner, target):
+    client = make_myapp(**SCHEDULER)
+    scheduler = client.app.registry.monitoring.scheduler
+    auth = owner[1]
+    for change in ("delete", "pause"):
+        monitor = new_monitor(client, auth, url=f"{target.url}/slow?ms=20000", interval=30, timeout=25, paused=True)
+        client.patch_json(f"/api/monitors/{monitor['id']}", {"paused": False}, headers=auth)  # due within 5 s
+        wait_until(lambda: scheduler.in_flight == 1, timeout=10)
+        if change == "delete":
+            client.delete(f"/api/monitors/{monitor['id']}", headers=auth, status=204)
+        else:
+            client.patch_json(f"/api/monitors/{monitor['id']}", {"paused": True}, headers=auth)
+        wait_until(lambda: scheduler.in_flight == 0, timeout=5)  # not after the target's 20 s
+    assert scheduler.stats()["checks_dropped"] == 2
+    assert run_sql(client.app, "SELECT COUNT(*) FROM check_results") == [(0,)]

@@ -9,8 +9,6 @@ from email_validator import EmailNotValidError, validate_email
 from .. import messages
 from .base import ChannelKind
 
-TIMEOUT = 10
-
 
 class Email(ChannelKind):
     name, title, target_label = "email", "E-mail", "Address"
@@ -40,6 +38,6 @@ class Email(ChannelKind):
             password=settings.smtp_password,
             use_tls=settings.smtp_tls == "tls",
             start_tls=settings.smtp_tls == "starttls",
-            timeout=TIMEOUT,
+            timeout=sending.settings.attempt_seconds,
         )
         return None
