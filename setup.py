@@ -50,6 +50,7 @@ bench_require = [
 lint_require = [
     "ruff==0.17.6",
     "mypy==2.4.1",
+    "mkdocs==1.6.1",  # docs/: `mkdocs build --strict` in .ci/run
 ]
 
 tests_require = [
