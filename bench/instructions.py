@@ -30,7 +30,7 @@ import sys
 import tempfile
 import threading
 
-from .common import BENCH_DB, ROOT, free_port, mysql, production_app, server
+from .common import BENCH_DB, ROOT, free_port, mysql, production_app, script, server
 from .real_paths import NEW_MONITOR, seed, write_key
 
 SETTINGS = {
@@ -154,6 +154,32 @@ def count(what, ini, token, requests, env, tree=None):
     return [total / requests for total in totals[1::2]]
 
 
+def copy_for(tree, ini, env):
+    """The environment of ``tree`` (another checkout), on a database of its own migrated by its own code
+    (its schema may be older than this one's) and holding the same rows: the columns both have."""
+    database = f"{BENCH_DB}_before"
+    with mysql() as conn, conn.cursor() as cur:
+        cur.execute(f"DROP DATABASE IF EXISTS {database}")
+        cur.execute(f"CREATE DATABASE {database} CHARACTER SET utf8mb4")
+    env = {**env, "MYAPP_DATABASE_URL": env["MYAPP_DATABASE_URL"].rsplit("/", 1)[0] + "/" + database}
+    script(tree, {**env, "PYTHONPATH": tree}, "initialize_db", ini)
+    with mysql() as conn, conn.cursor() as cur:
+        cur.execute("SET FOREIGN_KEY_CHECKS = 0")
+        cur.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = %s", (database,))
+        for (table,) in cur.fetchall():
+            if table == "alembic_version":
+                continue
+            cur.execute(
+                "SELECT a.column_name FROM information_schema.columns a JOIN information_schema.columns b "
+                "ON b.table_schema = %s AND b.table_name = a.table_name AND b.column_name = a.column_name "
+                "WHERE a.table_schema = %s AND a.table_name = %s",
+                (BENCH_DB, database, table),
+            )
+            columns = ", ".join(f"`{c}`" for (c,) in cur.fetchall())
+            cur.execute(f"INSERT INTO {database}.`{table}` ({columns}) SELECT {columns} FROM {BENCH_DB}.`{table}`")
+    return env
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--requests", type=int, default=40, help="requests counted per endpoint")
@@ -179,6 +205,9 @@ def main(argv=None):
             seed(base, token)
         prepare_database()
         trees = [("", None)] + ([(" (before)", os.path.abspath(args.before))] if args.before else [])
+        envs = {None: env}
+        if args.before:
+            envs[trees[1][1]] = copy_for(trees[1][1], ini, env)
         jobs = {
             name + label: (what, endpoints, tree)
             for name, what, endpoints, _ in APPS
@@ -187,7 +216,7 @@ def main(argv=None):
 
         def counted(job):
             what, endpoints, tree = jobs[job]
-            found = dict(zip((e[0] for e in endpoints), count(what, ini, token, args.requests, env, tree)))
+            found = dict(zip((e[0] for e in endpoints), count(what, ini, token, args.requests, envs[tree], tree)))
             print(f"  counted {job}", file=sys.stderr)
             return found
 

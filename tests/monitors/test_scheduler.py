@@ -211,3 +211,30 @@ def test_a_check_in_flight_stops_when_its_monitor_is_deleted_or_paused(make_myap
         wait_until(lambda: scheduler.in_flight == 0, timeout=5)  # not after the target's 20 s
     assert scheduler.stats()["checks_dropped"] == 2
     assert run_sql(client.app, "SELECT COUNT(*) FROM check_results") == [(0,)]
+
+
+def test_results_that_cannot_be_written_are_kept_for_the_next_write(make_myapp, owner, target, monkeypatch):
+    """The database refuses the first writes (as during a restart): the results are written later, once
+    each, and no monitor is checked again because its result was lost."""
+    from sqlalchemy.exc import OperationalError
+
+    from myapp.monitors import scheduler as module
+
+    real, refused = module.service.record, []
+
+    async def record(session, outcomes, on_flips=()):
+        if len(refused) < 6:  # two whole flushes of three attempts each
+            refused.append(len(outcomes))
+            raise OperationalError("INSERT", {}, Exception("the server went away"))
+        return await real(session, outcomes, on_flips)
+
+    monkeypatch.setattr(module.service, "record", record)
+    client = make_myapp(**SCHEDULER)
+    scheduler = client.app.registry.monitoring.scheduler
+    auth = owner[1]
+    monitor = new_monitor(client, auth, url=target.url + "/ok", interval=60, timeout=5, paused=True)
+    client.patch_json(f"/api/monitors/{monitor['id']}", {"paused": False}, headers=auth)  # due within 5 s
+    wait_until(lambda: monitor_of(client, auth, monitor["id"])["last_check"], timeout=20)
+    assert len(refused) == 6 and len(target.hits_on("/ok")) == 1
+    assert client.get(f"/api/monitors/{monitor['id']}/results", headers=auth).json["results"][0]["ok"] is True
+    assert scheduler.stats()["results_lost"] == 0
