@@ -37,7 +37,18 @@ def test_the_data_layer_holds_on_asyncmy(mysql_url, capsys):
     parts = make_url(mysql_url)
     url = parts.set(drivername="mysql+asyncmy", database=f"{parts.database}_asyncmy").render_as_string(False)
     run = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-k", "mysql or faults", *ON_ASYNCMY],
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "--show-capture=no",
+            "-k",
+            "mysql or faults",
+            *ON_ASYNCMY,
+        ],
         cwd=HERE,
         env={**os.environ, "MYAPP_TEST_MYSQL_URL": url},
         capture_output=True,
