@@ -25,6 +25,8 @@ requires = [
     "prometheus_client>=0.20",  # /metrics
     "swagger-ui-py>=23.9",  # the API explorer's files (Swagger UI 5), served by us: no CDN
     "PyYAML>=6.0",  # monitors as code: /api/export and myapp_monitors
+    "dnspython>=2.6",  # DNS monitors: its asyncio resolver
+    "croniter>=6.0",  # heartbeats on a cron schedule
 ]
 
 dev_require = [
@@ -63,6 +65,7 @@ tests_require = [
     "aiosmtpd>=1.4",  # a real SMTP server that records the alerts it receives
     "openapi-spec-validator>=0.7",  # /api/openapi.json is checked as OpenAPI 3.1
     "schemathesis>=4.0",  # fuzzes the live API from its document
+    "dnslib>=0.9.24",  # a real DNS server on loopback for the DNS monitors' tests
     *asyncmy_require,  # CI runs the data layer's tests on it too
     *lint_require,
 ]

@@ -8,8 +8,10 @@ redirects included; literal IP addresses, which aiohttp never resolves, are chec
 request (``Guard.check_url``).
 """
 
+import asyncio
 import contextvars
 import ipaddress
+import re
 import socket
 import ssl
 import types
@@ -159,6 +161,26 @@ def session(guard, tls, limit=100, fresh=False):
     )
 
 
+async def open_connection(guard, host, port, tls=None):
+    """A TCP connection to ``host``:``port`` (a name or a literal address), to an address the guard allows:
+    every address the name resolves to is checked, as the HTTP client's resolver does, and they are tried in
+    turn.  ``tls``: an SSLContext, for a TLS handshake with the host's name.  (reader, writer), or the
+    error of the last address tried (socket.gaierror when the name does not resolve, Blocked)."""
+    loop = asyncio.get_running_loop()
+    infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    for *_, address in infos:
+        guard.check_address(address[0], host)
+    error = OSError(f"{host} has no address")
+    for family, _, proto, _, address in infos:
+        try:
+            return await asyncio.open_connection(
+                address[0], address[1], family=family, proto=proto, ssl=tls, server_hostname=host if tls else None
+            )
+        except OSError as exc:  # ssl.SSLError too: the next address may be another server
+            error = exc
+    raise error
+
+
 def is_odd_ipv4(host):
     """Whether ``host`` is an IPv4 address in a form other than four decimal numbers (``2130706433``,
     ``0x7f000001``, ``127.1``, ``0177.0.0.1``): the system's resolver reads them as addresses, people
@@ -193,6 +215,36 @@ def check_url(value, guard=None):
         except Blocked as exc:
             raise ValueError(str(exc)) from None
     return value
+
+
+HOST_NAME = re.compile(r"^(?!-)[a-z0-9_-]{1,63}(?<!-)(\.(?!-)[a-z0-9_-]{1,63}(?<!-))*\.?$")
+
+
+def check_host(value, guard=None):
+    """A host name (an international one in its ASCII form) or a literal IP address (IPv6 with or without
+    brackets), as a check connects to it; a literal address the guard refuses is an error."""
+    value = no_control_characters(value.strip(), "a host")
+    literal = value[1:-1] if value.startswith("[") and value.endswith("]") else value
+    try:
+        address = ipaddress.ip_address(literal)
+    except ValueError:
+        pass
+    else:
+        if guard is not None:
+            try:
+                guard.check_address(str(address))
+            except Blocked as exc:
+                raise ValueError(str(exc)) from None
+        return str(address)
+    try:
+        name = value.encode("idna").decode("ascii").lower()
+    except UnicodeError:
+        raise ValueError("not a host name or IP address") from None
+    if len(name) > 253 or not HOST_NAME.match(name):
+        raise ValueError("not a host name or IP address")
+    if is_odd_ipv4(name):
+        raise ValueError("write an IPv4 address as four decimal numbers, as in 192.0.2.10")
+    return name
 
 
 class OutboundSettings(Section):

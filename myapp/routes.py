@@ -6,6 +6,7 @@ from .accounts.security import Account, ApiKeyResource, Users
 from .alerts import ChannelResource
 from .maintenance import WindowResource
 from .monitors import MonitorResource
+from .monitors.pings import EVENT, TOKEN
 from .status_pages import StatusPageResource
 from .validation import ID_PATTERN
 
@@ -49,6 +50,10 @@ def includeme(config):
     config.add_route("maintenance", "/maintenance", factory=Account)
     config.add_route("maintenance.delete", f"/maintenance/{WINDOW}/delete", factory=WindowResource)
 
+    # heartbeats' pings (monitors/pings.py)
+    config.add_route("ping", f"/ping/{{token:{TOKEN}}}")
+    config.add_route("ping.event", f"/ping/{{token:{TOKEN}}}/{{event:{EVENT}}}")
+
     # operations
     config.add_route("api.health", "/api/health")
     config.add_route("metrics", "/metrics")
@@ -64,6 +69,7 @@ def includeme(config):
     config.add_route("api.monitor", f"/api/monitors/{MONITOR}", factory=MonitorResource)
     config.add_route("api.monitor.check", f"/api/monitors/{MONITOR}/check", factory=MonitorResource)
     config.add_route("api.monitor.results", f"/api/monitors/{MONITOR}/results", factory=MonitorResource)
+    config.add_route("api.monitor.pings", f"/api/monitors/{MONITOR}/pings", factory=MonitorResource)
     config.add_route("api.monitor.incidents", f"/api/monitors/{MONITOR}/incidents", factory=MonitorResource)
     config.add_route("api.incidents", "/api/incidents", factory=Account)
     config.add_route("api.checks", "/api/checks", factory=Account)

@@ -17,11 +17,11 @@ STORM_LIST = 100
 def document(key, event, monitor, at, cause=None, down_seconds=None, channel=None, link=None):
     """The facts of an alert, stored with its delivery; ``as_sent`` adds the link to the monitor's page.
 
-    ``monitor`` has id, name, url, state (None for a channel's test message).
+    ``monitor`` has id, name, url, kind, address, state (None for a channel's test message).
     """
     doc = {"delivery": key, "event": event, "at": iso(at, "seconds")}
     if monitor is not None:
-        doc["monitor"] = {"id": monitor.id, "name": monitor.name, "url": monitor.url, "state": monitor.state}
+        doc["monitor"] = monitor_facts(monitor)
     if cause is not None:
         doc["cause"] = cause
     if down_seconds is not None:
@@ -33,6 +33,11 @@ def document(key, event, monitor, at, cause=None, down_seconds=None, channel=Non
     return doc
 
 
+def monitor_facts(monitor):
+    names = ("id", "name", "kind", "address", "url", "state")
+    return {name: getattr(monitor, name) for name in names}
+
+
 def storm_document(key, failed, at):
     """One message for many monitors that went DOWN together, [(monitor, cause)]: a storm.  It lists
     the first ``STORM_LIST`` of them; ``count`` says how many there were."""
@@ -42,10 +47,7 @@ def storm_document(key, failed, at):
         "at": iso(at, "seconds"),
         "count": len(failed),
         "message": STORM.format(len(failed)),
-        "monitors": [
-            {"id": m.id, "name": m.name, "url": m.url, "state": m.state, "cause": cause}
-            for m, cause in failed[:STORM_LIST]
-        ],
+        "monitors": [{**monitor_facts(m), "cause": cause} for m, cause in failed[:STORM_LIST]],
     }
 
 
@@ -86,7 +88,7 @@ def text(doc):
     if doc["event"] == "storm":
         lines = [f"{doc['message']}.", f"At {utc(doc)} UTC, each checked twice:"]
         lines += [
-            f"- {m['name']} ({m['url']}): {m['cause']}" + (f" {m['page']}" if m.get("page") else "")
+            f"- {m['name']} ({m.get('address', m['url'])}): {m['cause']}" + (f" {m['page']}" if m.get("page") else "")
             for m in doc["monitors"]
         ]
         if doc["count"] > len(doc["monitors"]):
@@ -98,7 +100,8 @@ def text(doc):
             f"{utc(doc)} UTC. Alerts will arrive like this one."
         )
     monitor = doc["monitor"]
-    lines = [f"{monitor['name']} is {TITLES[doc['event']]} ({monitor['url']}).", f"At {utc(doc)} UTC."]
+    where = monitor.get("address", monitor["url"])  # documents stored before kinds had an address
+    lines = [f"{monitor['name']} is {TITLES[doc['event']]} ({where}).", f"At {utc(doc)} UTC."]
     if "cause" in doc:
         lines.append(f"Cause: {doc['cause']}.")
     if "down_seconds" in doc:

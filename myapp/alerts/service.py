@@ -19,6 +19,7 @@ from sqlalchemy import bindparam, delete, insert, select, update
 from ..accounts.service import check_room
 from ..models import Channel, Delivery, DeliveryAttempt, Monitor, MonitorChannel, claims
 from ..models.meta import utcnow
+from ..monitors.kinds import ADDRESS_FIELDS, address
 from . import messages
 
 CLAIM_FOR = datetime.timedelta(seconds=60)  # a claimed delivery nobody finished is tried again after this
@@ -145,7 +146,12 @@ async def enqueue(session, recorded, down_since=None, now=None):
     rows = (
         await session.execute(
             select(
-                MonitorChannel.channel_id, Monitor.id, Monitor.name, Monitor.url, Monitor.state, Monitor.notify_degraded
+                MonitorChannel.channel_id,
+                Monitor.id,
+                Monitor.name,
+                Monitor.state,
+                Monitor.notify_degraded,
+                *(Monitor.__table__.c[name] for name in ADDRESS_FIELDS),
             )
             .join(Monitor, Monitor.id == MonitorChannel.monitor_id)
             .join(Channel, Channel.id == MonitorChannel.channel_id)
@@ -153,8 +159,9 @@ async def enqueue(session, recorded, down_since=None, now=None):
         )
     ).all()
     deliveries, storms = [], {}
-    for channel_id, *monitor in rows:
-        monitor = MonitorRow(*monitor)
+    for row in rows:
+        channel_id = row.channel_id
+        monitor = MonitorRow(row.id, row.name, row.url, row.state, row.notify_degraded, row.kind, address(row))
         outcome, change = flips[monitor.id]
         at = outcome.result.at
         if change.opens_incident and outcome.storm:  # grouped below: one message a channel
@@ -213,9 +220,11 @@ async def enqueue(session, recorded, down_since=None, now=None):
 class MonitorRow:
     id: int
     name: str
-    url: str
+    url: str | None  # HTTP monitors'
     state: str
     notify_degraded: bool
+    kind: str
+    address: str  # what is checked, in a few words (monitors.kinds.address)
 
 
 # -- the outbox: sending ---------------------------------------------------------------------

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from ..alerts import service as alerts
 from ..models import Monitor, StatusPage, StatusPageMonitor
 from ..monitors import service as monitors
+from ..monitors.kinds import KINDS
 from ..monitors.schema import FIELDS, MonitorFields
 from ..status_pages import service as status_pages
 from .schema import ChannelSpec, duplicates
@@ -63,11 +64,14 @@ async def read_state(session, user_id):
     return State(channels, found, pages, await monitors.channels_of(session, [m.id for m in found]), shown)
 
 
-def non_default(model, values):
+def non_default(model, values, defaults=None):
+    """``values`` without those at their default (``defaults`` first, then the model's)."""
+    defaults = defaults or {}
     return {
         name: value
         for name, value in values.items()
-        if value != model.model_fields[name].get_default(call_default_factory=True)
+        if value
+        != (defaults[name] if name in defaults else model.model_fields[name].get_default(call_default_factory=True))
     }
 
 
@@ -82,8 +86,7 @@ def export(state):
         "monitors": [
             {
                 "name": m.name,
-                "url": m.url,
-                **non_default(MonitorFields, {n: getattr(m, n) for n in FIELDS if n not in ("name", "url")}),
+                **non_default(MonitorFields, {n: getattr(m, n) for n in FIELDS if n != "name"}, KINDS[m.kind].defaults),
                 **({"channels": names} if (names := state.channel_names(m)) else {}),
             }
             for m in state.monitors

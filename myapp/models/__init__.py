@@ -17,6 +17,7 @@ from .monitor import (
     Incident,
     MaintenanceWindow,
     Monitor,
+    Ping,
     StatusPage,
     StatusPageMonitor,
 )
@@ -36,6 +37,7 @@ __all__ = [
     "MaintenanceWindow",
     "Monitor",
     "MonitorChannel",
+    "Ping",
     "StatusPage",
     "StatusPageMonitor",
     "ThrottleHit",

@@ -33,7 +33,20 @@ class Monitor(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(100))
     kind: Mapped[str] = mapped_column(String(16), default="http", server_default="http")  # monitors.kinds
-    url: Mapped[str] = mapped_column(String(2048))
+    url: Mapped[str | None] = mapped_column(String(2048), default=None)  # http
+    host: Mapped[str | None] = mapped_column(String(255), default=None)  # tcp: to connect to; dns: the name asked
+    port: Mapped[int | None] = mapped_column(Integer, default=None)  # tcp
+    tls: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")  # tcp: a TLS handshake too
+    record_type: Mapped[str | None] = mapped_column(String(8), default=None)  # dns
+    resolver: Mapped[str | None] = mapped_column(String(64), default=None)  # dns: address[:port]; None: the system's
+    expected: Mapped[list | None] = mapped_column(JSON, default=None)  # dns: values the answer must hold
+    grace: Mapped[int | None] = mapped_column(Integer, default=None)  # heartbeat: seconds a ping may be late
+    cron: Mapped[str | None] = mapped_column(String(100), default=None)  # heartbeat: instead of the interval
+    timezone: Mapped[str | None] = mapped_column(String(64), default=None)  # heartbeat: the cron's
+    #: heartbeat: the token in the ping URL, and its SHA-256, by which a ping finds its monitor
+    ping_token: Mapped[str | None] = mapped_column(String(36), default=None)
+    ping_hash: Mapped[str | None] = mapped_column(String(64), default=None, unique=True)
+    run_started_at: Mapped[datetime.datetime | None] = mapped_column(Moment, default=None)  # heartbeat: /start
     method: Mapped[str] = mapped_column(String(8), default="GET")
     headers: Mapped[dict | None] = mapped_column(JSON, default=None)
     body: Mapped[str | None] = mapped_column(Text, default=None)
@@ -100,6 +113,26 @@ class CheckResult(Base):
     status_code: Mapped[int | None] = mapped_column(Integer, default=None)
     latency_ms: Mapped[int] = mapped_column(Integer)
     error: Mapped[str | None] = mapped_column(String(300), default=None)
+
+
+class Ping(Base):
+    """A heartbeat monitor's ping, as it came: kept for the monitor page (and as long as raw results)."""
+
+    __tablename__ = "pings"
+    __table_args__ = (Index("ix_pings_monitor_id_id", "monitor_id", "id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    monitor_id: Mapped[int] = mapped_column(ForeignKey("monitors.id", ondelete="CASCADE"))
+    at: Mapped[datetime.datetime] = mapped_column(Moment, index=True)
+    event: Mapped[str] = mapped_column(String(8))  # PING_EVENTS
+    exit_status: Mapped[int | None] = mapped_column(Integer, default=None)
+    duration_ms: Mapped[int | None] = mapped_column(Integer, default=None)  # since its /start
+    method: Mapped[str] = mapped_column(String(8))
+    source: Mapped[str | None] = mapped_column(String(64), default=None)  # the sender's address
+    body: Mapped[str | None] = mapped_column(Text, default=None)  # bounded (monitors.ping_body_bytes)
+
+
+PING_EVENTS = ("success", "start", "fail")
 
 
 class Incident(Base):

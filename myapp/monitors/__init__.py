@@ -11,6 +11,8 @@ import asyncio
 import datetime
 import types
 
+from pyramid_jinja2 import ENV_CONFIG_PHASE
+
 from ..accounts.security import OwnedRow
 from ..accounts.service import Limit
 from ..aio import loop_state
@@ -20,10 +22,12 @@ from ..settings import Field, Section, section
 from ..validation import add_validation_context
 from . import kinds, service
 from .checker import Target
+from .pings import Pinger, PingSettings
 from .rules import Expectations
 from .scheduler import Scheduler
 
 PRUNE_EVERY = 600
+FILTERS = ENV_CONFIG_PHASE + 1  # when templating adds its filters: the Jinja2 environment exists
 
 
 class MonitorSettings(Section):
@@ -140,5 +144,9 @@ def includeme(config):
     if settings.scheduler:
         config.add_background_task(monitoring.scheduler.run, name="monitors.scheduler")
     config.add_background_task(make_pruner(settings), name="monitors.prune")
+    registry.pinger = Pinger(section(registry, PingSettings), monitoring.record)
+    config.add_background_task(registry.pinger.run, name="monitors.pings")
+    config.action(None, lambda: config.get_jinja2_environment().filters.update(address=kinds.address), order=FILTERS)
     config.scan(".api")
     config.scan(".pages")
+    config.scan(".pings")

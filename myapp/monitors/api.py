@@ -1,6 +1,6 @@
 """JSON API: monitors, their results and incidents, checks on demand, and the ad-hoc probe."""
 
-from pyramid.httpexceptions import HTTPNoContent, HTTPServiceUnavailable, HTTPTooManyRequests
+from pyramid.httpexceptions import HTTPConflict, HTTPNoContent, HTTPServiceUnavailable, HTTPTooManyRequests
 from pyramid.view import view_config
 
 from ..accounts import service as accounts
@@ -9,6 +9,7 @@ from ..on_demand import Busy, Unavailable
 from ..text import iso
 from ..validation import Error, PageQuery
 from . import service, snapshot
+from .kinds import KINDS
 from .schema import (
     FIELDS,
     CheckResult,
@@ -19,6 +20,7 @@ from .schema import (
     MonitorBody,
     MonitorPage,
     MonitorQuery,
+    PingPage,
     Probe,
     ProbeResults,
     ResultPage,
@@ -50,6 +52,7 @@ SHOWN_NAMES = (
     "last_status_code",
     "last_latency_ms",
     "last_error",
+    "ping_token",
     "created_at",
     "updated_at",
 )
@@ -61,8 +64,14 @@ def shown(monitor):
     return {name: getattr(monitor, name) for name in SHOWN_NAMES}
 
 
-def monitor_json(m, uptime, channels):
-    """The API's monitor, from ``m``: SHOWN's values by name (a row of SHOWN is ``dict(zip(SHOWN_NAMES, row))``)."""
+def ping_base(request):
+    """Where a heartbeat's token is appended to make its ping URL."""
+    return request.application_url + "/ping/"
+
+
+def monitor_json(m, uptime, channels, pings):
+    """The API's monitor, from ``m``: SHOWN's values by name (a row of SHOWN is ``dict(zip(SHOWN_NAMES, row))``);
+    ``pings``: ping_base."""
     last = (
         None
         if m["last_check_at"] is None
@@ -77,6 +86,7 @@ def monitor_json(m, uptime, channels):
     return {
         "id": m["id"],
         **{name: m[name] for name in FIELDS},
+        "ping_url": pings + m["ping_token"] if m["kind"] == "heartbeat" and m["ping_token"] else None,
         "channels": channels,
         "state": m["state"],
         "state_since": iso(m["state_since"]),
@@ -100,7 +110,7 @@ def incident_json(incident):
 async def one_monitor_json(request, monitor):
     uptime = (await service.uptimes(request.dbsession, [monitor.id]))[monitor.id]
     channels = (await service.channels_of(request.dbsession, [monitor.id]))[monitor.id]
-    return monitor_json(shown(monitor), uptime, channels)
+    return monitor_json(shown(monitor), uptime, channels, ping_base(request))
 
 
 def channels_of(values):
@@ -125,8 +135,9 @@ async def list_monitors(request):
     ids = [m["id"] for m in monitors]
     uptime = await service.uptimes(request.dbsession, ids)
     channels = await service.channels_of(request.dbsession, ids)
+    pings = ping_base(request)
     return {
-        "monitors": [monitor_json(m, uptime[m["id"]], channels[m["id"]]) for m in monitors],
+        "monitors": [monitor_json(m, uptime[m["id"]], channels[m["id"]], pings) for m in monitors],
         "next_cursor": str(next_cursor) if next_cursor else None,
     }
 
@@ -149,7 +160,7 @@ async def create_monitor(request):
     await service.set_channels(request.dbsession, request.context.owner_id, monitor.id, channels, new=True)
     request.response.status = 201
     request.response.headers["Location"] = request.route_url("api.monitor", monitor_id=monitor.id)
-    return monitor_json(vars(monitor), {"24h": None, "7d": None, "30d": None}, channels)
+    return monitor_json(vars(monitor), {"24h": None, "7d": None, "30d": None}, channels, ping_base(request))
 
 
 @view_config(
@@ -208,7 +219,7 @@ async def on_demand(request, coro, seconds=None, must_wait=False):
     request_method="POST",
     renderer="json",
     permission="edit",
-    responses={200: CheckResult, 202: CheckRunning, 429: Error},
+    responses={200: CheckResult, 202: CheckRunning, 409: Error, 429: Error},
 )
 async def check_now(request):
     """Check the monitor now; the result is stored and counts towards its state.
@@ -216,6 +227,8 @@ async def check_now(request):
     The answer waits a few seconds (``monitors.check_wait_seconds``) for the result; a check that takes
     longer goes on, and the answer is 202: its result will be the newest of the monitor's results."""
     monitor = request.context.monitor
+    if not KINDS[monitor.kind].active:
+        raise HTTPConflict("A heartbeat monitor is checked by its pings: send one to its ping_url.")
     done, result = await on_demand(request, request.registry.monitoring.check_now(snapshot(monitor)))
     if done:
         return result_json(result)
@@ -242,6 +255,31 @@ async def list_results(request):
         request.dbsession, request.context.monitor.id, query.limit, query.cursor
     )
     return {"results": [result_json(r) for r in results], "next_cursor": str(next_cursor) if next_cursor else None}
+
+
+@view_config(
+    route_name="api.monitor.pings",
+    request_method="GET",
+    renderer="json",
+    permission="view",
+    query=PageQuery,
+    responses={200: PingPage},
+)
+async def list_pings(request):
+    """A heartbeat's pings as they came, newest first (kept as long as raw results)."""
+    query = request.api_query
+    pings, next_cursor = await service.list_pings(
+        request.dbsession, request.context.monitor.id, query.limit, query.cursor
+    )
+    return {"pings": [ping_json(p) for p in pings], "next_cursor": str(next_cursor) if next_cursor else None}
+
+
+def ping_json(ping):
+    return {
+        "id": ping.id,
+        "at": iso(ping.at),
+        **{name: getattr(ping, name) for name in ("event", "exit_status", "duration_ms", "method", "source", "body")},
+    }
 
 
 async def incidents_page(request, monitor_id=None):

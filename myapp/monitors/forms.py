@@ -2,8 +2,10 @@
 
 from .schema import FIELDS
 
-INTEGERS = ("interval", "timeout", "degraded_ms", "tls_days", "failures_to_down", "successes_to_up")
+INTEGERS = ("interval", "timeout", "degraded_ms", "tls_days", "failures_to_down", "successes_to_up", "port", "grace")
+TEXT = ("name", "kind", "url", "method", "expect_status", "host", "record_type", "resolver", "cron", "timezone")
 OPTIONAL_TEXT = ("keyword", "keyword_absent", "json_path", "json_value", "body")
+CHECKBOXES = ("paused", "notify_degraded", "tls")
 
 
 def headers_text(headers):
@@ -14,26 +16,29 @@ def form_values(monitor=None):
     """The form's text for a monitor (or a new one's defaults)."""
     if monitor is None:
         return {
+            "kind": "http",
             "method": "GET",
+            "record_type": "A",
+            "grace": "60",
             "interval": "60",
             "timeout": "10",
             "expect_status": "200-399",
             "tls_days": "14",
-            "failures_to_down": "2",
             "successes_to_up": "1",
         }
     values = {name: "" if getattr(monitor, name) is None else str(getattr(monitor, name)) for name in FIELDS}
     values["headers"] = headers_text(monitor.headers)
     values["tags"] = ", ".join(monitor.tags or [])
-    values["paused"] = "on" if monitor.paused else ""
-    values["notify_degraded"] = "on" if monitor.notify_degraded else ""
+    values["expected"] = "\n".join(monitor.expected or [])
+    for name in CHECKBOXES:
+        values[name] = "on" if getattr(monitor, name) else ""
     return values
 
 
 def from_form(post):
     """(data for the schema, {field: problem} found while reading the text)."""
     data, errors = {}, {}
-    for name in ("name", "url", "method", "expect_status"):
+    for name in TEXT:
         if post.get(name, "").strip():
             data[name] = post[name].strip()
     for name in INTEGERS:
@@ -61,8 +66,11 @@ def from_form(post):
     tags = [tag.strip() for tag in post.get("tags", "").split(",") if tag.strip()]
     if tags:
         data["tags"] = tags
-    data["paused"] = bool(post.get("paused"))
-    data["notify_degraded"] = bool(post.get("notify_degraded"))
+    expected = [line.strip() for line in post.get("expected", "").splitlines() if line.strip()]
+    if expected:
+        data["expected"] = expected
+    for name in CHECKBOXES:
+        data[name] = bool(post.get(name))
     return data, errors
 
 

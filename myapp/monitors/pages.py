@@ -14,9 +14,11 @@ from ..validation import Invalid, PageQuery, parse_query
 from . import queries, service, snapshot
 from .charts import latency_chart, sparkline
 from .forms import channels_from_form, form_values, from_form
+from .kinds import KINDS
 from .schema import MonitorFields, validate
 
 PER_PAGE = 50
+PASSIVE = "a heartbeat is checked by its pings, not by myapp: send one to its ping URL"
 ROWS_HEADER = "X-Rows-Only"  # the dashboard's script asks for the rows alone, to refresh them in place
 
 
@@ -69,7 +71,14 @@ async def dashboard(request):
 async def form_page(request, values, errors=None, monitor=None, test=None, status=200):
     request.response.status = status
     channels = await service.channel_choices(request.dbsession, request.context.owner_id)
-    return {"values": values, "errors": errors or {}, "monitor": monitor, "test": test, "channels": channels}
+    return {
+        "values": values,
+        "errors": errors or {},
+        "monitor": monitor,
+        "test": test,
+        "channels": channels,
+        "kinds": list(KINDS.values()),
+    }
 
 
 async def read_form(request):
@@ -104,6 +113,8 @@ async def on_demand(request, coro, **options):
 
 async def test_check(request, clean):
     """Run the check the form describes, without saving it (checks on demand are limited as the probe's are)."""
+    if not KINDS[clean["kind"]].active:
+        return {"ok": False, "error": PASSIVE, "status_code": None, "latency_ms": None}
     wait = request.registry.on_demand.wait_seconds
     done, result, why = await on_demand(
         request, request.registry.monitoring.try_out(clean, wait), seconds=wait + 1, must_wait=True
@@ -206,8 +217,11 @@ async def monitor_page(request):
     results, next_cursor = await service.list_results(session, monitor.id, 20, cursor)
     incidents, _ = await service.list_incidents(session, request.context.owner_id, 20, monitor_id=monitor.id)
     uptime = (await service.uptimes(session, [monitor.id]))[monitor.id]
+    pings = (await service.list_pings(session, monitor.id, 20))[0] if monitor.kind == "heartbeat" else []
     return {
         "monitor": monitor,
+        "ping_url": request.route_url("ping", token=monitor.ping_token) if monitor.ping_token else None,
+        "pings": pings,
         "uptime": uptime,
         "range": range_,
         "ranges": list(queries.RANGES),
@@ -222,6 +236,9 @@ async def monitor_page(request):
 @view_config(route_name="monitor.check", request_method="POST", permission="edit")
 async def check_now(request):
     monitor = request.context.monitor
+    if not KINDS[monitor.kind].active:
+        request.session.flash(f"Not checked: {PASSIVE}.")
+        return HTTPFound(request.route_path("monitor", monitor_id=monitor.id))
     done, result, why = await on_demand(request, request.registry.monitoring.check_now(snapshot(monitor)))
     if done:
         outcome = "passed" if result.ok else "failed: " + result.error

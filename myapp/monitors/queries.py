@@ -9,6 +9,7 @@ from sqlalchemy.sql.functions import FunctionElement
 from ..models import CheckResult, DailyRollup, HourlyRollup, Incident, Monitor
 from ..models.meta import Moment, utcnow
 from .charts import Point
+from .kinds import ADDRESS_FIELDS
 from .service import DAY, HOUR, day_of, hour_of
 
 #: the dashboard shows what needs attention first
@@ -16,7 +17,7 @@ STATE_ORDER = {"DOWN": 0, "DEGRADED": 1, "PENDING": 2, "UP": 3, "MAINTENANCE": 4
 ROW_COLUMNS = (
     Monitor.id,
     Monitor.name,
-    Monitor.url,
+    *(Monitor.__table__.c[name] for name in ADDRESS_FIELDS),
     Monitor.state,
     Monitor.state_since,
     Monitor.last_check_at,
@@ -25,7 +26,6 @@ ROW_COLUMNS = (
     Monitor.last_latency_ms,
     Monitor.last_error,
     Monitor.recent,
-    Monitor.interval,
 )
 RANGES = {"24h": datetime.timedelta(hours=24), "7d": datetime.timedelta(days=7), "30d": datetime.timedelta(days=30)}
 SLOTS_24H = 360  # four minutes a slot
@@ -36,7 +36,11 @@ def filtered(query, user_id, state=None, text=None):
     if state:
         query = query.where(Monitor.state == state)
     if text:
-        query = query.where(Monitor.name.contains(text, autoescape=True) | Monitor.url.contains(text, autoescape=True))
+        query = query.where(
+            Monitor.name.contains(text, autoescape=True)
+            | Monitor.url.contains(text, autoescape=True)
+            | Monitor.host.contains(text, autoescape=True)
+        )
     return query
 
 

@@ -82,14 +82,21 @@ def quoted(text, limit=40):
     return "'" + text.replace("'", "\\'") + "'"
 
 
+def certificate_problem(days_left, tls_days):
+    """Why a certificate with ``days_left`` fails a check that wants ``tls_days``, or None (None: no certificate)."""
+    if days_left is None or days_left >= tls_days:
+        return None
+    if days_left < 0:
+        return f"certificate expired {-days_left} days ago"
+    return f"certificate expires in {days_left} days"
+
+
 def evaluate(rules, status_code, body, cert_days_left=None):
     """None when the answer passes every rule, else the reason it fails (the first rule it breaks)."""
     if not status_matches(rules.expect_status, status_code):
         return f"expected status {rules.expect_status}, got {status_code}"
-    if cert_days_left is not None and cert_days_left < rules.tls_days:
-        if cert_days_left < 0:
-            return f"certificate expired {-cert_days_left} days ago"
-        return f"certificate expires in {cert_days_left} days"
+    if (problem := certificate_problem(cert_days_left, rules.tls_days)) is not None:
+        return problem
     if rules.keyword or rules.keyword_absent:
         text = body.decode("utf-8", "replace")
         if rules.keyword and rules.keyword not in text:

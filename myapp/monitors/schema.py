@@ -18,6 +18,7 @@ from pydantic import (
     ValidationInfo,
     create_model,
     field_validator,
+    model_validator,
 )
 
 from ..models.monitor import STATES
@@ -25,9 +26,9 @@ from ..outbound import check_url
 from ..validation import Invalid, PageQuery, Reply, fields_of, no_control_characters
 from .kinds import KINDS, NAMES
 
-MAX_INTERVAL = 86400
+MAX_HEARTBEAT_INTERVAL = KINDS["heartbeat"].max_interval
 MAX_TIMEOUT = 60
-READ_ONLY = ("id", "state", "state_since", "last_check", "uptime", "created_at", "updated_at")
+READ_ONLY = ("id", "ping_url", "state", "state_since", "last_check", "uptime", "created_at", "updated_at")
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)]
@@ -40,9 +41,10 @@ class CommonFields(BaseModel):
 
     name: Name
     kind: Literal[NAMES] = Field("http", description="what is checked: " + ", ".join(NAMES))
-    interval: int = Field(60, le=MAX_INTERVAL)
+    interval: int = Field(60, le=MAX_HEARTBEAT_INTERVAL, description="seconds; a heartbeat's period")
     timeout: int = Field(10, ge=1, le=MAX_TIMEOUT)
     degraded_ms: int | None = Field(None, ge=1, le=MAX_TIMEOUT * 1000)
+    tls_days: int = Field(14, ge=0, le=3650, description="HTTPS, TCP with TLS: a certificate expiring sooner fails")
     failures_to_down: int = Field(2, ge=1, le=10)
     successes_to_up: int = Field(1, ge=1, le=10)
     paused: bool = False
@@ -60,13 +62,16 @@ class CommonFields(BaseModel):
         least = (info.context or {}).get("min_interval", 30)
         if value < least:
             raise ValueError(f"at least {least} seconds")
+        most = KINDS[info.data.get("kind", "http")].max_interval
+        if value > most:
+            raise ValueError(f"at most {most} seconds")
         return value
 
     @field_validator("timeout")
     @classmethod
     def _timeout(cls, value, info: ValidationInfo):
-        interval = info.data.get("interval")
-        if interval is not None and value > interval:
+        interval, kind = info.data.get("interval"), KINDS.get(info.data.get("kind"))
+        if interval is not None and value > interval and kind is not None and kind.active:
             raise ValueError("at most the interval")
         return value
 
@@ -76,9 +81,37 @@ class CommonFields(BaseModel):
         return list(dict.fromkeys(no_control_characters(tag, "a tag") for tag in value))
 
 
+REQUIRED = tuple(dict.fromkeys(name for kind in KINDS.values() for name in kind.required))
+
+
 class MonitorFields(*(kind.settings for kind in reversed(KINDS.values())), CommonFields):
     """What a user sets on a monitor: the common fields, then each kind's.  The defaults are those of a new
-    monitor."""
+    monitor (of its kind: ``CheckKind.defaults``); the fields of other kinds than the monitor's are left at
+    their defaults, whatever was given."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _kind_defaults(cls, data):
+        if isinstance(data, dict) and (kind := KINDS.get(data.get("kind", "http"))) is not None:
+            data = {**kind.defaults, **data}
+        return data
+
+    @field_validator(*REQUIRED, mode="after")
+    @classmethod
+    def _required(cls, value, info: ValidationInfo):  # the fields are validate_default: checked when left out
+        kind = KINDS.get(info.data.get("kind"))
+        if value is None and kind is not None and info.field_name in kind.required:
+            raise ValueError("required")
+        return value
+
+    @model_validator(mode="after")
+    def _kind_fields(self):
+        kind = KINDS[self.kind]
+        for other in KINDS.values():
+            for name in other.fields:
+                if name not in kind.fields:
+                    setattr(self, name, type(self).model_fields[name].get_default(call_default_factory=True))
+        return self
 
 
 FIELDS = tuple(MonitorFields.model_fields)
@@ -93,12 +126,13 @@ def validate(data, context):
 
 
 def validate_patch(current, patch, context):
-    """The monitor's fields after ``patch``, checked as a whole (a new interval may make the timeout too long)."""
+    """The monitor's fields after ``patch``, checked as a whole (a new interval may make the timeout too long),
+    and those a new kind leaves at their defaults."""
     try:
         merged = MonitorBody.model_validate({**current, **patch}, context=context).model_dump()
     except ValidationError as exc:
         raise Invalid(fields_of(exc, READ_ONLY)) from None
-    return {name: merged[name] for name in patch}
+    return {name: merged[name] for name in merged if name in patch or current.get(name, merged[name]) != merged[name]}
 
 
 ChannelId = Annotated[int, Field(gt=0, lt=2**31)]
@@ -184,6 +218,7 @@ Monitor = create_model(
     __base__=Reply,
     **{name: (info.annotation, info) for name, info in MonitorFields.model_fields.items()},
     id=(int, ...),
+    ping_url=(str | None, Field(description="a heartbeat's: GET or POST it, or /start, /fail, /<exit status>")),
     channels=(list[int], ...),
     state=(Literal[STATES], ...),
     state_since=(datetime.datetime | None, ...),
@@ -201,6 +236,22 @@ class MonitorPage(Reply):
 
 class ResultPage(Reply):
     results: list[CheckResult]
+    next_cursor: str | None
+
+
+class PingRecord(Reply):
+    id: int
+    at: datetime.datetime
+    event: Literal["success", "start", "fail"]
+    exit_status: int | None
+    duration_ms: int | None = Field(description="since the /start before it")
+    method: str
+    source: str | None = Field(description="the sender's address")
+    body: str | None
+
+
+class PingPage(Reply):
+    pings: list[PingRecord]
     next_cursor: str | None
 
 

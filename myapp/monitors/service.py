@@ -10,8 +10,9 @@ import collections
 import dataclasses
 import datetime
 import functools
-import random
+import hashlib
 import types
+import uuid
 
 from sqlalchemy import bindparam, case, delete, func, insert, or_, select, update
 from sqlalchemy.dialects.mysql import insert as mysql_insert
@@ -30,6 +31,7 @@ from ..models.monitor import (
     HourlyRollup,
     Incident,
     Monitor,
+    Ping,
     with_recent,
 )
 from ..validation import Invalid, next_page
@@ -48,17 +50,19 @@ RETAKE_MARGIN = datetime.timedelta(seconds=10)
 
 
 async def create_monitor(session, user_id, fields, limit=0, now=None):
-    """A new monitor, PENDING (or PAUSED), first checked at a random moment within its first interval.
+    """A new monitor, PENDING (or PAUSED), first checked when its kind says (an active check: at a random
+    moment within its first interval; a heartbeat: at its first deadline).
 
     One INSERT (Core); returns the new row, every column, as attributes.  accounts.service.TooMany when the
     user has ``limit`` monitors already (checked under the user's row lock: parallel creates cannot pass it).
     """
     now = now or utcnow()
     await check_room(session, user_id, monitors, limit, "monitors")
-    # spread over the first interval: a thousand monitors made at once are not checked at once
-    due = None if fields["paused"] else now + datetime.timedelta(seconds=random.uniform(0, fields["interval"]))
+    row = types.SimpleNamespace(**fields)
+    due = None if fields["paused"] else KINDS[fields["kind"]].first_due(row, now)
     values = {
         **fields,
+        **ping_token(fields["kind"]),
         "user_id": user_id,
         "state": "PAUSED" if fields["paused"] else "PENDING",
         "state_since": now,
@@ -75,11 +79,30 @@ async def create_monitor(session, user_id, fields, limit=0, now=None):
     return types.SimpleNamespace(**{**dict.fromkeys(monitors.c.keys()), **values, "id": result.inserted_primary_key[0]})
 
 
+def ping_token(kind, token=None):
+    """A heartbeat's ping token and the hash it is found by ({} for other kinds, which are not pinged)."""
+    if kind != "heartbeat" and token is None:
+        return {}
+    token = token or str(uuid.uuid4())
+    return {"ping_token": token, "ping_hash": hash_token(token)}
+
+
+def hash_token(token):
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+#: fields whose change moves a heartbeat's deadline
+SCHEDULE = ("kind", "interval", "grace", "cron", "timezone")
+
+
 async def update_monitor(session, monitor, changes, now=None):
     """Apply validated ``changes``; pausing stops checks, resuming checks again soon (as PENDING)."""
     now = now or utcnow()
     for name, value in changes.items():
         setattr(monitor, name, value)
+    if monitor.kind == "heartbeat" and monitor.ping_token is None:
+        for name, value in ping_token("heartbeat").items():
+            setattr(monitor, name, value)
     if "paused" in changes and changes["paused"] != (monitor.state == "PAUSED"):
         monitor.fail_streak = monitor.pass_streak = 0
         monitor.streak_started_at = monitor.streak_error = None
@@ -90,9 +113,13 @@ async def update_monitor(session, monitor, changes, now=None):
             monitor.due_at = monitor.next_check_at = None
         else:
             monitor.state = "PENDING"
-            monitor.due_at = monitor.next_check_at = now + datetime.timedelta(
-                seconds=random.uniform(0, min(monitor.interval, 5))
-            )
+            monitor.due_at = monitor.next_check_at = KINDS[monitor.kind].first_due(monitor, now, soon=True)
+    elif not monitor.paused and monitor.kind == "heartbeat" and any(name in changes for name in SCHEDULE):
+        # the deadline counts from the last ping (or from now, for a monitor that was not a heartbeat)
+        pinged = monitor.last_check_at if "kind" not in changes and monitor.last_check_at else now
+        monitor.next_check_at = KINDS["heartbeat"].deadline(monitor, pinged)
+        if monitor.claimed_by is None:
+            monitor.due_at = monitor.next_check_at
     elif (
         not monitor.paused
         and monitor.next_check_at
@@ -109,7 +136,7 @@ async def update_monitor(session, monitor, changes, now=None):
 
 async def delete_monitor(session, monitor):
     """The monitor and its history (results, incidents, rollups go with it, by the foreign keys)."""
-    for table in (CheckResult, Incident, HourlyRollup, DailyRollup):  # SQLite without foreign keys enforced too
+    for table in (CheckResult, Incident, HourlyRollup, DailyRollup, Ping):  # SQLite without foreign keys enforced too
         await session.execute(delete(table).where(table.monitor_id == monitor.id))
     await session.delete(monitor)
     await session.flush()
@@ -127,7 +154,7 @@ async def list_monitors(session, user_id, columns, limit, after_id=None, state=N
     if state:
         query = query.where(c.state == state)
     if text:
-        query = query.where(or_(c.name.contains(text, autoescape=True), c.url.contains(text, autoescape=True)))
+        query = query.where(or_(*(column.contains(text, autoescape=True) for column in (c.name, c.url, c.host))))
     return next_page(list(await session.execute(query)), limit)
 
 
@@ -196,6 +223,14 @@ async def list_results(session, monitor_id, limit, before_id=None):
     )
     if before_id is not None:
         query = query.where(CheckResult.id < before_id)
+    return next_page(list(await session.scalars(query)), limit)
+
+
+async def list_pings(session, monitor_id, limit, before_id=None):
+    """A heartbeat's pings, newest first: (pings, next cursor or None)."""
+    query = select(Ping).where(Ping.monitor_id == monitor_id).order_by(Ping.id.desc()).limit(limit + 1)
+    if before_id is not None:
+        query = query.where(Ping.id < before_id)
     return next_page(list(await session.scalars(query)), limit)
 
 
@@ -301,6 +336,7 @@ CLAIM_COLUMNS = tuple(
             "interval",
             "timeout",
             "degraded_ms",
+            "tls_days",
             "due_at",
             "next_check_at",
             "claimed_by",
@@ -314,14 +350,6 @@ _DUE = (
     .order_by(Monitor.due_at)
 )
 _TABLE = Monitor.__table__
-
-
-def next_slot(scheduled, interval, now):
-    """The first time after ``now`` on the schedule that ``scheduled`` is part of (checks missed are skipped)."""
-    step_ = datetime.timedelta(seconds=interval)
-    if scheduled > now:
-        return scheduled
-    return scheduled + step_ * ((now - scheduled) // step_ + 1)
 
 
 async def claim(session, owner, limit, horizon, per_owner=None, running=None, now=None):
@@ -392,6 +420,7 @@ class Outcome:
     result: object  # state.Result
     owner: str | None = None
     storm: bool = False  # failed in a storm: its DOWN alert goes out grouped with the others'
+    due: datetime.datetime | None = None  # a heartbeat's ping: its next deadline (any claim on it ends)
 
 
 STATE_COLUMNS = (
@@ -406,6 +435,10 @@ STATE_COLUMNS = (
     Monitor.failures_to_down,
     Monitor.successes_to_up,
     Monitor.interval,
+    Monitor.kind,
+    Monitor.grace,
+    Monitor.cron,
+    Monitor.timezone,
     Monitor.claimed_by,
     Monitor.due_at,
     Monitor.next_check_at,
@@ -459,9 +492,14 @@ def new_values(row, outcome, change):
         "claimed_by": row.claimed_by,
         "version": row.version + 1,
     }
-    if outcome.owner is not None:  # the scheduler's check: the claim ends, the next check is on the schedule
+    if (
+        outcome.due is not None and row.state != "PAUSED"
+    ):  # a ping: the deadline moves on, and a claim on it (to notice it late) ends
+        values["due_at"] = values["next_check_at"] = outcome.due
+        values["claimed_by"] = None
+    elif outcome.owner is not None:  # the scheduler's check: the claim ends, the next check is on the schedule
         scheduled = row.next_check_at or row.due_at
-        values["due_at"] = values["next_check_at"] = next_slot(scheduled, row.interval, result.at)
+        values["due_at"] = values["next_check_at"] = KINDS[row.kind].next_due(row, scheduled, result.at)
         values["claimed_by"] = None
     return {"row_id": row.id, "seen_version": row.version, **{f"new_{k}": v for k, v in values.items()}}
 
@@ -629,13 +667,13 @@ async def upsert_adding(session, table, rows):
 
 
 async def prune(session, raw_before, hourly_before, chunk=5000):
-    """Delete raw results older than ``raw_before`` and hourly rollups older than ``hourly_before``, a chunk
-    at a time (no long lock).  Returns how many rows went; call it until it returns 0."""
+    """Delete raw results and pings older than ``raw_before`` and hourly rollups older than ``hourly_before``, a
+    chunk at a time (no long lock).  Returns how many rows went; call it until it returns 0."""
     gone = 0
-    old_results = select(CheckResult.id).where(CheckResult.at < raw_before).limit(chunk)
-    ids = list(await session.scalars(old_results))
-    if ids:
-        gone += (await session.execute(delete(CheckResult).where(CheckResult.id.in_(ids)))).rowcount
-    if not ids:  # an hour's rows per monitor age out per hour: few enough for one statement
+    for table in (CheckResult, Ping):
+        ids = list(await session.scalars(select(table.id).where(table.at < raw_before).limit(chunk)))
+        if ids:
+            gone += (await session.execute(delete(table).where(table.id.in_(ids)))).rowcount
+    if not gone:  # an hour's rows per monitor age out per hour: few enough for one statement
         gone += (await session.execute(delete(HourlyRollup).where(HourlyRollup.period < hourly_before))).rowcount
     return gone

@@ -46,9 +46,21 @@
     }, seconds * 1000);
   }
 
+  // the monitor form shows the fields of the kind chosen (all of them without this script)
+  function followKind(select) {
+    function show() {
+      select.form.querySelectorAll("[data-kinds]").forEach(function (el) {
+        el.hidden = el.getAttribute("data-kinds").split(" ").indexOf(select.value) < 0;
+      });
+    }
+    select.addEventListener("change", show);
+    show();
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     showTimes(document);
     setInterval(function () { showTimes(document); }, 15000);
     document.querySelectorAll("table[data-refresh]").forEach(refreshRows);
+    document.querySelectorAll("select[data-kind-select]").forEach(followKind);
   });
 })();

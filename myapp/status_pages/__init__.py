@@ -23,6 +23,7 @@ class StatusPageResource(OwnedRow):
 
 def includeme(config):
     config.include("myapp.accounts")
+    config.include("myapp.monitors")  # its monitors, and the pages' address filter
     settings = config.registry.status_pages = section(config.registry, StatusPageSettings)
     config.registry.status_cache = PublicCache(settings.cache_seconds)
     config.scan(".pages")

@@ -6,6 +6,7 @@ from sqlalchemy.exc import IntegrityError
 from ..accounts.service import check_room
 from ..models import Incident, Monitor, StatusPage, StatusPageMonitor
 from ..models.meta import utcnow
+from ..monitors.kinds import ADDRESS_FIELDS
 
 
 class SlugTaken(Exception):
@@ -81,7 +82,13 @@ async def public_view(session, slug):
         return None
     monitors = (
         await session.execute(
-            select(Monitor.id, Monitor.name, Monitor.url, Monitor.state, Monitor.state_since)
+            select(
+                Monitor.id,
+                Monitor.name,
+                Monitor.state,
+                Monitor.state_since,
+                *(Monitor.__table__.c[name] for name in ADDRESS_FIELDS),
+            )
             .join(StatusPageMonitor, StatusPageMonitor.monitor_id == Monitor.id)
             .where(StatusPageMonitor.status_page_id == page.id)
             .order_by(StatusPageMonitor.position)

@@ -44,6 +44,8 @@ def test_down_then_up_arrive_once_on_each_channel(alerting, owner, target, smtp)
     assert down["monitor"] == {
         "id": monitor["id"],
         "name": "shop",
+        "kind": "http",
+        "address": target.url + "/flip",
         "url": target.url + "/flip",
         "state": "DOWN",
         "page": f"{PUBLIC_URL}/monitors/{monitor['id']}",

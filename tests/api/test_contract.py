@@ -90,7 +90,8 @@ def test_a_patch_takes_any_field_and_a_post_requires_some(testapp):
     patch = document["paths"]["/api/monitors/{monitor_id}"]["patch"]["requestBody"]["content"]["application/json"]
     created = schemas[post["$ref"].split("/")[-1]]
     changed = schemas[patch["schema"]["$ref"].split("/")[-1]]
-    assert set(created["required"]) == {"name", "url"}
+    assert set(created["required"]) == {"name"}  # and what the kind requires: url, host and port are said so
+    assert created["properties"]["url"]["description"].startswith("HTTP: ")
     assert "required" not in changed and set(changed["properties"]) == set(created["properties"])
     assert "channels" in created["properties"] and "id" not in created["properties"]
 

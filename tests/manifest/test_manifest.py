@@ -26,6 +26,16 @@ MANIFEST = {
         },
         {"name": "web", "url": "http://127.0.0.1:9/", "method": "HEAD", "keyword_absent": "error"},
         {"name": "old", "url": "http://127.0.0.1:9/old", "paused": True},
+        {"name": "db", "kind": "tcp", "host": "db.example.com", "port": 5432, "tls": True},
+        {"name": "mx", "kind": "dns", "host": "example.com", "record_type": "MX", "expected": ["mx.example.com"]},
+        {
+            "name": "backup",
+            "kind": "heartbeat",
+            "interval": 86400,
+            "grace": 3600,
+            "cron": "0 3 * * *",
+            "timezone": "Europe/Paris",
+        },
     ],
     "status_pages": [{"title": "Acme", "slug": "acme-status", "monitors": ["web", "api"]}],
 }
@@ -57,7 +67,7 @@ def api(testapp, make_user, make_key):
 
 def test_apply_then_export_round_trips_without_ids_secrets_or_defaults(api):
     plan = api.apply(MANIFEST)
-    assert plan["applied"] and plan["monitors"]["create"] == ["api", "web", "old"]
+    assert plan["applied"] and plan["monitors"]["create"] == ["api", "web", "old", "db", "mx", "backup"]
     exported = api.export()
     assert "secret" not in json.dumps(exported) and '"id"' not in json.dumps(exported)
     expected = json.loads(json.dumps(MANIFEST))
@@ -71,13 +81,15 @@ def test_apply_then_export_round_trips_without_ids_secrets_or_defaults(api):
     assert not again["applied"]
     assert {kind: again[kind]["unchanged"] for kind in ("channels", "monitors", "status_pages")} == {
         "channels": 2,
-        "monitors": 3,
+        "monitors": 6,
         "status_pages": 1,
     }
     channels = {c["name"]: c for c in api.get("/api/channels")["channels"]}
     assert channels["ops"]["has_secret"]  # not exported, and not lost by applying an export
     monitors = {m["name"]: m for m in api.get("/api/monitors")["monitors"]}
     assert monitors["old"]["state"] == "PAUSED" and monitors["api"]["headers"] == {"X-Probe": "1"}
+    assert monitors["backup"]["ping_url"] and monitors["backup"]["failures_to_down"] == 1  # the kind's default
+    assert monitors["mx"]["record_type"] == "MX" and monitors["db"]["url"] is None
     assert sorted(monitors["api"]["channels"]) == sorted([channels["ops"]["id"], channels["mail"]["id"]])
 
 
@@ -89,7 +101,12 @@ def test_dry_run_plans_field_by_field_and_changes_nothing(api):
     monitors["api"]["interval"] = 45
     monitors["api"]["channels"] = ["ops"]
     monitors["web"]["tags"] = ["front"]
-    edited["monitors"] = [monitors["api"], {"name": "new", "url": "http://127.0.0.1:9/new"}, monitors["web"]]
+    monitors["backup"]["cron"] = "30 3 * * *"
+    kept = [monitors[name] for name in ("db", "mx", "backup")]
+    edited["monitors"] = sorted(  # in name order, as exported
+        [monitors["api"], {"name": "new", "url": "http://127.0.0.1:9/new"}, monitors["web"], *kept],
+        key=lambda m: m["name"],
+    )
     edited["channels"][0]["target"] = "team@example.com"
     edited["status_pages"][0]["title"] = "Acme status"
 
@@ -100,6 +117,7 @@ def test_dry_run_plans_field_by_field_and_changes_nothing(api):
     assert updates == {
         "api": {"interval": {"from": 30, "to": 45}, "channels": {"from": ["mail", "ops"], "to": ["ops"]}},
         "web": {"tags": {"from": [], "to": ["front"]}},
+        "backup": {"cron": {"from": "0 3 * * *", "to": "30 3 * * *"}},
     }
     assert plan["channels"]["update"] == [
         {"name": "mail", "changes": {"target": {"from": "oncall@example.com", "to": "team@example.com"}}}
@@ -220,7 +238,7 @@ def test_the_command_line_exports_plans_applies_and_round_trips(app, serve, api,
     path = tmp_path / "monitors.yaml"
     res = run_cli("export", str(path), "--url", url, "--token", api.token)
     assert res.returncode == 0, res.stderr
-    assert "3 monitors, 2 channels, 1 status pages" in res.stderr
+    assert "6 monitors, 2 channels, 1 status pages" in res.stderr
     document = yaml.safe_load(path.read_text())
     document["monitors"][0]["interval"] = 45  # api
     document["monitors"] = [m for m in document["monitors"] if m["name"] != "old"]
@@ -229,9 +247,9 @@ def test_the_command_line_exports_plans_applies_and_round_trips(app, serve, api,
     res = run_cli("apply", str(path), "--dry-run", "--prune", "--url", url, "--token", api.token)
     assert res.returncode == 0, res.stderr
     assert "~ api: interval 30 -> 45" in res.stdout and "  - old" in res.stdout
-    assert "monitors: 0 to create, 1 to update, 1 to delete, 1 unchanged" in res.stdout
+    assert "monitors: 0 to create, 1 to update, 1 to delete, 4 unchanged" in res.stdout
     assert "dry run: nothing was changed" in res.stdout and "planning" in res.stderr
-    assert len(api.get("/api/monitors")["monitors"]) == 3
+    assert len(api.get("/api/monitors")["monitors"]) == 6
 
     res = run_cli("apply", str(path), "--prune", "--url", url, "--token", api.token)
     assert res.returncode == 0 and "applied" in res.stdout, res.stderr

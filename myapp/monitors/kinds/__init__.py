@@ -6,10 +6,13 @@ A new kind is a module with a CheckKind subclass and one entry in KINDS below; t
 """
 
 from .base import CheckKind
+from .dns import Dns
+from .heartbeat import Heartbeat
 from .http import Http
+from .tcp import Tcp
 
 #: the kinds by name, in the order forms offer them
-KINDS = {kind.name: kind for kind in (Http(),)}
+KINDS = {kind.name: kind for kind in (Http(), Tcp(), Dns(), Heartbeat())}
 NAMES = tuple(KINDS)
 
 
@@ -19,4 +22,26 @@ async def run(state, monitor):
     return await kind.check(state, kind.target(monitor))
 
 
-__all__ = ["KINDS", "NAMES", "CheckKind", "run"]
+#: what ``address`` reads of a monitor
+ADDRESS_FIELDS = (
+    "kind",
+    "url",
+    "method",
+    "host",
+    "port",
+    "tls",
+    "record_type",
+    "resolver",
+    "interval",
+    "grace",
+    "cron",
+    "timezone",
+)
+
+
+def address(row):
+    """What ``row`` (ADDRESS_FIELDS as attributes) checks, in a few words: a URL, tcp://host:port, ..."""
+    return KINDS[row.kind].address(row)
+
+
+__all__ = ["ADDRESS_FIELDS", "KINDS", "NAMES", "CheckKind", "address", "run"]

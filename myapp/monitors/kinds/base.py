@@ -1,21 +1,38 @@
 """What every check kind is: the interface the schema, the scheduler, the pages and the manifest use."""
 
+import datetime
+import random
+
 from pydantic import BaseModel
+
+
+def next_slot(scheduled, interval, now):
+    """The first time after ``now`` on the schedule that ``scheduled`` is part of (checks missed are skipped)."""
+    step = datetime.timedelta(seconds=interval)
+    if scheduled > now:
+        return scheduled
+    return scheduled + step * ((now - scheduled) // step + 1)
 
 
 class CheckKind:
     """One kind of check.  A subclass names itself, brings its settings as a pydantic model (its fields
     and their checks, which become part of every monitor's fields: schema.MonitorFields), and runs one
-    check."""
+    check.  A monitor of another kind has this kind's fields at their defaults."""
 
     name = ""  # stored in monitors.kind
     title = ""  # for people: "HTTP(S)"
     settings: type[BaseModel] = BaseModel
+    required: tuple[str, ...] = ()  # fields a monitor of this kind must be given (their Field: validate_default)
+    defaults: dict = {}  # values a new monitor of this kind takes for fields it is not given (common ones too)
+    max_interval = 86400
+    active = True  # checked by reaching out (check now, test, probe); False: by what it is sent (heartbeats)
+
+    shared: tuple[str, ...] = ()  # fields of another kind's settings this kind uses too
 
     @property
     def fields(self):
-        """The names of this kind's own fields (of the monitor's)."""
-        return tuple(self.settings.model_fields)
+        """The names of this kind's fields (of the monitor's)."""
+        return (*self.settings.model_fields, *self.shared)
 
     def target(self, row):
         """What a check needs of a monitor (a row or object with the monitor's fields as attributes)."""
@@ -25,6 +42,19 @@ class CheckKind:
         """One check of ``target`` on the loop whose state this is: a state.Result, with the reason in words
         when it fails.  Never raises for the target's sake (a cancelled check is cancelled)."""
         raise NotImplementedError
+
+    def address(self, row):
+        """What is checked, in a few words for lists and messages."""
+        raise NotImplementedError
+
+    def first_due(self, row, now, soon=False):
+        """When a new monitor is first checked: at a random moment within its first interval, so that a thousand
+        monitors made at once are not checked at once (``soon``, resumed: within 5 s)."""
+        return now + datetime.timedelta(seconds=random.uniform(0, min(row.interval, 5) if soon else row.interval))
+
+    def next_due(self, row, scheduled, at):
+        """When the scheduler checks again after checking at ``at`` a monitor due at ``scheduled``."""
+        return next_slot(scheduled, row.interval, at)
 
     def describe(self):
         """The kind for forms and clients: its name, title, and its fields with their descriptions."""

@@ -41,7 +41,9 @@ class HttpSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    url: Annotated[str, StringConstraints(max_length=2048)] = Field(description="http:// or https://")
+    url: Annotated[str, StringConstraints(max_length=2048)] | None = Field(
+        None, description="HTTP: http:// or https://", validate_default=True
+    )
     method: Literal[METHODS] = "GET"
     headers: dict[str, Annotated[str, StringConstraints(max_length=1000)]] | None = None
     body: Annotated[str, StringConstraints(max_length=MAX_BODY)] | None = Field(None, description="with POST only")
@@ -54,12 +56,11 @@ class HttpSettings(BaseModel):
     json_value: Annotated[str, StringConstraints(max_length=200)] | None = Field(
         None, description="the value at json_path, as text"
     )
-    tls_days: int = Field(14, ge=0, le=3650, description="a certificate expiring sooner fails the check")
 
     @field_validator("url")
     @classmethod
     def _url(cls, value, info: ValidationInfo):
-        return check_url(value, (info.context or {}).get("guard"))
+        return None if value is None else check_url(value, (info.context or {}).get("guard"))
 
     @field_validator("headers")
     @classmethod
@@ -106,9 +107,13 @@ class HttpSettings(BaseModel):
 
 class Http(CheckKind):
     name, title, settings = "http", "HTTP(S)", HttpSettings
+    required = ("url",)
 
     def target(self, row):
         return Target.of(row)
+
+    def address(self, row):
+        return row.url if row.method == "GET" else f"{row.method} {row.url}"
 
     async def check(self, state, target):
         return await check(state.http, state.guard, target)

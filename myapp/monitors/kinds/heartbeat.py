@@ -1,0 +1,108 @@
+"""Heartbeat (push): the monitor is checked by being pinged (``/ping/<token>``, monitors/pings.py) at
+least every interval, or on a cron schedule in a time zone; a ping later than that and the grace makes it
+DOWN, and so does a ping saying the job failed.
+
+The scheduler notices lateness: a heartbeat's ``due_at`` is its deadline, a ping moves it on, and a
+monitor the scheduler claims at its deadline (exactly once across processes, as any check) has had no
+ping in time: its "check" is that failure, with no one to reach out to.
+"""
+
+import datetime
+import functools
+import zoneinfo
+from typing import Annotated
+
+from croniter import croniter
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+from ...models.meta import utcnow
+from ...text import duration
+from ..state import Result
+from .base import CheckKind, next_slot
+
+MAX_GRACE = 7 * 86400
+
+
+@functools.cache
+def zone_names():
+    return frozenset(zoneinfo.available_timezones())
+
+
+class HeartbeatSettings(BaseModel):
+    """The fields of a heartbeat (its period is the interval, unless it has a cron schedule)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    grace: int | None = Field(
+        None, ge=1, le=MAX_GRACE, description="heartbeat: seconds a ping may come late before it is DOWN (60)"
+    )
+    cron: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] | None = Field(
+        None, description="heartbeat: when pings are expected, as a cron line (5 fields), instead of the interval"
+    )
+    timezone: Annotated[str, StringConstraints(strip_whitespace=True, max_length=64)] | None = Field(
+        None, description="heartbeat: the cron line's time zone, such as Europe/Paris (UTC)"
+    )
+
+    @field_validator("cron")
+    @classmethod
+    def _cron(cls, value):
+        if not value:
+            return None
+        if len(value.split()) != 5 or not croniter.is_valid(value):
+            raise ValueError("a cron line has 5 fields: minute hour day-of-month month day-of-week, as 0 3 * * *")
+        return " ".join(value.split())
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value):
+        if not value:
+            return None
+        if value not in zone_names():
+            raise ValueError("a time zone by its IANA name, such as Europe/Paris or UTC")
+        return value
+
+
+def next_fire(cron, timezone, after):
+    """The first time after ``after`` (UTC, naive) that ``cron`` in ``timezone`` names, in UTC (naive)."""
+    zone = zoneinfo.ZoneInfo(timezone or "UTC")
+    local = after.replace(tzinfo=datetime.UTC).astimezone(zone)
+    fire = croniter(cron, local).get_next(datetime.datetime)
+    return fire.astimezone(datetime.UTC).replace(tzinfo=None)
+
+
+class Heartbeat(CheckKind):
+    name, title, settings = "heartbeat", "Heartbeat (pings)", HeartbeatSettings
+    active = False
+    defaults = {"grace": 60, "failures_to_down": 1}
+    max_interval = 30 * 86400
+
+    def target(self, row):
+        return row
+
+    def address(self, row):
+        if row.cron:
+            return f"pinged at {row.cron} ({row.timezone or 'UTC'}), grace {duration(row.grace or 0)}"
+        return f"pinged every {duration(row.interval)}, grace {duration(row.grace or 0)}"
+
+    def expected_by(self, row, after):
+        """When the ping after one at ``after`` (UTC) is expected: the next period or cron time, without the grace."""
+        if row.cron:
+            return next_fire(row.cron, row.timezone, after)
+        return after + datetime.timedelta(seconds=row.interval)
+
+    def deadline(self, row, after):
+        """When a monitor pinged at ``after`` is late: expected_by and the grace."""
+        return self.expected_by(row, after) + datetime.timedelta(seconds=row.grace or 0)
+
+    def first_due(self, row, now, soon=False):
+        return self.deadline(row, now)
+
+    def next_due(self, row, scheduled, at):
+        """Late already: checked again (and still late, unless pinged) at each later period or cron time."""
+        if row.cron:
+            return next_fire(row.cron, row.timezone, at)
+        return next_slot(scheduled, row.interval, at)
+
+    async def check(self, state, target):
+        expected = (target.next_check_at or target.due_at) - datetime.timedelta(seconds=target.grace or 0)
+        return Result(utcnow(), False, None, 0, f"no ping since it was expected at {expected:%Y-%m-%d %H:%M:%S} UTC")

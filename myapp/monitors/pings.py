@@ -1,0 +1,262 @@
+"""Heartbeat pings: ``/ping/<token>`` (success), ``/start``, ``/fail`` and ``/<exit status>``, by GET, POST
+or HEAD, from cron jobs, backups and anything that can fetch a URL.
+
+Pings are unauthenticated by design (the token is the secret), so a ping costs little and says nothing:
+the answer is "OK" (or 404, 429), the token is found by its SHA-256 (no comparison an attacker could time
+on the token itself), a monitor takes at most ``monitors.pings_per_minute`` in a process, and a body is
+kept up to ``monitors.ping_body_bytes``.
+
+A ping is written before it is answered, with the others that came meanwhile: the request hands it to
+the service loop's writer, which writes whatever waits in one transaction (the monitor's result and
+deadline through ``service.record``, the start of a run, the ping itself) and answers them all.  Under
+load the batches grow, not the transactions.
+"""
+
+import asyncio
+import collections
+import dataclasses
+import datetime
+import logging
+import time
+
+from pyramid.response import Response
+from pyramid.security import NO_PERMISSION_REQUIRED
+from pyramid.view import view_config
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.exc import DBAPIError
+
+from ..models import Monitor, Ping, in_session
+from ..models.meta import utcnow
+from ..settings import Field, Section
+from .kinds import KINDS
+from .service import Outcome, hash_token
+from .state import Result
+
+log = logging.getLogger(__name__)
+
+BATCH = 1000  # pings written in one transaction, at most
+RUN_LIMIT = datetime.timedelta(hours=24)  # a /start older than this is not the start of the run a ping ends
+TOKEN = r"[0-9a-fA-F-]{36}"
+EVENT = r"start|fail|25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9]"  # an exit status: 0-255
+
+
+class PingSettings(Section):
+    per_minute: int = Field(30, alias="monitors.pings_per_minute", ge=1, description="per monitor and process")
+    body_bytes: int = Field(10000, alias="monitors.ping_body_bytes", ge=0, le=100000)
+
+
+@dataclasses.dataclass
+class Incoming:
+    """A ping as it came, waiting for the writer."""
+
+    token_hash: str
+    event: str  # models.monitor.PING_EVENTS
+    exit_status: int | None
+    method: str
+    source: str | None
+    body: str | None
+    at: datetime.datetime
+    answer: asyncio.Future | None = None  # "ok", "missing" or "limited", set by the writer
+
+
+#: what a ping needs of its monitor
+COLUMNS = (
+    Monitor.id,
+    Monitor.ping_hash,
+    Monitor.paused,
+    Monitor.interval,
+    Monitor.grace,
+    Monitor.cron,
+    Monitor.timezone,
+    Monitor.run_started_at,
+)
+_FIND = select(*COLUMNS).where(Monitor.ping_hash.in_(bindparam("hashes", expanding=True)), Monitor.kind == "heartbeat")
+_RUN_STARTED = (
+    update(Monitor.__table__).where(Monitor.id == bindparam("monitor_id")).values(run_started_at=bindparam("started"))
+)
+_INSERT = insert(Ping.__table__)
+
+
+class Limiter:
+    """At most ``count`` pings a minute per monitor (a sliding window, in this process)."""
+
+    def __init__(self, count):
+        self.count = count
+        self.seen = {}  # monitor id: deque of monotonic times within the window
+
+    def allow(self, monitor_id, now=None):
+        now = time.monotonic() if now is None else now
+        times = self.seen.setdefault(monitor_id, collections.deque())
+        while times and times[0] <= now - 60:
+            times.popleft()
+        if len(times) >= self.count:
+            return False
+        times.append(now)
+        if len(self.seen) > 100000:  # forget monitors not pinged within the minute
+            self.seen = {m: t for m, t in self.seen.items() if t and t[-1] > now - 60}
+        return True
+
+
+def run_time(ping, started):
+    """Milliseconds from the /start ``started`` to ``ping``, None without a start (or one too old)."""
+    if started is None or not datetime.timedelta(0) <= ping.at - started <= RUN_LIMIT:
+        return None
+    return round((ping.at - started).total_seconds() * 1000)
+
+
+def result_of(ping, run_ms):
+    """The check result a success or failure ping is: its run time as the latency."""
+    if ping.event == "fail":
+        reason = "the job reported a failure"
+        if ping.exit_status is not None:
+            reason += f" (exit status {ping.exit_status})"
+        return Result(ping.at, False, None, run_ms or 0, reason)
+    return Result(ping.at, True, None, run_ms or 0, None)
+
+
+class Pinger:
+    """The service loop's writer of pings (a background task, ``run``); requests hand it pings (``submit``)."""
+
+    def __init__(self, settings, record):
+        self.settings = settings
+        self.record = record  # Monitoring.record: results and flips, the alerts' listeners told
+        self.limiter = Limiter(settings.per_minute)
+        self.waiting = []
+        self.wake = None
+        self.written = 0
+        self.batches = 0
+
+    async def submit(self, ping):
+        """Hand ``ping`` to the writer (on the service loop) and wait until it is written: its answer."""
+        ping.answer = asyncio.get_running_loop().create_future()
+        self.waiting.append(ping)
+        if self.wake is None:
+            raise RuntimeError("pings are not written in this process (the writer does not run)")
+        self.wake.set()
+        return await ping.answer
+
+    async def run(self, state):
+        self.wake = asyncio.Event()
+        try:
+            while True:
+                await self.wake.wait()
+                self.wake.clear()
+                while self.waiting:
+                    batch, self.waiting = self.waiting[:BATCH], self.waiting[BATCH:]
+                    try:
+                        answers = await in_session(state, lambda session, b=batch: self.write(session, b))
+                    except DBAPIError as exc:
+                        log.warning("writing %d pings failed: %s", len(batch), str(exc.orig or exc).splitlines()[0])
+                        answers = [exc] * len(batch)
+                    for ping, answer in zip(batch, answers):
+                        if not ping.answer.done():
+                            if isinstance(answer, Exception):
+                                ping.answer.set_exception(answer)
+                            else:
+                                ping.answer.set_result(answer)
+        finally:
+            self.wake = None
+            for ping in self.waiting:
+                ping.answer.cancel()
+            self.waiting = []
+
+    async def write(self, session, batch):
+        """Write ``batch`` in the caller's transaction: [answer of each ping]."""
+        found = {
+            row.ping_hash: row for row in await session.execute(_FIND, {"hashes": list({p.token_hash for p in batch})})
+        }
+        answers, outcomes, stored = [], [], []
+        started = {}  # monitor id: the start of its run, as this batch leaves it
+        for ping in batch:
+            row = found.get(ping.token_hash)
+            if row is None:
+                answers.append("missing")
+                continue
+            if not self.limiter.allow(row.id):
+                answers.append("limited")
+                continue
+            answers.append("ok")
+            duration = None
+            if ping.event == "start":
+                started[row.id] = ping.at
+            else:
+                duration = run_time(ping, started.get(row.id, row.run_started_at))
+                started[row.id] = None
+                if not row.paused:
+                    result = result_of(ping, duration)
+                    outcomes.append(Outcome(row.id, result, due=KINDS["heartbeat"].deadline(row, ping.at)))
+            stored.append(
+                {
+                    "monitor_id": row.id,
+                    "at": ping.at,
+                    "event": ping.event,
+                    "exit_status": ping.exit_status,
+                    "duration_ms": duration,
+                    "method": ping.method,
+                    "source": ping.source,
+                    "body": ping.body,
+                }
+            )
+        if outcomes:
+            await self.record(session, outcomes)
+        if started:
+            await session.execute(_RUN_STARTED, [{"monitor_id": m, "started": s} for m, s in started.items()])
+        if stored:
+            await session.execute(_INSERT, stored)
+        self.written += len(stored)
+        self.batches += 1
+        return answers
+
+
+def read_body(request, limit):
+    """Up to ``limit`` bytes of the request's body as text (more is cut), None without one."""
+    if request.method != "POST" or not limit:
+        return None
+    data = request.body[:limit]  # waitress holds the whole body already (at most its max_request_body_size)
+    return data.decode("utf-8", "replace").replace("\x00", "") or None
+
+
+def incoming(request):
+    """The Incoming ping of ``request`` (its route's token and event)."""
+    event, exit_status = "success", None
+    named = request.matchdict.get("event")
+    if named in ("start", "fail"):
+        event = named
+    elif named is not None:
+        exit_status = int(named)
+        event = "success" if exit_status == 0 else "fail"
+    return Incoming(
+        hash_token(request.matchdict["token"].lower()),
+        event,
+        exit_status,
+        request.method,
+        (request.remote_addr or "")[:64] or None,
+        read_body(request, request.registry.pinger.settings.body_bytes),
+        utcnow(),
+    )
+
+
+def text(body, status=200, **headers):
+    response = Response(body + "\n", status=status, content_type="text/plain", charset="utf-8")
+    response.headers.update(headers)
+    return response
+
+
+PING_VIEW = {"request_method": ("GET", "POST", "HEAD"), "permission": NO_PERMISSION_REQUIRED, "require_csrf": False}
+
+
+@view_config(route_name="ping", **PING_VIEW)
+@view_config(route_name="ping.event", **PING_VIEW)
+async def ping(request):
+    """A heartbeat: "OK", or 404 for a token no heartbeat monitor has, or 429 past the monitor's pings a
+    minute.  Nothing else is said (whose monitor, its state): anyone holding the URL may ping."""
+    pinger = request.registry.pinger
+    try:
+        answer = await asyncio.wrap_future(request.spawn(pinger.submit(incoming(request))))
+    except (DBAPIError, RuntimeError):
+        return text("the ping could not be written; send it again", 503, **{"Retry-After": "5"})
+    if answer == "missing":
+        return text("not found", 404)
+    if answer == "limited":
+        return text(f"too many pings: at most {pinger.settings.per_minute} a minute", 429, **{"Retry-After": "60"})
+    return text("OK")

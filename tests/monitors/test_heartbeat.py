@@ -1,0 +1,161 @@
+"""Heartbeat monitors: pinged, not checked.  Pings through the real app; lateness noticed by the scheduler."""
+
+import datetime
+
+import pytest
+
+from myapp.monitors.kinds.heartbeat import next_fire
+
+from ..helpers import wait_until
+from .conftest import new_monitor
+
+PING = {"kind": "heartbeat", "interval": 60, "grace": 30}
+
+
+@pytest.fixture
+def api(testapp, owner):
+    return testapp, owner[1]
+
+
+def path_of(monitor):
+    return monitor["ping_url"].removeprefix("http://localhost")
+
+
+def get(client, headers, monitor):
+    return client.get(f"/api/monitors/{monitor['id']}", headers=headers).json
+
+
+def pings(client, headers, monitor):
+    return client.get(f"/api/monitors/{monitor['id']}/pings", headers=headers).json["pings"]
+
+
+def test_a_ping_makes_a_heartbeat_up_and_moves_its_deadline(api):
+    client, headers = api
+    monitor = new_monitor(client, headers, name="nightly backup", **PING)
+    assert monitor == {**monitor, "state": "PENDING", "failures_to_down": 1, "url": None, "last_check": None}
+    assert monitor["ping_url"].startswith("http://localhost/ping/") and len(path_of(monitor)) == len("/ping/") + 36
+    res = client.get(path_of(monitor))
+    assert res.text == "OK\n" and res.content_type == "text/plain"
+    after = get(client, headers, monitor)
+    assert after["state"] == "UP" and after["last_check"]["ok"] is True
+    assert pings(client, headers, monitor)[0] == {
+        **pings(client, headers, monitor)[0],
+        "event": "success",
+        "method": "GET",
+        "exit_status": None,
+        "duration_ms": None,
+        "body": None,
+    }
+    assert len(client.get(f"/api/monitors/{monitor['id']}/results", headers=headers).json["results"]) == 1
+
+
+def test_start_then_success_gives_the_run_time_and_failures_go_down_at_once(api):
+    client, headers = api
+    monitor = new_monitor(client, headers, **PING)
+    path = path_of(monitor)
+    client.post(path + "/start", "starting")
+    client.post(path, "done: 42 files")
+    newest = pings(client, headers, monitor)
+    assert [p["event"] for p in newest] == ["success", "start"]
+    assert newest[0]["body"] == "done: 42 files" and newest[0]["duration_ms"] >= 0
+    assert client.post(path + "/fail", "disk full").text == "OK\n"
+    down = get(client, headers, monitor)
+    assert down["state"] == "DOWN" and down["last_check"]["error"] == "the job reported a failure"
+    client.get(path + "/0")
+    assert get(client, headers, monitor)["state"] == "UP"
+    client.head(path + "/3")
+    down = get(client, headers, monitor)
+    assert down["state"] == "DOWN" and down["last_check"]["error"] == "the job reported a failure (exit status 3)"
+    incidents = client.get(f"/api/monitors/{monitor['id']}/incidents", headers=headers).json["incidents"]
+    assert [i["cause"] for i in incidents] == [
+        "the job reported a failure (exit status 3)",
+        "the job reported a failure",
+    ]
+
+
+def test_a_ping_says_nothing_but_ok_or_not_found(api):
+    client, headers = api
+    monitor = new_monitor(client, headers, **PING)
+    missing = client.get("/ping/00000000-0000-4000-8000-000000000000", status=404)
+    assert missing.text == "not found\n"
+    client.get("/ping/not-a-token", status=404)
+    client.get(path_of(monitor) + "/256", status=404)  # an exit status is 0-255... of three digits at most
+    client.get(path_of(monitor) + "/1000", status=404)
+    client.put(path_of(monitor), status=405)
+    assert client.get(path_of(monitor).upper().replace("/PING/", "/ping/")).text == "OK\n"  # the token, any case
+    http = new_monitor(client, headers, url="http://127.0.0.1:9/")
+    assert http["ping_url"] is None
+
+
+def test_pings_are_limited_per_monitor_and_bodies_bounded(make_myapp, owner):
+    client = make_myapp(**{"monitors.pings_per_minute": "3", "monitors.ping_body_bytes": "10"})
+    headers = owner[1]
+    monitor, other = new_monitor(client, headers, **PING), new_monitor(client, headers, name="other", **PING)
+    path = path_of(monitor).removeprefix("http://localhost")
+    for _ in range(3):
+        client.post(path, "x" * 1000)
+    limited = client.get(path, status=429)
+    assert limited.text == "too many pings: at most 3 a minute\n" and limited.headers["Retry-After"] == "60"
+    client.get(path_of(other))  # another monitor's budget is its own
+    stored = pings(client, headers, monitor)
+    assert len(stored) == 3 and all(p["body"] == "x" * 10 for p in stored)
+
+
+def test_a_paused_heartbeat_takes_pings_and_stays_paused(api):
+    client, headers = api
+    monitor = new_monitor(client, headers, paused=True, **PING)
+    client.get(path_of(monitor))
+    assert get(client, headers, monitor)["state"] == "PAUSED"
+    assert len(pings(client, headers, monitor)) == 1
+
+
+def test_a_heartbeat_cannot_be_checked_on_demand(api):
+    client, headers = api
+    monitor = new_monitor(client, headers, **PING)
+    res = client.post(f"/api/monitors/{monitor['id']}/check", headers=headers, status=409)
+    assert "checked by its pings" in res.json["message"]
+
+
+def test_heartbeat_fields_are_checked(api):
+    client, headers = api
+    cases = [
+        ({"cron": "0 3 * *"}, "cron"),
+        ({"cron": "0 3 * * * *"}, "cron"),
+        ({"cron": "61 3 * * *"}, "cron"),
+        ({"cron": "0 3 * * *", "timezone": "Mars/Olympus"}, "timezone"),
+        ({"timezone": "../../etc/passwd"}, "timezone"),
+        ({"grace": 0}, "grace"),
+        ({"interval": 31 * 86400}, "interval"),
+    ]
+    for fields, field in cases:
+        res = client.post_json("/api/monitors", {"name": "x", **PING, **fields}, headers=headers, status=422)
+        assert list(res.json["fields"]) == [field], fields
+    weekly = new_monitor(client, headers, **{**PING, "interval": 7 * 86400})
+    assert weekly["interval"] == 7 * 86400
+    res = client.post_json(
+        "/api/monitors", {"name": "x", "url": "http://a.example/", "interval": 2 * 86400}, headers=headers, status=422
+    )
+    assert res.json["fields"] == {"interval": "at most 86400 seconds"}
+
+
+def test_cron_deadlines_follow_the_time_zone():
+    after = datetime.datetime(2026, 3, 28, 12, 0)  # UTC; Paris moves to summer time on the 29th at 02:00
+    assert next_fire("0 3 * * *", "Europe/Paris", after) == datetime.datetime(2026, 3, 29, 1, 0)
+    assert next_fire("0 3 * * *", "Europe/Paris", datetime.datetime(2026, 3, 29, 1, 0)) == datetime.datetime(
+        2026, 3, 30, 1, 0
+    )
+    assert next_fire("30 2 * * 1", None, after) == datetime.datetime(2026, 3, 30, 2, 30)
+
+
+def test_a_late_heartbeat_goes_down_once_and_a_ping_brings_it_up(make_myapp, owner):
+    client = make_myapp(**{"monitors.scheduler": "true"})
+    headers = owner[1]
+    monitor = new_monitor(client, headers, kind="heartbeat", interval=1, grace=1)
+    wait_until(lambda: get(client, headers, monitor)["state"] == "DOWN", timeout=15)
+    down = get(client, headers, monitor)
+    assert down["last_check"]["error"].startswith("no ping since it was expected at ")
+    client.get(path_of(monitor))
+    assert get(client, headers, monitor)["state"] == "UP"
+    wait_until(lambda: get(client, headers, monitor)["state"] == "DOWN", timeout=15)  # late again
+    incidents = client.get(f"/api/monitors/{monitor['id']}/incidents", headers=headers).json["incidents"]
+    assert len(incidents) == 2 and incidents[1]["ended_at"] is not None
