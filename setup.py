@@ -46,6 +46,7 @@ bench_require = [
     "uvicorn>=0.30",
     "httptools",
     "py-spy",
+    "dnslib>=0.9.24",  # bench.scheduler --mix: a DNS server on loopback
 ]
 
 #: what .ci/run checks before the tests; pinned, so a new release cannot fail a commit that passed

@@ -1,6 +1,6 @@
 """The scheduler under load: N monitors against a local target, checked by one or more myapp processes.
 
-    python -m bench.scheduler [--monitors 10000] [--interval 60] [--processes 1] [--rounds 2]
+    python -m bench.scheduler [--monitors 10000] [--interval 60] [--processes 1] [--rounds 2] [--mix 70,10,10,10]
 
 Starts the target (bench/target.py, another process, pinned to CPU 0), then
 ``--processes`` copies of production.ini with the scheduler on (their web threads
@@ -10,6 +10,10 @@ monitors missed (a gap over 1.5 intervals, or never checked) and checked twice (
 under half an interval), lateness (start - due) p50/p99/max from each process, and
 CPU per check.  Then, as the ceiling, a bare aiohttp client loop hits the same target
 in the same run: requests/s and CPU per request.
+
+``--mix H,T,D,B``: percentages of HTTP, TCP (a connection to the target's port), DNS (an A record from a
+dnslib server this script runs on loopback) and heartbeat monitors (never pinged: each is found late,
+and checked so, every interval).  Without it, every monitor is HTTP.
 """
 
 import argparse
@@ -44,6 +48,47 @@ from .common import (
 
 TARGET_CPU = 0
 PASSWORD = "bench password 0123456789"
+
+
+KINDS = ("http", "tcp", "dns", "heartbeat")
+
+
+def kinds_of(count, mix):
+    """The kind of each of ``count`` monitors, in the proportions of ``mix`` (percentages), interleaved."""
+    weights = [int(w) for w in mix.split(",")] if mix else [100, 0, 0, 0]
+    if len(weights) != len(KINDS) or sum(weights) <= 0:
+        raise SystemExit("--mix takes four percentages: HTTP,TCP,DNS,heartbeat")
+    cycle = [kind for kind, weight in zip(KINDS, weights) for _ in range(weight)]
+    return [cycle[n % len(cycle)] for n in range(count)]
+
+
+def kind_fields(kind, n, target, target_port, resolver):
+    """The kind's columns of monitor ``n`` (every row has them all: one INSERT takes its columns from the first)."""
+    fields = {"url": None, "host": None, "port": None, "record_type": None, "resolver": None, "grace": None}
+    if kind == "tcp":
+        return {**fields, "host": "127.0.0.1", "port": target_port}
+    if kind == "dns":
+        return {**fields, "host": f"m{n}.bench.test", "record_type": "A", "resolver": resolver}
+    if kind == "heartbeat":
+        return {**fields, "grace": 0}
+    return {**fields, "url": f"{target}/m/{n}"}
+
+
+def dns_server():
+    """A DNS server on loopback answering an A record for any name (dnslib, in a thread): its address."""
+    from dnslib import QTYPE, RR, A
+    from dnslib.server import BaseResolver, DNSLogger, DNSServer
+
+    class Anything(BaseResolver):
+        def resolve(self, request, handler):
+            reply = request.reply()
+            if request.q.qtype == QTYPE.A:
+                reply.add_answer(RR(request.q.qname, QTYPE.A, rdata=A("192.0.2.1"), ttl=60))
+            return reply
+
+    server = DNSServer(Anything(), address="127.0.0.1", port=0, logger=DNSLogger(logf=lambda *_: None))
+    server.start_thread()
+    return f"127.0.0.1:{server.server.server_address[1]}"
 
 
 def insert_monitors(count, interval, start):
@@ -123,6 +168,7 @@ def main(argv=None):
     parser.add_argument("--processes", type=int, default=1)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--concurrency", type=int, default=100, help="monitors.max_concurrency of each process")
+    parser.add_argument("--mix", default=None, help="percentages of HTTP,TCP,DNS,heartbeat monitors (100,0,0,0)")
     args = parser.parse_args(argv)
 
     with mysql() as conn, conn.cursor() as cur:
@@ -167,8 +213,9 @@ def main(argv=None):
                 ]
                 start = utcnow() + datetime.timedelta(seconds=2)
                 engine, rows = insert_monitors(args.monitors, args.interval, start)
-                for row in rows:
-                    row["url"] = row["url"].format(target=target)
+                resolver = dns_server() if args.mix else None
+                for n, (row, kind) in enumerate(zip(rows, kinds_of(args.monitors, args.mix))):
+                    row.update(kind=kind, **kind_fields(kind, n, target, target_port, resolver))
                 with engine.begin() as conn:
                     conn.execute(insert(Monitor.__table__), rows)
                 warm = (start - utcnow()).total_seconds() + args.interval
@@ -198,6 +245,8 @@ def main(argv=None):
         f"scheduler benchmark: {args.monitors} monitors every {args.interval} s, {args.processes} process(es), "
         f"max_concurrency {args.concurrency}, measured over {wall:.0f} s"
     )
+    if args.mix:
+        print(f"  kinds        {dict(collections.Counter(kinds_of(args.monitors, args.mix)))}")
     print(f"  checks/s     {rate:8.1f}   (needed {needed:.1f}: {rate / needed:.2f}x)")
     print(f"  missed       {missed:8d}   never checked {never}, checked twice in an interval {twice}")
     for n, s in enumerate(stats, 1):

@@ -6,10 +6,14 @@ the answer is "OK" (or 404, 429), the token is found by its SHA-256 (no comparis
 on the token itself), a monitor takes at most ``monitors.pings_per_minute`` in a process, and a body is
 kept up to ``monitors.ping_body_bytes``.
 
-A ping is written before it is answered, with the others that came meanwhile: the request hands it to
-the service loop's writer, which writes whatever waits in one transaction (the monitor's result and
-deadline through ``service.record``, the start of a run, the ping itself) and answers them all.  Under
-load the batches grow, not the transactions.
+Pings are written in batches by the service loop's writers: whatever waits goes in one transaction (the
+monitors' results and deadlines through ``service.record``, the start of a run, the pings themselves).
+Under load the batches grow, not the transactions.  The first ping of a monitor in a process waits for
+its write (its token is looked up there: "not found" is said only then); after that, the process knows the
+token and answers at once, and the ping is written with the next batch, within milliseconds.  A process
+stopped with SIGTERM writes what waits before it exits; one killed outright loses the pings it answered
+in its last moments (see docs/monitors.md).  When ``BEHIND`` pings wait for the writers, a ping waits for its
+write again: the senders are slowed to what the database takes, nothing piles up.
 """
 
 import asyncio
@@ -17,6 +21,7 @@ import collections
 import dataclasses
 import datetime
 import logging
+import threading
 import time
 
 from pyramid.response import Response
@@ -35,6 +40,9 @@ from .state import Result
 log = logging.getLogger(__name__)
 
 BATCH = 1000  # pings written in one transaction, at most
+BEHIND = 1000  # pings waiting for the writers past which a ping waits for its write too (they keep up, or slow it)
+MAX_KNOWN = 200000  # tokens a process remembers
+WRITE_ATTEMPTS = 2  # a batch that meets a deadlock (another writer's rows) is written again once
 RUN_LIMIT = datetime.timedelta(hours=24)  # a /start older than this is not the start of the run a ping ends
 TOKEN = r"[0-9a-fA-F-]{36}"
 EVENT = r"start|fail|25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9]"  # an exit status: 0-255
@@ -43,6 +51,7 @@ EVENT = r"start|fail|25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9]"  # an exit sta
 class PingSettings(Section):
     per_minute: int = Field(30, alias="monitors.pings_per_minute", ge=1, description="per monitor and process")
     body_bytes: int = Field(10000, alias="monitors.ping_body_bytes", ge=0, le=100000)
+    writers: int = Field(4, alias="monitors.ping_writers", ge=1, le=32, description="transactions at once")
 
 
 @dataclasses.dataclass
@@ -56,6 +65,7 @@ class Incoming:
     source: str | None
     body: str | None
     at: datetime.datetime
+    counted: bool = False  # counted against its monitor's pings a minute already (a known token)
     answer: asyncio.Future | None = None  # "ok", "missing" or "limited", set by the writer
 
 
@@ -78,21 +88,26 @@ _INSERT = insert(Ping.__table__)
 
 
 class Limiter:
-    """At most ``count`` pings a minute per monitor (a sliding window, in this process)."""
+    """At most ``count`` pings a minute per monitor, by its token's hash (a sliding window, in this process;
+    request threads and the service loop ask it)."""
 
     def __init__(self, count):
         self.count = count
-        self.seen = {}  # monitor id: deque of monotonic times within the window
+        self.seen = {}  # token hash: deque of monotonic times within the window
+        self.lock = threading.Lock()
 
-    def allow(self, monitor_id, now=None):
-        now = time.monotonic() if now is None else now
-        times = self.seen.setdefault(monitor_id, collections.deque())
+    def allow(self, key, now=None):
+        with self.lock:
+            return self._allow(key, time.monotonic() if now is None else now)
+
+    def _allow(self, key, now):
+        times = self.seen.setdefault(key, collections.deque())
         while times and times[0] <= now - 60:
             times.popleft()
         if len(times) >= self.count:
             return False
         times.append(now)
-        if len(self.seen) > 100000:  # forget monitors not pinged within the minute
+        if len(self.seen) > 100000:  # forget tokens not pinged within the minute
             self.seen = {m: t for m, t in self.seen.items() if t and t[-1] > now - 60}
         return True
 
@@ -121,44 +136,81 @@ class Pinger:
         self.settings = settings
         self.record = record  # Monitoring.record: results and flips, the alerts' listeners told
         self.limiter = Limiter(settings.per_minute)
-        self.waiting = []
-        self.wake = None
+        self.known = set()  # token hashes of heartbeats pinged through this process
+        self.queues = [[] for _ in range(settings.writers)]  # a writer's: the pings of the monitors it writes
+        self.wakes = None
         self.written = 0
-        self.batches = 0
+        self.batches = collections.deque(maxlen=1000)  # (pings, seconds) of the latest batches written
+
+    @property
+    def waiting(self):
+        return sum(len(queue) for queue in self.queues)
+
+    def stats(self):
+        """For /api/health: pings written, waiting, and the latest batches' size and time."""
+        sizes = [n for n, _ in self.batches]
+        times = sorted(t for _, t in self.batches)
+        return {
+            "written": self.written,
+            "waiting": self.waiting,
+            "batch_mean": round(sum(sizes) / len(sizes), 1) if sizes else None,
+            "batch_ms_p99": round(times[int(0.99 * (len(times) - 1))] * 1000, 1) if times else None,
+        }
 
     async def submit(self, ping):
-        """Hand ``ping`` to the writer (on the service loop) and wait until it is written: its answer."""
-        ping.answer = asyncio.get_running_loop().create_future()
-        self.waiting.append(ping)
-        if self.wake is None:
+        """Hand ``ping`` to the writer of its monitor (on the service loop) and wait until it is written: its
+        answer.  One monitor's pings all go to one writer, which writes them in the order they came."""
+        if self.wakes is None:
             raise RuntimeError("pings are not written in this process (the writer does not run)")
-        self.wake.set()
+        ping.answer = asyncio.get_running_loop().create_future()
+        writer = int(ping.token_hash[:8], 16) % len(self.queues)
+        self.queues[writer].append(ping)
+        self.wakes[writer].set()
         return await ping.answer
 
     async def run(self, state):
-        self.wake = asyncio.Event()
+        self.wakes = [asyncio.Event() for _ in self.queues]
         try:
-            while True:
-                await self.wake.wait()
-                self.wake.clear()
-                while self.waiting:
-                    batch, self.waiting = self.waiting[:BATCH], self.waiting[BATCH:]
-                    try:
-                        answers = await in_session(state, lambda session, b=batch: self.write(session, b))
-                    except DBAPIError as exc:
-                        log.warning("writing %d pings failed: %s", len(batch), str(exc.orig or exc).splitlines()[0])
-                        answers = [exc] * len(batch)
-                    for ping, answer in zip(batch, answers):
-                        if not ping.answer.done():
-                            if isinstance(answer, Exception):
-                                ping.answer.set_exception(answer)
-                            else:
-                                ping.answer.set_result(answer)
+            await asyncio.gather(*(self._write_forever(state, n) for n in range(len(self.queues))))
         finally:
-            self.wake = None
-            for ping in self.waiting:
-                ping.answer.cancel()
-            self.waiting = []
+            self.wakes = None
+            left = [ping for queue in self.queues for ping in queue]
+            for queue in self.queues:
+                queue.clear()
+            if left:  # answered already, most of them: written before the process goes
+                settle(left, await asyncio.shield(self._write(state, left)))
+
+    async def _write_forever(self, state, writer):
+        """One of the writers: while its pings wait, take them (up to BATCH) and write them in a transaction;
+        the writers write at once, as many transactions as the database commits together."""
+        queue, wake = self.queues[writer], self.wakes[writer]
+        while True:
+            if not queue:
+                wake.clear()
+                await wake.wait()
+                continue
+            batch = queue[:BATCH]
+            del queue[:BATCH]
+            started = time.monotonic()
+            try:
+                answers = await self._write(state, batch)
+            except asyncio.CancelledError:
+                queue[:0] = batch  # the process stops: written by run's last write
+                raise
+            self.batches.append((len(batch), time.monotonic() - started))
+            settle(batch, answers)
+
+    async def _write(self, state, batch):
+        """The answers to ``batch``, written in a transaction (the error instead, when it cannot be)."""
+        for attempt in range(1, WRITE_ATTEMPTS + 1):
+            try:
+                return await in_session(state, lambda session: self.write(session, batch))
+            except DBAPIError as exc:
+                log.warning(
+                    "writing %d pings failed (%d): %s", len(batch), attempt, str(exc.orig or exc).splitlines()[0]
+                )
+                error = exc
+        return [error] * len(batch)
 
     async def write(self, session, batch):
         """Write ``batch`` in the caller's transaction: [answer of each ping]."""
@@ -170,9 +222,13 @@ class Pinger:
         for ping in batch:
             row = found.get(ping.token_hash)
             if row is None:
+                self.known.discard(ping.token_hash)  # deleted, or not a heartbeat any more
                 answers.append("missing")
                 continue
-            if not self.limiter.allow(row.id):
+            if len(self.known) >= MAX_KNOWN:
+                self.known.clear()
+            self.known.add(ping.token_hash)
+            if not ping.counted and not self.limiter.allow(ping.token_hash):  # known tokens are counted as they come
                 answers.append("limited")
                 continue
             answers.append("ok")
@@ -199,13 +255,24 @@ class Pinger:
             )
         if outcomes:
             await self.record(session, outcomes)
-        if started:
-            await session.execute(_RUN_STARTED, [{"monitor_id": m, "started": s} for m, s in started.items()])
+        before = {row.id: row.run_started_at for row in found.values()}
+        changed = sorted((m, s) for m, s in started.items() if s != before[m])  # most pings change nothing here
+        if changed:  # in id order, as record locks rows: two writers never wait for each other in a circle
+            await session.execute(_RUN_STARTED, [{"monitor_id": m, "started": s} for m, s in changed])
         if stored:
             await session.execute(_INSERT, stored)
         self.written += len(stored)
-        self.batches += 1
         return answers
+
+
+def settle(batch, answers):
+    """Tell each ping's submitter its answer (or the error that kept it from being written)."""
+    for ping, answer in zip(batch, answers):
+        if not ping.answer.done():
+            if isinstance(answer, Exception):
+                ping.answer.set_exception(answer)
+            else:
+                ping.answer.set_result(answer)
 
 
 def read_body(request, limit):
@@ -251,12 +318,23 @@ async def ping(request):
     """A heartbeat: "OK", or 404 for a token no heartbeat monitor has, or 429 past the monitor's pings a
     minute.  Nothing else is said (whose monitor, its state): anyone holding the URL may ping."""
     pinger = request.registry.pinger
-    try:
-        answer = await asyncio.wrap_future(request.spawn(pinger.submit(incoming(request))))
+    ping = incoming(request)
+    if ping.token_hash in pinger.known and pinger.waiting < BEHIND:  # answered now, written with the next batch
+        if not pinger.limiter.allow(ping.token_hash):
+            return limited(pinger)
+        ping.counted = True
+        request.spawn(pinger.submit(ping))
+        return text("OK")
+    try:  # the first ping of a monitor here (its token is looked up as it is written), or the writers are behind
+        answer = await asyncio.wrap_future(request.spawn(pinger.submit(ping)))
     except (DBAPIError, RuntimeError):
         return text("the ping could not be written; send it again", 503, **{"Retry-After": "5"})
     if answer == "missing":
         return text("not found", 404)
     if answer == "limited":
-        return text(f"too many pings: at most {pinger.settings.per_minute} a minute", 429, **{"Retry-After": "60"})
+        return limited(pinger)
     return text("OK")
+
+
+def limited(pinger):
+    return text(f"too many pings: at most {pinger.settings.per_minute} a minute", 429, **{"Retry-After": "60"})

@@ -472,7 +472,7 @@ _RECORD = (
 
 
 def new_values(row, outcome, change):
-    """The row's values after ``outcome`` (for the _RECORD statement)."""
+    """The row's values after ``outcome`` (RECORDED, by name)."""
     result = outcome.result
     values = {
         "state": change.state,
@@ -492,16 +492,19 @@ def new_values(row, outcome, change):
         "claimed_by": row.claimed_by,
         "version": row.version + 1,
     }
-    if (
-        outcome.due is not None and row.state != "PAUSED"
-    ):  # a ping: the deadline moves on, and a claim on it (to notice it late) ends
+    if outcome.due is not None and row.state != "PAUSED":  # a ping: the deadline moves on, a claim on it ends
         values["due_at"] = values["next_check_at"] = outcome.due
         values["claimed_by"] = None
     elif outcome.owner is not None:  # the scheduler's check: the claim ends, the next check is on the schedule
         scheduled = row.next_check_at or row.due_at
         values["due_at"] = values["next_check_at"] = KINDS[row.kind].next_due(row, scheduled, result.at)
         values["claimed_by"] = None
-    return {"row_id": row.id, "seen_version": row.version, **{f"new_{k}": v for k, v in values.items()}}
+    return values
+
+
+def _params(row, after):
+    """The _RECORD statement's parameters that move ``row`` (as read) to ``after``."""
+    return {"row_id": row.id, "seen_version": row.version, **{f"new_{name}": getattr(after, name) for name in RECORDED}}
 
 
 async def record(session, outcomes, on_flips=()):
@@ -515,7 +518,8 @@ async def record(session, outcomes, on_flips=()):
     ``version``: of two writers, one wins and the other recomputes from the winner's
     row.  On MySQL/MariaDB the rows are read ``FOR UPDATE`` (in id order, so batches do
     not deadlock) and written with one executemany; on SQLite each write is checked and
-    a lost race read again.  A scheduler's result whose claim was retaken meanwhile (or
+    a lost race read again.  Several outcomes of one monitor (a heartbeat's pings) are
+    applied one after the other, and its row written once.  A scheduler's result whose claim was retaken meanwhile (or
     whose monitor was paused or deleted) is dropped.  Returns [(outcome, transition)].
     """
     locking = session.bind.dialect.name == "mysql"
@@ -529,27 +533,30 @@ async def record(session, outcomes, on_flips=()):
         rows = {row.id: row for row in (await session.execute(query.with_for_update() if locking else query)).all()}
         if windows is None:
             windows = await maintenance.windows_of(session, list(rows.values()), min(o.result.at for o in pending))
-        round_, later, seen = [], [], set()
+        steps = {}  # monitor id: ([(outcome, change)] in the order they came, the row's values after them)
         for outcome in pending:
             row = rows.get(outcome.monitor_id)
-            if row is None or (outcome.owner is not None and row.claimed_by != outcome.owner):
-                continue  # deleted, paused or retaken meanwhile
-            if outcome.monitor_id in seen:
-                later.append(outcome)  # the same monitor twice: the second after the first
-                continue
-            seen.add(outcome.monitor_id)
+            if row is None:
+                continue  # deleted meanwhile
+            done, now = steps.get(row.id, ([], row))
+            if outcome.owner is not None and now.claimed_by != outcome.owner:
+                continue  # paused or retaken meanwhile (or this claim's result is written already)
             in_window = any(maintenance.active(w, outcome.result.at) for w in windows.get(row.id, ()))
-            change = step(Snapshot.of(row), outcome.result, in_window)
-            round_.append((outcome, change, new_values(row, outcome, change)))
+            change = step(Snapshot.of(now), outcome.result, in_window)
+            fields = vars(now) if isinstance(now, types.SimpleNamespace) else now._asdict()
+            done.append((outcome, change))
+            steps[row.id] = (done, types.SimpleNamespace(**{**fields, **new_values(now, outcome, change)}))
+        round_ = [(done, _params(rows[m], after)) for m, (done, after) in steps.items()]
+        later = []
         if locking and round_:
-            await session.execute(_RECORD, [values for _, _, values in round_])
-            recorded += [(o, c) for o, c, _ in round_]
+            await session.execute(_RECORD, [values for _, values in round_])
+            recorded += [step_ for done, _ in round_ for step_ in done]
         else:
-            for outcome, change, values in round_:
+            for done, values in round_:
                 if (await session.execute(_RECORD, values)).rowcount == 1:
-                    recorded.append((outcome, change))
+                    recorded += done
                 else:
-                    later.append(outcome)  # another writer came first: read its row again
+                    later += [o for o, _ in done]  # another writer came first: read its row again
         pending = later
     await _write_history(session, recorded, on_flips)
     return recorded
@@ -573,45 +580,54 @@ async def _write_history(session, recorded, on_flips):
             for o, _ in recorded
         ],
     )
-    opening = [(o, c) for o, c in recorded if c.opens_incident]
-    if opening:
-        already = set(
-            await session.scalars(
-                select(Incident.monitor_id).where(
-                    Incident.monitor_id.in_([o.monitor_id for o, _ in opening]), Incident.ended_at.is_(None)
-                )
-            )
-        )
-        new = [
-            {"monitor_id": o.monitor_id, "started_at": c.streak_started_at, "cause": c.streak_error or "failed"}
-            for o, c in opening
-            if o.monitor_id not in already
-        ]
-        if new:
-            await session.execute(insert(Incident.__table__), new)
-    closing = [o.monitor_id for o, c in recorded if c.closes_incident]
-    down_since = {}
-    if closing:
-        down_since = dict(
-            (
-                await session.execute(
-                    select(Incident.monitor_id, Incident.started_at).where(
-                        Incident.monitor_id.in_(closing), Incident.ended_at.is_(None)
-                    )
-                )
-            ).all()
-        )
-    for o, c in recorded:
-        if c.closes_incident:
-            await session.execute(
-                update(Incident.__table__)
-                .where(Incident.monitor_id == o.monitor_id, Incident.ended_at.is_(None))
-                .values(ended_at=o.result.at)
-            )
+    down_since = await _incidents(session, recorded)
     for listener in on_flips:
         await listener(session, recorded, down_since)
     # a maintenance window does not count in uptime: its checks are stored, not rolled up
     await add_to_rollups(session, [o for o, c in recorded if c.state != "MAINTENANCE"])
+
+
+async def _incidents(session, recorded):
+    """Open and close the incidents of ``recorded``, in the order the flips came (a monitor may flip more than
+    once in a batch): {monitor id: when the incident its last UP closed started}."""
+    flips = [(o, c) for o, c in recorded if c.opens_incident or c.closes_incident]
+    if not flips:
+        return {}
+    ids = list({o.monitor_id for o, _ in flips})
+    open_since = dict(  # the incidents open now, by monitor
+        (
+            await session.execute(
+                select(Incident.monitor_id, Incident.started_at).where(
+                    Incident.monitor_id.in_(ids), Incident.ended_at.is_(None)
+                )
+            )
+        ).all()
+    )
+    new, ended, down_since = {}, {}, {}  # new: monitor id -> incidents opened here, the last maybe still open
+    for o, c in flips:
+        opened = new.get(o.monitor_id, [])
+        if c.opens_incident and o.monitor_id not in open_since and not (opened and opened[-1]["ended_at"] is None):
+            cause = c.streak_error or "failed"
+            new.setdefault(o.monitor_id, []).append(
+                {"monitor_id": o.monitor_id, "started_at": c.streak_started_at, "cause": cause, "ended_at": None}
+            )
+        elif c.closes_incident:
+            if opened and opened[-1]["ended_at"] is None:
+                opened[-1]["ended_at"] = o.result.at
+                down_since[o.monitor_id] = opened[-1]["started_at"]
+            elif o.monitor_id in open_since:
+                down_since[o.monitor_id] = open_since.pop(o.monitor_id)
+                ended[o.monitor_id] = o.result.at
+    for monitor_id, at in ended.items():
+        await session.execute(
+            update(Incident.__table__)
+            .where(Incident.monitor_id == monitor_id, Incident.ended_at.is_(None))
+            .values(ended_at=at)
+        )
+    rows = [incident for incidents in new.values() for incident in incidents]
+    if rows:
+        await session.execute(insert(Incident.__table__), rows)
+    return down_since
 
 
 def bucket_column(latency_ms):

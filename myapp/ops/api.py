@@ -51,6 +51,7 @@ class Health(Reply):
     database: dict | None = Field(None, description="for admins and the metrics token: reachable, latency, schema")
     runtime: dict | None = Field(None, description="for admins and the metrics token: event loops and pools")
     scheduler: dict | None = Field(None, description="for admins and the metrics token: checks claimed and done")
+    pings: dict | None = Field(None, description="for admins and the metrics token: heartbeats' pings written")
 
 
 @view_config(
@@ -71,7 +72,10 @@ async def health(request):
         request.response.headers["Retry-After"] = "5"
     if await may_see_details(request, database):
         body.update(
-            database=database, runtime=loop_stats(request), scheduler=request.registry.monitor_scheduler.stats()
+            database=database,
+            runtime=loop_stats(request),
+            scheduler=request.registry.monitor_scheduler.stats(),
+            pings=request.registry.pinger.stats(),
         )
     return body
 

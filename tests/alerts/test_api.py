@@ -88,7 +88,17 @@ def test_a_storm_message_lists_a_hundred_monitors_and_counts_them_all():
     from myapp.models.meta import utcnow
 
     failed = [
-        (types.SimpleNamespace(id=n, name=f"m{n}", url="https://" + "x" * 2000, state="DOWN"), "timed out")
+        (
+            types.SimpleNamespace(
+                id=n,
+                name=f"m{n}",
+                kind="http",
+                address="https://" + "x" * 2000,
+                url="https://" + "x" * 2000,
+                state="DOWN",
+            ),
+            "timed out",
+        )
         for n in range(250)
     ]
     doc = storm_document("k", failed, utcnow())
@@ -105,7 +115,9 @@ def test_a_name_stored_with_a_line_break_still_makes_a_one_line_subject():
     from myapp.models.meta import utcnow
 
     name = "shop\u2028Bcc: x@evil.example\u0085\r\n"
-    monitor = types.SimpleNamespace(id=1, name=name, url="https://x.example", state="DOWN")
+    monitor = types.SimpleNamespace(
+        id=1, name=name, kind="http", address="https://x.example", url="https://x.example", state="DOWN"
+    )
     doc = document("k", "down", monitor, utcnow(), cause="timed out")
     message = EmailMessage()
     message["Subject"] = subject(doc)  # raises on any line break

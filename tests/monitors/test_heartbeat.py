@@ -29,6 +29,15 @@ def pings(client, headers, monitor):
     return client.get(f"/api/monitors/{monitor['id']}/pings", headers=headers).json["pings"]
 
 
+def send(client, headers, monitor, suffix="", body=None, method="get"):
+    """Ping, and wait for the ping to be written (a token the process knows is answered first)."""
+    count = len(pings(client, headers, monitor))
+    call = getattr(client, method)
+    res = call(path_of(monitor) + suffix) if body is None else call(path_of(monitor) + suffix, body)
+    wait_until(lambda: len(pings(client, headers, monitor)) > count, timeout=10)
+    return res
+
+
 def test_a_ping_makes_a_heartbeat_up_and_moves_its_deadline(api):
     client, headers = api
     monitor = new_monitor(client, headers, name="nightly backup", **PING)
@@ -52,18 +61,17 @@ def test_a_ping_makes_a_heartbeat_up_and_moves_its_deadline(api):
 def test_start_then_success_gives_the_run_time_and_failures_go_down_at_once(api):
     client, headers = api
     monitor = new_monitor(client, headers, **PING)
-    path = path_of(monitor)
-    client.post(path + "/start", "starting")
-    client.post(path, "done: 42 files")
+    send(client, headers, monitor, "/start", "starting", "post")
+    send(client, headers, monitor, "", "done: 42 files", "post")
     newest = pings(client, headers, monitor)
     assert [p["event"] for p in newest] == ["success", "start"]
     assert newest[0]["body"] == "done: 42 files" and newest[0]["duration_ms"] >= 0
-    assert client.post(path + "/fail", "disk full").text == "OK\n"
+    assert send(client, headers, monitor, "/fail", "disk full", "post").text == "OK\n"
     down = get(client, headers, monitor)
     assert down["state"] == "DOWN" and down["last_check"]["error"] == "the job reported a failure"
-    client.get(path + "/0")
+    send(client, headers, monitor, "/0")
     assert get(client, headers, monitor)["state"] == "UP"
-    client.head(path + "/3")
+    send(client, headers, monitor, "/3", method="head")
     down = get(client, headers, monitor)
     assert down["state"] == "DOWN" and down["last_check"]["error"] == "the job reported a failure (exit status 3)"
     incidents = client.get(f"/api/monitors/{monitor['id']}/incidents", headers=headers).json["incidents"]
@@ -91,22 +99,21 @@ def test_pings_are_limited_per_monitor_and_bodies_bounded(make_myapp, owner):
     client = make_myapp(**{"monitors.pings_per_minute": "3", "monitors.ping_body_bytes": "10"})
     headers = owner[1]
     monitor, other = new_monitor(client, headers, **PING), new_monitor(client, headers, name="other", **PING)
-    path = path_of(monitor).removeprefix("http://localhost")
     for _ in range(3):
-        client.post(path, "x" * 1000)
-    limited = client.get(path, status=429)
+        client.post(path_of(monitor), "x" * 1000)
+    limited = client.get(path_of(monitor), status=429)
     assert limited.text == "too many pings: at most 3 a minute\n" and limited.headers["Retry-After"] == "60"
     client.get(path_of(other))  # another monitor's budget is its own
-    stored = pings(client, headers, monitor)
-    assert len(stored) == 3 and all(p["body"] == "x" * 10 for p in stored)
+    wait_until(lambda: len(pings(client, headers, monitor)) == 3)
+    assert all(p["body"] == "x" * 10 for p in pings(client, headers, monitor))
 
 
 def test_a_paused_heartbeat_takes_pings_and_stays_paused(api):
     client, headers = api
     monitor = new_monitor(client, headers, paused=True, **PING)
-    client.get(path_of(monitor))
-    assert get(client, headers, monitor)["state"] == "PAUSED"
-    assert len(pings(client, headers, monitor)) == 1
+    send(client, headers, monitor)
+    send(client, headers, monitor)
+    assert get(client, headers, monitor)["state"] == "PAUSED" and len(pings(client, headers, monitor)) == 2
 
 
 def test_a_heartbeat_cannot_be_checked_on_demand(api):
@@ -154,8 +161,30 @@ def test_a_late_heartbeat_goes_down_once_and_a_ping_brings_it_up(make_myapp, own
     wait_until(lambda: get(client, headers, monitor)["state"] == "DOWN", timeout=15)
     down = get(client, headers, monitor)
     assert down["last_check"]["error"].startswith("no ping since it was expected at ")
-    client.get(path_of(monitor))
-    assert get(client, headers, monitor)["state"] == "UP"
+    send(client, headers, monitor)
+    wait_until(lambda: get(client, headers, monitor)["state"] == "UP", timeout=15)
     wait_until(lambda: get(client, headers, monitor)["state"] == "DOWN", timeout=15)  # late again
     incidents = client.get(f"/api/monitors/{monitor['id']}/incidents", headers=headers).json["incidents"]
     assert len(incidents) == 2 and incidents[1]["ended_at"] is not None
+
+
+def test_pings_answered_at_once_are_all_written_in_order(api, app):
+    """A token the process knows is answered before its ping is written; many pings of one monitor written
+    in one batch are applied in the order they came (their results, the incidents they open and close)."""
+    client, headers = api
+    monitor = new_monitor(client, headers, **PING)
+    send(client, headers, monitor)  # the first: looked up and written before the answer
+    for suffix in ("/fail", "/1", "", "/fail", "/0", "/fail") * 4:  # within its 30 pings a minute
+        assert client.get(path_of(monitor) + suffix).text == "OK\n"
+    wait_until(
+        lambda: (
+            len(client.get(f"/api/monitors/{monitor['id']}/results?limit=100", headers=headers).json["results"]) == 25
+        )
+    )
+    results = client.get(f"/api/monitors/{monitor['id']}/results?limit=100", headers=headers).json["results"]
+    assert [r["ok"] for r in reversed(results)] == [True] + [False, False, True, False, True, False] * 4
+    incidents = client.get(f"/api/monitors/{monitor['id']}/incidents?limit=100", headers=headers).json["incidents"]
+    # DOWN at the first failure of each run of them, UP at each success: 9 incidents, the last still open
+    assert len(incidents) == 9 and [i["ended_at"] is None for i in incidents] == [True] + [False] * 8
+    assert get(client, headers, monitor)["state"] == "DOWN"
+    assert app.registry.pinger.stats()["written"] >= 25

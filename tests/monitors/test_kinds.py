@@ -5,7 +5,7 @@ import threading
 
 import pytest
 from dnslib import AAAA, CNAME, MX, QTYPE, RCODE, RR, TXT, A
-from dnslib.server import BaseResolver, DNSServer
+from dnslib.server import BaseResolver, DNSLogger, DNSServer
 
 from ..helpers import free_port
 from .conftest import TargetServer, certificate_pair, new_monitor
@@ -154,7 +154,7 @@ class Zone(BaseResolver):
 @pytest.fixture
 def nameserver():
     zone = Zone()
-    server = DNSServer(zone, address="127.0.0.1", port=0)
+    server = DNSServer(zone, address="127.0.0.1", port=0, logger=DNSLogger(logf=lambda *_: None))
     server.start_thread()
     zone.address = f"127.0.0.1:{server.server.server_address[1]}"
     yield zone

@@ -149,7 +149,7 @@ def describe(exc, target):
         return "this server has no resolver configured: give one"
     if isinstance(exc, dns.name.NameTooLong):
         return "the name is too long"
-    return f"the query failed: {type(exc).__name__}: {exc}"
+    return f"the query failed: {type(exc).__name__}: {str(exc)[:100]}"
 
 
 class Dns(CheckKind):
@@ -170,7 +170,7 @@ class Dns(CheckKind):
         try:
             async with asyncio.timeout(target.timeout):
                 values = await ask(state, target)
-        except (TimeoutError, OSError, dns.exception.DNSException) as exc:
+        except Exception as exc:  # dnspython's errors and others it lets through: a cancelled check is cancelled
             latency = round((loop.time() - started) * 1000)
             network = isinstance(exc, (TimeoutError, dns.exception.Timeout, OSError)) and not isinstance(exc, Blocked)
             return Result(at, False, None, latency, one_line(describe(exc, target)), network=network)
