@@ -12,8 +12,8 @@ Under load the batches grow, not the transactions.  The first ping of a monitor 
 its write (its token is looked up there: "not found" is said only then); after that, the process knows the
 token and answers at once, and the ping is written with the next batch, within milliseconds.  A process
 stopped with SIGTERM writes what waits before it exits; one killed outright loses the pings it answered
-in its last moments (see docs/monitors.md).  When ``BEHIND`` pings wait for the writers, a ping waits for its
-write again: the senders are slowed to what the database takes, nothing piles up.
+in its last moments (docs/heartbeats.md).  When ``BEHIND`` pings wait for the writers, a ping waits for its
+write again: the senders are slowed to what the database takes, and nothing piles up.
 """
 
 import asyncio
@@ -39,8 +39,8 @@ from .state import Result
 
 log = logging.getLogger(__name__)
 
-BATCH = 1000  # pings written in one transaction, at most
-BEHIND = 1000  # pings waiting for the writers past which a ping waits for its write too (they keep up, or slow it)
+BATCH = 200  # pings written in one transaction, at most (a longer batch would keep those waiting for it longer)
+BEHIND = 5000  # pings waiting for the writers past which a ping waits for its write too (they keep up, or slow it)
 MAX_KNOWN = 200000  # tokens a process remembers
 WRITE_ATTEMPTS = 2  # a batch that meets a deadlock (another writer's rows) is written again once
 RUN_LIMIT = datetime.timedelta(hours=24)  # a /start older than this is not the start of the run a ping ends
@@ -51,7 +51,13 @@ EVENT = r"start|fail|25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9]"  # an exit sta
 class PingSettings(Section):
     per_minute: int = Field(30, alias="monitors.pings_per_minute", ge=1, description="per monitor and process")
     body_bytes: int = Field(10000, alias="monitors.ping_body_bytes", ge=0, le=100000)
-    writers: int = Field(4, alias="monitors.ping_writers", ge=1, le=32, description="transactions at once")
+    writers: int = Field(
+        3,
+        alias="monitors.ping_writers",
+        ge=1,
+        le=32,
+        description="transactions at once, each a connection of the service loop",
+    )
 
 
 @dataclasses.dataclass
@@ -138,13 +144,15 @@ class Pinger:
         self.limiter = Limiter(settings.per_minute)
         self.known = set()  # token hashes of heartbeats pinged through this process
         self.queues = [[] for _ in range(settings.writers)]  # a writer's: the pings of the monitors it writes
+        self.inbox = collections.deque()  # pings handed over by request threads, for the service loop to take
+        self.taking = False  # a task to take the inbox is on its way
         self.wakes = None
         self.written = 0
         self.batches = collections.deque(maxlen=1000)  # (pings, seconds) of the latest batches written
 
     @property
     def waiting(self):
-        return sum(len(queue) for queue in self.queues)
+        return len(self.inbox) + sum(len(queue) for queue in self.queues)
 
     def stats(self):
         """For /api/health: pings written, waiting, and the latest batches' size and time."""
@@ -159,14 +167,33 @@ class Pinger:
 
     async def submit(self, ping):
         """Hand ``ping`` to the writer of its monitor (on the service loop) and wait until it is written: its
-        answer.  One monitor's pings all go to one writer, which writes them in the order they came."""
+        answer."""
         if self.wakes is None:
             raise RuntimeError("pings are not written in this process (the writer does not run)")
         ping.answer = asyncio.get_running_loop().create_future()
+        self._queue(ping)
+        return await ping.answer
+
+    def hand_over(self, request, ping):
+        """From a request thread: leave ``ping`` to be written, without waiting (its token is known).  The
+        pings wait in ``inbox``; one task on the service loop moves whatever has come to the writers, so a
+        thousand pings a second wake the loop far fewer times."""
+        self.inbox.append(ping)
+        if not self.taking:
+            self.taking = True
+            request.spawn(self._take_inbox())
+
+    async def _take_inbox(self):
+        self.taking = False  # first: a ping handed over from now on is taken here, or by a task of its own
+        while self.inbox:
+            self._queue(self.inbox.popleft())
+
+    def _queue(self, ping):
+        """One monitor's pings all go to one writer, which writes them in the order they came."""
         writer = int(ping.token_hash[:8], 16) % len(self.queues)
         self.queues[writer].append(ping)
-        self.wakes[writer].set()
-        return await ping.answer
+        if self.wakes is not None:
+            self.wakes[writer].set()
 
     async def run(self, state):
         self.wakes = [asyncio.Event() for _ in self.queues]
@@ -177,6 +204,8 @@ class Pinger:
             left = [ping for queue in self.queues for ping in queue]
             for queue in self.queues:
                 queue.clear()
+            while self.inbox:
+                left.append(self.inbox.popleft())
             if left:  # answered already, most of them: written before the process goes
                 settle(left, await asyncio.shield(self._write(state, left)))
 
@@ -268,7 +297,7 @@ class Pinger:
 def settle(batch, answers):
     """Tell each ping's submitter its answer (or the error that kept it from being written)."""
     for ping, answer in zip(batch, answers):
-        if not ping.answer.done():
+        if ping.answer is not None and not ping.answer.done():  # None: handed over, nobody waits
             if isinstance(answer, Exception):
                 ping.answer.set_exception(answer)
             else:
@@ -323,7 +352,7 @@ async def ping(request):
         if not pinger.limiter.allow(ping.token_hash):
             return limited(pinger)
         ping.counted = True
-        request.spawn(pinger.submit(ping))
+        pinger.hand_over(request, ping)
         return text("OK")
     try:  # the first ping of a monitor here (its token is looked up as it is written), or the writers are behind
         answer = await asyncio.wrap_future(request.spawn(pinger.submit(ping)))

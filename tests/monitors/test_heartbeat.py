@@ -129,6 +129,7 @@ def test_heartbeat_fields_are_checked(api):
         ({"cron": "0 3 * *"}, "cron"),
         ({"cron": "0 3 * * * *"}, "cron"),
         ({"cron": "61 3 * * *"}, "cron"),
+        ({"cron": "0 0 30 2 *"}, "cron"),  # never comes
         ({"cron": "0 3 * * *", "timezone": "Mars/Olympus"}, "timezone"),
         ({"timezone": "../../etc/passwd"}, "timezone"),
         ({"grace": 0}, "grace"),
@@ -152,6 +153,7 @@ def test_cron_deadlines_follow_the_time_zone():
         2026, 3, 30, 1, 0
     )
     assert next_fire("30 2 * * 1", None, after) == datetime.datetime(2026, 3, 30, 2, 30)
+    assert next_fire("0 0 30 2 *", None, after) == after + datetime.timedelta(days=1)  # none: a day later
 
 
 def test_a_late_heartbeat_goes_down_once_and_a_ping_brings_it_up(make_myapp, owner):

@@ -12,7 +12,7 @@ import functools
 import zoneinfo
 from typing import Annotated
 
-from croniter import croniter
+from croniter import CroniterError, croniter
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from ...models.meta import utcnow
@@ -50,6 +50,10 @@ class HeartbeatSettings(BaseModel):
             return None
         if len(value.split()) != 5 or not croniter.is_valid(value):
             raise ValueError("a cron line has 5 fields: minute hour day-of-month month day-of-week, as 0 3 * * *")
+        try:
+            croniter(value, utcnow()).get_next(datetime.datetime)
+        except CroniterError:
+            raise ValueError("this schedule names no time that ever comes (such as the 30th of February)") from None
         return " ".join(value.split())
 
     @field_validator("timezone")
@@ -63,10 +67,14 @@ class HeartbeatSettings(BaseModel):
 
 
 def next_fire(cron, timezone, after):
-    """The first time after ``after`` (UTC, naive) that ``cron`` in ``timezone`` names, in UTC (naive)."""
-    zone = zoneinfo.ZoneInfo(timezone or "UTC")
-    local = after.replace(tzinfo=datetime.UTC).astimezone(zone)
-    fire = croniter(cron, local).get_next(datetime.datetime)
+    """The first time after ``after`` (UTC, naive) that ``cron`` in ``timezone`` names, in UTC (naive); a day
+    later when there is none (a line saved before it was checked, a time zone gone from the system)."""
+    try:
+        zone = zoneinfo.ZoneInfo(timezone or "UTC")
+        local = after.replace(tzinfo=datetime.UTC).astimezone(zone)
+        fire = croniter(cron, local).get_next(datetime.datetime)
+    except (CroniterError, zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return after + datetime.timedelta(days=1)
     return fire.astimezone(datetime.UTC).replace(tzinfo=None)
 
 
