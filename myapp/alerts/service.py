@@ -139,7 +139,10 @@ async def enqueue(session, recorded, down_since=None, now=None):
     back UP with how long it was down (``down_since``: {monitor id: when its incident started}),
     DEGRADED for monitors that ask.  No query at all when nothing flipped."""
     # into or out of a maintenance window is no news: nothing is sent for it
-    flips = {o.monitor_id: (o, c) for o, c in recorded if c.flipped and c.state != "MAINTENANCE"}
+    flips = collections.defaultdict(list)  # monitor id: its flips, in the order they came (several in a batch)
+    for o, c in recorded:
+        if c.flipped and c.state != "MAINTENANCE":
+            flips[o.monitor_id].append((o, c))
     if not flips:
         return 0
     now = now or utcnow()
@@ -149,7 +152,6 @@ async def enqueue(session, recorded, down_since=None, now=None):
                 MonitorChannel.channel_id,
                 Monitor.id,
                 Monitor.name,
-                Monitor.state,
                 Monitor.notify_degraded,
                 *(Monitor.__table__.c[name] for name in ADDRESS_FIELDS),
             )
@@ -161,36 +163,38 @@ async def enqueue(session, recorded, down_since=None, now=None):
     deliveries, storms = [], {}
     for row in rows:
         channel_id = row.channel_id
-        monitor = MonitorRow(row.id, row.name, row.url, row.state, row.notify_degraded, row.kind, address(row))
-        outcome, change = flips[monitor.id]
-        at = outcome.result.at
-        if change.opens_incident and outcome.storm:  # grouped below: one message a channel
-            storms.setdefault(channel_id, []).append((monitor, change.streak_error or outcome.result.error))
-            continue
-        if change.opens_incident:
-            event, extra = "down", {"cause": change.streak_error or outcome.result.error or "failed"}
-        elif change.closes_incident:
-            started = (down_since or {}).get(monitor.id)
-            event, extra = "up", {"down_seconds": (at - started).total_seconds() if started else None}
-        elif change.state == "DEGRADED" and monitor.notify_degraded:
-            event, extra = "degraded", {}
-        else:
-            continue
-        key = new_key()
-        doc = messages.document(key, event, monitor, at, **extra)
-        deliveries.append(
-            {
-                "key": key,
-                "channel_id": channel_id,
-                "monitor_id": monitor.id,
-                "event": event,
-                "document": json.dumps(doc),
-                "status": "pending",
-                "attempts": 0,
-                "due_at": now,
-                "created_at": now,
-            }
-        )
+        down_from = (down_since or {}).get(row.id)  # an incident opened before: its start
+        for outcome, change in flips[row.id]:
+            monitor = MonitorRow(row.id, row.name, row.url, change.state, row.notify_degraded, row.kind, address(row))
+            at = outcome.result.at
+            if change.opens_incident:
+                down_from = change.streak_started_at
+            if change.opens_incident and outcome.storm:  # grouped below: one message a channel
+                storms.setdefault(channel_id, []).append((monitor, change.streak_error or outcome.result.error))
+                continue
+            if change.opens_incident:
+                event, extra = "down", {"cause": change.streak_error or outcome.result.error or "failed"}
+            elif change.closes_incident:
+                event, extra = "up", {"down_seconds": (at - down_from).total_seconds() if down_from else None}
+            elif change.state == "DEGRADED" and monitor.notify_degraded:
+                event, extra = "degraded", {}
+            else:
+                continue
+            key = new_key()
+            doc = messages.document(key, event, monitor, at, **extra)
+            deliveries.append(
+                {
+                    "key": key,
+                    "channel_id": channel_id,
+                    "monitor_id": monitor.id,
+                    "event": event,
+                    "document": json.dumps(doc),
+                    "status": "pending",
+                    "attempts": 0,
+                    "due_at": now,
+                    "created_at": now,
+                }
+            )
     for channel_id, failed in storms.items():
         key = new_key()
         if len(failed) == 1:

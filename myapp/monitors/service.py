@@ -79,11 +79,11 @@ async def create_monitor(session, user_id, fields, limit=0, now=None):
     return types.SimpleNamespace(**{**dict.fromkeys(monitors.c.keys()), **values, "id": result.inserted_primary_key[0]})
 
 
-def ping_token(kind, token=None):
-    """A heartbeat's ping token and the hash it is found by ({} for other kinds, which are not pinged)."""
-    if kind != "heartbeat" and token is None:
+def ping_token(kind):
+    """A new heartbeat's ping token and the hash it is found by ({} for other kinds, which are not pinged)."""
+    if kind != "heartbeat":
         return {}
-    token = token or str(uuid.uuid4())
+    token = str(uuid.uuid4())
     return {"ping_token": token, "ping_hash": hash_token(token)}
 
 
@@ -589,7 +589,8 @@ async def _write_history(session, recorded, on_flips):
 
 async def _incidents(session, recorded):
     """Open and close the incidents of ``recorded``, in the order the flips came (a monitor may flip more than
-    once in a batch): {monitor id: when the incident its last UP closed started}."""
+    once in a batch): {monitor id: when the incident open before this batch, which its first UP closed,
+    started} (an incident opened in the batch started at its transition's streak_started_at)."""
     flips = [(o, c) for o, c in recorded if c.opens_incident or c.closes_incident]
     if not flips:
         return {}
@@ -614,7 +615,6 @@ async def _incidents(session, recorded):
         elif c.closes_incident:
             if opened and opened[-1]["ended_at"] is None:
                 opened[-1]["ended_at"] = o.result.at
-                down_since[o.monitor_id] = opened[-1]["started_at"]
             elif o.monitor_id in open_since:
                 down_since[o.monitor_id] = open_since.pop(o.monitor_id)
                 ended[o.monitor_id] = o.result.at

@@ -174,7 +174,10 @@ def test_pings_answered_at_once_are_all_written_in_order(api, app):
     """A token the process knows is answered before its ping is written; many pings of one monitor written
     in one batch are applied in the order they came (their results, the incidents they open and close)."""
     client, headers = api
-    monitor = new_monitor(client, headers, **PING)
+    hook = client.post_json(
+        "/api/channels", {"name": "hook", "kind": "webhook", "target": "http://127.0.0.1:9/hook"}, headers=headers
+    ).json
+    monitor = new_monitor(client, headers, channels=[hook["id"]], **PING)
     send(client, headers, monitor)  # the first: looked up and written before the answer
     for suffix in ("/fail", "/1", "", "/fail", "/0", "/fail") * 4:  # within its 30 pings a minute
         assert client.get(path_of(monitor) + suffix).text == "OK\n"
@@ -190,3 +193,6 @@ def test_pings_answered_at_once_are_all_written_in_order(api, app):
     assert len(incidents) == 9 and [i["ended_at"] is None for i in incidents] == [True] + [False] * 8
     assert get(client, headers, monitor)["state"] == "DOWN"
     assert app.registry.pinger.stats()["written"] >= 25
+    # an alert for each flip, in order, however the batches fell (the first ping: PENDING to UP, no alert)
+    deliveries = client.get(f"/api/channels/{hook['id']}/deliveries", headers=headers).json["deliveries"]
+    assert [d["event"] for d in sorted(deliveries, key=lambda d: d["id"])] == ["down"] + ["up", "down"] * 8

@@ -22,12 +22,11 @@ class CheckKind:
     name = ""  # stored in monitors.kind
     title = ""  # for people: "HTTP(S)"
     settings: type[BaseModel] = BaseModel
+    shared: tuple[str, ...] = ()  # fields of another kind's settings this kind uses too
     required: tuple[str, ...] = ()  # fields a monitor of this kind must be given (their Field: validate_default)
     defaults: dict = {}  # values a new monitor of this kind takes for fields it is not given (common ones too)
     max_interval = 86400
     active = True  # checked by reaching out (check now, test, probe); False: by what it is sent (heartbeats)
-
-    shared: tuple[str, ...] = ()  # fields of another kind's settings this kind uses too
 
     @property
     def fields(self):

@@ -84,8 +84,10 @@ class DnsSettings(BaseModel):
     @field_validator("expected")
     @classmethod
     def _expected(cls, values, info: ValidationInfo):
+        if not values:
+            return None
         record_type = info.data.get("record_type") or "A"
-        return list(dict.fromkeys(normalized(record_type, v) for v in values)) or None if values else None
+        return list(dict.fromkeys(normalized(record_type, value) for value in values))
 
 
 @functools.cache
