@@ -30,6 +30,7 @@ from concurrent.futures import Future
 from typing import Any, TypeVar, cast
 
 T = TypeVar("T")
+REAP_SECONDS = 2.0  # the most closing the loop of an ended worker thread may take
 #: a cleanup context: an async generator function of a loop's state, opening before its yield, closing after
 CleanupContext = Callable[[types.SimpleNamespace], AsyncGenerator[None, None]]
 #: a background task: a coroutine function of the service loop's state
@@ -135,7 +136,8 @@ class Loop:
     def __init__(self, loop: asyncio.AbstractEventLoop, role: str) -> None:
         self.loop = loop
         self.role = role  # "worker" or "service"
-        self.thread = threading.current_thread().name
+        self.owner = threading.current_thread()
+        self.thread = self.owner.name
         self.state = types.SimpleNamespace()
         self.lock = threading.Lock()
         self.closed = False
@@ -383,6 +385,7 @@ class Runtime:
     def _new_worker_loop(self) -> Loop:
         if self._closing:
             raise ShuttingDown()
+        self._reap()
         if self._started and self.background_tasks and self._service is None:
             try:  # a forked child starts its own service loop on first use
                 self.service()
@@ -407,6 +410,16 @@ class Runtime:
             raise ShuttingDown()
         self._local.handle = handle
         return handle
+
+    def _reap(self) -> None:
+        """Close the loops of worker threads that have ended (a server stopped and its threads with it): their
+        connections and file descriptors go now, not at shutdown.  A thread's loop runs in that thread alone,
+        so a loop whose thread is gone is not running."""
+        with self._lock:
+            ended = [h for h in self._loops if h.role == "worker" and not h.owner.is_alive()]
+            self._loops = [h for h in self._loops if h not in ended]
+        for handle in ended:
+            handle.close(timeout=REAP_SECONDS)
 
     def run(self, awaitable: Awaitable[T], timeout: float | None = None) -> T:
         """Run ``awaitable`` to completion on this thread's loop and return its result.

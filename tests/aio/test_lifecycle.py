@@ -115,6 +115,26 @@ def test_cleanup_contexts_open_once_per_loop_and_close_once_at_shutdown(make_app
     assert len(service_loop) == 1  # the service loop's contexts closed on the service thread
 
 
+def test_the_loop_of_a_thread_that_ended_is_closed_when_another_is_made(make_app):
+    """A server stopped takes its threads with it: their loops (and the connections opened on them) are
+    closed when the next loop is made, not kept until the process exits."""
+    record = {"open": collections.Counter(), "close": collections.Counter(), "closed_on_thread": {}}
+    app = make_app(lambda c: c.add_cleanup_ctx(counting_contexts(record)))
+    runtime = app.registry.aio_runtime
+
+    def use_a_loop():
+        runtime.run(asyncio.sleep(0))
+
+    for _ in range(3):
+        thread = threading.Thread(target=use_a_loop)
+        thread.start()
+        thread.join()
+    assert runtime.stats()["worker_loops"] == 1  # each new thread's loop closed the ended one's
+    assert sum(record["open"].values()) == 3 and sum(record["close"].values()) == 2
+    use_a_loop()  # this thread lives on: its loop stays
+    assert runtime.stats()["worker_loops"] == 1 and sum(record["close"].values()) == 3
+
+
 def test_a_failing_cleanup_context_closes_the_ones_opened_before_it(make_app):
     record = {"open": collections.Counter(), "close": collections.Counter(), "closed_on_thread": {}}
 
