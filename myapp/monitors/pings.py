@@ -11,8 +11,9 @@ monitors' results and deadlines through ``service.record``, the start of a run, 
 Under load the batches grow, not the transactions.  The first ping of a monitor in a process waits for
 its write (its token is looked up there: "not found" is said only then); after that, the process knows the
 token and answers at once, and the ping is written with the next batch, within milliseconds.  A process
-stopped with SIGTERM writes what waits before it exits; one killed outright loses the pings it answered
-in its last moments (docs/heartbeats.md).  When ``BEHIND`` pings wait for the writers, a ping waits for its
+stopped with SIGTERM writes what waits before it exits, and pings answered while the database is away
+are written when it is back; a process killed outright loses the pings it answered and had not written
+(docs/heartbeats.md).  When ``BEHIND`` pings wait for the writers, a ping waits for its
 write again: the senders are slowed to what the database takes, and nothing piles up.
 """
 
@@ -43,6 +44,7 @@ BATCH = 200  # pings written in one transaction, at most (a longer batch would k
 BEHIND = 5000  # pings waiting for the writers past which a ping waits for its write too (they keep up, or slow it)
 MAX_KNOWN = 200000  # tokens a process remembers
 WRITE_ATTEMPTS = 2  # a batch that meets a deadlock (another writer's rows) is written again once
+RETRY_SECONDS = 1.0  # while the database is away, pings answered already are written again this often
 RUN_LIMIT = datetime.timedelta(hours=24)  # a /start older than this is not the start of the run a ping ends
 TOKEN = r"[0-9a-fA-F-]{36}"
 EVENT = r"start|fail|25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9]"  # an exit status: 0-255
@@ -227,6 +229,11 @@ class Pinger:
                 queue[:0] = batch  # the process stops: written by run's last write
                 raise
             self.batches.append((len(batch), time.monotonic() - started))
+            if batch and isinstance(answers[0], Exception):  # the database is away
+                settle([ping for ping in batch if ping.answer is not None], answers)  # 503 to those who wait
+                queue[:0] = [ping for ping in batch if ping.answer is None]  # answered OK: written when it is back
+                await asyncio.sleep(RETRY_SECONDS)
+                continue
             settle(batch, answers)
 
     async def _write(self, state, batch):
@@ -352,17 +359,24 @@ async def ping(request):
         if not pinger.limiter.allow(ping.token_hash):
             return limited(pinger)
         ping.counted = True
-        pinger.hand_over(request, ping)
+        try:
+            pinger.hand_over(request, ping)
+        except RuntimeError:  # the process is stopping
+            return unwritten()
         return text("OK")
     try:  # the first ping of a monitor here (its token is looked up as it is written), or the writers are behind
         answer = await asyncio.wrap_future(request.spawn(pinger.submit(ping)))
     except (DBAPIError, RuntimeError):
-        return text("the ping could not be written; send it again", 503, **{"Retry-After": "5"})
+        return unwritten()
     if answer == "missing":
         return text("not found", 404)
     if answer == "limited":
         return limited(pinger)
     return text("OK")
+
+
+def unwritten():
+    return text("the ping could not be written; send it again", 503, **{"Retry-After": "5"})
 
 
 def limited(pinger):

@@ -127,3 +127,46 @@ def test_sigterm_during_a_freeze_stops_in_time_and_answers_503(fault_app, mariad
             assert tracebacks_per_kind(server.stderr.read().decode()) <= 1
         finally:
             mariadb.thaw()
+
+
+def test_pings_answered_while_the_database_is_away_are_written_when_it_is_back(fault_app, mariadb, serve):
+    """A ping whose token the process knows is answered at once; the database dying meanwhile does not lose it.
+    A ping that must wait for its write (the first of a monitor here) gets a 503 while the database is away."""
+    import urllib.error
+    import urllib.request
+
+    from sqlalchemy import func, select
+
+    from myapp.models import Ping, User, run_in_session
+    from myapp.monitors import service
+    from myapp.monitors.schema import validate
+
+    async def heartbeats(session):
+        owner = await session.scalar(select(User.id).where(User.email == "ada@example.com"))
+        fields = validate({"name": "job", "kind": "heartbeat", "interval": 3600}, {})
+        return [await service.create_monitor(session, owner, {**fields, "name": name}) for name in ("a", "b")]
+
+    def pings_of(monitor):
+        return run_in_session(
+            fault_app.registry,
+            lambda s: s.scalar(select(func.count()).select_from(Ping).where(Ping.monitor_id == monitor.id)),
+        )
+
+    def ping(monitor):
+        try:
+            with urllib.request.urlopen(f"{url}/ping/{monitor.ping_token}", timeout=10) as res:
+                return res.status
+        except urllib.error.HTTPError as exc:
+            return exc.code
+
+    url = serve(fault_app, threads=4)
+    known, unknown = run_in_session(fault_app.registry, heartbeats)
+    assert ping(known) == 200 and pings_of(known) == 1  # the first: written before its answer
+    mariadb.kill()
+    try:
+        assert [ping(known) for _ in range(3)] == [200] * 3  # answered at once, waiting to be written
+        assert ping(unknown) == 503  # looked up as it is written: it cannot be, and says so
+    finally:
+        mariadb.start()
+    wait_until(lambda: pings_of(known) == 4, 20)
+    assert ping(unknown) == 200
