@@ -178,9 +178,10 @@ def testapp(app):
 @pytest.fixture
 def serve():
     """serve(app, threads=4, **waitress_options) -> base URL of a real waitress server on 127.0.0.1."""
-    servers = []
+    servers, apps = [], []
 
     def start(app, threads=4, **options):
+        apps.append(app)
         server = StopableWSGIServer.create(app, host="127.0.0.1", threads=threads, **options)
         assert server.wait()
         servers.append(server)
@@ -189,6 +190,10 @@ def serve():
     yield start
     for server in servers:
         server.shutdown()
+    for app in apps:  # their threads are gone: their loops, connections and descriptors go with them
+        runtime = getattr(getattr(app, "registry", None), "aio_runtime", None)
+        if runtime is not None:
+            runtime.close_ended_loops()
 
 
 @pytest.fixture

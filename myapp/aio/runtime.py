@@ -385,7 +385,6 @@ class Runtime:
     def _new_worker_loop(self) -> Loop:
         if self._closing:
             raise ShuttingDown()
-        self._reap()
         if self._started and self.background_tasks and self._service is None:
             try:  # a forked child starts its own service loop on first use
                 self.service()
@@ -411,15 +410,17 @@ class Runtime:
         self._local.handle = handle
         return handle
 
-    def _reap(self) -> None:
+    def close_ended_loops(self) -> int:
         """Close the loops of worker threads that have ended (a server stopped and its threads with it): their
         connections and file descriptors go now, not at shutdown.  A thread's loop runs in that thread alone,
-        so a loop whose thread is gone is not running."""
+        so a loop whose thread is gone is not running.  Call it between servers (waitress's threads live as
+        long as the process, so one server never needs it).  Returns how many were closed."""
         with self._lock:
             ended = [h for h in self._loops if h.role == "worker" and not h.owner.is_alive()]
             self._loops = [h for h in self._loops if h not in ended]
         for handle in ended:
             handle.close(timeout=REAP_SECONDS)
+        return len(ended)
 
     def run(self, awaitable: Awaitable[T], timeout: float | None = None) -> T:
         """Run ``awaitable`` to completion on this thread's loop and return its result.
