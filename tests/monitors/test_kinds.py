@@ -9,11 +9,7 @@ from dnslib.server import BaseResolver, DNSLogger, DNSServer
 
 from ..helpers import free_port
 from .conftest import TargetServer, certificate_pair, new_monitor
-
-
-def check_now(client, auth, **fields):
-    monitor = new_monitor(client, auth, **fields)
-    return client.post(f"/api/monitors/{monitor['id']}/check", headers=auth).json
+from .test_checks import check_now
 
 
 @pytest.fixture
