@@ -22,6 +22,7 @@ requires = [
     "uvloop>=0.19; sys_platform != 'win32'",
     "cookiecutter>=2.5",  # myapp_startproject
     "aiosmtplib>=3.0",  # e-mail alerts
+    "apprise>=2.3",  # chat and push services' alerts (per-service results with their logs since 2.3)
     "prometheus_client>=0.20",  # /metrics
     "swagger-ui-py>=23.9",  # the API explorer's files (Swagger UI 5), served by us: no CDN
     "PyYAML>=6.0",  # monitors as code: /api/export and myapp_monitors

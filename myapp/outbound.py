@@ -181,6 +181,46 @@ async def open_connection(guard, host, port, tls=None):
     raise error
 
 
+#: the guard of blocking connections made in a thread that runs with this context (contextvars.copy_context), and
+#: a dict where the reason of a refusal is left: (Guard, dict).  For libraries that are not aiohttp (Apprise's
+#: services, through requests and urllib3): see guard_blocking_connections
+blocking_guard = contextvars.ContextVar("blocking_guard", default=None)
+
+
+def guard_blocking_connections():
+    """Make urllib3 (under requests) connect only where ``blocking_guard`` allows, in a context where it is set:
+    the name is resolved here, every address checked, and the connection made to a checked address, so no
+    second lookup can answer otherwise.  Installed once per process; elsewhere urllib3 connects as before."""
+    from urllib3.util import connection
+
+    original = connection.create_connection
+    if getattr(original, "guarded", False):
+        return
+
+    def create_connection(address, *args, **kwargs):
+        if (guarded := blocking_guard.get()) is None:
+            return original(address, *args, **kwargs)
+        guard, notes = guarded
+        host, port = address
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        try:
+            for *_, sockaddr in infos:
+                guard.check_address(sockaddr[0], host)
+        except Blocked as exc:
+            notes["blocked"] = str(exc)
+            raise
+        error = OSError(f"{host} has no address")
+        for *_, sockaddr in infos:
+            try:
+                return original((sockaddr[0], port), *args, **kwargs)
+            except OSError as exc:
+                error = exc
+        raise error
+
+    create_connection.guarded = True
+    connection.create_connection = create_connection
+
+
 def is_odd_ipv4(host):
     """Whether ``host`` is an IPv4 address in a form other than four decimal numbers (``2130706433``,
     ``0x7f000001``, ``127.1``, ``0177.0.0.1``): the system's resolver reads them as addresses, people

@@ -8,16 +8,21 @@ monitors' flips), and the outbox task sends them.  Settings: ``smtp.*``, ``alert
 import datetime
 from typing import Literal
 
+from pyramid_jinja2 import ENV_CONFIG_PHASE
+
 from ..accounts.security import OwnedRow
 from ..accounts.service import Limit
 from ..models import Channel
+from ..outbound import guard_blocking_connections
 from ..settings import Field, Optional, Section, Site, section
+from ..validation import add_validation_context
 from . import service
+from .kinds import KINDS
 from .outbox import Outbox
 
 
 class AlertSettings(Section):
-    smtp_host: str = Field("localhost", alias="smtp.host")
+    smtp_host: Optional = Field(None, alias="smtp.host", description="none: e-mail channels are refused")
     smtp_port: int = Field(25, alias="smtp.port", ge=1, le=65535)
     smtp_username: Optional = Field(None, alias="smtp.username")
     smtp_password: Optional = Field(None, alias="smtp.password")
@@ -30,11 +35,20 @@ class AlertSettings(Section):
     max_concurrency: int = Field(100, alias="alerts.max_concurrency", ge=1, description="sends at once, per process")
     max_concurrency_per_owner: int = Field(10, alias="alerts.max_concurrency_per_owner", ge=1)
     max_concurrency_per_channel: int = Field(2, alias="alerts.max_concurrency_per_channel", ge=1)
+    apprise_threads: int = Field(
+        20, alias="alerts.apprise_threads", ge=1, le=200, description="threads for Apprise's services, per process"
+    )
     max_channels_per_user: int = Field(100, alias="alerts.max_channels_per_user", ge=0, description="0: no limit")
+    min_remind_seconds: int = Field(300, alias="alerts.min_remind_seconds", ge=1, description="reminders' least period")
     confirm_email: bool = Field(True, alias="alerts.confirm_email", description="alerts only to confirmed addresses")
     tests_per_hour: int = Field(10, alias="alerts.tests_per_hour", ge=1, description="per user, and per address")
     confirmations_per_day: int = Field(3, alias="alerts.confirmations_per_day", ge=1, description="per address")
     new_addresses_per_day: int = Field(10, alias="alerts.new_addresses_per_day", ge=1, description="per user")
+
+
+def shown_target(target, kind):
+    """The channel's target as its page shows it (a secret one masked)."""
+    return KINDS[kind].shown_target(target)
 
 
 class ChannelResource(OwnedRow):
@@ -59,8 +73,15 @@ def includeme(config):
         confirm_address=Limit(settings.confirmations_per_day, day),
         confirm_user=Limit(settings.new_addresses_per_day, day),
     )
+    add_validation_context(registry, smtp=settings.smtp_host is not None, min_remind=settings.min_remind_seconds)
+    guard_blocking_connections()  # Apprise's services connect through requests
     config.add_flip_listener(service.enqueue)
     if settings.outbox:
         config.add_background_task(registry.outbox.run, name="alerts.outbox")
+    config.action(
+        None,
+        lambda: config.get_jinja2_environment().filters.update(channel_target=shown_target),
+        order=ENV_CONFIG_PHASE + 1,
+    )
     config.scan(".api")
     config.scan(".pages")

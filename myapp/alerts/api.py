@@ -3,6 +3,7 @@
 import contextlib
 
 from pyramid.httpexceptions import HTTPConflict, HTTPNoContent, HTTPTooManyRequests
+from pyramid.security import NO_PERMISSION_REQUIRED
 from pyramid.view import view_config
 
 from ..accounts.service import Throttled
@@ -11,7 +12,8 @@ from ..on_demand import Busy
 from ..text import iso
 from ..validation import Error
 from . import actions, service
-from .schema import Attempt, Channel, ChannelFields, ChannelList, DeliveryList, Sending, validate
+from .kinds import KINDS
+from .schema import Attempt, Channel, ChannelFields, ChannelKindList, ChannelList, DeliveryList, Sending, validate
 
 
 @contextlib.contextmanager
@@ -35,9 +37,11 @@ def channel_json(channel):
         "id": channel.id,
         "name": channel.name,
         "kind": channel.kind,
-        "target": channel.target,
+        "target": KINDS[channel.kind].shown_target(channel.target),
         "has_secret": channel.secret is not None,
         "slack": channel.slack,
+        "events": service.events_of(channel),
+        "remind_every": channel.remind_every,
         "confirmed": channel.confirmed_at is not None,
         "created_at": iso(channel.created_at),
         "updated_at": iso(channel.updated_at),
@@ -77,13 +81,27 @@ async def list_channels(request):
     responses={201: Channel, 409: Error, 429: Error},
 )
 async def create_channel(request):
-    """A new channel: a webhook (JSON POST, optionally signed) or an e-mail address."""
+    """A new channel: a webhook (JSON POST, optionally signed), an e-mail address, or a chat or push service
+    through Apprise (see /api/channel-kinds for the services and their URLs)."""
     fields = request.api_body.model_dump()
     with refusals():
         channel = await actions.create(request, fields)
     request.response.status = 201
     request.response.headers["Location"] = request.route_url("api.channel", channel_id=channel.id)
     return channel_json(channel)
+
+
+@view_config(
+    route_name="api.channel_kinds",
+    request_method="GET",
+    renderer="json",
+    permission=NO_PERMISSION_REQUIRED,
+    responses={200: ChannelKindList},
+)
+def channel_kinds(request):
+    """What a channel can be: each kind, what its target is, and for Apprise the services offered with an
+    example URL each."""
+    return {"kinds": [kind.describe() for kind in KINDS.values()]}
 
 
 @view_config(
@@ -103,16 +121,10 @@ def get_channel(request):
     responses={200: Channel, 429: Error},
 )
 async def patch_channel(request):
-    """Change some fields; the channel is checked as a whole."""
+    """Change some fields; the channel is checked as a whole.  A field left out keeps its value (the secret,
+    and an Apprise URL, which is never shown whole)."""
     channel = request.context.channel
-    current = {
-        "name": channel.name,
-        "kind": channel.kind,
-        "target": channel.target,
-        "secret": channel.secret,
-        "slack": channel.slack,
-    }
-    changes = validate(request.api_body, request.registry.validation_context, current)
+    changes = validate(request.api_body, request.registry.validation_context, service.current_fields(channel))
     with refusals():
         return channel_json(await actions.update(request, channel, changes))
 

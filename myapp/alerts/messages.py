@@ -4,7 +4,7 @@ import json
 
 from ..text import duration, iso, one_line
 
-TITLES = {"down": "DOWN", "up": "back UP", "degraded": "DEGRADED", "test": "a test message"}
+TITLES = {"down": "DOWN", "up": "back UP", "degraded": "DEGRADED", "reminder": "still DOWN", "test": "a test message"}
 CONFIRM = (
     "Someone asked to send the alerts of their myapp monitors to this address. If it was you, confirm it "
     "by opening this link and pressing Confirm:\n\n{link}\n\nIf it was not you, ignore this message: "
@@ -105,7 +105,8 @@ def text(doc):
     if "cause" in doc:
         lines.append(f"Cause: {doc['cause']}.")
     if "down_seconds" in doc:
-        lines.append(f"It was down for {duration(doc['down_seconds'])}.")
+        tense = "It has been" if doc["event"] == "reminder" else "It was"
+        lines.append(f"{tense} down for {duration(doc['down_seconds'])}.")
     if monitor.get("page"):
         lines.append(f"Details: {monitor['page']}")
     return "\n".join(lines)

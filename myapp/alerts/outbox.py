@@ -8,6 +8,7 @@ for it."""
 
 import asyncio
 import collections
+import concurrent.futures
 import logging
 import os
 import socket
@@ -24,6 +25,7 @@ from .kinds import Sending
 log = logging.getLogger(__name__)
 
 POLL = 1.0  # seconds between claims
+REMIND_POLL = 5.0  # seconds between looks for reminders due (at most half the least period between them)
 BATCH = 50
 
 
@@ -36,12 +38,19 @@ class Outbox:
         self.owners = collections.Counter()  # user id: its deliveries being sent now
         self.channels = collections.Counter()  # channel id: likewise
         self.sending_now = 0
+        #: blocking senders' threads (Apprise's services), made as they are needed
+        self.threads = concurrent.futures.ThreadPoolExecutor(settings.apprise_threads, thread_name_prefix="alerts-send")
 
     async def run(self, state):
         self.owner = f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         tasks = set()
+        loop = asyncio.get_running_loop()
+        remind_poll, next_remind = min(REMIND_POLL, self.settings.min_remind_seconds / 2), 0.0
         try:
             while True:
+                if loop.time() >= next_remind:
+                    next_remind = loop.time() + remind_poll
+                    await self._remind(state)
                 claimed, more = await self._claim(state)
                 for one in claimed:
                     self._count(one.channel, 1)
@@ -71,9 +80,15 @@ class Outbox:
             log.warning("claiming deliveries failed: %s", str(exc.orig or exc).splitlines()[0][:200])
             return [], False
 
+    async def _remind(self, state):
+        try:
+            await in_session(state, service.remind)
+        except DBAPIError as exc:  # another process's pass, or the next one, writes them
+            log.warning("writing reminders failed: %s", str(exc.orig or exc).splitlines()[0][:200])
+
     def sending(self, state):
         """What sending needs on the loop whose state this is."""
-        return Sending(state.http, self.settings, self.site.public_url)
+        return Sending(state.http, self.settings, self.site.public_url, state.guard, self.threads)
 
     async def send_test(self, channel):
         """A test message through ``channel`` (a ChannelTarget), now, on the loop this runs on (the service

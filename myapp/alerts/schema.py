@@ -5,7 +5,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, ValidationInfo, field_validator
 
-from ..models.alert import EVENTS
+from ..models.alert import CHANNEL_EVENTS, EVENTS
+from ..text import duration
 from ..validation import Invalid, Reply, fields_of, no_control_characters
 from .kinds import KINDS, NAMES
 
@@ -18,6 +19,15 @@ class ChannelFields(BaseModel):
     target: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2048)]
     secret: Annotated[str, StringConstraints(min_length=16, max_length=200)] | None = None
     slack: bool = False
+    events: list[Literal[CHANNEL_EVENTS]] | None = Field(
+        None,
+        max_length=len(CHANNEL_EVENTS),
+        description="what it is told of: down, up, degraded, certificate (a DOWN for a certificate that expires soon "
+        "or has); null: all",
+    )
+    remind_every: int | None = Field(
+        None, ge=1, le=7 * 86400, description="while a monitor stays DOWN, remind every so many seconds; null: never"
+    )
 
     @field_validator("name")
     @classmethod
@@ -34,7 +44,7 @@ class ChannelFields(BaseModel):
     @classmethod
     def _secret(cls, value, info: ValidationInfo):
         if value is not None and not takes(info, "secret"):
-            raise ValueError("a secret signs webhooks; e-mail has none")
+            raise ValueError("a secret signs webhooks; other kinds have none")
         return no_control_characters(value, "a secret") if value is not None else None
 
     @field_validator("slack")
@@ -42,6 +52,23 @@ class ChannelFields(BaseModel):
     def _slack(cls, value, info: ValidationInfo):
         if value and not takes(info, "slack"):
             raise ValueError("Slack's format is for webhooks")
+        return value
+
+    @field_validator("events")
+    @classmethod
+    def _events(cls, value):
+        if value is None:
+            return None
+        if not value:
+            raise ValueError("choose at least one event (or delete the channel)")
+        return [event for event in CHANNEL_EVENTS if event in value]  # each once, in one order
+
+    @field_validator("remind_every")
+    @classmethod
+    def _remind_every(cls, value, info: ValidationInfo):
+        least = (info.context or {}).get("min_remind", 300)
+        if value is not None and value < least:
+            raise ValueError(f"leave at least {least} seconds ({duration(least)}) between reminders")
         return value
 
 
@@ -67,12 +94,34 @@ class Channel(Reply):
     id: int
     name: str
     kind: Literal[NAMES]
-    target: str = Field(description="the webhook's URL or the e-mail address")
+    target: str = Field(description="the webhook's URL, the e-mail address, or the Apprise URL with its secrets masked")
     has_secret: bool = Field(description="whether webhook bodies are signed (the secret is never shown)")
     slack: bool
+    events: list[Literal[CHANNEL_EVENTS]] = Field(description="what it is told of")
+    remind_every: int | None = Field(description="seconds between reminders while a monitor stays DOWN")
     confirmed: bool = Field(description="whether it receives alerts: an e-mail address once its owner confirmed it")
     created_at: datetime.datetime
     updated_at: datetime.datetime
+
+
+class Service(Reply):
+    title: str
+    schemes: list[str] = Field(description="what its Apprise URLs start with")
+    example: str
+    help: str
+
+
+class ChannelKind(Reply):
+    name: Literal[NAMES]
+    title: str
+    target: str = Field(description="what the channel's target is")
+    help: str
+    options: list[str] = Field(description="the optional fields it takes: secret, slack")
+    services: list[Service] | None = Field(None, description="Apprise: the services offered")
+
+
+class ChannelKindList(Reply):
+    kinds: list[ChannelKind]
 
 
 class ChannelList(Reply):

@@ -9,7 +9,7 @@ import aiosmtplib
 
 from ..models.meta import utcnow
 from . import messages
-from .kinds import KINDS
+from .kinds import KINDS, Failed
 from .service import Attempt
 
 
@@ -24,12 +24,14 @@ async def send(sending, channel, doc):
         error = None if status is None or 200 <= status < 300 else f"the receiver answered {status}"
     except TimeoutError:
         status, error = None, f"timed out after {deadline:g} s"
-    except (aiohttp.ClientError, aiosmtplib.SMTPException, OSError, ValueError) as exc:
+    except (aiohttp.ClientError, aiosmtplib.SMTPException, OSError, ValueError, Failed) as exc:
         status, error = None, describe(exc)
     return Attempt(at, error is None, status, int((time.perf_counter() - started) * 1000), error)
 
 
 def describe(exc):
+    if isinstance(exc, Failed):
+        return str(exc)[:300]
     text = str(exc).splitlines()[0] if str(exc) else ""
     if isinstance(exc, ConnectionRefusedError) or "Connect call failed" in text:
         return "connection refused"

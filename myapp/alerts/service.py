@@ -14,12 +14,16 @@ import json
 import secrets
 import uuid
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import and_, bindparam, delete, insert, select, update
+from sqlalchemy.dialects.mysql import insert as mysql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from ..accounts.service import check_room
-from ..models import Channel, Delivery, DeliveryAttempt, Monitor, MonitorChannel, claims
+from ..models import Channel, Delivery, DeliveryAttempt, Incident, Monitor, MonitorChannel, claims
+from ..models.alert import CHANNEL_EVENTS
 from ..models.meta import utcnow
 from ..monitors.kinds import ADDRESS_FIELDS, address
+from ..monitors.rules import is_certificate_problem
 from . import messages
 
 CLAIM_FOR = datetime.timedelta(seconds=60)  # a claimed delivery nobody finished is tried again after this
@@ -27,6 +31,25 @@ MAX_BACKOFF = datetime.timedelta(hours=1)
 
 
 # -- channels -----------------------------------------------------------------------------
+
+
+def stored(fields):
+    """Channel fields as the columns hold them: ``events`` comma-separated, None for all."""
+    if fields.get("events") is not None:
+        events = fields["events"]
+        fields = {**fields, "events": None if set(events) == set(CHANNEL_EVENTS) else ",".join(events)}
+    return fields
+
+
+def events_of(channel):
+    """The events ``channel`` is told of, in CHANNEL_EVENTS' order."""
+    return list(CHANNEL_EVENTS) if channel.events is None else channel.events.split(",")
+
+
+def current_fields(channel):
+    """The channel's fields as the schema has them, for a change to be checked as a whole."""
+    names = ("name", "kind", "target", "secret", "slack", "remind_every")
+    return {**{name: getattr(channel, name) for name in names}, "events": events_of(channel)}
 
 
 async def create_channel(session, user_id, fields, limit=0, confirm=None, now=None):
@@ -37,7 +60,7 @@ async def create_channel(session, user_id, fields, limit=0, confirm=None, now=No
     """
     await check_room(session, user_id, Channel.__table__, limit, "alert channels")
     now = now or utcnow()
-    channel = Channel(user_id=user_id, **fields, created_at=now, updated_at=now, confirmed_at=now)
+    channel = Channel(user_id=user_id, **stored(fields), created_at=now, updated_at=now, confirmed_at=now)
     session.add(channel)
     await session.flush()
     if confirm is not None:
@@ -48,7 +71,7 @@ async def create_channel(session, user_id, fields, limit=0, confirm=None, now=No
 async def update_channel(session, channel, changes, confirm=None, now=None):
     """Apply ``changes``; ``confirm`` (see create_channel) when they make an address that must be confirmed."""
     now = now or utcnow()
-    for name, value in changes.items():
+    for name, value in stored(changes).items():
         setattr(channel, name, value)
     channel.updated_at = now
     await session.flush()
@@ -153,6 +176,7 @@ async def enqueue(session, recorded, down_since=None, now=None):
                 Monitor.id,
                 Monitor.name,
                 Monitor.notify_degraded,
+                Channel.events,
                 *(Monitor.__table__.c[name] for name in ADDRESS_FIELDS),
             )
             .join(Monitor, Monitor.id == MonitorChannel.monitor_id)
@@ -169,31 +193,27 @@ async def enqueue(session, recorded, down_since=None, now=None):
             at = outcome.result.at
             if change.opens_incident:
                 down_from = change.streak_started_at
+            cause = change.streak_error or outcome.result.error or "failed"
+            if change.opens_incident and not takes(
+                row.events, "certificate" if is_certificate_problem(cause) else "down"
+            ):
+                continue
             if change.opens_incident and outcome.storm:  # grouped below: one message a channel
-                storms.setdefault(channel_id, []).append((monitor, change.streak_error or outcome.result.error))
+                storms.setdefault(channel_id, []).append((monitor, cause))
                 continue
             if change.opens_incident:
-                event, extra = "down", {"cause": change.streak_error or outcome.result.error or "failed"}
+                event, extra = "down", {"cause": cause}
+            elif change.closes_incident and not takes(row.events, "up"):
+                continue
             elif change.closes_incident:
                 event, extra = "up", {"down_seconds": (at - down_from).total_seconds() if down_from else None}
-            elif change.state == "DEGRADED" and monitor.notify_degraded:
+            elif change.state == "DEGRADED" and monitor.notify_degraded and takes(row.events, "degraded"):
                 event, extra = "degraded", {}
             else:
                 continue
             key = new_key()
-            doc = messages.document(key, event, monitor, at, **extra)
             deliveries.append(
-                {
-                    "key": key,
-                    "channel_id": channel_id,
-                    "monitor_id": monitor.id,
-                    "event": event,
-                    "document": json.dumps(doc),
-                    "status": "pending",
-                    "attempts": 0,
-                    "due_at": now,
-                    "created_at": now,
-                }
+                pending(key, channel_id, monitor.id, event, messages.document(key, event, monitor, at, **extra), now)
             )
     for channel_id, failed in storms.items():
         key = new_key()
@@ -202,22 +222,87 @@ async def enqueue(session, recorded, down_since=None, now=None):
             event, doc = "down", messages.document(key, "down", monitor, now, cause=cause)
         else:
             event, doc = "storm", messages.storm_document(key, failed, now)
-        deliveries.append(
-            {
-                "key": key,
-                "channel_id": channel_id,
-                "monitor_id": None if event == "storm" else failed[0][0].id,
-                "event": event,
-                "document": json.dumps(doc),
-                "status": "pending",
-                "attempts": 0,
-                "due_at": now,
-                "created_at": now,
-            }
-        )
+        deliveries.append(pending(key, channel_id, None if event == "storm" else failed[0][0].id, event, doc, now))
     if deliveries:
         await session.execute(insert(Delivery), deliveries)
     return len(deliveries)
+
+
+async def remind(session, now=None):
+    """Reminders for monitors still DOWN (not paused, not in maintenance), through the channels that ask for
+    them (``remind_every``) and were told of the incident: the n-th is due n periods after the incident
+    began, and only the latest is sent (after a pause or a window, one, not all those missed).
+
+    A reminder's key is made of (incident, channel, n), and keys are unique: every process may run this at
+    any time, each reminder is written once.  The number of reminders written."""
+    now = now or utcnow()
+    rows = (
+        await session.execute(
+            select(
+                Channel.id.label("channel_id"),
+                Channel.remind_every,
+                Channel.events,
+                Incident.id.label("incident_id"),
+                Incident.started_at,
+                Incident.cause,
+                Monitor.id,
+                Monitor.name,
+                Monitor.notify_degraded,
+                *(Monitor.__table__.c[name] for name in ADDRESS_FIELDS),
+            )
+            .select_from(Channel)
+            .join(MonitorChannel, MonitorChannel.channel_id == Channel.id)
+            .join(Monitor, and_(Monitor.id == MonitorChannel.monitor_id, Monitor.state == "DOWN"))
+            .join(Incident, and_(Incident.monitor_id == Monitor.id, Incident.ended_at.is_(None)))
+            .where(Channel.remind_every.is_not(None), Channel.confirmed_at.is_not(None))
+        )
+    ).all()
+    due = {}
+    for row in rows:
+        n = int((now - row.started_at).total_seconds() // row.remind_every)
+        told = takes(row.events, "certificate" if is_certificate_problem(row.cause) else "down")
+        if n >= 1 and told:
+            due[hashlib.sha256(f"remind:{row.incident_id}:{row.channel_id}:{n}".encode()).hexdigest()[:32]] = row
+    if due:
+        written = set(await session.scalars(select(Delivery.key).where(Delivery.key.in_(due))))
+        due = {key: row for key, row in due.items() if key not in written}
+    deliveries = []
+    for key, row in due.items():
+        monitor = MonitorRow(row.id, row.name, row.url, "DOWN", row.notify_degraded, row.kind, address(row))
+        down = (now - row.started_at).total_seconds()
+        doc = messages.document(key, "reminder", monitor, now, cause=row.cause, down_seconds=down)
+        deliveries.append(pending(key, row.channel_id, row.id, "reminder", doc, now))
+    if deliveries:  # another process may have written some since: those are left as they are
+        await session.execute(insert_new(session.bind.dialect.name), deliveries)
+    return len(deliveries)
+
+
+def insert_new(dialect):
+    """INSERT deliveries, leaving out those whose key is there already."""
+    if dialect == "mysql":
+        statement = mysql_insert(Delivery.__table__)
+        return statement.on_duplicate_key_update({"key": statement.inserted.key})
+    return sqlite_insert(Delivery.__table__).on_conflict_do_nothing(index_elements=["key"])
+
+
+def pending(key, channel_id, monitor_id, event, doc, now):
+    """A delivery's row, to be sent now."""
+    return {
+        "key": key,
+        "channel_id": channel_id,
+        "monitor_id": monitor_id,
+        "event": event,
+        "document": json.dumps(doc),
+        "status": "pending",
+        "attempts": 0,
+        "due_at": now,
+        "created_at": now,
+    }
+
+
+def takes(events, event):
+    """Whether a channel whose ``events`` column is this is told of ``event``."""
+    return events is None or event in events.split(",")
 
 
 @dataclasses.dataclass(frozen=True)

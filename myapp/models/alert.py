@@ -15,7 +15,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 from .meta import Base, BigId, Moment
 
 #: what a delivery may announce
-EVENTS = ("down", "up", "degraded", "storm", "test", "confirm")
+EVENTS = ("down", "up", "degraded", "storm", "reminder", "test", "confirm")
+#: what a channel may choose to be told of (channels.events; NULL: all of them).  "certificate" is a DOWN whose
+#: cause is a certificate that expires soon or has expired; reminders are chosen by channels.remind_every
+CHANNEL_EVENTS = ("down", "up", "degraded", "certificate")
 #: a document may list up to 100 monitors with their URLs: more than MySQL's TEXT (64 KB) holds
 Document = Text().with_variant(mysql.MEDIUMTEXT(), "mysql", "mariadb")
 
@@ -27,9 +30,13 @@ class Channel(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(100))
     kind: Mapped[str] = mapped_column(String(10))
-    target: Mapped[str] = mapped_column(String(2048))  # the webhook's URL, or an e-mail address
+    target: Mapped[str] = mapped_column(String(2048))  # the webhook's URL, an e-mail address, an Apprise URL
     secret: Mapped[str | None] = mapped_column(String(200), default=None)  # signs webhook bodies (HMAC-SHA256)
     slack: Mapped[bool] = mapped_column(Boolean, default=False)  # a Slack-compatible body: {"text": ...}
+    #: the events it is told of, comma-separated (CHANNEL_EVENTS); NULL: all
+    events: Mapped[str | None] = mapped_column(String(60), default=None)
+    #: while a monitor stays DOWN, a reminder every so many seconds; NULL: none
+    remind_every: Mapped[int | None] = mapped_column(Integer, default=None)
     #: when its owner proved the address is theirs (e-mail: the link of a first mail); alerts go to it only then
     confirmed_at: Mapped[datetime.datetime | None] = mapped_column(Moment, default=None)
     confirm_hash: Mapped[str | None] = mapped_column(String(64), default=None, unique=True)  # SHA-256 of the link's

@@ -91,6 +91,11 @@ def certificate_problem(days_left, tls_days):
     return f"certificate expires in {days_left} days"
 
 
+def is_certificate_problem(reason):
+    """Whether a check's ``reason`` to fail is a certificate that expires soon or has (certificate_problem's)."""
+    return reason is not None and reason.startswith(("certificate expires in ", "certificate expired "))
+
+
 def evaluate(rules, status_code, body, cert_days_left=None):
     """None when the answer passes every rule, else the reason it fails (the first rule it breaks)."""
     if not status_matches(rules.expect_status, status_code):

@@ -18,7 +18,8 @@ class TargetServer:
 
     /ok, /status/{code}, /slow?ms=, /text?body=, /json, /redirect?to=&n=, /echo, /big,
     /flip (answers ``self.flip_status``, 200 until a test changes it),
-    /hook (a webhook receiver: answers the statuses in ``self.hook_answers`` in turn, then 200).
+    /hook (a webhook receiver: answers the statuses in ``self.hook_answers`` in turn, then 200),
+    POST / (as /hook: where ntfy's API takes a message published as JSON).
     """
 
     def __init__(self, host="127.0.0.1", ssl_context=None):
@@ -63,6 +64,7 @@ class TargetServer:
         app.router.add_get("/flip", self._flip)
         app.router.add_get("/m/{name}", self._flip)
         app.router.add_post("/hook", self._hook)
+        app.router.add_post("/", self._hook)
         # a handler whose client went away stops (as a real server would see it), and stopping waits 1 s for
         # the others at most
         self.runner = web.AppRunner(app, shutdown_timeout=1, handler_cancellation=True)

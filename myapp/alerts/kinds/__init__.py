@@ -5,12 +5,13 @@ A new kind is a module with a ChannelKind subclass and one entry in KINDS below;
 form, the manifest and the outbox find it here.
 """
 
-from .base import ChannelKind, Sending
+from .apprise import Apprise
+from .base import ChannelKind, Failed, Sending
 from .email import Email
 from .webhook import Webhook
 
 #: the kinds by name, in the order forms offer them
-KINDS = {kind.name: kind for kind in (Webhook(), Email())}
+KINDS = {kind.name: kind for kind in (Webhook(), Email(), Apprise())}
 NAMES = tuple(KINDS)
 
-__all__ = ["KINDS", "NAMES", "ChannelKind", "Sending"]
+__all__ = ["KINDS", "NAMES", "ChannelKind", "Failed", "Sending"]

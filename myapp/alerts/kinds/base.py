@@ -10,6 +10,12 @@ class Sending:
     http: object  # aiohttp.ClientSession (myapp.outbound)
     settings: object  # alerts.AlertSettings
     public_url: str | None
+    guard: object = None  # outbound.Guard, for connections that are not the HTTP client's
+    threads: object = None  # a bounded concurrent.futures executor, for blocking senders
+
+
+class Failed(Exception):
+    """A send that failed, the reason in words (shown to the channel's owner as it is)."""
 
 
 class ChannelKind:
@@ -20,6 +26,7 @@ class ChannelKind:
     target_label = ""  # what the target is: "URL", "Address"
     target_help = ""  # one line under the form's field
     options = frozenset()  # which of the channel's optional fields ("secret", "slack") this kind takes
+    secret_target = False  # whether the target holds secrets: never shown whole, kept when an edit leaves it empty
 
     def validate_target(self, value, context):
         """The target as stored, or ValueError in words; ``context`` is the request's validation context."""
@@ -29,6 +36,10 @@ class ChannelKind:
         """Send ``doc`` (a document as sent: messages.as_sent) through ``channel``; the receiver's HTTP status,
         or None when the protocol has none.  Raises for a failure (the sender says it in words)."""
         raise NotImplementedError
+
+    def shown_target(self, value):
+        """The target as people and clients see it (a secret one masked)."""
+        return value
 
     def describe(self):
         """The kind for forms and clients."""

@@ -15,6 +15,11 @@ class Email(ChannelKind):
     target_help = "an e-mail address; messages go through the SMTP server of the smtp.* settings"
 
     def validate_target(self, value, context):
+        if not context.get("smtp", True):
+            raise ValueError(
+                "this myapp sends no e-mail yet: its operator sets smtp.host (with smtp.port, smtp.from, smtp.tls) "
+                "in the .ini file"
+            )
         try:
             return validate_email(value, check_deliverability=False).normalized
         except EmailNotValidError as exc:
