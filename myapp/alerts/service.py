@@ -262,15 +262,15 @@ async def remind(session, now=None):
         n = int((now - row.started_at).total_seconds() // row.remind_every)
         told = takes(row.events, "certificate" if is_certificate_problem(row.cause) else "down")
         if n >= 1 and told:
-            due[hashlib.sha256(f"remind:{row.incident_id}:{row.channel_id}:{n}".encode()).hexdigest()[:32]] = row
+            due[hashlib.sha256(f"remind:{row.incident_id}:{row.channel_id}:{n}".encode()).hexdigest()[:32]] = row, n
     if due:
         written = set(await session.scalars(select(Delivery.key).where(Delivery.key.in_(due))))
         due = {key: row for key, row in due.items() if key not in written}
     deliveries = []
-    for key, row in due.items():
+    for key, (row, n) in due.items():
         monitor = MonitorRow(row.id, row.name, row.url, "DOWN", row.notify_degraded, row.kind, address(row))
         down = (now - row.started_at).total_seconds()
-        doc = messages.document(key, "reminder", monitor, now, cause=row.cause, down_seconds=down)
+        doc = {**messages.document(key, "reminder", monitor, now, cause=row.cause, down_seconds=down), "reminder": n}
         deliveries.append(pending(key, row.channel_id, row.id, "reminder", doc, now))
     if deliveries:  # another process may have written some since: those are left as they are
         await session.execute(insert_new(session.bind.dialect.name), deliveries)

@@ -125,8 +125,8 @@ def test_the_guard_holds_for_services_too(make_myapp, owner, target):
     assert target.hits_on("/hook") == []
 
 
-def test_a_channel_is_changed_and_keeps_its_secrets(testapp, owner, target):
-    _, auth, _ = owner
+def test_a_channel_is_changed_and_keeps_its_secrets(make_myapp, owner, target):
+    testapp, (_, auth, _) = make_myapp(**{"alerts.min_remind_seconds": "300"}), owner
     url = target.url.replace("http://", "")
     channel = new_channel(testapp, auth, kind="apprise", target=f"json://user:hunter22@{url}/hook")
     assert "hunter22" not in channel["target"]

@@ -119,3 +119,49 @@ def test_three_processes_notice_each_late_heartbeat_once(app_settings, backend, 
     for monitor in monitors:
         incidents = testapp.get(f"/api/monitors/{monitor['id']}/incidents", headers=auth).json["incidents"]
         assert len(incidents) == 1 and incidents[0]["ended_at"] is not None
+
+
+def test_three_processes_send_each_reminder_once(app_settings, backend, testapp, owner, target, tmp_path):
+    """Monitors DOWN for a while under three processes, whose outboxes all look for reminders: one per period."""
+    if backend != "mysql":
+        pytest.skip("several processes share a MariaDB; SQLite serves one")
+    _, auth, _ = owner
+    hook = new_channel(testapp, auth, kind="webhook", target=target.url + "/hook", remind_every=2)
+    for n in range(MONITORS):
+        new_monitor(
+            testapp,
+            auth,
+            name=f"m{n}",
+            url=target.url + "/flip",
+            interval=1,
+            timeout=1,
+            failures_to_down=1,
+            channels=[hook["id"]],
+        )
+    target.flip_status = 500
+    settings = {
+        **app_settings,
+        "monitors.scheduler": "true",
+        "alerts.outbox": "true",
+        "aio.debug": "false",
+        "myapp.create_schema": "false",
+    }
+
+    def reminders():
+        found = (json.loads(h["body"]) for h in target.hits_on("/hook"))
+        return [(b["monitor"]["name"], b["reminder"]) for b in found if b["event"] == "reminder"]
+
+    with pserve(tmp_path, settings), pserve(tmp_path, settings), pserve(tmp_path, settings):
+        wait_until(lambda: all((f"m{n}", 3) in reminders() for n in range(MONITORS)), timeout=30)
+        target.flip_status = 200
+        wait_until(
+            lambda: (
+                sum(body["event"] == "up" for body in map(json.loads, (h["body"] for h in target.hits_on("/hook"))))
+                >= MONITORS
+            ),
+            timeout=20,
+        )
+        wait_until(lambda: all(d["status"] == "sent" for d in deliveries(testapp, auth, hook)))
+    told = reminders()
+    assert len(told) == len(set(told)), Counter(told)  # each (monitor, n) once
+    assert len(told) >= 3 * MONITORS
