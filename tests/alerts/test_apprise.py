@@ -200,3 +200,13 @@ def test_an_email_channel_needs_an_smtp_server(make_myapp, owner):
         "/api/channels", {"name": "x", "kind": "email", "target": "oncall@example.com"}, headers=auth, status=422
     )
     assert "smtp.host" in res.json["fields"]["target"]
+
+
+def test_the_docs_list_every_service_offered_with_its_example():
+    from pathlib import Path
+
+    from myapp.alerts.kinds.apprise import SERVICES
+
+    docs = (Path(__file__).parents[2] / "docs" / "alerts.md").read_text()
+    for service in SERVICES:
+        assert f"| {service.title} | `{service.example}` |" in docs, service.title

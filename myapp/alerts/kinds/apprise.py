@@ -15,6 +15,8 @@ import contextvars
 import dataclasses
 import functools
 import ipaddress
+import logging
+import threading
 
 import apprise
 
@@ -202,10 +204,25 @@ class Apprise(ChannelKind):
         return None
 
 
+class Reasons(logging.Handler):
+    """What Apprise's services log of a failure, kept per thread: a send's reason in the service's words."""
+
+    def __init__(self):
+        super().__init__(logging.WARNING)
+        self.last = {}  # thread id: the last warning logged on it
+
+    def emit(self, record):
+        self.last[record.thread] = record.getMessage()
+
+
+REASONS = Reasons()
+logging.getLogger("apprise").addHandler(REASONS)
+
+
 def notify(plugin, title, body, notify_type):
-    """Send through one service, on a worker thread: (sent, what Apprise said of the last failure)."""
-    sender = apprise.Apprise(asset=ASSET)
-    sender.add(plugin)
-    result = sender.notify(body=body, title=title, notify_type=notify_type)
-    said = [entry.message for one in result.results for entry in one.logs() if entry.level in ("WARNING", "ERROR")]
-    return bool(result), (said[-1] if said else None)
+    """Send through one service, on the calling thread (a worker's): (sent, what the service logged of its
+    failure).  The plugin's own notify: Apprise.notify would hand it to Apprise's shared pool."""
+    thread = threading.get_ident()
+    REASONS.last.pop(thread, None)
+    sent = plugin.notify(body=body, title=title, notify_type=notify_type)
+    return bool(sent), REASONS.last.pop(thread, None)
