@@ -37,8 +37,7 @@ class ChannelFields(BaseModel):
     @field_validator("target")
     @classmethod
     def _target(cls, value, info: ValidationInfo):
-        kind = KINDS.get(info.data.get("kind"))
-        return value if kind is None else kind.validate_target(value, info.context or {})  # (a wrong kind is said)
+        return target(value, info)
 
     @field_validator("secret")
     @classmethod
@@ -70,6 +69,12 @@ class ChannelFields(BaseModel):
         if value is not None and value < least:
             raise ValueError(f"leave at least {least} seconds ({duration(least)}) between reminders")
         return value
+
+
+def target(value, info):
+    """The target as its kind validates it (a wrong kind is said on its own field)."""
+    kind = KINDS.get(info.data.get("kind"))
+    return value if kind is None else kind.validate_target(value, info.context or {})
 
 
 def takes(info, option):

@@ -10,7 +10,9 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 
 from ..alerts import service as alerts
+from ..alerts.kinds import KINDS as CHANNEL_KINDS
 from ..models import Monitor, StatusPage, StatusPageMonitor
+from ..models.alert import CHANNEL_EVENTS
 from ..monitors import service as monitors
 from ..monitors.kinds import KINDS
 from ..monitors.schema import FIELDS, MonitorFields
@@ -18,7 +20,7 @@ from ..status_pages import service as status_pages
 from .schema import ChannelSpec, duplicates
 
 HIDDEN = "(hidden)"
-CHANNEL_FIELDS = ("name", "kind", "target", "slack")
+CHANNEL_FIELDS = ("name", "kind", "target", "slack", "events", "remind_every")
 
 
 class Conflict(Exception):
@@ -80,7 +82,14 @@ def export(state):
     return {
         "version": 1,
         "channels": [
-            {"name": c.name, "kind": c.kind, "target": c.target, **({"slack": True} if c.slack else {})}
+            {
+                "name": c.name,
+                "kind": c.kind,
+                **({} if CHANNEL_KINDS[c.kind].secret_target else {"target": c.target}),
+                **({"slack": True} if c.slack else {}),
+                **({"events": alerts.events_of(c)} if c.events is not None else {}),
+                **({"remind_every": c.remind_every} if c.remind_every is not None else {}),
+            }
             for c in sorted(state.channels, key=lambda c: c.name)
         ],
         "monitors": [
@@ -167,10 +176,12 @@ def diff(kind, rows, specs, key, changes_of, prune, unchanged):
 
 
 def channel_changes(channel, spec: ChannelSpec):
-    changes = changed(
-        {name: getattr(channel, name) for name in CHANNEL_FIELDS},
-        {name: getattr(spec, name) for name in CHANNEL_FIELDS},
-    )
+    names = [name for name in CHANNEL_FIELDS if name != "target" or spec.target is not None]  # none: kept
+    current, desired = alerts.current_fields(channel), spec.model_dump()
+    desired["events"] = desired["events"] or list(CHANNEL_EVENTS)
+    changes = changed({name: current[name] for name in names}, {name: desired[name] for name in names})
+    if "target" in changes and (CHANNEL_KINDS[channel.kind].secret_target or CHANNEL_KINDS[spec.kind].secret_target):
+        changes["target"] = {"from": HIDDEN, "to": HIDDEN}  # an Apprise URL is a secret: never in a plan
     # a secret is compared only when the manifest gives one (an export never does); never shown
     if "secret" in spec.model_fields_set and spec.secret != channel.secret:
         changes["secret"] = {"from": HIDDEN if channel.secret else None, "to": HIDDEN if spec.secret else None}
@@ -209,6 +220,9 @@ async def make_plan(session, user_id, manifest, prune, limits):
         if limits[kind] and after > limits[kind]:
             what = kind.replace("_", " ")
             raise Conflict(f"This would make {after} {what}; the most allowed is {limits[kind]}.")
+    unknown = [s.name for s in plan.channels if s.action == "create" and s.spec.target is None]
+    if unknown:
+        raise Conflict(f"The channel {unknown[0]!r} is new: give its target (an Apprise URL is never exported).")
     new_slugs = [s.name for s in plan.pages if s.action == "create"]
     if new_slugs:
         taken = list(await session.scalars(select(StatusPage.slug).where(StatusPage.slug.in_(new_slugs))))

@@ -2,14 +2,15 @@
 
 The same fields and checks as the API's (each spec is the area's own model), with
 references by name instead of ids: a monitor names its channels, a status page its
-monitors.  A channel's secret may be given (it is never exported).
+monitors.  A channel's secret may be given (it is never exported), and so may an Apprise URL.
 """
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator, model_validator
 
-from ..alerts.schema import ChannelFields
+from ..alerts.kinds import KINDS
+from ..alerts.schema import ChannelFields, target
 from ..monitors.schema import MAX_CHANNELS_PER_MONITOR, MonitorFields
 from ..status_pages.schema import MAX_MONITORS, StatusPageFields
 
@@ -26,7 +27,21 @@ class MonitorSpec(MonitorFields):
 
 
 class ChannelSpec(ChannelFields):
-    pass
+    #: an Apprise URL holds the service's tokens and is never exported: a manifest may leave it out of a
+    #: channel that exists (it is kept); a new channel needs it
+    target: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2048)] | None = Field(
+        None, validate_default=True
+    )
+
+    @field_validator("target")
+    @classmethod
+    def _target(cls, value, info: ValidationInfo):
+        if value is not None:
+            return target(value, info)
+        kind = KINDS.get(info.data.get("kind"))
+        if kind is not None and not kind.secret_target:
+            raise ValueError(f"a {kind.title.lower()} channel needs its target")
+        return None
 
 
 class StatusPageSpec(StatusPageFields):

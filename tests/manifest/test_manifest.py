@@ -146,6 +146,31 @@ def test_a_secret_given_in_the_file_is_set_and_never_shown(api):
     assert api.apply(MANIFEST)["channels"]["unchanged"] == 2  # the same secret again: no change
 
 
+def test_an_apprise_url_is_never_exported_and_kept_when_left_out(api):
+    url = "tgram://123456789:AAbbCCddEEffGGhhIIjjKKll/-1001234567890"
+    document = {
+        "version": 1,
+        "channels": [
+            {"name": "chat", "kind": "apprise", "target": url, "events": ["down", "up"], "remind_every": 3600},
+        ],
+    }
+    api.apply(document)
+    exported = api.export()
+    assert exported["channels"] == [{"name": "chat", "kind": "apprise", "events": ["down", "up"], "remind_every": 3600}]
+    assert "AAbbCCdd" not in json.dumps(exported)
+    assert api.apply(exported)["channels"]["unchanged"] == 1  # the URL left out: kept
+    (channel,) = api.get("/api/channels")["channels"]
+    assert channel["target"].startswith("tgram://") and channel["events"] == ["down", "up"]
+    moved = {**document["channels"][0], "target": url.replace("1001234567890", "1009999999999")}
+    plan = api.apply({"version": 1, "channels": [moved]}, dry_run=True)
+    assert plan["channels"]["update"] == [
+        {"name": "chat", "changes": {"target": {"from": "(hidden)", "to": "(hidden)"}}}
+    ]
+    elsewhere = {"version": 1, "channels": [{**exported["channels"][0], "name": "chat 2"}]}
+    res = api.apply(elsewhere, status=409)  # a new channel from an export: its URL is not there
+    assert "give its target" in res["message"]
+
+
 @pytest.mark.parametrize(
     "document, fields",
     [
