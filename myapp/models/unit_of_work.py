@@ -5,6 +5,7 @@ read engine instead: autocommit connections the server keeps read-only, so it ha
 transaction to end: it is only closed.
 """
 
+import asyncio
 import logging
 
 from ..aio import ShuttingDown
@@ -31,7 +32,19 @@ async def _finish(session, commit):
         if commit:
             await session.commit()
     finally:
-        await session.close()
+        await _close(session)
+
+
+async def _close(session):
+    """Close in a task of its own: a deadline that cancels the caller does not cut the close short.
+
+    Cut short, the connection would be neither back in its pool nor closed, and left to the
+    garbage collector; carried on, it goes back to the pool once the server answers.
+    """
+    task = asyncio.get_running_loop().create_task(session.close())
+    _closing.add(task)
+    task.add_done_callback(_closed)
+    await asyncio.shield(task)
 
 
 def _commit(request):
