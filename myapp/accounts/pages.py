@@ -169,7 +169,10 @@ def key_view(key):
     permission="view",
 )
 async def account(request):
-    return await account_page(request)
+    new = request.session.pop_flash("new_key")
+    if new:
+        request.response.cache_control = "no-store"  # the token is not kept in the browser's history
+    return await account_page(request, new_token=new[0] if new else None)
 
 
 @view_config(
@@ -238,8 +241,10 @@ async def create_key(request):
     except service.TooMany as exc:
         request.response.status = 409
         return await account_page(request, errors={"name": str(exc)})
-    # shown in this response only: it is stored hashed and never shown again
-    return await account_page(request, new_token={"token": token, "name": key.name, "scope": key.scope})
+    # Redirected after the POST (a reload must not make a second key): the token rides in the
+    # session for that one GET, which takes it out and shows it; it is stored hashed, never shown again.
+    request.session.flash({"token": token, "name": key.name, "scope": key.scope}, "new_key")
+    return HTTPFound(request.route_url("account"))
 
 
 @view_config(route_name="account.key.revoke", request_method="POST", permission="delete")

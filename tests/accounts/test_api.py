@@ -134,7 +134,7 @@ MATRIX = {
     ("DELETE", "/api/tokens/{key}"): [401, 204, 403, 403, 403, 204, 403, 403],
     ("GET", "/account"): [302, 200, 200, 200, 200, 200, 200, 200],
     ("POST", "/account"): [302, 200, 200, 200, 403, 200, 200, 200],
-    ("POST", "/account/keys"): [302, 200, 200, 200, 403, 200, 200, 200],
+    ("POST", "/account/keys"): [302, 302, 302, 302, 403, 302, 302, 302],
     ("POST", "/account/keys/{key}/revoke"): [302, 302, 403, 403, 403, 302, 403, 403],
 }
 CASES = [(method, path, actor, status) for (method, path), row in MATRIX.items() for actor, status in zip(ACTORS, row)]

@@ -164,11 +164,15 @@ def test_api_key_from_the_account_page(browser, make_user, testapp):
     make_user("ada@example.com")
     client = browser("ada@example.com")
     res = client.post("/account/keys", {"name": "ci", "scope": "read", "csrf_token": csrf_token(client, "/account")})
+    assert res.status_int == 302 and res.location.endswith("/account")  # a reload then does not post again
+    res = res.follow()
+    assert res.headers["Cache-Control"] == "no-store"
     token = res.html.find("code", id="new-token").text
     headers = {"Authorization": f"Bearer {token}"}
     assert testapp.get("/api/users/me", headers=headers).json["email"] == "ada@example.com"
-    page = client.get("/account")
+    page = client.get("/account")  # the reload
     assert token not in page.text and token[:12] in page.text  # only the prefix is shown again
+    assert len(page.html.select("form[action*='/revoke']")) == 1  # one key: the reload made none
     form = page.forms[next(i for i, f in page.forms.items() if "revoke" in f.action)]
     form.submit(status=302)
     testapp.get("/api/users/me", headers=headers, status=401)
