@@ -8,7 +8,7 @@ from markupsafe import Markup, escape
 from pyramid_jinja2 import ENV_CONFIG_PHASE
 
 from .models.meta import utcnow
-from .text import duration, iso, percent
+from .text import counted, duration, iso, percent
 
 
 def when(moment):
@@ -29,7 +29,7 @@ def ago(moment, now=None):
     )
 
 
-FILTERS = {"when": when, "ago": ago, "duration": duration, "percent": percent}
+FILTERS = {"when": when, "ago": ago, "duration": duration, "percent": percent, "counted": counted}
 
 
 def includeme(config):

@@ -41,6 +41,11 @@ def duration(seconds):
     return f"{days} d {hours} h" if hours else f"{days} d"
 
 
+def counted(number, noun):
+    """``number`` and ``noun`` ("monitors", "status pages"), the noun singular for one: "1 status page"."""
+    return f"{number} {noun[:-1] if number == 1 and noun.endswith('s') else noun}"
+
+
 def percent(value):
     """A percentage as shown: "99.5%", "100%", or "no data" for None."""
     return "no data" if value is None else f"{value:.2f}%".replace(".00%", "%")

@@ -13,6 +13,8 @@ import yaml as yaml_lib
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, WithJsonSchema
 from pyramid.httpexceptions import HTTPBadRequest, HTTPRequestEntityTooLarge, HTTPUnprocessableEntity
 
+from .text import counted
+
 MAX_JSON_BODY = 64 * 1024
 #: ids are positive and fit a signed 64-bit column on every backend
 ID_PATTERN = "[0-9]{1,18}"
@@ -80,6 +82,50 @@ class PageQuery(BaseModel):
     ] = Field(None, description="the next_cursor of the previous page")
 
 
+#: pydantic's error types in the words a form or an API reply uses ({...} from the error's context)
+PLAIN = {
+    "missing": "required",
+    "string_too_short": "must be at least {min_length} characters long",
+    "string_too_long": "must be at most {max_length} characters long",
+    "greater_than_equal": "must be at least {ge}",
+    "less_than_equal": "must be at most {le}",
+    "greater_than": "must be more than {gt}",
+    "less_than": "must be less than {lt}",
+    "int_parsing": "must be a whole number",
+    "int_type": "must be a whole number",
+    "int_from_float": "must be a whole number",
+    "float_parsing": "must be a number",
+    "float_type": "must be a number",
+    "bool_parsing": "must be true or false",
+    "bool_type": "must be true or false",
+    "string_type": "must be text",
+    "list_type": "must be a list",
+    "dict_type": "must be an object",
+    "model_type": "must be an object",
+    "model_attributes_type": "must be an object",
+    "literal_error": "must be one of {expected}",
+    "enum": "must be one of {expected}",
+}
+
+
+def said(error):
+    """One pydantic error as a person reads it: "must be at least 10 characters long", not
+    "String should have at least 10 characters"; a validator's own words as it wrote them."""
+    kind, context = error["type"], error.get("ctx", {})
+    if kind in ("too_short", "too_long") and "actual_length" in context:  # a list's length
+        bound = context.get("min_length") if kind == "too_short" else context.get("max_length")
+        return f"must hold at {'least' if kind == 'too_short' else 'most'} {counted(bound, 'items')}"
+    plain = PLAIN.get(kind)
+    if plain is None:
+        return error["msg"].removeprefix("Value error, ")
+    if kind == "string_too_short" and context.get("min_length") == 1:
+        return "must not be empty"
+    try:
+        return plain.format(**context)
+    except (KeyError, IndexError):
+        return plain
+
+
 def fields_of(exc, read_only=()):
     """{field: message} from a pydantic ValidationError, one per field, in the API's words."""
     fields = {}
@@ -89,10 +135,8 @@ def fields_of(exc, read_only=()):
             continue
         if error["type"] == "extra_forbidden":
             fields[name] = "read-only" if name in read_only else "unknown field"
-        elif error["type"] == "missing":
-            fields[name] = "required"
         else:
-            fields[name] = error["msg"].removeprefix("Value error, ")
+            fields[name] = said(error)
     return fields
 
 
@@ -102,13 +146,7 @@ def paths_of(exc):
     for error in exc.errors():
         where = ".".join(str(part) for part in error["loc"]) or "body"
         if where not in fields:
-            fields[where] = (
-                "unknown field"
-                if error["type"] == "extra_forbidden"
-                else "required"
-                if error["type"] == "missing"
-                else error["msg"].removeprefix("Value error, ")
-            )
+            fields[where] = "unknown field" if error["type"] == "extra_forbidden" else said(error)
     return fields
 
 

@@ -19,6 +19,8 @@ import urllib.error
 import urllib.parse
 import urllib.request
 
+from ..text import counted
+
 TIMEOUT = 600
 
 
@@ -75,7 +77,8 @@ def summary_of_export(body, as_json):
 
     document = json.loads(body) if as_json else yaml.safe_load(body)
     return ", ".join(
-        f"{len(document.get(kind) or [])} {kind.replace('_', ' ')}" for kind in ("monitors", "channels", "status_pages")
+        counted(len(document.get(kind) or []), kind.replace("_", " "))
+        for kind in ("monitors", "channels", "status_pages")
     )
 
 

@@ -25,6 +25,7 @@ ROW_COLUMNS = (
     Monitor.last_status_code,
     Monitor.last_latency_ms,
     Monitor.last_error,
+    Monitor.degraded_ms,
     Monitor.recent,
 )
 RANGES = {"24h": datetime.timedelta(hours=24), "7d": datetime.timedelta(days=7), "30d": datetime.timedelta(days=30)}

@@ -263,7 +263,7 @@ def test_the_command_line_exports_plans_applies_and_round_trips(app, serve, api,
     path = tmp_path / "monitors.yaml"
     res = run_cli("export", str(path), "--url", url, "--token", api.token)
     assert res.returncode == 0, res.stderr
-    assert "6 monitors, 2 channels, 1 status pages" in res.stderr
+    assert "6 monitors, 2 channels, 1 status page" in res.stderr
     document = yaml.safe_load(path.read_text())
     document["monitors"][0]["interval"] = 45  # api
     document["monitors"] = [m for m in document["monitors"] if m["name"] != "old"]
