@@ -25,19 +25,26 @@ from .settings import Field, NotConfigured, Optional, Section, section
 from .validation import add_validation_context, no_control_characters
 
 USER_AGENT = "myapp-monitor/0.1 (+https://github.com/myapp)"
+HOST_NAME = re.compile(r"^(?!-)[a-z0-9_-]{1,63}(?<!-)(\.(?!-)[a-z0-9_-]{1,63}(?<!-))*\.?$")
 
 
 class Blocked(OSError):
     """The target is an address the guard refuses (monitors.private_targets = deny)."""
 
 
-def blocked_because(address):
-    """Why ``address`` may not be a target, or None when it may."""
-    ip = ipaddress.ip_address(address.split("%", 1)[0])  # no zone index
+def _addresses(address):
+    """An address as typed or resolved (zone index dropped), and the IPv4 address it embeds, if any."""
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
     if ip.version == 6:
         embedded = ip.ipv4_mapped or ip.sixtofour or (ip.teredo[1] if ip.teredo else None)
         if embedded is not None:
-            ip = embedded
+            return ip, embedded
+    return ip, ip
+
+
+def blocked_because(address):
+    """Why ``address`` may not be a target, or None when it may."""
+    ip = _addresses(address)[1]
     if ip.is_loopback:
         return "a loopback address"
     if ip.is_link_local:
@@ -53,30 +60,72 @@ def blocked_because(address):
     return None
 
 
-class Guard:
-    """Which addresses checks may connect to: all, or only public ones."""
+def is_local_name(host):
+    """``localhost`` and the names under it (RFC 6761): this machine, whatever a resolver says."""
+    name = host.lower().rstrip(".")
+    return name == "localhost" or name.endswith(".localhost")
 
-    def __init__(self, allow_private):
+
+def read_allowed(entries):
+    """monitors.allowed_networks, as written (networks, addresses, host names, separated by spaces or
+    commas): (networks, names).  ValueError names an entry that is none of these."""
+    networks, names = [], set()
+    for entry in entries.replace(",", " ").split():
+        try:
+            networks.append(ipaddress.ip_network(entry.strip("[]"), strict=False))
+            continue
+        except ValueError:
+            pass
+        name = entry.lower().rstrip(".")
+        if not HOST_NAME.match(name) or is_odd_ipv4(name):
+            raise ValueError(f"{entry[:60]!r} is not a network (10.0.0.0/8), an address or a host name")
+        names.add(name)
+    return tuple(networks), frozenset(names)
+
+
+class Guard:
+    """Which addresses checks and alerts may connect to: all, or only public ones and the private networks
+    and hosts an administrator lists (monitors.allowed_networks)."""
+
+    def __init__(self, allow_private, networks=(), names=frozenset()):
         self.allow_private = allow_private
+        self.networks = networks
+        self.names = names
+
+    def allows(self, address, host=None):
+        if host is not None and host.lower().rstrip(".") in self.names:
+            return True
+        return any(ip in network for ip in set(_addresses(address)) for network in self.networks)
 
     def check_address(self, address, host=None):
-        if self.allow_private:
+        if self.allow_private or self.allows(address, host):
             return
         reason = blocked_because(address)
         if reason:  # what a name resolves to is not said: the guard must not be a window on the internal DNS
             shown = f"{host} resolves to" if host and host != address else f"{address},"
-            raise Blocked(f"blocked: {shown} {reason} (monitors.private_targets = deny)")
+            raise Blocked(
+                f"blocked: {shown} {reason} (monitors.private_targets = deny; "
+                "monitors.allowed_networks can let chosen networks and hosts through)"
+            )
 
-    def check_url(self, url):
-        """The checks a URL must pass before a request: http(s), and a literal address must be allowed."""
-        if url.scheme not in ("http", "https") or not url.raw_host:
-            raise Blocked(f"only http and https URLs can be checked, not {str(url)[:100]}")
-        host = url.raw_host.strip("[]")
+    def check_host(self, host):
+        """A host as typed (a name, or an address with or without brackets), checked before any connection:
+        an address the guard refuses, or ``localhost`` when loopback is refused, is Blocked.  Other names are
+        checked at every connection (a name may resolve elsewhere tomorrow)."""
+        host = host.strip("[]")
         try:
             ipaddress.ip_address(host.split("%", 1)[0])
         except ValueError:
-            return  # a name: the resolver checks what it resolves to
+            if is_local_name(host):
+                self.check_address("127.0.0.1", host)
+            return
         self.check_address(host)
+
+    def check_url(self, url):
+        """The checks a URL must pass before a request: http(s), and its host as check_host says."""
+        if url.scheme not in ("http", "https") or not url.raw_host:
+            raise Blocked(f"only http and https URLs can be checked, not {str(url)[:100]}")
+        self.check_host(url.raw_host)
 
 
 class GuardedResolver(AbstractResolver):
@@ -257,25 +306,8 @@ def check_url(value, guard=None):
     return value
 
 
-HOST_NAME = re.compile(r"^(?!-)[a-z0-9_-]{1,63}(?<!-)(\.(?!-)[a-z0-9_-]{1,63}(?<!-))*\.?$")
-
-
-def check_host(value, guard=None):
-    """A host name (an international one in its ASCII form) or a literal IP address (IPv6 with or without
-    brackets), as a check connects to it; a literal address the guard refuses is an error."""
-    value = no_control_characters(value.strip(), "a host")
-    literal = value[1:-1] if value.startswith("[") and value.endswith("]") else value
-    try:
-        address = ipaddress.ip_address(literal)
-    except ValueError:
-        pass
-    else:
-        if guard is not None:
-            try:
-                guard.check_address(str(address))
-            except Blocked as exc:
-                raise ValueError(str(exc)) from None
-        return str(address)
+def host_name(value):
+    """A host name as a check connects to it: an international one in its ASCII form, lower case."""
     try:
         name = value.encode("idna").decode("ascii").lower()
     except UnicodeError:
@@ -287,8 +319,28 @@ def check_host(value, guard=None):
     return name
 
 
+def check_host(value, guard=None):
+    """A host name (an international one in its ASCII form) or a literal IP address (IPv6 with or without
+    brackets), as a check connects to it; a literal address the guard refuses is an error."""
+    value = no_control_characters(value.strip(), "a host")
+    literal = value[1:-1] if value.startswith("[") and value.endswith("]") else value
+    try:
+        host = str(ipaddress.ip_address(literal))
+    except ValueError:
+        host = host_name(value)
+    if guard is not None:
+        try:
+            guard.check_host(host)
+        except Blocked as exc:
+            raise ValueError(str(exc)) from None
+    return host
+
+
 class OutboundSettings(Section):
     private_targets: Literal["allow", "deny"] = Field("deny", alias="monitors.private_targets")
+    allowed_networks: str = Field(
+        "", alias="monitors.allowed_networks", description="private networks, addresses and hosts allowed all the same"
+    )
     ca_file: Optional = Field(None, alias="monitors.ca_file")
     connections: int = Field(100, alias="monitors.max_concurrency", ge=1, description="per loop")
 
@@ -297,7 +349,11 @@ def includeme(config):
     """Every loop gets ``state.http`` (a guarded ClientSession), ``state.guard`` and ``state.tls``; request
     bodies are validated with the guard (``validation_context["guard"]``)."""
     settings = section(config.registry, OutboundSettings)
-    guard = Guard(allow_private=settings.private_targets == "allow")
+    try:
+        networks, names = read_allowed(settings.allowed_networks)
+    except ValueError as exc:
+        raise NotConfigured(f"monitors.allowed_networks: {exc}") from None
+    guard = Guard(settings.private_targets == "allow", networks, names)
     try:  # made once, here: loading the system's certificates takes tens of ms, too long on a loop
         tls = tls_context(settings.ca_file)
     except (OSError, ValueError) as exc:

@@ -118,8 +118,16 @@ def test_the_guard_holds_for_services_too(make_myapp, owner, target):
         status=422,
     )
     assert "blocked: 127.0.0.1, a loopback address" in res.json["fields"]["target"]
+    res = client.post_json(
+        "/api/channels",
+        {"name": "x", "kind": "apprise", "target": f"json://localhost:{port}/hook"},
+        headers=auth,
+        status=422,
+    )
+    assert "blocked: localhost resolves to a loopback address" in res.json["fields"]["target"]
+    allowed = make_myapp(**{"monitors.private_targets": "allow"})  # saved there, sent where the guard denies
     for name in ("localhost", "2130706433"):  # a name, an odd spelling: checked where the connection is made
-        channel = new_channel(client, auth, kind="apprise", target=f"json://{name}:{port}/hook")
+        channel = new_channel(allowed, auth, kind="apprise", target=f"json://{name}:{port}/hook")
         res = client.post(f"/api/channels/{channel['id']}/test", headers=auth).json
         assert res["ok"] is False and res["error"].startswith(f"blocked: {name} resolves to a loopback address"), res
     assert target.hits_on("/hook") == []

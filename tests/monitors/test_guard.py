@@ -3,6 +3,7 @@
 import pytest
 
 from myapp import outbound
+from myapp.settings import NotConfigured
 
 from .conftest import TargetServer, new_monitor
 
@@ -14,24 +15,62 @@ def denied(make_myapp, owner):
     return make_myapp(**DENY), owner[1]
 
 
-def test_a_name_that_resolves_to_loopback_is_blocked_at_connection(denied, target):
+HOW = " (monitors.private_targets = deny; monitors.allowed_networks can let chosen networks and hosts through)"
+
+
+def test_localhost_is_refused_when_saved_as_127_0_0_1_is(denied, target):
     client, auth = denied
-    url = target.url.replace("127.0.0.1", "localhost") + "/ok"  # a name: allowed when it is created
-    monitor = new_monitor(client, auth, url=url)
+    for url in (target.url, target.url.replace("127.0.0.1", "localhost"), "http://LocalHost./", "http://db.localhost/"):
+        res = client.post_json("/api/monitors", {"name": "n", "url": url}, headers=auth, status=422).json
+        assert res["fields"]["url"].startswith("blocked: ") and res["fields"]["url"].endswith(HOW), url
+    assert target.hits == []
+
+
+def test_a_name_that_resolves_to_loopback_is_blocked_at_connection(make_myapp, denied, target):
+    """A name may resolve elsewhere tomorrow: saved where private targets were allowed, checked where they are not."""
+    client, auth = denied
+    allowed = make_myapp(**{"monitors.private_targets": "allow"})
+    monitor = new_monitor(allowed, auth, url=target.url.replace("127.0.0.1", "localhost") + "/ok")
     result = client.post(f"/api/monitors/{monitor['id']}/check", headers=auth).json
-    assert result["error"] == "blocked: localhost resolves to a loopback address (monitors.private_targets = deny)"
+    assert result["error"] == "blocked: localhost resolves to a loopback address" + HOW
     assert "127.0.0.1" not in result["error"]  # what an internal name resolves to is not told
     assert target.hits == []  # nothing reached the target
 
 
 def test_the_probe_is_guarded_too(denied, target):
     client, auth = denied
-    res = client.post_json("/api/checks", {"urls": [target.url + "/ok"]}, headers=auth, status=422).json
-    assert "blocked" in res["fields"]["urls"]
-    by_name = target.url.replace("127.0.0.1", "localhost") + "/ok"
-    result = client.post_json("/api/checks", {"urls": [by_name]}, headers=auth).json["results"][0]
-    assert result["ok"] is False and "blocked" in result["error"]
+    for url in (target.url + "/ok", target.url.replace("127.0.0.1", "localhost") + "/ok"):
+        res = client.post_json("/api/checks", {"urls": [url]}, headers=auth, status=422).json
+        assert "blocked" in res["fields"]["urls"]
     assert target.hits == []
+
+
+@pytest.mark.parametrize("allowed", ["127.0.0.0/8", "10.0.0.0/8, 127.0.0.1", "localhost"])
+def test_allowed_networks_let_chosen_targets_through(make_myapp, owner, target, allowed):
+    client = make_myapp(**DENY, **{"monitors.allowed_networks": allowed})
+    auth = owner[1]
+    url = target.url + "/ok" if allowed != "localhost" else target.url.replace("127.0.0.1", "localhost") + "/ok"
+    monitor = new_monitor(client, auth, url=url)
+    assert client.post(f"/api/monitors/{monitor['id']}/check", headers=auth).json["ok"] is True
+    res = client.post_json("/api/monitors", {"name": "n", "url": "http://192.168.1.1/"}, headers=auth, status=422)
+    assert res.json["fields"]["url"] == "blocked: 192.168.1.1, a private address" + HOW  # the rest stays closed
+
+
+def test_a_redirect_from_an_allowed_network_to_another_private_one_is_blocked(make_myapp, owner, target):
+    inside = TargetServer(host="127.0.0.2").start()
+    try:
+        client = make_myapp(**DENY, **{"monitors.allowed_networks": "127.0.0.1/32"})
+        monitor = new_monitor(client, owner[1], url=f"{target.url}/redirect?to={inside.url}/ok")
+        result = client.post(f"/api/monitors/{monitor['id']}/check", headers=owner[1]).json
+        assert result["error"] == "blocked: 127.0.0.2, a loopback address" + HOW
+        assert inside.hits == []
+    finally:
+        inside.stop()
+
+
+def test_allowed_networks_that_cannot_be_read_stop_the_start(make_myapp):
+    with pytest.raises(NotConfigured, match="monitors.allowed_networks: '10.0.0.0/33' is not a network"):
+        make_myapp(**DENY, **{"monitors.allowed_networks": "10.0.0.0/8, 10.0.0.0/33"})
 
 
 @pytest.fixture
@@ -48,7 +87,7 @@ def test_a_redirect_to_a_private_address_is_blocked(denied, target, public_127_0
         monitor = new_monitor(client, auth, url=f"{target.url}/redirect?to={inside.url}/ok")
         result = client.post(f"/api/monitors/{monitor['id']}/check", headers=auth).json
         assert result["ok"] is False
-        assert result["error"] == "blocked: 127.0.0.2, a loopback address (monitors.private_targets = deny)"
+        assert result["error"] == "blocked: 127.0.0.2, a loopback address" + HOW
         assert len(target.hits_on("/redirect")) == 1 and inside.hits == []
     finally:
         inside.stop()
