@@ -57,10 +57,27 @@
     show();
   }
 
+  // a list whose order is posted (the order of its checkboxes): its ↑ and ↓ buttons move an item
+  function reorder(list) {
+    list.querySelectorAll(".move").forEach(function (buttons) { buttons.hidden = false; });
+    list.addEventListener("click", function (event) {
+      var button = event.target.closest("button[data-move]");
+      if (!button) return;
+      var item = button.closest("li");
+      if (button.dataset.move === "up" && item.previousElementSibling) {
+        list.insertBefore(item, item.previousElementSibling);
+      } else if (button.dataset.move === "down" && item.nextElementSibling) {
+        list.insertBefore(item.nextElementSibling, item);
+      }
+      button.focus();
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     showTimes(document);
     setInterval(function () { showTimes(document); }, 15000);
     document.querySelectorAll("table[data-refresh]").forEach(refreshRows);
     document.querySelectorAll("select[data-kind-select]").forEach(followKind);
+    document.querySelectorAll("[data-reorder]").forEach(reorder);
   });
 })();

@@ -26,6 +26,9 @@ async def form_context(request, values, errors=None, page=None, status=200):
             .order_by(Monitor.name)
         )
     ).all()
+    # the chosen ones first, in the page's order (the form posts them in the order shown), then the rest by name
+    chosen = {monitor_id: n for n, monitor_id in enumerate(values["monitors"])}
+    monitors.sort(key=lambda m: chosen.get(m.id, len(chosen)))
     return {
         "values": values,
         "errors": errors or {},
@@ -42,10 +45,6 @@ def read_form(post):
     return data
 
 
-def values_of(data):
-    return {**data, "monitors": set(data["monitors"])}
-
-
 @view_config(
     route_name="status_pages",
     request_method="GET",
@@ -53,7 +52,7 @@ def values_of(data):
     permission="view",
 )
 async def status_pages_list(request):
-    return await form_context(request, {"title": "", "slug": "", "show_urls": False, "monitors": set()})
+    return await form_context(request, {"title": "", "slug": "", "show_urls": False, "monitors": []})
 
 
 async def save(request, page=None):
@@ -65,13 +64,11 @@ async def save(request, page=None):
             request.dbsession, request.context.owner_id, fields, page, request.registry.status_pages.max_per_user
         )
     except Invalid as exc:
-        return await form_context(request, values_of(data), exc.fields, page, status=422)
+        return await form_context(request, data, exc.fields, page, status=422)
     except TooMany as exc:
-        return await form_context(request, values_of(data), {"title": str(exc)}, page, status=409)
+        return await form_context(request, data, {"title": str(exc)}, page, status=409)
     except service.SlugTaken:
-        return await form_context(
-            request, values_of(data), {"slug": "this address is taken; choose another"}, page, status=409
-        )
+        return await form_context(request, data, {"slug": "this address is taken; choose another"}, page, status=409)
     forget_when_done(request, saved.slug, *([old_slug] if old_slug else []))
     request.session.flash(f"The status page {saved.title} is saved: anyone can open it at /status/{saved.slug}.")
     return HTTPFound(request.route_path("status_page.edit", page_id=saved.id))
@@ -99,7 +96,7 @@ async def edit_form(request):
         "title": page.title,
         "slug": page.slug,
         "show_urls": page.show_urls,
-        "monitors": set(await service.monitor_ids(request.dbsession, page.id)),
+        "monitors": await service.monitor_ids(request.dbsession, page.id),
     }
     return await form_context(request, values, page=page)
 

@@ -139,3 +139,29 @@ def test_daily_bars_read_each_monitors_days_in_one_row(ada, app, target):
     assert bars[one][0] == ("2026-08-25", None)
     assert [pct for _, pct in bars[one][1:88]] == [None] * 87
     assert bars[two][-3] == ("2026-11-20", 50.0) and [p for _, p in bars[two]].count(None) == 89
+
+
+def test_the_form_shows_and_keeps_the_pages_order(ada, testapp, target):
+    """Saving the page unchanged keeps the order it was given (here by the form's own post, as a manifest
+    or a script would give it): the chosen monitors come first, in that order, and post in that order."""
+    client, auth = ada
+    alpha, beta, gamma = (new_monitor(client, auth, name=n, url=target.url + "/ok") for n in ("alpha", "beta", "gamma"))
+    token = csrf_token(client, "/status-pages")
+    res = client.post(
+        "/status-pages",
+        {"title": "Order", "slug": "order", "monitors": [str(gamma["id"]), str(alpha["id"])], "csrf_token": token},
+        status=302,
+    )
+
+    def shown():
+        page = testapp.get("/status/order", headers={"Cookie": ""}).html
+        return [h.text for h in page.select("section.service h2")]
+
+    assert shown() == ["gamma", "alpha"]
+    edit = client.get(res.location)
+    listed = [box["value"] for box in edit.html.select("ol[data-reorder] input[name=monitors]")]
+    assert listed == [str(gamma["id"]), str(alpha["id"]), str(beta["id"])]  # chosen in order, then the rest
+    form = form_with_action(edit, "/edit")
+    form.set("title", "Order, renamed")
+    form.submit(status=302)
+    assert shown() == ["gamma", "alpha"]
