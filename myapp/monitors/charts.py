@@ -119,8 +119,15 @@ def sparkline(recent, width=120, height=24):
     )
 
 
+#: a day's colour by its uptime, as status pages people know use them: green is a day with (almost) no
+#: downtime, red a day that was mostly down, and what lies between shades through amber and orange
+DAY_LEVELS = ((99.9, "full"), (99.0, "good"), (95.0, "part"), (80.0, "poor"), (0.0, "low"))
+
+
 def day_class(pct):
-    return "none" if pct is None else "full" if pct >= 99.9 else "part" if pct >= 95 else "low"
+    if pct is None:
+        return "none"
+    return next(name for floor, name in DAY_LEVELS if pct >= floor)
 
 
 def uptime_bars(days):
