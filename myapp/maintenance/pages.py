@@ -1,5 +1,8 @@
 """Browser pages for maintenance windows: the list and form, and deletion."""
 
+import datetime
+import zoneinfo
+
 from pyramid.httpexceptions import HTTPFound
 from pyramid.view import view_config
 from sqlalchemy import select
@@ -26,20 +29,40 @@ async def page(request, values=None, errors=None):
     }
 
 
+def zone_of(name):
+    """The time zone called ``name``, or None (the schema says what is wrong with the name)."""
+    try:
+        return zoneinfo.ZoneInfo(name) if len(name) <= 64 else None
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return None
+
+
+def in_zone(local, zone):
+    """A form's local time (no offset) read in ``zone``, as ISO 8601 with its offset; None if it cannot be."""
+    try:
+        moment = datetime.datetime.fromisoformat(local) if len(local) <= 40 and zone is not None else None
+    except ValueError:
+        return None
+    return moment.replace(tzinfo=zone).isoformat() if moment is not None and moment.tzinfo is None else None
+
+
 def read_form(post):
     """(data for the schema, {field: problem} found while reading the text)."""
     data, errors = {"name": post.get("name", ""), "kind": post.get("kind", "")}, {}
     monitor = post.get("monitor_id", "")
     if monitor:
         data["monitor_id"] = int(monitor) if monitor.isascii() and monitor.isdigit() and len(monitor) < 10 else 0
+    data["timezone"] = post.get("timezone", "").strip() or None
     if data["kind"] == "once":
-        for name in ("starts_at", "ends_at"):  # a browser's datetime-local: 2026-12-01T22:00, taken as UTC
+        zone = zone_of(data["timezone"] or "UTC")
+        if zone is None:
+            errors["timezone"] = "not a time zone: use a name such as Europe/Paris or UTC"
+        for name in ("starts_at", "ends_at"):  # a browser's datetime-local, 2026-12-01T22:00, in that zone
             if post.get(name):
-                data[name] = post[name] + "Z"
+                data[name] = in_zone(post[name], zone) or post[name]  # one it cannot read: the schema says why
     else:
         data["days"] = post.getall("days")
         data["start_time"] = post.get("start_time") or None
-        data["timezone"] = post.get("timezone", "").strip() or None
         raw = post.get("duration_minutes", "").strip()
         if raw:
             if raw.isascii() and raw.isdigit() and len(raw) < 7:

@@ -218,6 +218,14 @@ def test_windows_are_made_and_deleted_in_the_browser(owner, browser, testapp, ta
         },
         status=302,
     )
+    tokyo = {"name": "tokyo", "kind": "once", "starts_at": "2026-12-02T09:00", "ends_at": "2026-12-02T10:00"}
+    res = client.post("/maintenance", {**tokyo, "timezone": "Asia/Nowhere", "csrf_token": token}, status=422)
+    assert res.html.find(id="timezone-error") and not res.html.find(id="starts_at-error")
+    assert res.html.find("input", {"name": "starts_at"})["value"] == "2026-12-02T09:00"  # kept as typed
+    client.post("/maintenance", {**tokyo, "timezone": "Asia/Tokyo", "csrf_token": token}, status=302)
+    made = next(w for w in testapp.get("/api/maintenance", headers=owner[1]).json["windows"] if w["name"] == "tokyo")
+    assert (made["starts_at"], made["ends_at"]) == ("2026-12-02T00:00:00Z", "2026-12-02T01:00:00Z")  # in Tokyo's
+    testapp.delete(f"/api/maintenance/{made['id']}", headers=owner[1], status=204)
     listing = client.get("/maintenance").html.find("table").text
     assert (
         "every mon, fri at 23:00 (Europe/Paris) for 1 h" in listing and "shop" in listing and "all of yours" in listing
