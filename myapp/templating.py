@@ -11,11 +11,13 @@ from .models.meta import utcnow
 from .text import counted, duration, iso, percent
 
 
-def when(moment):
-    """A time, as the viewer's local time once the script runs (UTC until then)."""
+def when(moment, seconds=False):
+    """A time, as the viewer's local time once the script runs (UTC until then); to the second when
+    ``seconds`` (checks made more often than once a minute)."""
     if moment is None:
         return "never"
-    return Markup(f'<time datetime="{iso(moment, "seconds")}" data-local>{moment:%Y-%m-%d %H:%M} UTC</time>')
+    shown, kind = (f"{moment:%Y-%m-%d %H:%M:%S}", "seconds") if seconds else (f"{moment:%Y-%m-%d %H:%M}", "")
+    return Markup(f'<time datetime="{iso(moment, "seconds")}" data-local="{kind}">{shown} UTC</time>')
 
 
 def ago(moment, now=None):

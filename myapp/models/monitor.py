@@ -10,7 +10,7 @@ every write, for compare-and-swap.
 
 import datetime
 
-from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .meta import Base, BigId, Moment
@@ -64,6 +64,7 @@ class Monitor(Base):
     paused: Mapped[bool] = mapped_column(Boolean, default=False)
     tags: Mapped[list] = mapped_column(JSON, default=list)
     notify_degraded: Mapped[bool] = mapped_column(Boolean, default=False)  # alert on DEGRADED too, not only DOWN
+    public_badges: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # /badges/{id}/...
 
     state: Mapped[str] = mapped_column(String(12), default="PENDING")
     state_since: Mapped[datetime.datetime] = mapped_column(Moment)

@@ -15,8 +15,13 @@ from markupsafe import Markup
 
 from ..text import percent
 
-WIDTH, HEIGHT = 720, 220
-LEFT, RIGHT, TOP, BOTTOM = 52, 12, 12, 28  # room for the axis labels
+WIDTH, HEIGHT = 720, 240
+# the latency labels sit inside the plot, above their lines, and the time labels below it: both stay whole
+# when a phone draws the chart at half size with larger type (site.css)
+LEFT, RIGHT, TOP, BOTTOM = 8, 8, 26, 34
+EDGE = 36  # a time label this near either end would be cut in half: its line is drawn without it
+#: (the longest chart in hours, minutes between its time lines): 10 min for an hour ... 5 days for 30 days
+TICKS = ((1, 10), (6, 60), (24, 180), (24 * 8, 24 * 60), (math.inf, 5 * 24 * 60))
 
 
 @dataclasses.dataclass
@@ -71,13 +76,17 @@ def latency_chart(points, start, end, down_periods=(), now=None):
     y_ticks = [{"y": y(top * n / 4), "label": f"{top * n / 4:g} ms"} for n in range(5)]
     x_ticks = []
     hours = span / 3600
-    step = datetime.timedelta(hours=3 if hours <= 24 else 24 if hours <= 24 * 8 else 24 * 5)
-    tick = start.replace(minute=0, second=0, microsecond=0)
+    step = datetime.timedelta(minutes=next(minutes for longest, minutes in TICKS if hours <= longest))
+    tick = start.replace(minute=start.minute - start.minute % 10 if hours <= 1 else 0, second=0, microsecond=0)
     if step >= datetime.timedelta(days=1):
         tick = tick.replace(hour=0)
     while tick <= end:
         if tick >= start:
-            x_ticks.append({"x": x(tick), "at": tick, "label": tick.strftime("%H:%M" if hours <= 24 else "%b %d")})
+            at = x(tick)
+            label = (
+                tick.strftime("%H:%M" if hours <= 24 else "%b %d") if LEFT + EDGE <= at <= WIDTH - RIGHT - EDGE else ""
+            )
+            x_ticks.append({"x": at, "at": tick, "label": label})
         tick += step
     return {
         "width": WIDTH,

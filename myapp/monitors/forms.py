@@ -5,7 +5,7 @@ from .schema import FIELDS
 INTEGERS = ("interval", "timeout", "degraded_ms", "tls_days", "failures_to_down", "successes_to_up", "port", "grace")
 TEXT = ("name", "kind", "url", "method", "expect_status", "host", "record_type", "resolver", "cron", "timezone")
 OPTIONAL_TEXT = ("keyword", "keyword_absent", "json_path", "json_value", "body")
-CHECKBOXES = ("paused", "notify_degraded", "tls")
+CHECKBOXES = ("paused", "notify_degraded", "tls", "public_badges")
 
 
 def headers_text(headers):

@@ -5,11 +5,14 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from pyramid.httpexceptions import HTTPFound, HTTPNotFound
+from pyramid.renderers import render_to_response
 from pyramid.view import view_config
 
 from ..accounts import service as accounts
+from ..models.meta import utcnow
 from ..models.monitor import STATES
 from ..on_demand import Busy, Unavailable
+from ..text import counted
 from ..validation import Invalid, PageQuery, parse_query
 from . import queries, service, snapshot
 from .charts import latency_chart, sparkline
@@ -32,6 +35,7 @@ class DashboardQuery(BaseModel):
     page: int = Field(1, ge=1, le=100000)
     state: Annotated[Literal[STATES] | None, BeforeValidator(_state_or_none)] = None
     q: Annotated[str, BeforeValidator(lambda q: q.strip()[:200] if isinstance(q, str) else q)] = ""
+    tag: Annotated[str, BeforeValidator(lambda tag: tag.strip()[:32] if isinstance(tag, str) else tag)] = ""
 
 
 @view_config(
@@ -47,9 +51,9 @@ async def dashboard(request):
         raise HTTPNotFound(
             "No such page of monitors: " + "; ".join(f"{k} {v}" for k, v in exc.fields.items())
         ) from None
-    number, state, text = query.page, query.state, query.q or None
+    number, state, text, tag = query.page, query.state, query.q or None, query.tag or None
     rows, matching, counts = await queries.dashboard(
-        request.dbsession, request.context.owner_id, number, PER_PAGE, state, text
+        request.dbsession, request.context.owner_id, number, PER_PAGE, state, text, tag
     )
     uptime = await service.uptimes(request.dbsession, [row.id for row in rows], daily=False)
     monitors = [{"row": row, "uptime": uptime[row.id]["24h"], "spark": sparkline(row.recent)} for row in rows]
@@ -64,7 +68,87 @@ async def dashboard(request):
         "pages": max(1, math.ceil(matching / PER_PAGE)),
         "state": state or "",
         "q": text or "",
+        "tag": tag or "",
         "refresh": request.registry.monitors.refresh_seconds,
+    }
+
+
+BULK = {"pause": "paused", "resume": "checked again", "delete": "deleted"}
+
+
+@view_config(route_name="monitors.bulk", request_method="POST", permission="edit")
+async def bulk(request):
+    """Pause, resume or delete the monitors ticked on the dashboard (a page of them at most); deleting asks
+    first, on a page that names them."""
+    action = request.POST.get("action")
+    ids = {int(v) for v in request.POST.getall("ids") if v.isascii() and v.isdigit() and len(v) < 12}
+    back = HTTPFound(request.route_path("monitors"))
+    if action not in BULK or not ids or len(ids) > PER_PAGE:
+        request.session.flash(f"Tick between 1 and {PER_PAGE} monitors, then choose what to do.", "error")
+        return back
+    chosen = await service.monitors_of(request.dbsession, request.context.owner_id, sorted(ids))
+    if not chosen:
+        request.session.flash("None of the monitors ticked is yours any more.", "error")
+        return back
+    if action == "delete" and request.POST.get("confirmed") != "1":
+        return render_to_response(
+            "myapp:templates/confirm_delete.jinja2",
+            {
+                "what": counted(len(chosen), "monitors"),
+                "names": [m.name for m in chosen],
+                "consequence": "Their results, incidents and uptime history are deleted too.",
+                "action": request.route_path("monitors.bulk"),
+                "fields": [("action", "delete"), ("confirmed", "1"), *(("ids", m.id) for m in chosen)],
+                "back": request.route_path("monitors"),
+            },
+            request=request,
+        )
+    for monitor in chosen:
+        if action == "delete":
+            await service.delete_monitor(request.dbsession, monitor)
+        else:
+            await service.update_monitor(request.dbsession, monitor, {"paused": action == "pause"})
+    request.session.flash(f"{counted(len(chosen), 'monitors')} {'is' if len(chosen) == 1 else 'are'} {BULK[action]}.")
+    return back
+
+
+def _blank_is_none(value):
+    return value or None
+
+
+class IncidentsQuery(PageQuery):
+    """The page's links leave a filter not chosen empty (?monitor=&open=)."""
+
+    monitor: Annotated[int | None, BeforeValidator(_blank_is_none)] = Field(None, ge=1, le=2**31)
+    open: Annotated[bool, BeforeValidator(lambda value: value or False)] = False
+
+
+@view_config(
+    route_name="incidents",
+    request_method="GET",
+    renderer="myapp:monitors/templates/monitors/incidents.jinja2",
+    permission="view",
+)
+async def incidents(request):
+    """Every incident of the user's monitors (or of one), newest first, a page at a time."""
+    try:
+        query = parse_query(request.GET, IncidentsQuery)
+    except Invalid as exc:
+        raise HTTPNotFound("No such list of incidents: " + "; ".join(exc.fields)) from None
+    session, owner = request.dbsession, request.context.owner_id
+    found, next_cursor = await service.list_incidents(
+        session, owner, query.limit, query.cursor, query.monitor, query.open
+    )
+    names = await queries.monitor_names(session, owner, {i.monitor_id for i in found} | {query.monitor} - {None})
+    if query.monitor is not None and query.monitor not in names:
+        raise HTTPNotFound("No such monitor.")
+    return {
+        "incidents": found,
+        "names": names,
+        "monitor": query.monitor,
+        "open": query.open,
+        "next_cursor": next_cursor,
+        "now": utcnow(),
     }
 
 

@@ -1,8 +1,9 @@
 """What the dashboard's pages read: Core statements, bounded by the page, not by the number of monitors."""
 
 import datetime
+import json
 
-from sqlalchemy import Integer, String, case, cast, func, literal, select
+from sqlalchemy import Integer, String, case, cast, func, literal, select, type_coerce
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
@@ -27,12 +28,55 @@ ROW_COLUMNS = (
     Monitor.last_error,
     Monitor.degraded_ms,
     Monitor.recent,
+    Monitor.tags,
 )
-RANGES = {"24h": datetime.timedelta(hours=24), "7d": datetime.timedelta(days=7), "30d": datetime.timedelta(days=30)}
-SLOTS_24H = 360  # four minutes a slot
+RANGES = {
+    "1h": datetime.timedelta(hours=1),
+    "6h": datetime.timedelta(hours=6),
+    "24h": datetime.timedelta(hours=24),
+    "7d": datetime.timedelta(days=7),
+    "30d": datetime.timedelta(days=30),
+}
+#: the ranges drawn from raw results, in this many slots (10 s, 1 min, 4 min); longer ones from hourly rollups
+RAW_RANGES = ("1h", "6h", "24h")
+SLOTS = 360
 
 
-def filtered(query, user_id, state=None, text=None):
+class has_tag(FunctionElement):
+    """``has_tag(tags, tag)``: the monitor's JSON list of tags holds exactly ``tag``."""
+
+    type = Integer()
+    inherit_cache = True
+
+
+@compiles(has_tag, "mysql")
+@compiles(has_tag, "mariadb")
+def _has_tag_mysql(element, compiler, **kw):
+    # JSON_TABLE reads each tag unescaped ("caf\\u00e9" is café: JSON_CONTAINS compares the escapes), and the
+    # comparison is exact, as SQLite's, rather than the column's case- and accent-blind collation
+    tags, tag = (compiler.process(c, **kw) for c in element.clauses)
+    return (
+        f"EXISTS (SELECT 1 FROM JSON_TABLE({tags}, '$[*]' COLUMNS (tag VARCHAR(64) CHARACTER SET utf8mb4"
+        f" COLLATE utf8mb4_bin PATH '$')) AS monitor_tags WHERE monitor_tags.tag = {tag})"
+    )
+
+
+@compiles(has_tag, "sqlite")
+def _has_tag_sqlite(element, compiler, **kw):
+    tags, tag = (compiler.process(c, **kw) for c in element.clauses)
+    return f"EXISTS (SELECT 1 FROM json_each({tags}) WHERE json_each.value = {tag})"
+
+
+def tagged(tag):
+    """The monitor has exactly the tag ``tag``.  Its tags are stored as JSON text (json.dumps, as
+    SQLAlchemy writes them), so ``"tag"`` as written there must occur in it: a LIKE that spares
+    has_tag's parse to all but the few that might (10,000 monitors: 16 ms rather than 55 on MariaDB)."""
+    written = type_coerce(Monitor.tags, String).contains(json.dumps(tag), autoescape=True)
+    return written & (has_tag(Monitor.tags, literal(tag, String)) == 1)
+
+
+def filtered(query, user_id, state=None, text=None, tag=None):
+    """The user's monitors in ``state``, whose name or address holds ``text`` (or tagged ``text``), tagged ``tag``."""
     query = query.where(Monitor.user_id == user_id)
     if state:
         query = query.where(Monitor.state == state)
@@ -41,11 +85,14 @@ def filtered(query, user_id, state=None, text=None):
             Monitor.name.contains(text, autoescape=True)
             | Monitor.url.contains(text, autoescape=True)
             | Monitor.host.contains(text, autoescape=True)
+            | tagged(text)
         )
+    if tag:
+        query = query.where(tagged(tag))
     return query
 
 
-async def dashboard(session, user_id, page, per_page, state=None, text=None):
+async def dashboard(session, user_id, page, per_page, state=None, text=None, tag=None):
     """(rows of this page, how many match, counts by state of all the user's monitors).
 
     The page is read state by state, in name order, straight from the (user, state, name)
@@ -56,11 +103,11 @@ async def dashboard(session, user_id, page, per_page, state=None, text=None):
     matches = dict(
         (
             await session.execute(
-                filtered(select(Monitor.state, func.count()), user_id, state, text).group_by(Monitor.state)
+                filtered(select(Monitor.state, func.count()), user_id, state, text, tag).group_by(Monitor.state)
             )
         ).all()
     )
-    if state is None and text is None:
+    if state is None and text is None and tag is None:
         counts = matches
     else:
         counts = dict(
@@ -78,7 +125,7 @@ async def dashboard(session, user_id, page, per_page, state=None, text=None):
             continue
         rows += (
             await session.execute(
-                filtered(select(*ROW_COLUMNS), user_id, name, text)
+                filtered(select(*ROW_COLUMNS), user_id, name, text, tag)
                 .order_by(Monitor.name, Monitor.id)
                 .offset(skip)
                 .limit(min(wanted, found - skip))
@@ -115,12 +162,12 @@ def _slot_of_sqlite(element, compiler, **kw):
 
 
 async def latency_points(session, monitor_id, range_, now=None):
-    """(points, start, end) of a monitor's latency chart: raw results in 4-minute slots for 24 h,
-    hourly rollups beyond."""
+    """(points, start, end) of a monitor's latency chart: raw results in 360 slots up to 24 h (10 s each
+    for an hour, 4 min for a day), hourly rollups beyond."""
     now = now or utcnow()
     start = now - RANGES[range_]
-    if range_ == "24h":
-        seconds = int(RANGES["24h"].total_seconds()) // SLOTS_24H
+    if range_ in RAW_RANGES:
+        seconds = int(RANGES[range_].total_seconds()) // SLOTS
         results = (
             select(
                 slot_of(literal(start, Moment), CheckResult.at, literal(seconds, Integer)).label("slot"),
@@ -157,6 +204,16 @@ async def latency_points(session, monitor_id, range_, now=None):
         for period, checks, passes, latency_sum in rows
     ]
     return points, start, now
+
+
+async def monitor_names(session, user_id, monitor_ids):
+    """{id: name} of those of ``monitor_ids`` that are the user's."""
+    if not monitor_ids:
+        return {}
+    rows = await session.execute(
+        select(Monitor.id, Monitor.name).where(Monitor.user_id == user_id, Monitor.id.in_(sorted(monitor_ids)))
+    )
+    return dict(rows.all())
 
 
 async def down_periods(session, monitor_id, start):

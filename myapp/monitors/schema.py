@@ -50,6 +50,7 @@ class CommonFields(BaseModel):
     paused: bool = False
     tags: list[Tag] = Field(default_factory=list, max_length=20)
     notify_degraded: bool = False
+    public_badges: bool = Field(False, description="anyone may fetch its status and uptime badges (/badges/{id}/...)")
 
     @field_validator("name")
     @classmethod

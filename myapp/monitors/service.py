@@ -134,6 +134,12 @@ async def update_monitor(session, monitor, changes, now=None):
     return monitor
 
 
+async def monitors_of(session, user_id, monitor_ids):
+    """Those of ``monitor_ids`` that are the user's, by name."""
+    query = select(Monitor).where(Monitor.user_id == user_id, Monitor.id.in_(monitor_ids)).order_by(Monitor.name)
+    return list(await session.scalars(query))
+
+
 async def delete_monitor(session, monitor):
     """The monitor and its history (results, incidents, rollups go with it, by the foreign keys)."""
     for table in (CheckResult, Incident, HourlyRollup, DailyRollup, Ping):  # SQLite without foreign keys enforced too

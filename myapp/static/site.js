@@ -3,7 +3,23 @@
 (function () {
   "use strict";
 
-  var localTime = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
+  // a time of today is shown as the time alone; of this year, without the year
+  function formats(seconds) {
+    var time = { hour: "numeric", minute: "2-digit" };
+    if (seconds) time.second = "2-digit";
+    return {
+      today: new Intl.DateTimeFormat(undefined, time),
+      year: new Intl.DateTimeFormat(undefined, Object.assign({ month: "short", day: "numeric" }, time)),
+      other: new Intl.DateTimeFormat(undefined, Object.assign({ year: "numeric", month: "short", day: "numeric" }, time))
+    };
+  }
+  var localTime = formats(false), localSeconds = formats(true);
+
+  function local(at, format) {
+    var now = new Date();
+    if (at.toDateString() === now.toDateString()) return format.today.format(at);
+    return (at.getFullYear() === now.getFullYear() ? format.year : format.other).format(at);
+  }
 
   function ago(seconds) {
     seconds = Math.max(0, Math.round(seconds));
@@ -17,12 +33,15 @@
 
   function showTimes(root) {
     root.querySelectorAll("time[data-local]").forEach(function (el) {
-      el.textContent = localTime.format(new Date(el.getAttribute("datetime")));
+      var format = el.getAttribute("data-local") === "seconds" ? localSeconds : localTime;
+      var at = new Date(el.getAttribute("datetime"));
+      el.textContent = local(at, format);
+      el.title = format.other.format(at);
     });
     root.querySelectorAll("time[data-ago]").forEach(function (el) {
       var at = new Date(el.getAttribute("datetime"));
       el.textContent = ago((Date.now() - at.getTime()) / 1000);
-      el.title = localTime.format(at);
+      el.title = localTime.other.format(at);
     });
   }
 
@@ -39,7 +58,13 @@
           var fresh = new DOMParser().parseFromString(html, "text/html");
           ["monitor-rows", "counts"].forEach(function (id) {
             var now = document.getElementById(id), next = fresh.getElementById(id);
-            if (now && next) { now.replaceWith(next); showTimes(next); }
+            if (!now || !next) return;
+            now.querySelectorAll("input[type=checkbox]:checked").forEach(function (box) {  // keep what is ticked
+              var same = next.querySelector('input[name="' + box.name + '"][value="' + box.value + '"]');
+              if (same) same.checked = true;
+            });
+            now.replaceWith(next);
+            showTimes(next);
           });
         })
         .catch(function () { /* offline for a moment: try again next time */ });
@@ -73,11 +98,26 @@
     });
   }
 
+  // a checkbox that ticks (or unticks) every box of its name
+  function tickAll(box) {
+    box.hidden = false;
+    box.addEventListener("change", function () {
+      document.querySelectorAll('input[name="' + box.dataset.tickAll + '"]').forEach(function (other) {
+        other.checked = box.checked;
+      });
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     showTimes(document);
     setInterval(function () { showTimes(document); }, 15000);
     document.querySelectorAll("table[data-refresh]").forEach(refreshRows);
     document.querySelectorAll("select[data-kind-select]").forEach(followKind);
     document.querySelectorAll("[data-reorder]").forEach(reorder);
+    document.querySelectorAll("input[data-tick-all]").forEach(tickAll);
+    document.querySelectorAll("input[data-guess-zone]").forEach(function (input) {  // a new form: the viewer's zone
+      var zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+      if (zone) input.value = zone;
+    });
   });
 })();

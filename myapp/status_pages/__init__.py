@@ -1,4 +1,5 @@
-"""Status pages: chosen monitors of one user, shown to anyone at /status/{slug}.
+"""Status pages: chosen monitors of one user, shown to anyone at /status/{slug}; and badges, a monitor's
+state or uptime as an image anyone may fetch (/badges/{id}/status.svg) when its owner allows.
 
 Settings: ``monitors.status_cache_seconds`` (how long a process keeps a rendered public page) and
 ``monitors.max_status_pages_per_user``.
@@ -26,4 +27,6 @@ def includeme(config):
     config.include("myapp.monitors")  # its monitors, and the pages' address filter
     settings = config.registry.status_pages = section(config.registry, StatusPageSettings)
     config.registry.status_cache = PublicCache(settings.cache_seconds)
+    config.registry.badge_cache = PublicCache(settings.cache_seconds)
     config.scan(".pages")
+    config.scan(".badges")

@@ -101,3 +101,43 @@ def test_pages_follow_a_dark_colour_scheme(
                 if fill_colour != "rgba(0, 0, 0, 0)":
                     assert brightness(fill_colour) < 120, (path, selector, fill_colour)
         screenshot("dark" + path.replace("/", "-"))
+
+
+def test_a_maintenance_window_is_entered_in_the_viewers_time_zone(chromium, live_url, make_user, testapp, make_key):
+    user = make_user("tz@example.com")
+    sign_in(chromium, live_url, "tz@example.com")
+    chromium.execute_cdp_cmd("Emulation.setTimezoneOverride", {"timezoneId": "Asia/Tokyo"})
+    chromium.get(live_url + "/maintenance")
+    assert chromium.find_element(By.NAME, "timezone").get_attribute("value") == "Asia/Tokyo"
+    fill(chromium, name="upgrade")
+    for name, value in (("starts_at", "2026-12-02T09:00"), ("ends_at", "2026-12-02T10:30")):
+        chromium.execute_script("arguments[0].value = arguments[1]", chromium.find_element(By.NAME, name), value)
+    chromium.find_element(By.XPATH, "//button[text()='Add the window']").click()
+    WebDriverWait(chromium, 30).until(page_shows.presence_of_element_located((By.CSS_SELECTOR, ".notice.ok")))
+    auth = {"Authorization": f"Bearer {make_key(user, 'read')[1]}"}
+    (window,) = testapp.get("/api/maintenance", headers=auth).json["windows"]
+    assert (window["starts_at"], window["ends_at"]) == ("2026-12-02T00:00:00Z", "2026-12-02T01:30:00Z")
+    assert "Dec 2, 9:00" in chromium.find_element(By.TAG_NAME, "table").text  # shown back in Tokyo's time
+
+
+def test_monitors_stay_ticked_as_the_list_refreshes_and_are_paused_together(
+    chromium, make_myapp, serve, make_user, make_key, testapp, target
+):
+    base = serve(make_myapp(**{"monitors.refresh_seconds": "1"}).app)
+    user = make_user("bo@example.com")
+    auth = {"Authorization": f"Bearer {make_key(user, 'write')[1]}"}
+    for name in ("alpha", "beta", "gamma"):
+        new_monitor(testapp, auth, name=name, url=target.url + "/ok", tags=["team"])
+    sign_in(chromium, base, "bo@example.com")
+    chromium.find_element(By.CSS_SELECTOR, "input[data-tick-all]").click()  # shown by the script
+    rows = chromium.find_element(By.ID, "monitor-rows")
+    WebDriverWait(chromium, 30).until(page_shows.staleness_of(rows))  # the rows were replaced by fresh ones
+    ticked = chromium.execute_script(
+        "return Array.from(document.querySelectorAll('#monitor-rows input[name=ids]')).map(b => b.checked)"
+    )
+    assert ticked == [True, True, True]
+    chromium.find_element(By.XPATH, "//button[text()='Pause']").click()
+    notice = WebDriverWait(chromium, 30).until(page_shows.presence_of_element_located((By.CSS_SELECTOR, ".notice.ok")))
+    assert notice.text == "3 monitors are paused."
+    states = {m["name"]: m["state"] for m in testapp.get("/api/monitors", headers=auth).json["monitors"]}
+    assert states == {"alpha": "PAUSED", "beta": "PAUSED", "gamma": "PAUSED"}

@@ -231,3 +231,99 @@ def test_an_outage_of_seconds_still_shows_on_a_day_long_chart():
     chart = latency_chart([], start, end, down_periods=[short, before])
     assert [(period["begin"], period["end"]) for period in chart["down"]] == [short]
     assert chart["down"][0]["width"] >= 2
+
+
+def test_the_incidents_page_lists_every_monitors_newest_first(ada, browser, make_user, target):
+    client, auth = ada
+    shop = new_monitor(client, auth, name="shop", url=target.url + "/flip", failures_to_down=1)
+    api = new_monitor(client, auth, name="api <b>", url=target.url + "/status/500", failures_to_down=1)
+    new_monitor(client, auth, name="calm", url=target.url + "/ok")
+    check = lambda monitor: client.post(f"/api/monitors/{monitor['id']}/check", headers=auth)  # noqa: E731
+    target.flip_status = 500
+    check(shop)  # shop: DOWN, then UP again
+    target.flip_status = 200
+    check(shop)
+    check(api)  # api: DOWN, still
+    page = client.get("/monitors").click("Incidents")
+    rows = [[td.text.strip() for td in tr.find_all("td")] for tr in page.html.select("#incidents tbody tr")]
+    assert [row[0] for row in rows] == ["api <b>", "shop"]  # newest first; the name escaped, not markup
+    assert rows[0][2].startswith("ongoing") and "got 500" in rows[0][3]
+    assert not rows[1][2].startswith("ongoing")
+
+    ongoing = client.get("/incidents", {"open": "true"}).html.select("#incidents tbody tr")
+    assert [tr.find("td").text for tr in ongoing] == ["api <b>"]
+    one = client.get("/incidents", {"monitor": shop["id"], "open": ""})
+    assert "Incidents of shop" in one.html.h1.text and len(one.html.select("#incidents tbody tr")) == 1
+    first = client.get("/incidents", {"limit": "1"})
+    assert len(first.html.select("#incidents tbody tr")) == 1
+    rest = first.click("Older incidents").html.select("#incidents tbody tr")
+    assert [tr.find("td").text for tr in rest] == ["shop"]
+    assert "All of its incidents" in client.get(f"/monitors/{shop['id']}").text
+
+    for bad in ({"monitor": "x"}, {"open": "maybe"}, {"limit": "1000"}, {"color": "red"}):
+        assert "Nothing is at /incidents" in client.get("/incidents", bad, status=404).text
+    make_user("eve@example.com")
+    eve = browser("eve@example.com")
+    eve.get("/incidents", {"monitor": shop["id"]}, status=404)  # not hers: as if it did not exist
+    assert "shop" not in eve.get("/incidents").text
+    browser().get("/incidents", status=302)  # signed out: to the sign-in page
+
+
+def test_tags_are_shown_filtered_and_searched(ada, target):
+    client, auth = ada
+    new_monitor(client, auth, name="shop", url=target.url + "/ok", tags=["prod", "café"])
+    new_monitor(client, auth, name="staging shop", url=target.url + "/ok", tags=["staging"])
+    new_monitor(client, auth, name="blog", url=target.url + "/ok", tags=["production"])
+    new_monitor(client, auth, name="quoted", url=target.url + "/ok", tags=['a"x', "100%_\\"])
+
+    def names(**params):
+        page = client.get("/monitors", params)
+        return sorted(a.text for a in page.html.select("#monitor-rows td:nth-child(2) > a"))
+
+    page = client.get("/monitors")
+    chips = {a.text: a["href"] for a in page.html.select("#monitor-rows a.tag")}
+    assert set(chips) == {"prod", "café", "staging", "production", 'a"x', "100%_\\"}
+    assert client.get(chips["café"]).html.select("#monitor-rows td:nth-child(2) > a")[0].text == "shop"
+    assert names(tag="prod") == ["shop"]  # the whole tag, not a part of "production"
+    assert names(tag="café") == ["shop"] and names(tag="cafe") == names(tag="Prod") == names(tag="nothing") == []
+    assert names(q="staging") == ["staging shop"] and names(q="production") == ["blog"]  # a name or a tag
+    assert names(tag="prod", q="blog") == []
+    # quotes, wildcards, backslashes: only a tag of those very characters ('"x"' occurs in the JSON of 'a"x')
+    assert names(tag='"%_\\') == [] and names(tag="x") == [] and names(tag="%") == []
+    assert names(tag='a"x') == names(tag="100%_\\") == ["quoted"]
+
+
+def test_monitors_are_paused_resumed_and_deleted_together(ada, browser, make_user, target):
+    client, auth = ada
+    shop, blog, docs = (new_monitor(client, auth, name=n, url=target.url + "/ok") for n in ("shop", "blog", "docs"))
+    make_user("eve@example.com")
+    eve = browser("eve@example.com")
+    eves = new_monitor(eve, {"X-CSRF-Token": csrf_token(eve, "/monitors")}, name="eve's", url=target.url + "/ok")
+
+    def state(monitor, who=client):
+        return who.get(f"/api/monitors/{monitor['id']}").json["state"]
+
+    bulk = form_with_action(client.get("/monitors"), "/monitors/bulk")
+    token = bulk["csrf_token"].value
+    post = lambda action, ids, **more: client.post(  # noqa: E731
+        "/monitors/bulk", {"action": action, "ids": [str(i) for i in ids], "csrf_token": token, **more}
+    )
+    res = post("pause", [shop["id"], blog["id"], eves["id"]]).follow()
+    assert "2 monitors are paused." in res.text
+    assert [state(shop), state(blog), state(docs), state(eves, eve)] == ["PAUSED", "PAUSED", "PENDING", "PENDING"]
+    assert "1 monitor is checked again." in post("resume", [blog["id"]]).follow().text
+    assert state(blog) == "PENDING"
+
+    confirm = post("delete", [shop["id"], docs["id"], eves["id"]])
+    assert confirm.status_int == 200 and "Delete 2 monitors?" in confirm.text
+    assert [li.text for li in confirm.html.select("ul.names li")] == ["docs", "shop"]  # eve's is not named
+    client.get(f"/api/monitors/{shop['id']}")  # nothing is deleted before the answer
+    assert "2 monitors are deleted." in form_with_action(confirm, "/monitors/bulk").submit().follow().text
+    client.get(f"/api/monitors/{shop['id']}", status=404)
+    assert state(blog) == "PENDING" and state(eves, eve) == "PENDING"
+
+    for action, ids in (("explode", [blog["id"]]), ("pause", []), ("pause", ["x"]), ("pause", range(1, 60))):
+        assert "Tick between 1 and 50" in post(action, ids).follow().text
+    assert "None of the monitors ticked is yours" in post("pause", [eves["id"]]).follow().text
+    assert state(eves, eve) == "PENDING"
+    client.post("/monitors/bulk", {"action": "pause", "ids": [str(blog["id"])]}, status=400)  # no CSRF token

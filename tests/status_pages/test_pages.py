@@ -165,3 +165,36 @@ def test_the_form_shows_and_keeps_the_pages_order(ada, testapp, target):
     form.set("title", "Order, renamed")
     form.submit(status=302)
     assert shown() == ["gamma", "alpha"]
+
+
+def test_badges_show_state_and_uptime_only_when_the_owner_allows(ada, testapp, target):
+    import xml.etree.ElementTree as ET
+
+    client, auth = ada
+    shop = new_monitor(client, auth, name="secret shop", url=target.url + "/status/500", failures_to_down=1)
+    client.post(f"/api/monitors/{shop['id']}/check", headers=auth)
+    anyone = {"headers": {"Cookie": ""}}
+    for kind in ("status", "uptime-24h"):
+        testapp.get(f"/badges/{shop['id']}/{kind}.svg", status=404, **anyone)  # not public: as if it did not exist
+    assert "Badges" not in client.get(f"/monitors/{shop['id']}").text
+
+    client.patch_json(f"/api/monitors/{shop['id']}", {"public_badges": True}, headers=auth)
+    page = client.get(f"/monitors/{shop['id']}")
+    assert f"/badges/{shop['id']}/status.svg" in page.html.find(id="badge-markdown").text
+
+    res = testapp.get(f"/badges/{shop['id']}/status.svg", status=200, **anyone)
+    assert res.content_type == "image/svg+xml" and "public" in res.headers["Cache-Control"]
+    svg = ET.fromstring(res.body)
+    assert svg.get("aria-label") == "status: DOWN" and "secret shop" not in res.text and target.url not in res.text
+    uptime = testapp.get(f"/badges/{shop['id']}/uptime-24h.svg", **anyone)
+    assert ET.fromstring(uptime.body).get("aria-label") == "uptime 24h: 0%"
+    odd = testapp.get(f"/badges/{shop['id']}/uptime-30d.svg", {"label": "<script>x</script>" * 9}, **anyone)
+    label = ET.fromstring(odd.body).get("aria-label")
+    assert (
+        label.startswith("<script>x</script><script>x")
+        and len(label) == 40 + len(": 0%")
+        and "<script>" not in odd.text
+    )
+    testapp.get(f"/badges/{shop['id']}/uptime-1y.svg", status=404, **anyone)
+    testapp.get("/badges/999999/status.svg", status=404, **anyone)
+    assert testapp.get(f"/badges/{shop['id']}/status.svg", {"label": "a\nb"}, **anyone).text.count("status") >= 1
