@@ -6,9 +6,11 @@ Fills the bench database with one user's 10,000 monitors, 30 days of hourly and 
 rollups for each, a day of raw results for the monitor whose page is measured, and a
 status page of 50 monitors; serves production.ini (16 threads, the scheduler off)
 pinned to one CPU, signs in, and loads each page with concurrent clients for a fixed
-time: /monitors (the first page of 50), /monitors/{id} (its 24 h chart) and
-/status/{slug}, which is served from a 30 s cache, and once more by a server that
-renders it from the database every time.  Goal: p95 under 150 ms for each.
+time: /monitors (the first page of 50; then those with a tag, and those whose name, address or
+tag holds a word, each tag read from the JSON list of every one of the 10,000), /monitors/{id}
+(its 24 h chart, then its last hour), /incidents (the newest 50 of 20,000) and /status/{slug},
+which is served from a 30 s cache, and once more by a server that renders it from the database
+every time.  Goal: p95 under 150 ms for each.
 """
 
 import argparse
@@ -22,7 +24,7 @@ import aiohttp
 import sqlalchemy
 from sqlalchemy import insert
 
-from myapp.models import CheckResult, DailyRollup, HourlyRollup, Monitor, StatusPage, StatusPageMonitor
+from myapp.models import CheckResult, DailyRollup, HourlyRollup, Incident, Monitor, StatusPage, StatusPageMonitor
 from myapp.models.meta import utcnow
 from myapp.models.monitor import BUCKET_COLUMNS
 
@@ -65,7 +67,7 @@ def fill(count):
                     "failures_to_down": 2,
                     "successes_to_up": 1,
                     "paused": False,
-                    "tags": [],
+                    "tags": [f"team-{n % 10}", "prod" if n % 3 else "staging"],
                     "state": rng.choice(states),
                     "state_since": now,
                     "fail_streak": 0,
@@ -121,6 +123,18 @@ def fill(count):
                     "error": None,
                 }
                 for m in range(1440)
+            ],
+        )
+        conn.execute(  # 20,000 past incidents, spread over the month and the monitors
+            insert(Incident.__table__),
+            [
+                {
+                    "monitor_id": rng.choice(ids),
+                    "started_at": now - datetime.timedelta(minutes=2 * n + 10),
+                    "ended_at": now - datetime.timedelta(minutes=2 * n + 5),
+                    "cause": "expected status 200-399, got 503",
+                }
+                for n in range(20000)
             ],
         )
         conn.execute(
@@ -251,7 +265,11 @@ def main(argv=None):
             rows = measure(
                 [
                     ("/monitors", base + "/monitors", cookie),
+                    ("/monitors?tag=team-3", base + "/monitors?tag=team-3", cookie),
+                    ("/monitors?q=team-3", base + "/monitors?q=team-3", cookie),
                     ("/monitors/{id}", f"{base}/monitors/{watched}", cookie),
+                    ("/monitors/{id}?range=1h", f"{base}/monitors/{watched}?range=1h", cookie),
+                    ("/incidents", base + "/incidents", cookie),
                     ("/status/{slug} (50)", f"{base}/status/{slug}", None),
                 ],
                 concurrencies,
