@@ -29,6 +29,14 @@ def _state_or_none(value):
     return value.upper() or None if isinstance(value, str) else value
 
 
+def query_or_404(request, model):
+    """The page's query string, read by ``model``: one the page cannot show is a page that is not there."""
+    try:
+        return parse_query(request.GET, model)
+    except Invalid as exc:
+        raise HTTPNotFound("; ".join(f"{name}: {problem}" for name, problem in exc.fields.items())) from None
+
+
 class DashboardQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -45,12 +53,7 @@ class DashboardQuery(BaseModel):
     permission="view",
 )
 async def dashboard(request):
-    try:
-        query = parse_query(request.GET, DashboardQuery)
-    except Invalid as exc:
-        raise HTTPNotFound(
-            "No such page of monitors: " + "; ".join(f"{k} {v}" for k, v in exc.fields.items())
-        ) from None
+    query = query_or_404(request, DashboardQuery)
     number, state, text, tag = query.page, query.state, query.q or None, query.tag or None
     rows, matching, counts = await queries.dashboard(
         request.dbsession, request.context.owner_id, number, PER_PAGE, state, text, tag
@@ -131,10 +134,7 @@ class IncidentsQuery(PageQuery):
 )
 async def incidents(request):
     """Every incident of the user's monitors (or of one), newest first, a page at a time."""
-    try:
-        query = parse_query(request.GET, IncidentsQuery)
-    except Invalid as exc:
-        raise HTTPNotFound("No such list of incidents: " + "; ".join(exc.fields)) from None
+    query = query_or_404(request, IncidentsQuery)
     session, owner = request.dbsession, request.context.owner_id
     found, next_cursor = await service.list_incidents(
         session, owner, query.limit, query.cursor, query.monitor, query.open
@@ -290,10 +290,7 @@ class MonitorPageQuery(PageQuery):
 )
 async def monitor_page(request):
     monitor = request.context.monitor
-    try:
-        query = parse_query(request.GET, MonitorPageQuery)
-    except Invalid as exc:
-        raise HTTPNotFound("No such view of this monitor: " + "; ".join(exc.fields)) from None
+    query = query_or_404(request, MonitorPageQuery)
     range_, cursor = query.range, query.cursor
     session = request.dbsession
     points, start, end = await queries.latency_points(session, monitor.id, range_)
