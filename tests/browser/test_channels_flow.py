@@ -9,7 +9,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from ..helpers import free_port
 from ..monitors.conftest import TargetServer
-from .test_dashboard_flow import fill
+from .test_dashboard_flow import click_and_load, fill
 
 
 def test_a_chat_channel_is_added_tested_and_changed(chromium, live_url, screenshot):
@@ -36,7 +36,7 @@ def test_a_chat_channel_is_added_tested_and_changed(chromium, live_url, screensh
         assert "s3cret-pass" not in chromium.page_source and "json://" in summary
         assert "down, up, certificate" in summary and "every 30 min" in summary
 
-        chromium.find_element(By.XPATH, "//button[text()='Send a test message']").click()
+        click_and_load(chromium, chromium.find_element(By.XPATH, "//button[text()='Send a test message']"))
         wait.until(
             page_shows.text_to_be_present_in_element((By.CSS_SELECTOR, ".notice.ok"), "The test message is sent.")
         )
@@ -49,7 +49,7 @@ def test_a_chat_channel_is_added_tested_and_changed(chromium, live_url, screensh
         chromium.find_element(By.XPATH, "//button[text()='Save']").click()
         wait.until(page_shows.url_matches(r"/channels/\d+$"))
         assert chromium.find_element(By.TAG_NAME, "h1").text == "Team chat, renamed"
-        chromium.find_element(By.XPATH, "//button[text()='Send a test message']").click()
+        click_and_load(chromium, chromium.find_element(By.XPATH, "//button[text()='Send a test message']"))
         wait.until(page_shows.text_to_be_present_in_element((By.CSS_SELECTOR, ".notice.ok"), "sent"))
         assert target.hits_on("/hook")[-1]["headers"]["Authorization"].startswith("Basic ")  # its password kept
 
@@ -57,7 +57,7 @@ def test_a_chat_channel_is_added_tested_and_changed(chromium, live_url, screensh
         fill(chromium, target=f"json://127.0.0.1:{free_port()}/nobody-listens")
         chromium.find_element(By.XPATH, "//button[text()='Save']").click()
         wait.until(page_shows.url_matches(r"/channels/\d+$"))
-        chromium.find_element(By.XPATH, "//button[text()='Send a test message']").click()
+        click_and_load(chromium, chromium.find_element(By.XPATH, "//button[text()='Send a test message']"))
         failure = wait.until(page_shows.visibility_of_element_located((By.CSS_SELECTOR, ".notice.bad")))
         assert failure.get_attribute("role") == "alert"
         assert "The test message failed" in failure.text and "Connection error" in failure.text

@@ -15,6 +15,15 @@ def fill(driver, **fields):
         box.send_keys(value)
 
 
+def click_and_load(driver, element, seconds=30):
+    """Click ``element`` and wait until the page it leads to replaced this one: what is looked for next
+    is then on the new page, not found on the old one as it goes (Chromium answers "Node with given id
+    does not belong to the document" for an element of a page being replaced)."""
+    page = driver.find_element(By.TAG_NAME, "html")
+    element.click()
+    WebDriverWait(driver, seconds).until(page_shows.staleness_of(page))
+
+
 def rows_text(driver):
     # read in one step: the page replaces the element every refresh, so a found element can go stale before
     # its text is read

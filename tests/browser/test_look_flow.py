@@ -8,7 +8,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from ..conftest import PASSWORD, csrf_token
 from ..monitors.conftest import TargetServer, new_monitor
-from .test_dashboard_flow import fill
+from .test_dashboard_flow import click_and_load, fill
 
 
 @pytest.fixture
@@ -112,7 +112,7 @@ def test_a_maintenance_window_is_entered_in_the_viewers_time_zone(chromium, live
     fill(chromium, name="upgrade")
     for name, value in (("starts_at", "2026-12-02T09:00"), ("ends_at", "2026-12-02T10:30")):
         chromium.execute_script("arguments[0].value = arguments[1]", chromium.find_element(By.NAME, name), value)
-    chromium.find_element(By.XPATH, "//button[text()='Add the window']").click()
+    click_and_load(chromium, chromium.find_element(By.XPATH, "//button[text()='Add the window']"))
     WebDriverWait(chromium, 30).until(page_shows.presence_of_element_located((By.CSS_SELECTOR, ".notice.ok")))
     auth = {"Authorization": f"Bearer {make_key(user, 'read')[1]}"}
     (window,) = testapp.get("/api/maintenance", headers=auth).json["windows"]
@@ -136,7 +136,7 @@ def test_monitors_stay_ticked_as_the_list_refreshes_and_are_paused_together(
         "return Array.from(document.querySelectorAll('#monitor-rows input[name=ids]')).map(b => b.checked)"
     )
     assert ticked == [True, True, True]
-    chromium.find_element(By.XPATH, "//button[text()='Pause']").click()
+    click_and_load(chromium, chromium.find_element(By.XPATH, "//button[text()='Pause']"))
     notice = WebDriverWait(chromium, 30).until(page_shows.presence_of_element_located((By.CSS_SELECTOR, ".notice.ok")))
     assert notice.text == "3 monitors are paused."
     states = {m["name"]: m["state"] for m in testapp.get("/api/monitors", headers=auth).json["monitors"]}
