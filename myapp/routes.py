@@ -7,11 +7,12 @@ from .alerts import ChannelResource
 from .maintenance import WindowResource
 from .monitors import MonitorResource
 from .monitors.pings import EVENT, TOKEN
-from .status_pages import StatusPageResource
+from .status_pages import AnnouncementResource, StatusPageResource
 from .validation import ID_PATTERN
 
-KEY, MONITOR, PAGE, CHANNEL, WINDOW = (
-    f"{{{name}:{ID_PATTERN}}}" for name in ("key_id", "monitor_id", "page_id", "channel_id", "window_id")
+KEY, MONITOR, PAGE, CHANNEL, WINDOW, ANNOUNCEMENT = (
+    f"{{{name}:{ID_PATTERN}}}"
+    for name in ("key_id", "monitor_id", "page_id", "channel_id", "window_id", "announcement_id")
 )
 
 
@@ -42,6 +43,9 @@ def includeme(config):
     config.add_route("status_pages", "/status-pages", factory=Account)
     config.add_route("status_page.edit", f"/status-pages/{PAGE}/edit", factory=StatusPageResource)
     config.add_route("status_page.delete", f"/status-pages/{PAGE}/delete", factory=StatusPageResource)
+    config.add_route("status_page.announce", f"/status-pages/{PAGE}/announcements", factory=StatusPageResource)
+    config.add_route("announcement.update", f"/announcements/{ANNOUNCEMENT}/updates", factory=AnnouncementResource)
+    config.add_route("announcement.delete", f"/announcements/{ANNOUNCEMENT}/delete", factory=AnnouncementResource)
     config.add_route("status", "/status/{slug}")
     config.add_route("badge", f"/badges/{MONITOR}/{{kind}}.svg")
     config.add_route("channels", "/channels", factory=Account)
@@ -85,5 +89,10 @@ def includeme(config):
     config.add_route("api.channel.deliveries", f"/api/channels/{CHANNEL}/deliveries", factory=ChannelResource)
     config.add_route("api.maintenance", "/api/maintenance", factory=Account)
     config.add_route("api.maintenance.window", f"/api/maintenance/{WINDOW}", factory=WindowResource)
+    config.add_route("api.announcements", "/api/announcements", factory=Account)
+    config.add_route("api.announcement", f"/api/announcements/{ANNOUNCEMENT}", factory=AnnouncementResource)
+    config.add_route(
+        "api.announcement.updates", f"/api/announcements/{ANNOUNCEMENT}/updates", factory=AnnouncementResource
+    )
     config.add_route("api.export", "/api/export", factory=Account)
     config.add_route("api.apply", "/api/apply", factory=Account)

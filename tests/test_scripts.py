@@ -142,6 +142,18 @@ def test_pserve_without_a_secret_says_what_to_set(tmp_path):
     assert res.returncode != 0 and "MYAPP_SESSION_SECRET" in res.stderr and "Traceback" not in res.stderr
 
 
+def scratch_database(tmp_path, backend, request):
+    """The URL of an empty database of the test's own: a file, or a MariaDB database dropped afterwards."""
+    from .test_test_database import _execute, url_of
+
+    if backend == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path}/migrated.sqlite"
+    server = url_of(request.getfixturevalue("mysql_url"), "")
+    run(_execute(server, "DROP DATABASE IF EXISTS myapp_test_schema", "CREATE DATABASE myapp_test_schema"))
+    request.addfinalizer(lambda: run(_execute(server, "DROP DATABASE IF EXISTS myapp_test_schema")))
+    return url_of(request.getfixturevalue("mysql_url"), "myapp_test_schema")
+
+
 @pytest.mark.parametrize("backend", ["sqlite", "mysql"])
 def test_the_migrations_make_the_schema_the_models_describe(tmp_path, backend, request):
     """Every table, column and index of the models, made by Alembic's migrations and nothing else."""
@@ -151,15 +163,7 @@ def test_the_migrations_make_the_schema_the_models_describe(tmp_path, backend, r
     from myapp.models import Base
     from myapp.models.schema import upgrade
 
-    from .test_test_database import _execute, url_of
-
-    if backend == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path}/migrated.sqlite"
-    else:
-        server = url_of(request.getfixturevalue("mysql_url"), "")
-        run(_execute(server, "DROP DATABASE IF EXISTS myapp_test_schema", "CREATE DATABASE myapp_test_schema"))
-        request.addfinalizer(lambda: run(_execute(server, "DROP DATABASE IF EXISTS myapp_test_schema")))
-        url = url_of(request.getfixturevalue("mysql_url"), "myapp_test_schema")
+    url = scratch_database(tmp_path, backend, request)
     upgrade({"sqlalchemy.url": url})
 
     async def differences():
@@ -173,3 +177,57 @@ def test_the_migrations_make_the_schema_the_models_describe(tmp_path, backend, r
             await engine.dispose()
 
     assert run(differences()) == []
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "mysql"])
+def test_an_upgrade_keeps_the_rows_that_refer_to_a_copied_table(tmp_path, backend, request):
+    """0012 copies maintenance_windows on SQLite (to drop a column): the copy must not cascade-delete the rows
+    that refer to it, and each window keeps its monitor, or stays one for all monitors."""
+    from myapp.models.schema import upgrade
+
+    url = scratch_database(tmp_path, backend, request)
+    upgrade({"sqlalchemy.url": url}, "0011")
+    window = (
+        "INSERT INTO maintenance_windows (id, user_id, monitor_id, name, kind, starts_at, ends_at, created_at,"
+        " updated_at) VALUES ({0}, 1, {1}, 'w', 'once', '2026-01-01', '2027-01-01', '2026-01-01', '2026-01-01')"
+    )
+
+    async def fill():
+        from sqlalchemy.ext.asyncio import AsyncSession
+
+        from myapp.monitors.schema import MonitorFields
+        from myapp.monitors.service import create_monitor
+
+        engine = create_engine(url, {})
+        try:
+            async with AsyncSession(engine) as session:
+                await session.execute(
+                    text(
+                        "INSERT INTO users (id, email, display_name, password_hash, role) VALUES (1, 'a@x', 'a', 'h', 'user')"
+                    )
+                )
+                fields = MonitorFields(name="m", url="http://127.0.0.1:9/").model_dump()
+                ids = [(await create_monitor(session, 1, fields, 0)).id for _ in range(2)]
+                await session.execute(text(window.format(1, ids[1])))
+                await session.execute(text(window.format(2, "NULL")))
+                await session.commit()
+                return ids
+        finally:
+            await engine.dispose()
+
+    _, second = run(fill())
+    upgrade({"sqlalchemy.url": url})
+    assert run(execute(url, "SELECT window_id, monitor_id FROM maintenance_window_monitors")) == [(1, second)]
+    assert run(execute(url, "SELECT id, all_monitors FROM maintenance_windows ORDER BY id")) == [(1, 0), (2, 1)]
+
+
+async def execute(url, *statements):
+    """The rows of the last of ``statements``, run in one transaction."""
+    engine = create_engine(url, {})
+    try:
+        async with engine.begin() as conn:
+            for statement in statements:
+                result = await conn.execute(text(statement))
+            return [tuple(row) for row in result] if result.returns_rows else None
+    finally:
+        await engine.dispose()

@@ -7,13 +7,16 @@ from ..api.contract import Patch
 from ..text import iso
 from ..validation import Error, PageQuery
 from . import schema, service
+from .pages import forget_status_pages
 from .schema import Window, WindowFields, WindowList
 
 
-def window_json(window):
+def window_json(window, monitor_ids):
+    fields = schema.as_fields(window, monitor_ids)
     return {
         "id": window.id,
-        **schema.as_fields(window),
+        **fields,
+        "monitor_id": monitor_ids[0] if fields["monitor_ids"] and len(monitor_ids) == 1 else None,
         "created_at": iso(window.created_at),
         "updated_at": iso(window.updated_at),
     }
@@ -33,7 +36,11 @@ async def list_windows(request):
     windows, next_cursor = await service.page_of_windows(
         request.dbsession, request.context.owner_id, query.limit, query.cursor
     )
-    return {"windows": [window_json(w) for w in windows], "next_cursor": str(next_cursor) if next_cursor else None}
+    ids = await service.monitors_of(request.dbsession, windows)
+    return {
+        "windows": [window_json(w, ids[w.id]) for w in windows],
+        "next_cursor": str(next_cursor) if next_cursor else None,
+    }
 
 
 @view_config(
@@ -45,14 +52,21 @@ async def list_windows(request):
     responses={201: Window, 409: Error},
 )
 async def create_window(request):
-    """A new window: once (starts_at to ends_at, UTC) or weekly (days, start_time, duration_minutes, timezone)."""
+    """A new window: once (starts_at to ends_at, UTC) or weekly (days, start_time, duration_minutes, timezone),
+    for the monitors in monitor_ids, or every monitor of the caller's (null)."""
     fields = schema.clean(request.api_body)
     window = await service.create_window(
         request.dbsession, request.context.owner_id, fields, request.registry.maintenance.max_per_user
     )
+    await forget_status_pages(request, window.user_id, window.announce)
     request.response.status = 201
     request.response.headers["Location"] = request.route_url("api.maintenance.window", window_id=window.id)
-    return window_json(window)
+    return window_json(window, fields["monitor_ids"] or [])
+
+
+async def one_window(request):
+    window = request.context.window
+    return window, (await service.monitors_of(request.dbsession, [window]))[window.id]
 
 
 @view_config(
@@ -62,9 +76,9 @@ async def create_window(request):
     permission="view",
     responses={200: Window},
 )
-def get_window(request):
+async def get_window(request):
     """One window."""
-    return window_json(request.context.window)
+    return window_json(*await one_window(request))
 
 
 @view_config(
@@ -77,13 +91,16 @@ def get_window(request):
 )
 async def patch_window(request):
     """Change some fields; the window is checked as a whole."""
-    window = request.context.window
-    fields = schema.validate(request.api_body, schema.as_fields(window))
-    return window_json(await service.update_window(request.dbsession, window, fields))
+    window, monitor_ids = await one_window(request)
+    fields = schema.validate(request.api_body, schema.as_fields(window, monitor_ids))
+    await forget_status_pages(request, window.user_id, window.announce or fields["announce"])
+    await service.update_window(request.dbsession, window, fields)
+    return window_json(window, fields["monitor_ids"] or [])
 
 
 @view_config(route_name="api.maintenance.window", request_method="DELETE", permission="delete", responses={204: None})
 async def delete_window(request):
     """Delete the window."""
+    await forget_status_pages(request, request.context.window.user_id, request.context.window.announce)
     await request.dbsession.delete(request.context.window)
     return HTTPNoContent()

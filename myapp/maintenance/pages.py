@@ -8,7 +8,7 @@ from pyramid.view import view_config
 from sqlalchemy import select
 
 from ..accounts.service import TooMany
-from ..models import Monitor
+from ..models import Monitor, StatusPage
 from ..validation import Invalid
 from . import schema, service
 
@@ -19,14 +19,28 @@ async def page(request, values=None, errors=None):
             select(Monitor.id, Monitor.name).where(Monitor.user_id == request.context.owner_id).order_by(Monitor.name)
         )
     ).all()
+    windows = await service.list_windows(request.dbsession, request.context.owner_id)
+    names = {m.id: m.name for m in monitors}
+    covered = await service.monitors_of(request.dbsession, windows)
     return {
-        "windows": await service.list_windows(request.dbsession, request.context.owner_id),
+        "windows": windows,
+        "covered": {w: ", ".join(names[m] for m in ids) for w, ids in covered.items()},
         "monitors": monitors,
-        "names": {m.id: m.name for m in monitors},
         "days": schema.DAYS,
+        "announce_days": service.ANNOUNCE_DAYS,
         "values": values or {},
         "errors": errors or {},
     }
+
+
+async def forget_status_pages(request, user_id, announced):
+    """A window to announce shows on its owner's status pages: when one is (or was) changed, the pages this
+    process keeps rendered are forgotten once the change is committed."""
+    cache = getattr(request.registry, "status_cache", None)
+    if cache is None or not announced:
+        return
+    slugs = list(await request.dbsession.scalars(select(StatusPage.slug).where(StatusPage.user_id == user_id)))
+    request.add_finished_callback(lambda request: cache.forget(*slugs))
 
 
 def zone_of(name):
@@ -48,10 +62,12 @@ def in_zone(local, zone):
 
 def read_form(post):
     """(data for the schema, {field: problem} found while reading the text)."""
-    data, errors = {"name": post.get("name", ""), "kind": post.get("kind", "")}, {}
-    monitor = post.get("monitor_id", "")
-    if monitor:
-        data["monitor_id"] = int(monitor) if monitor.isascii() and monitor.isdigit() and len(monitor) < 10 else 0
+    data, errors = {"name": post.get("name", ""), "kind": post.get("kind", ""), "announce": "announce" in post}, {}
+    if post.get("scope") == "some":
+        ids = [value for value in post.getall("monitor_ids") if value.isascii() and value.isdigit() and len(value) < 10]
+        data["monitor_ids"] = [int(value) for value in ids]
+        if not ids:
+            errors["monitor_ids"] = "tick the monitors it is for, or choose all of yours"
     data["timezone"] = post.get("timezone", "").strip() or None
     if data["kind"] == "once":
         zone = zone_of(data["timezone"] or "UTC")
@@ -96,7 +112,7 @@ async def create(request):
             for k in (
                 "name",
                 "kind",
-                "monitor_id",
+                "scope",
                 "starts_at",
                 "ends_at",
                 "start_time",
@@ -105,6 +121,8 @@ async def create(request):
             )
         },
         "days": request.POST.getall("days"),
+        "monitor_ids": request.POST.getall("monitor_ids"),
+        "announce": "announce" in request.POST,
     }
     try:
         if errors:
@@ -121,6 +139,7 @@ async def create(request):
     except TooMany as exc:
         request.response.status = 409
         return await page(request, values, {"name": str(exc)})
+    await forget_status_pages(request, window.user_id, window.announce)
     request.session.flash(f"The maintenance window {window.name} is saved.")
     return HTTPFound(request.route_path("maintenance"))
 
@@ -144,6 +163,7 @@ def confirm_delete(request):
 @view_config(route_name="maintenance.delete", request_method="POST", permission="delete")
 async def delete(request):
     window = request.context.window
+    await forget_status_pages(request, window.user_id, window.announce)
     await request.dbsession.delete(window)
     request.session.flash(f"The maintenance window {window.name} is deleted.")
     return HTTPFound(request.route_path("maintenance"))

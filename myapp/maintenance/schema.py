@@ -12,6 +12,7 @@ from ..validation import Invalid, Reply, fields_of, no_control_characters
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 TIME = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
 MAX_MINUTES = 7 * 24 * 60
+MAX_MONITORS = 1000
 UTC = datetime.UTC
 
 
@@ -20,7 +21,13 @@ class WindowFields(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, validate_default=True)
 
     name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-    monitor_id: int | None = Field(None, gt=0, lt=2**31)  # None: every monitor of the user
+    monitor_ids: list[Annotated[int, Field(gt=0, lt=2**31)]] | None = Field(
+        None, min_length=1, max_length=MAX_MONITORS, description="null: every monitor of the user, now and to come"
+    )
+    monitor_id: int | None = Field(
+        None, gt=0, lt=2**31, deprecated=True, description="the older spelling of monitor_ids with one monitor"
+    )
+    announce: bool = Field(False, description="show it ahead of time on status pages showing one of its monitors")
     kind: Literal["once", "weekly"]
     starts_at: datetime.datetime | None = None
     ends_at: datetime.datetime | None = None
@@ -91,7 +98,11 @@ class Window(Reply):
 
     id: int
     name: str
-    monitor_id: int | None = Field(description="null: every monitor of the user")
+    monitor_ids: list[int] | None = Field(description="null: every monitor of the user")
+    monitor_id: int | None = Field(
+        deprecated=True, description="the window's monitor when it has exactly one, else null: read monitor_ids"
+    )
+    announce: bool
     kind: Literal["once", "weekly"]
     starts_at: datetime.datetime | None
     ends_at: datetime.datetime | None
@@ -113,15 +124,26 @@ REQUIRED = {"once": ("starts_at", "ends_at"), "weekly": ("days", "start_time", "
 
 def validate(data, current=None):
     """Clean fields of a window (over ``current`` for a change), or Invalid naming each bad field."""
+    current = dict(current or {})
+    if "monitor_id" in data:  # the older spelling replaces the window's monitors too
+        current.pop("monitor_ids", None)
     try:
-        return clean(WindowFields.model_validate({**(current or {}), **data}))
+        return clean(WindowFields.model_validate({**current, **data}))
     except ValidationError as exc:
         raise Invalid(fields_of(exc)) from None
 
 
 def clean(window):
-    """The columns of a valid window: the other kind's fields dropped, the days in order."""
+    """The fields of a valid window: the other kind's fields dropped, the days in order, and ``monitor_ids``
+    (None: all of the user's) each once, however they were given."""
     fields = window.model_dump()
+    one = fields.pop("monitor_id")
+    if "monitor_id" in window.model_fields_set:
+        if "monitor_ids" in window.model_fields_set:
+            raise Invalid({"monitor_id": "give monitor_ids alone (monitor_id is its older spelling, for one)"})
+        fields["monitor_ids"] = None if one is None else [one]
+    if fields["monitor_ids"] is not None:
+        fields["monitor_ids"] = sorted(set(fields["monitor_ids"]))
     for kind, names in REQUIRED.items():
         if kind != fields["kind"]:
             fields.update(dict.fromkeys(names))
@@ -129,11 +151,12 @@ def clean(window):
     return fields
 
 
-def as_fields(window):
-    """A window's fields as the API shows (and validate takes) them."""
+def as_fields(window, monitor_ids):
+    """A window's fields as the API shows (and validate takes) them; ``monitor_ids`` its monitors'."""
     return {
         "name": window.name,
-        "monitor_id": window.monitor_id,
+        "monitor_ids": None if window.all_monitors else monitor_ids,
+        "announce": window.announce,
         "kind": window.kind,
         "starts_at": window.starts_at.isoformat() + "Z" if window.starts_at else None,
         "ends_at": window.ends_at.isoformat() + "Z" if window.ends_at else None,

@@ -10,62 +10,125 @@ A one-off window runs from ``starts_at`` to ``ends_at`` (UTC).  A weekly one sta
 import datetime
 import zoneinfo
 
-from sqlalchemy import or_, select
+from sqlalchemy import delete, insert, or_, select
 
 from ..accounts.service import check_room
-from ..models import MaintenanceWindow, Monitor
+from ..models import MaintenanceWindow, MaintenanceWindowMonitor, Monitor
 from ..models.meta import utcnow
 from ..validation import Invalid, next_page
 from .schema import DAYS
 
 UTC = datetime.UTC
+#: status pages show the windows to announce that start within this many days
+ANNOUNCE_DAYS = 14
 
 
 def active(window, at):
     """Whether ``window`` covers ``at`` (a naive UTC datetime)."""
+    when = next_time(window, at)
+    return when is not None and when[0] <= at
+
+
+def next_time(window, now):
+    """(start, end) in naive UTC of the window's occurrence that is on at ``now`` or comes next; None when it
+    is over for good."""
     if window.kind == "once":
-        return window.starts_at <= at < window.ends_at
+        return (window.starts_at, window.ends_at) if window.ends_at > now else None
     zone = zoneinfo.ZoneInfo(window.timezone)
-    local = at.replace(tzinfo=UTC).astimezone(zone)
+    local = now.replace(tzinfo=UTC).astimezone(zone)
     hour, minute = map(int, window.start_time.split(":"))
     length = datetime.timedelta(minutes=window.duration_minutes)
     days = window.days.split(",")
-    for back in range(0, window.duration_minutes // 1440 + 2):  # windows that began up to that many days ago
-        day = local.date() - datetime.timedelta(days=back)
-        if DAYS[day.weekday()] not in days:
-            continue
-        start = datetime.datetime.combine(day, datetime.time(hour, minute), zone)
-        if start <= local < start + length:
-            return True
-    return False
+    for ahead in range(-(window.duration_minutes // 1440 + 1), 8):
+        day = local.date() + datetime.timedelta(days=ahead)
+        if DAYS[day.weekday()] in days:
+            start = datetime.datetime.combine(day, datetime.time(hour, minute), zone)
+            if start + length > local:
+                start = start.astimezone(UTC).replace(tzinfo=None)
+                return start, start + length
+    return None
 
 
-async def check_monitor(session, user_id, monitor_id):
-    if (
-        monitor_id is not None
-        and await session.scalar(select(Monitor.id).where(Monitor.id == monitor_id, Monitor.user_id == user_id)) is None
-    ):
-        raise Invalid({"monitor_id": f"no such monitor: {monitor_id}"})
+async def ahead(session, user_id, monitor_ids, now, days=ANNOUNCE_DAYS):
+    """[(window, start, end, [its monitors among ``monitor_ids``])]: the user's windows to announce that cover
+    one of ``monitor_ids`` and are on at ``now`` or start within ``days``, soonest first."""
+    if not monitor_ids:
+        return []
+    rows = await session.execute(
+        covering(
+            monitor_ids,
+            now,
+            MaintenanceWindow.user_id == user_id,
+            MaintenanceWindow.announce,
+            or_(MaintenanceWindow.all_monitors, MaintenanceWindowMonitor.monitor_id.is_not(None)),
+        )
+    )
+    covered = {}
+    for window, monitor_id in rows:
+        covered.setdefault(window, []).append(monitor_id)
+    found = []
+    for window, ids in covered.items():
+        when = next_time(window, now)
+        if when is not None and when[0] < now + datetime.timedelta(days=days):
+            shown = list(monitor_ids) if window.all_monitors else [m for m in monitor_ids if m in ids]
+            found.append((window, *when, shown))
+    return sorted(found, key=lambda item: (item[1], item[0].id))
+
+
+async def check_monitors(session, user_id, ids):
+    """Invalid unless every one of ``ids`` (None: all) is a monitor of the user."""
+    if ids:
+        found = set(await session.scalars(select(Monitor.id).where(Monitor.user_id == user_id, Monitor.id.in_(ids))))
+        missing = [str(i) for i in ids if i not in found]
+        if missing:
+            raise Invalid({"monitor_ids": f"no such monitor: {', '.join(missing[:5])}"})
+
+
+async def set_monitors(session, window, ids):
+    """The window covers ``ids`` (checked as the owner's), or all of its owner's monitors (None)."""
+    await check_monitors(session, window.user_id, ids)
+    window.all_monitors = ids is None
+    await session.execute(delete(MaintenanceWindowMonitor).where(MaintenanceWindowMonitor.window_id == window.id))
+    if ids:
+        await session.execute(
+            insert(MaintenanceWindowMonitor), [{"window_id": window.id, "monitor_id": m} for m in ids]
+        )
 
 
 async def create_window(session, user_id, fields, limit=0, now=None):
     """A new window; accounts.service.TooMany when the user has ``limit`` already."""
     await check_room(session, user_id, MaintenanceWindow.__table__, limit, "maintenance windows")
-    await check_monitor(session, user_id, fields["monitor_id"])
+    fields = dict(fields)
+    ids = fields.pop("monitor_ids")
     now = now or utcnow()
     window = MaintenanceWindow(user_id=user_id, **fields, created_at=now, updated_at=now)
     session.add(window)
     await session.flush()
+    await set_monitors(session, window, ids)
     return window
 
 
 async def update_window(session, window, fields, now=None):
-    await check_monitor(session, window.user_id, fields["monitor_id"])
+    fields = dict(fields)
+    await set_monitors(session, window, fields.pop("monitor_ids"))
     for name, value in fields.items():
         setattr(window, name, value)
     window.updated_at = now or utcnow()
     await session.flush()
     return window
+
+
+async def monitors_of(session, windows):
+    """{window id: [its monitors' ids]} (empty for a window of all monitors)."""
+    ids = {w.id: [] for w in windows}
+    if ids:
+        for window_id, monitor_id in await session.execute(
+            select(MaintenanceWindowMonitor.window_id, MaintenanceWindowMonitor.monitor_id)
+            .where(MaintenanceWindowMonitor.window_id.in_(ids))
+            .order_by(MaintenanceWindowMonitor.monitor_id)
+        ):
+            ids[window_id].append(monitor_id)
+    return ids
 
 
 async def page_of_windows(session, user_id, limit, after_id=None):
@@ -92,23 +155,39 @@ async def list_windows(session, user_id):
     )
 
 
-async def windows_of(session, rows, since):
-    """{monitor id: [windows]} for monitor rows (with id and user_id): their own and their owner's global ones,
+def covering(monitor_ids, since, *conditions):
+    """(window, one of ``monitor_ids`` it lists or None) for the windows that meet ``conditions`` and are
     weekly or not over by ``since``."""
+    link = MaintenanceWindowMonitor
+    return (
+        select(MaintenanceWindow, link.monitor_id)
+        .outerjoin(link, (link.window_id == MaintenanceWindow.id) & link.monitor_id.in_(monitor_ids))
+        .where(*conditions, or_(MaintenanceWindow.kind == "weekly", MaintenanceWindow.ends_at > since))
+    )
+
+
+async def windows_of(session, rows, since):
+    """{monitor id: [windows]} for monitor rows (with id and user_id): the windows that list them and their
+    owners' windows of all monitors, weekly or not over by ``since``."""
     if not rows:
         return {}
-    found = (
-        await session.scalars(
-            select(MaintenanceWindow).where(
-                or_(
-                    MaintenanceWindow.monitor_id.in_({r.id for r in rows}),
-                    MaintenanceWindow.monitor_id.is_(None) & MaintenanceWindow.user_id.in_({r.user_id for r in rows}),
-                ),
-                or_(MaintenanceWindow.kind == "weekly", MaintenanceWindow.ends_at > since),
-            )
+    found = await session.execute(
+        covering(
+            {r.id for r in rows},
+            since,
+            or_(
+                MaintenanceWindowMonitor.monitor_id.is_not(None),
+                MaintenanceWindow.all_monitors & MaintenanceWindow.user_id.in_({r.user_id for r in rows}),
+            ),
         )
-    ).all()
-    return {
-        r.id: [w for w in found if w.monitor_id == r.id or w.monitor_id is None and w.user_id == r.user_id]
-        for r in rows
-    }
+    )
+    windows = {r.id: [] for r in rows}
+    everyone = []
+    for window, monitor_id in found:
+        if monitor_id is None:
+            everyone.append(window)
+        else:
+            windows[monitor_id].append(window)
+    for r in rows:
+        windows[r.id] += [w for w in everyone if w.user_id == r.user_id]
+    return windows

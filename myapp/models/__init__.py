@@ -11,11 +11,14 @@ from .alert import Channel, Delivery, DeliveryAttempt, MonitorChannel
 from .engine import DatabaseSettings, engine_options, open_engine
 from .meta import Base
 from .monitor import (
+    Announcement,
+    AnnouncementUpdate,
     CheckResult,
     DailyRollup,
     HourlyRollup,
     Incident,
     MaintenanceWindow,
+    MaintenanceWindowMonitor,
     Monitor,
     Ping,
     StatusPage,
@@ -25,6 +28,8 @@ from .schema import check_revision, upgrade
 from .unit_of_work import get_dbsession, in_session, run_in_session
 
 __all__ = [
+    "Announcement",
+    "AnnouncementUpdate",
     "ApiKey",
     "Base",
     "Channel",
@@ -35,6 +40,7 @@ __all__ = [
     "HourlyRollup",
     "Incident",
     "MaintenanceWindow",
+    "MaintenanceWindowMonitor",
     "Monitor",
     "MonitorChannel",
     "Ping",

@@ -192,8 +192,35 @@ class StatusPageMonitor(Base):
     position: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class Announcement(Base):
+    """What a status page's owner tells its visitors: an incident or a notice, with its updates.  Open until an
+    update resolves it (``resolved_at``)."""
+
+    __tablename__ = "announcements"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    status_page_id: Mapped[int] = mapped_column(ForeignKey("status_pages.id", ondelete="CASCADE"), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    impact: Mapped[str] = mapped_column(String(10))
+    created_at: Mapped[datetime.datetime] = mapped_column(Moment)
+    updated_at: Mapped[datetime.datetime] = mapped_column(Moment)
+    resolved_at: Mapped[datetime.datetime | None] = mapped_column(Moment, default=None)
+
+
+class AnnouncementUpdate(Base):
+    __tablename__ = "announcement_updates"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    announcement_id: Mapped[int] = mapped_column(ForeignKey("announcements.id", ondelete="CASCADE"), index=True)
+    status: Mapped[str] = mapped_column(String(15))
+    message: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime.datetime] = mapped_column(Moment)
+
+
 class MaintenanceWindow(Base):
-    """A time when a monitor (or all of its owner's, ``monitor_id`` None) is in MAINTENANCE.
+    """A time when monitors are in MAINTENANCE: every one of its owner's (``all_monitors``) or those
+    in ``maintenance_window_monitors``.
 
     ``once``: from ``starts_at`` to ``ends_at`` (UTC).  ``weekly``: on ``days``
     ("mon,thu"), from ``start_time`` ("22:30") for ``duration_minutes``, in ``timezone``.
@@ -203,9 +230,9 @@ class MaintenanceWindow(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    monitor_id: Mapped[int | None] = mapped_column(
-        ForeignKey("monitors.id", ondelete="CASCADE"), default=None, index=True
-    )
+    all_monitors: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: shown ahead of time on the status pages that show one of its monitors
+    announce: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     name: Mapped[str] = mapped_column(String(100))
     kind: Mapped[str] = mapped_column(String(10))
     starts_at: Mapped[datetime.datetime | None] = mapped_column(Moment, default=None)
@@ -216,3 +243,10 @@ class MaintenanceWindow(Base):
     timezone: Mapped[str | None] = mapped_column(String(64), default=None)
     created_at: Mapped[datetime.datetime] = mapped_column(Moment)
     updated_at: Mapped[datetime.datetime] = mapped_column(Moment)
+
+
+class MaintenanceWindowMonitor(Base):
+    __tablename__ = "maintenance_window_monitors"
+
+    window_id: Mapped[int] = mapped_column(ForeignKey("maintenance_windows.id", ondelete="CASCADE"), primary_key=True)
+    monitor_id: Mapped[int] = mapped_column(ForeignKey("monitors.id", ondelete="CASCADE"), primary_key=True, index=True)

@@ -1,12 +1,14 @@
 """Status pages: chosen monitors of one user, shown to anyone at /status/{slug}; and badges, a monitor's
 state or uptime as an image anyone may fetch (/badges/{id}/status.svg) when its owner allows.
 
-Settings: ``monitors.status_cache_seconds`` (how long a process keeps a rendered public page) and
-``monitors.max_status_pages_per_user``.
+Status pages carry announcements: incidents and notices their owner writes, with updates (announcements.py).
+
+Settings: ``monitors.status_cache_seconds`` (how long a process keeps a rendered public page),
+``monitors.max_status_pages_per_user`` and ``monitors.max_announcements_per_user``.
 """
 
 from ..accounts.security import OwnedRow
-from ..models import StatusPage
+from ..models import Announcement, StatusPage
 from ..settings import Field, Section, section
 from .cache import PublicCache
 
@@ -14,12 +16,19 @@ from .cache import PublicCache
 class StatusPageSettings(Section):
     cache_seconds: int = Field(30, alias="monitors.status_cache_seconds", ge=0)
     max_per_user: int = Field(50, alias="monitors.max_status_pages_per_user", ge=0, description="0: no limit")
+    max_announcements: int = Field(500, alias="monitors.max_announcements_per_user", ge=0, description="0: no limit")
 
 
 class StatusPageResource(OwnedRow):
     """One status page, looked up by the ``page_id`` in the URL: its owner's alone."""
 
     model, key, name, missing = StatusPage, "page_id", "page", "No such status page."
+
+
+class AnnouncementResource(OwnedRow):
+    """One announcement, by the ``announcement_id`` in the URL: its owner's alone."""
+
+    model, key, name, missing = Announcement, "announcement_id", "announcement", "No such announcement."
 
 
 def includeme(config):
@@ -30,3 +39,4 @@ def includeme(config):
     config.registry.badge_cache = PublicCache(settings.cache_seconds)
     config.scan(".pages")
     config.scan(".badges")
+    config.scan(".api")

@@ -8,16 +8,20 @@ from pyramid.view import view_config
 from sqlalchemy import select
 
 from ..accounts.service import TooMany
-from ..models import Monitor
+from ..maintenance import service as maintenance
+from ..models import Monitor, StatusPage
+from ..models.meta import utcnow
 from ..monitors import charts, queries
 from ..monitors import service as monitor_service
 from ..validation import Invalid
-from . import schema, service
+from . import announcements, schema, service
 
 STATUS_TEMPLATE = "myapp:status_pages/templates/status_pages/status.jinja2"
 
 
-async def form_context(request, values, errors=None, page=None, status=200):
+async def form_context(request, values, errors=None, page=None, status=200, told=None):
+    """The list and form; for a page, its announcements too (``told``: the values and errors of an announcement
+    or update form that needs a change, by form: "new" or the announcement's id)."""
     request.response.status = status
     monitors = (
         await request.dbsession.execute(
@@ -35,6 +39,20 @@ async def form_context(request, values, errors=None, page=None, status=200):
         "page": page,
         "monitors": monitors,
         "pages": await service.pages_of(request.dbsession, request.context.owner_id),
+        **(await told_of(request, page, told) if page is not None else {}),
+    }
+
+
+async def told_of(request, page, told):
+    opened, resolved = await announcements.of_page(request.dbsession, page.id)
+    return {
+        "opened": opened,
+        "resolved": resolved,
+        "updates": await announcements.updates_of(request.dbsession, opened + resolved),
+        "impacts": announcements.IMPACTS,
+        "statuses": announcements.STATUSES,
+        "told": told or {},
+        "history_days": announcements.HISTORY_DAYS,
     }
 
 
@@ -92,13 +110,16 @@ async def create(request):
 )
 async def edit_form(request):
     page = request.context.page
-    values = {
+    return await form_context(request, await page_values(request, page), page=page)
+
+
+async def page_values(request, page):
+    return {
         "title": page.title,
         "slug": page.slug,
         "show_urls": page.show_urls,
         "monitors": await service.monitor_ids(request.dbsession, page.id),
     }
-    return await form_context(request, values, page=page)
 
 
 @view_config(
@@ -109,6 +130,84 @@ async def edit_form(request):
 )
 async def edit(request):
     return await save(request, request.context.page)
+
+
+@view_config(
+    route_name="status_page.announce",
+    request_method="POST",
+    renderer="myapp:status_pages/templates/status_pages/status_pages.jinja2",
+    permission="edit",
+)
+async def announce(request):
+    page = request.context.page
+    data = {name: request.POST.get(name, "") for name in ("title", "impact", "status", "message")}
+    try:
+        fields = announcements.validate(announcements.AnnouncementFields, {**data, "status_page": page.slug})
+        await announcements.post(
+            request.dbsession,
+            request.context.owner_id,
+            page,
+            fields,
+            request.registry.status_pages.max_announcements,
+        )
+    except Invalid as exc:
+        told = {"new": (data, exc.fields)}
+        return await form_context(request, await page_values(request, page), page=page, status=422, told=told)
+    except TooMany as exc:
+        told = {"new": (data, {"title": str(exc)})}
+        return await form_context(request, await page_values(request, page), page=page, status=409, told=told)
+    forget_when_done(request, page.slug)
+    request.session.flash(f"{fields['title']} is on /status/{page.slug}.")
+    return HTTPFound(request.route_path("status_page.edit", page_id=page.id, _anchor="announcements"))
+
+
+@view_config(
+    route_name="announcement.update",
+    request_method="POST",
+    renderer="myapp:status_pages/templates/status_pages/status_pages.jinja2",
+    permission="edit",
+)
+async def add_update(request):
+    announcement = request.context.announcement
+    page = await request.dbsession.get(StatusPage, announcement.status_page_id)
+    data = {name: request.POST.get(name, "") for name in ("status", "message")}
+    try:
+        fields = announcements.validate(announcements.UpdateFields, data)
+        await announcements.add_update(request.dbsession, announcement, fields)
+    except (Invalid, TooMany) as exc:
+        told = {announcement.id: (data, exc.fields if isinstance(exc, Invalid) else {"message": str(exc)})}
+        status = 422 if isinstance(exc, Invalid) else 409
+        return await form_context(request, await page_values(request, page), page=page, status=status, told=told)
+    forget_when_done(request, page.slug)
+    request.session.flash(f"The update to {announcement.title} is on /status/{page.slug}.")
+    return HTTPFound(request.route_path("status_page.edit", page_id=page.id, _anchor="announcements"))
+
+
+@view_config(
+    route_name="announcement.delete",
+    request_method="GET",
+    renderer="myapp:templates/confirm_delete.jinja2",
+    permission="delete",
+)
+def confirm_delete_announcement(request):
+    announcement = request.context.announcement
+    back = request.route_path("status_page.edit", page_id=announcement.status_page_id, _anchor="announcements")
+    return {
+        "what": f"the announcement {announcement.title}",
+        "consequence": "Its status page no longer shows it or its updates, in its history either.",
+        "action": request.route_path("announcement.delete", announcement_id=announcement.id),
+        "back": back,
+    }
+
+
+@view_config(route_name="announcement.delete", request_method="POST", permission="delete")
+async def delete_announcement(request):
+    announcement = request.context.announcement
+    page = await request.dbsession.get(StatusPage, announcement.status_page_id)
+    await request.dbsession.delete(announcement)
+    forget_when_done(request, page.slug)
+    request.session.flash(f"The announcement {announcement.title} is deleted.")
+    return HTTPFound(request.route_path("status_page.edit", page_id=page.id, _anchor="announcements"))
 
 
 @view_config(
@@ -161,7 +260,18 @@ async def public_values(session, slug):
     uptime = await monitor_service.uptimes(session, ids)
     names = {m.id: m.name for m in monitors}
     down = sum(1 for m in monitors if m.state == "DOWN")
+    now = utcnow()
+    opened, resolved = await announcements.of_page(session, page.id, now)
+    windows = await maintenance.ahead(session, page.user_id, ids, now)
     return {
+        "opened": opened,
+        "resolved": resolved,
+        "updates": await announcements.updates_of(session, opened + resolved),
+        "impacts": announcements.IMPACT_NAMES,
+        "maintenance": [
+            {"name": w.name, "start": start, "end": end, "now": start <= now, "services": [names[m] for m in shown]}
+            for w, start, end, shown in windows
+        ],
         "page": page,
         "monitors": monitors,
         "bars": bars,

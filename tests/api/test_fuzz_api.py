@@ -20,6 +20,8 @@ from myapp.maintenance import schema as windows
 from myapp.maintenance import service as maintenance
 from myapp.monitors import service
 from myapp.monitors.schema import MonitorFields
+from myapp.status_pages import announcements
+from myapp.status_pages import service as status_pages
 
 from ..conftest import in_app
 
@@ -53,7 +55,14 @@ def world(app, serve, make_user, make_key):
                 }
             ),
         )
+        page = await status_pages.save(
+            session, user, {"title": "p", "slug": "fuzzed", "show_urls": False, "monitors": [monitor.id]}
+        )
+        told = await announcements.post(
+            session, user, page, {"title": "t", "impact": "minor", "status": "update", "message": "m"}
+        )
         return {
+            "announcement_id": str(told.id),
             "monitor_id": str(monitor.id),
             "channel_id": str(channel.id),
             "window_id": str(window.id),

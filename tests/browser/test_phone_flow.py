@@ -2,6 +2,7 @@
 the monitor list fits a phone as one card per monitor, the chart's labels stay whole and legible, and the
 recent checks' times keep to one line (to the second for monitors checked more than once a minute)."""
 
+import datetime
 import re
 
 import pytest
@@ -52,7 +53,25 @@ def world(live_url, testapp, browser, make_user, make_key):
     token = csrf_token(client, "/status-pages")
     ids = [str(m["id"]) for m in monitors]
     client.post("/status-pages", {"title": "Pat", "slug": "pat", "monitors": ids, "csrf_token": token}, status=302)
-    yield {"base": live_url, "monitors": monitors}
+    page_id = client.get("/status-pages").html.find("a", string="Edit")["href"].split("/")[2]
+    # what the owner tells visitors: an open incident with a long unbroken word, a resolved one, maintenance ahead
+    told = {"status_page": "pat", "impact": "major", "status": "investigating"}
+    testapp.post_json(
+        "/api/announcements",
+        {**told, "title": "Payments fail for some cards", "message": "See " + target.url + LONG_PATH},
+        headers=auth,
+    )
+    past = testapp.post_json("/api/announcements", {**told, "title": "Slow pages", "message": "x"}, headers=auth)
+    testapp.post_json(past.headers["Location"] + "/updates", {"status": "resolved", "message": "ok"}, headers=auth)
+    soon = datetime.datetime.now(datetime.UTC).replace(microsecond=0, tzinfo=None) + datetime.timedelta(days=1)
+    ends = soon + datetime.timedelta(hours=2)
+    window = {"kind": "once", "starts_at": soon.isoformat() + "Z", "ends_at": ends.isoformat() + "Z"}
+    testapp.post_json(
+        "/api/maintenance",
+        {"name": "Database upgrade", "announce": True, "monitor_ids": [m["id"] for m in monitors], **window},
+        headers=auth,
+    )
+    yield {"base": live_url, "monitors": monitors, "page_id": page_id}
     target.stop()
 
 
@@ -68,6 +87,7 @@ def test_every_page_fits_the_screen(chromium, world, width, screenshot):
         f"/monitors/{shop['id']}/edit",
         "/monitors/new",
         "/status-pages",
+        f"/status-pages/{world['page_id']}/edit",
         "/channels",
         "/maintenance",
         "/account",
@@ -77,6 +97,10 @@ def test_every_page_fits_the_screen(chromium, world, width, screenshot):
         chromium.get(base + path)
         found = chromium.execute_script(OVERFLOWING)
         assert found["page"] <= found["window"] and not found["out"], (path, found)
+    assert "Payments fail for some cards" in chromium.find_element("css selector", "section.told").text
+    assert "Database upgrade" in chromium.page_source
+    if width == 390:
+        screenshot("phone-status")
 
     chromium.get(base + "/monitors")
     rows = chromium.execute_script(

@@ -82,7 +82,12 @@ ONCE_NOW = {"kind": "once", "starts_at": "2000-01-01T00:00:00Z", "ends_at": "210
             {"kind": "weekly", "days": ["mon"], "start_time": "22:00", "duration_minutes": 20000, "timezone": "UTC"},
             "duration_minutes",
         ),
-        ({**ONCE_NOW, "monitor_id": 999999}, "monitor_id"),
+        ({**ONCE_NOW, "monitor_id": 999999}, "monitor_ids"),
+        ({**ONCE_NOW, "monitor_ids": [999999]}, "monitor_ids"),
+        ({**ONCE_NOW, "monitor_ids": []}, "monitor_ids"),
+        ({**ONCE_NOW, "monitor_ids": [0]}, "monitor_ids"),
+        ({**ONCE_NOW, "monitor_ids": list(range(1, 1002))}, "monitor_ids"),
+        ({**ONCE_NOW, "monitor_ids": [1], "monitor_id": 1}, "monitor_id"),
         ({**ONCE_NOW, "colour": "red"}, "colour"),
         # found by schemathesis: in UTC this is year 0, which no datetime holds (it was a 500)
         ({"kind": "once", "starts_at": "0001-01-01T02:01:00.0+04:00", "ends_at": "2026-12-01T23:00:00Z"}, "starts_at"),
@@ -111,7 +116,8 @@ def test_windows_crud(testapp, owner, target):
         headers=auth,
         status=201,
     ).json
-    assert made["days"] == ["tue", "thu"] and made["starts_at"] is None and made["monitor_id"] == monitor["id"]
+    assert made["days"] == ["tue", "thu"] and made["starts_at"] is None
+    assert made["monitor_ids"] == [monitor["id"]] and made["monitor_id"] == monitor["id"]  # the older spelling still
     changed = testapp.patch_json(f"/api/maintenance/{made['id']}", {"kind": "once", **ONCE_NOW}, headers=auth).json
     assert changed["kind"] == "once" and changed["days"] is None and changed["starts_at"] == "2000-01-01T00:00:00Z"
     assert [w["id"] for w in testapp.get("/api/maintenance", headers=read).json["windows"]] == [made["id"]]
@@ -161,6 +167,7 @@ def test_in_a_window_a_monitor_is_checked_but_opens_no_incident_and_sends_no_ale
 def test_windows_are_made_and_deleted_in_the_browser(owner, browser, testapp, target):
     client = browser("ada@example.com")
     monitor = new_monitor(testapp, owner[1], name="shop", url=target.url + "/ok")
+    other = new_monitor(testapp, owner[1], name="till", url=target.url + "/ok")
     page = client.get("/maintenance")
     assert page.html.find("a", string="Maintenance")
     token = page.html.find("input", {"name": "csrf_token"})["value"]
@@ -211,7 +218,8 @@ def test_windows_are_made_and_deleted_in_the_browser(owner, browser, testapp, ta
         {
             "name": "move",
             "kind": "once",
-            "monitor_id": str(monitor["id"]),
+            "scope": "some",
+            "monitor_ids": [str(monitor["id"]), str(other["id"])],
             "starts_at": "2026-12-01T22:00",
             "ends_at": "2026-12-01T23:30",
             "csrf_token": token,
@@ -228,9 +236,59 @@ def test_windows_are_made_and_deleted_in_the_browser(owner, browser, testapp, ta
     testapp.delete(f"/api/maintenance/{made['id']}", headers=owner[1], status=204)
     listing = client.get("/maintenance").html.find("table").text
     assert (
-        "every mon, fri at 23:00 (Europe/Paris) for 1 h" in listing and "shop" in listing and "all of yours" in listing
+        "every mon, fri at 23:00 (Europe/Paris) for 1 h" in listing
+        and "shop, till" in listing
+        and "all of yours" in listing
     )
+    res = client.post("/maintenance", {**tokyo, "scope": "some", "csrf_token": token}, status=422)
+    assert "tick the monitors" in res.html.find(id="monitor_ids-error").text
     windows = testapp.get("/api/maintenance", headers=owner[1]).json["windows"]
     confirm = client.get(f"/maintenance/{windows[0]['id']}/delete")
     next(f for f in confirm.forms.values() if f.action.endswith("/delete")).submit(status=302)
     assert len(testapp.get("/api/maintenance", headers=owner[1]).json["windows"]) == 1
+
+
+def test_a_window_covers_the_monitors_it_lists_and_no_other(testapp, owner, make_user, make_key, target):
+    _, auth, read = owner
+    first, second, third = (
+        new_monitor(testapp, auth, name=n, url=target.url + "/flip", failures_to_down=1) for n in ("a", "b", "c")
+    )
+    eve = {"Authorization": f"Bearer {make_key(make_user('eve@example.com'), 'write')[1]}"}
+    stranger = new_monitor(testapp, eve, url=target.url + "/flip")
+    res = testapp.post_json(
+        "/api/maintenance",
+        {"name": "two", "monitor_ids": [stranger["id"], first["id"]], **ONCE_NOW},
+        headers=auth,
+        status=422,
+    )
+    assert res.json["fields"] == {"monitor_ids": f"no such monitor: {stranger['id']}"}  # another's is not found
+    window = testapp.post_json(
+        "/api/maintenance",
+        {"name": "two", "monitor_ids": [second["id"], first["id"], second["id"]], **ONCE_NOW},
+        headers=auth,
+        status=201,
+    ).json
+    assert window["monitor_ids"] == sorted([first["id"], second["id"]]) and window["monitor_id"] is None
+    assert testapp.get(f"/api/maintenance/{window['id']}", headers=read).json == window
+    target.flip_status = 500
+    for monitor in (first, second, third):
+        testapp.post(f"/api/monitors/{monitor['id']}/check", headers=auth)
+    states = {m["id"]: m["state"] for m in testapp.get("/api/monitors", headers=auth).json["monitors"]}
+    assert [states[m["id"]] for m in (first, second, third)] == ["MAINTENANCE", "MAINTENANCE", "DOWN"]
+
+    # a change of its monitors replaces them; the older one-monitor spelling still works
+    changed = testapp.patch_json(f"/api/maintenance/{window['id']}", {"monitor_ids": [third["id"]]}, headers=auth).json
+    assert changed["monitor_ids"] == [third["id"]] and changed["monitor_id"] == third["id"]
+    changed = testapp.patch_json(f"/api/maintenance/{window['id']}", {"monitor_id": None}, headers=auth).json
+    assert changed["monitor_ids"] is None and changed["monitor_id"] is None  # now all of them
+    changed = testapp.patch_json(f"/api/maintenance/{window['id']}", {"monitor_id": first["id"]}, headers=auth).json
+    assert changed["monitor_ids"] == [first["id"]]
+    testapp.patch_json(f"/api/maintenance/{window['id']}", {"monitor_ids": [stranger["id"]]}, headers=auth, status=422)
+    assert testapp.get(f"/api/maintenance/{window['id']}", headers=read).json["monitor_ids"] == [first["id"]]
+
+    # a window whose monitors are all deleted covers nothing (it does not become one for all)
+    testapp.delete(f"/api/monitors/{first['id']}", headers=auth, status=204)
+    assert testapp.get(f"/api/maintenance/{window['id']}", headers=read).json["monitor_ids"] == []
+    for monitor in (second, third):
+        testapp.post(f"/api/monitors/{monitor['id']}/check", headers=auth)
+        assert testapp.get(f"/api/monitors/{monitor['id']}", headers=auth).json["state"] == "DOWN"
