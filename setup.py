@@ -13,6 +13,7 @@ requires = [
     "plaster_pastedeploy",
     "SQLAlchemy[asyncio]>=2.0.30",
     "alembic>=1.13",
+    "pyramid_retry>=2.1",  # a request whose transaction lost to another (a deadlock, a Galera conflict) runs again
     "aiomysql>=0.2",
     "aiosqlite>=0.20",
     "aiohttp>=3.14.5",  # the guard relies on its resolver and connector hooks as tested with this release

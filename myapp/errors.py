@@ -24,6 +24,7 @@ from sqlalchemy import exc as sa
 from .accounts.service import TooMany
 from .aio import ShuttingDown
 from .logs import Tracebacks
+from .models import conflicts
 from .settings import Site, section
 
 log = logging.getLogger(__name__)
@@ -154,15 +155,22 @@ def is_missing_schema(exc):
     return orig.args[0] == NO_SUCH_TABLE or "no such table" in str(orig.args[0])
 
 
-@exception_view_config(sa.ProgrammingError, renderer="myapp:templates/error.jinja2")
-@exception_view_config(sa.OperationalError, renderer="myapp:templates/error.jinja2")
-@exception_view_config(sa.InterfaceError, renderer="myapp:templates/error.jinja2")
-@exception_view_config(sa.TimeoutError, renderer="myapp:templates/error.jinja2")
-@exception_view_config(sa.DisconnectionError, renderer="myapp:templates/error.jinja2")
+@exception_view_config(sa.ProgrammingError, retryable_error=False, renderer="myapp:templates/error.jinja2")
+@exception_view_config(sa.OperationalError, retryable_error=False, renderer="myapp:templates/error.jinja2")
+@exception_view_config(sa.InterfaceError, retryable_error=False, renderer="myapp:templates/error.jinja2")
+@exception_view_config(sa.TimeoutError, retryable_error=False, renderer="myapp:templates/error.jinja2")
+@exception_view_config(sa.DisconnectionError, retryable_error=False, renderer="myapp:templates/error.jinja2")
 def database_unavailable(exc, request):
     """503 with Retry-After: one log line per event, a traceback at most once a minute per kind."""
     if isinstance(exc, sa.ProgrammingError) and not is_missing_schema(exc):
         return server_error(exc, request)
+    if conflicts.lost(exc):  # on each of its attempts (pyramid_retry): nothing is broken, others came first
+        log.warning("%s %s lost to other transactions on each attempt", request.method, raw_path(request))
+        return render_error(
+            HTTPServiceUnavailable(headers={"Retry-After": "1"}),
+            request,
+            "Other changes to the same data kept coming first; nothing was changed. Try again.",
+        )
     kind = database_error_kind(exc)
     orig = getattr(exc, "orig", None) or exc
     log.error(
@@ -202,7 +210,7 @@ def http_error(exc, request):
     return render_error(exc, request, exc.detail or exc.explanation, getattr(exc, "fields", None))
 
 
-@exception_view_config(Exception, renderer="myapp:templates/error.jinja2")
+@exception_view_config(Exception, retryable_error=False, renderer="myapp:templates/error.jinja2")
 def server_error(exc, request):
     log.exception("unhandled error in %s %s", request.method, raw_path(request))
     return render_error(HTTPInternalServerError(), request, "Something went wrong on our side; it has been logged.")

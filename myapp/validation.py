@@ -224,6 +224,8 @@ def json_object(request, limit=MAX_JSON_BODY, yaml=False):
             "Send a JSON object with Content-Type: application/json"
             + (" (or YAML, as application/yaml)." if yaml else ".")
         )
+    if request.is_body_seekable:  # a request run again (pyramid_retry) reads its body from the start
+        request.body_file_raw.seek(0)
     body = request.body_file.read(limit + 1)
     if len(body) > limit:
         raise HTTPRequestEntityTooLarge(too_large)

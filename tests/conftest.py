@@ -44,9 +44,9 @@ ON_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
 @contextlib.contextmanager
-def pserve(directory, settings, threads=4, extra=""):
+def pserve(directory, settings, threads=4, extra="", log=None):
     """``pserve`` of an ini written from ``settings`` (and ``extra`` sections), in a process of its own:
-    yields (base URL, Popen).
+    yields (base URL, Popen).  Its log goes to the file ``log`` when given (a pipe, unread, may fill).
 
     Stopped (SIGTERM, then SIGKILL) on exit, unless the test stopped it already.
     """
@@ -60,7 +60,8 @@ def pserve(directory, settings, threads=4, extra=""):
         + f"\n[server:main]\nuse = egg:waitress#main\nlisten = 127.0.0.1:{port}\nthreads = {threads}\n"
         + extra
     )
-    process = subprocess.Popen(["pserve", str(ini)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    stderr = open(log, "wb") if log else subprocess.PIPE  # noqa: SIM115 (closed with the process)
+    process = subprocess.Popen(["pserve", str(ini)], stdout=subprocess.DEVNULL, stderr=stderr)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_for_http(url + "/api/health", 30)
@@ -73,6 +74,8 @@ def pserve(directory, settings, threads=4, extra=""):
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+        if log:
+            stderr.close()
 
 
 def run(coro):

@@ -17,7 +17,7 @@ import uuid
 from sqlalchemy.exc import DBAPIError
 
 from ..aio import loop_state
-from ..models import in_session
+from ..models import conflicts, in_session
 from ..models.meta import utcnow
 from . import messages, sender, service
 from .kinds import Sending
@@ -35,6 +35,7 @@ class Outbox:
         self.site = site
         self.owner = None
         self.sent = self.failed_attempts = 0
+        self.conflicts = 0  # claims and writes that lost to another process's (on Galera: another node's)
         self.owners = collections.Counter()  # user id: its deliveries being sent now
         self.channels = collections.Counter()  # channel id: likewise
         self.sending_now = 0
@@ -77,14 +78,14 @@ class Outbox:
         try:
             return await in_session(state, lambda s: service.claim(s, self.owner, room, sharing))
         except DBAPIError as exc:
-            log.warning("claiming deliveries failed: %s", str(exc.orig or exc).splitlines()[0][:200])
+            self.conflicts += conflicts.failed(log, exc, "claiming deliveries")
             return [], False
 
     async def _remind(self, state):
         try:
             await in_session(state, service.remind)
         except DBAPIError as exc:  # another process's pass, or the next one, writes them
-            log.warning("writing reminders failed: %s", str(exc.orig or exc).splitlines()[0][:200])
+            self.conflicts += conflicts.failed(log, exc, "writing reminders")
 
     def sending(self, state):
         """What sending needs on the loop whose state this is."""
@@ -136,4 +137,4 @@ class Outbox:
                 ),
             )
         except DBAPIError as exc:  # the claim runs out and the delivery is tried again: at least once
-            log.warning("recording delivery %s failed: %s", claimed.key, str(exc.orig or exc).splitlines()[0][:200])
+            self.conflicts += conflicts.failed(log, exc, f"recording delivery {claimed.key}")

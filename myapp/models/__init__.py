@@ -70,6 +70,10 @@ def includeme(config):
     options = engine_options(url, settings)
     config.add_cleanup_ctx(open_engine(url, options))
     config.add_request_method(get_dbsession, "dbsession", reify=True)
+    # a request whose transaction lost to another (conflicts.py) runs again, up to retry.attempts (3) times
+    settings.setdefault("retry.activate_hook", "myapp.models.unit_of_work.attempts")
+    config.include("pyramid_retry")
+    config.add_subscriber("myapp.models.unit_of_work.back_off", "pyramid_retry.IBeforeRetry")
     config.add_tween(
         "myapp.models.unit_of_work.unit_of_work_tween_factory", under="pyramid.tweens.excview_tween_factory"
     )

@@ -7,8 +7,14 @@ transaction to end: it is only closed.
 
 import asyncio
 import logging
+import random
+import time
+
+from pyramid_retry import mark_error_retryable
+from sqlalchemy.exc import DBAPIError
 
 from ..aio import ShuttingDown
+from . import conflicts
 
 log = logging.getLogger(__name__)
 
@@ -112,16 +118,40 @@ def run_in_session(registry, fn):
     return runtime.run(in_session(runtime.worker_loop().state, fn))
 
 
+def attempts(request):
+    """pyramid_retry's hook: a request that cannot change anything has no transaction to lose, and its body
+    need not be kept for another attempt (None: ``retry.attempts``)."""
+    return 1 if request.method in SAFE_METHODS else None
+
+
+def back_off(event):
+    """Before a request runs again: wait a moment, longer after each attempt and not the same for all, so
+    the writes it lost to are done by then (a Galera node applies another's writes a few ms later)."""
+    time.sleep(random.uniform(0.01, 0.05) * event.environ.get("retry.attempt", 0) + random.uniform(0, 0.01))
+
+
+def retry_if_lost(exc):
+    """A transaction that lost to another (conflicts.py) is nothing the client did: pyramid_retry runs the
+    request again from the start, on a fresh session (the exception views leave it to do so)."""
+    if isinstance(exc, DBAPIError) and conflicts.lost(exc):
+        mark_error_retryable(exc)
+
+
 def unit_of_work_tween_factory(handler, registry):
     """Sits under the exception view tween: a failed commit is rendered by the exception views."""
 
     def unit_of_work_tween(request):
         try:
             response = handler(request)
-        except BaseException:
+        except BaseException as exc:
             _close_leftover(request)
+            retry_if_lost(exc)
             raise
-        _commit(request)  # a failed commit closes the session itself (_finish)
+        try:
+            _commit(request)  # a failed commit closes the session itself (_finish)
+        except Exception as exc:
+            retry_if_lost(exc)
+            raise
         return response
 
     return unit_of_work_tween

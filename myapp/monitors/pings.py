@@ -31,7 +31,7 @@ from pyramid.view import view_config
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.exc import DBAPIError
 
-from ..models import Monitor, Ping, in_session
+from ..models import Monitor, Ping, conflicts, in_session
 from ..models.meta import utcnow
 from ..settings import Field, Section
 from .kinds import KINDS
@@ -150,6 +150,7 @@ class Pinger:
         self.taking = False  # a task to take the inbox is on its way
         self.wakes = None
         self.written = 0
+        self.conflicts = 0  # batches that lost to another transaction (and were written again)
         self.batches = collections.deque(maxlen=1000)  # (pings, seconds) of the latest batches written
 
     @property
@@ -162,6 +163,7 @@ class Pinger:
         times = sorted(t for _, t in self.batches)
         return {
             "written": self.written,
+            "conflicts": self.conflicts,
             "waiting": self.waiting,
             "batch_mean": round(sum(sizes) / len(sizes), 1) if sizes else None,
             "batch_ms_p99": round(times[int(0.99 * (len(times) - 1))] * 1000, 1) if times else None,
@@ -242,9 +244,7 @@ class Pinger:
             try:
                 return await in_session(state, lambda session: self.write(session, batch))
             except DBAPIError as exc:
-                log.warning(
-                    "writing %d pings failed (%d): %s", len(batch), attempt, str(exc.orig or exc).splitlines()[0]
-                )
+                self.conflicts += conflicts.failed(log, exc, f"writing {len(batch)} pings (attempt {attempt})")
                 error = exc
         return [error] * len(batch)
 

@@ -36,7 +36,7 @@ import uuid
 from sqlalchemy.exc import DBAPIError
 
 from .. import outbound
-from ..models import in_session
+from ..models import conflicts, in_session
 from ..models.meta import utcnow
 from . import service
 from .kinds import run as run_check
@@ -75,6 +75,7 @@ class Scheduler:
         self._owner_slots = {}  # user id: asyncio.Semaphore(per_owner), while the owner has checks here
         self._checking = {}  # monitor id: the task checking it now
         self.dropped = 0  # checks stopped because their monitor was deleted, paused or retaken meanwhile
+        self.conflicts = 0  # claims and writes that lost to another process's (on Galera: another node's)
         self.lateness = collections.deque(maxlen=10000)  # seconds, of the latest checks
         self.running = False
         self._results = []
@@ -97,6 +98,7 @@ class Scheduler:
             "results_lost": self.lost,
             "claims_left": self.left,
             "checks_dropped": self.dropped,
+            "conflicts": self.conflicts,
             "storms": self.storms,
             "lateness_ms": {
                 "p50": quantile(0.5),
@@ -144,8 +146,10 @@ class Scheduler:
                 state, lambda s: service.claim(s, self.owner, limit, HORIZON, self.per_owner, self.owners)
             )
         except DBAPIError as exc:
-            log.warning("claiming due monitors failed: %s", str(exc.orig or exc).splitlines()[0][:200])
-            await asyncio.sleep(POLL)
+            if conflicts.failed(log, exc, "claiming due monitors"):
+                self.conflicts += 1  # another process took them: claim again at the next poll
+            else:
+                await asyncio.sleep(POLL)
             return [], False
 
     async def _check(self, state, claim):
@@ -261,21 +265,25 @@ class Scheduler:
                 task.cancel()
 
     async def _flush(self, state):
-        """Write the results that are done; a batch that cannot be written is kept for the next write (its
-        claims hold until they run out: then record drops what was retaken)."""
+        """Write the results that are done; what cannot be written is kept for the next write (its claims hold
+        until they run out: then record drops what was retaken)."""
         batch, self._results = self._results, []
-        if not batch:
-            return
+        if batch:
+            self._results[:0] = await self._write(state, batch)
+
+    async def _write(self, state, batch):
+        """Write ``batch`` in one transaction: what could not be written.  A transaction that loses to another
+        (a Galera node wrote one of its monitors first, conflicts.py) is written again in halves, so a monitor
+        written elsewhere all the time holds back its own results, not the whole batch's."""
         for attempt in range(1, WRITE_ATTEMPTS + 1):
             try:
                 await in_session(state, lambda s: service.record(s, batch, self.on_flips))
-                return
+                return []
             except DBAPIError as exc:
-                log.warning(
-                    "writing %d results failed (attempt %d): %s",
-                    len(batch),
-                    attempt,
-                    str(exc.orig or exc).splitlines()[0][:200],
-                )
+                if conflicts.failed(log, exc, f"writing {len(batch)} results (attempt {attempt})"):
+                    self.conflicts += 1
+                    if len(batch) > 1:
+                        half = len(batch) // 2
+                        return await self._write(state, batch[:half]) + await self._write(state, batch[half:])
                 await asyncio.sleep(0.2 * attempt)
-        self._results[:0] = batch
+        return batch

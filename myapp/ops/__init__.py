@@ -9,6 +9,7 @@ import ipaddress
 
 from pydantic import field_validator
 from pyramid.tweens import INGRESS
+from pyramid_retry import IBeforeRetry
 
 from ..settings import Field, Optional, Section, Words, section
 from .metrics import Metrics
@@ -34,6 +35,7 @@ def includeme(config):
     registry.ops = section(registry, OpsSettings)
     registry.metrics = Metrics(registry)
     config.add_check_listener(registry.metrics.observe_check)
+    config.add_subscriber(registry.metrics.on_retry, IBeforeRetry)
     config.add_tween("myapp.ops.metrics.metrics_tween_factory", under=INGRESS)
     config.scan(".api")
     config.scan(".pages")

@@ -47,8 +47,16 @@ class Metrics:
             buckets=SECONDS,
             registry=self.registry,
         )
+        self.retries = Counter(
+            "myapp_http_request_retries",
+            "Requests run again because their transaction lost to another (a deadlock, a Galera conflict).",
+            registry=self.registry,
+        )
         self.monitors = {}  # state -> count, read from the database at each scrape
         self.registry.register(Collector(self))
+
+    def on_retry(self, event):
+        self.retries.inc()
 
     def observe_check(self, result):
         self.checks.labels("degraded" if result.ok and result.slow else "up" if result.ok else "down").inc()
@@ -88,6 +96,18 @@ class Collector:
             "myapp_scheduler_results_lost", "Results that could not be written.", value=stats["results_lost"]
         )
         outbox = app.outbox
+        lost = CounterMetricFamily(
+            "myapp_db_conflicts",
+            "Background transactions that lost to another process's and were left to it or tried again.",
+            labels=["task"],
+        )
+        for task, counted in (
+            ("scheduler", stats["conflicts"]),
+            ("outbox", outbox.conflicts),
+            ("pings", app.pinger.conflicts),
+        ):
+            lost.add_metric([task], counted)
+        yield lost
         deliveries = CounterMetricFamily(
             "myapp_delivery_attempts", "Alert delivery attempts by outcome.", labels=["outcome"]
         )

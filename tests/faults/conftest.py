@@ -74,10 +74,11 @@ class Result:
 
 
 class Load:
-    """A bounded client in a thread of its own: ``workers`` requests at a time, round robin over ``paths``."""
+    """A bounded client in a thread of its own: ``workers`` requests at a time, round robin over ``paths``,
+    each worker waiting ``pause`` seconds after each answer."""
 
-    def __init__(self, url, paths, workers=8):
-        self.url, self.paths, self.workers = url, paths, workers
+    def __init__(self, url, paths, workers=8, pause=0.0):
+        self.url, self.paths, self.workers, self.pause = url, paths, workers, pause
         self.results = []
         self._stop = threading.Event()
         self._thread = threading.Thread(target=lambda: asyncio.run(self._run()), daemon=True)
@@ -108,6 +109,8 @@ class Load:
             except Exception as exc:
                 status = type(exc).__name__
             self.results.append(Result(path, started, time.monotonic() - started, status))
+            if self.pause:
+                await asyncio.sleep(self.pause)
 
     def between(self, start, end):
         return [r for r in self.results if start <= r.started and r.started + r.elapsed <= end]

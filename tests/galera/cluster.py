@@ -1,0 +1,194 @@
+"""A private three-node MariaDB Galera cluster on loopback ports, for the Galera tests: its own data
+directories, bootstrapped by the fixture, each node stopped, killed, frozen or restarted by its PID.
+
+Never the shared server on 3306.  Galera comes from Debian's galera-4 (``wsrep_provider``); a node that
+joins takes a snapshot of another over rsync (SST), or the writes it missed from its donor's cache (IST).
+"""
+
+import getpass
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+
+import pymysql
+from sqlalchemy.engine import make_url
+
+from ..conftest import MYSQL_URL
+from ..faults.mariadb import INSTALL_DB, MARIADBD, free_port
+
+PROVIDER = "/usr/lib/galera/libgalera_smm.so"
+#: as root, the nodes run as this user: the rsync daemon a joining node starts for its snapshot would
+#: otherwise drop to "nobody", who may not write the data directory
+USER = "mysql"
+#: how quickly the others give up on a node that does not answer (a frozen one): seconds, not Galera's 15
+EVS = "evs.keepalive_period=PT0.5S;evs.suspect_timeout=PT2S;evs.inactive_timeout=PT4S;evs.install_timeout=PT4S"
+
+
+def available():
+    """What is missing to run a cluster here, or None."""
+    missing = [p for p in (PROVIDER, MARIADBD, INSTALL_DB, shutil.which("rsync") or "rsync") if not os.path.exists(p)]
+    return ", ".join(missing) or None
+
+
+class Node:
+    def __init__(self, cluster, n):
+        self.cluster, self.n = cluster, n
+        self.directory = os.path.join(cluster.directory, f"node{n}")
+        self.datadir = os.path.join(self.directory, "data")
+        self.port, self.gcomm, self.ist, self.sst = (free_port() for _ in range(4))
+        self.process = None
+        self.frozen = False
+
+    @property
+    def url(self):
+        driver = make_url(MYSQL_URL).get_driver_name()
+        return f"mysql+{driver}://root@127.0.0.1:{self.port}/{self.cluster.database}"
+
+    def argv(self, bootstrap=False):
+        argv = [
+            MARIADBD,
+            "--no-defaults",
+            f"--datadir={self.datadir}",
+            f"--port={self.port}",
+            "--bind-address=127.0.0.1",
+            f"--socket={self.directory}/mysqld.sock",
+            f"--pid-file={self.directory}/mysqld.pid",
+            f"--log-error={self.directory}/error.log",
+            "--innodb-buffer-pool-size=32M",
+            "--innodb-flush-log-at-trx-commit=2",
+            "--innodb-autoinc-lock-mode=2",
+            "--binlog-format=ROW",
+            "--max-connections=300",
+            "--wsrep-on=ON",
+            f"--wsrep-provider={PROVIDER}",
+            "--wsrep-cluster-name=myapp_test",
+            f"--wsrep-cluster-address=gcomm://{'' if bootstrap else self.cluster.peers()}",
+            f"--wsrep-node-name=node{self.n}",
+            f"--wsrep-node-address=127.0.0.1:{self.gcomm}",
+            f"--wsrep-provider-options=base_port={self.gcomm};ist.recv_addr=127.0.0.1:{self.ist};gcache.size=64M;{EVS}",
+            "--wsrep-sst-method=rsync",
+            f"--wsrep-sst-receive-address=127.0.0.1:{self.sst}",
+            "--wsrep-slave-threads=2",
+        ]
+        if os.geteuid() == 0:
+            argv.append(f"--user={USER}")
+        return argv
+
+    def install(self):
+        os.makedirs(self.directory, exist_ok=True)
+        if os.geteuid() == 0:
+            shutil.chown(self.directory, USER, USER)
+        subprocess.run(
+            [
+                INSTALL_DB,
+                "--no-defaults",
+                f"--datadir={self.datadir}",
+                f"--user={USER if os.geteuid() == 0 else getpass.getuser()}",
+                "--auth-root-authentication-method=normal",
+                "--skip-test-db",
+            ],
+            check=True,
+            capture_output=True,
+        )
+
+    def start(self, bootstrap=False, timeout=90):
+        """Start and wait until the node is synced with the cluster (or, bootstrapping, is the cluster)."""
+        self.process = subprocess.Popen(self.argv(bootstrap), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.frozen = False
+        self.wait_synced(timeout)
+
+    def wait_synced(self, timeout=90):
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                with self.connect(connect_timeout=1, read_timeout=2) as conn:
+                    if (
+                        self.status(conn, "wsrep_local_state_comment") == "Synced"
+                        and self.status(conn, "wsrep_ready") == "ON"
+                    ):
+                        return
+            except pymysql.err.MySQLError:
+                pass
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"node{self.n} did not join the cluster: see {self.directory}/error.log")
+            time.sleep(0.1)
+
+    @staticmethod
+    def status(conn, name):
+        with conn.cursor() as cursor:
+            cursor.execute("SHOW STATUS LIKE %s", (name,))
+            row = cursor.fetchone()
+        return row[1] if row else None
+
+    def connect(self, **kw):
+        return pymysql.connect(host="127.0.0.1", port=self.port, user="root", password="", autocommit=True, **kw)
+
+    def freeze(self):
+        """Partitioned away: the process stops answering anyone (SIGSTOP), the others go on without it."""
+        self.process.send_signal(signal.SIGSTOP)
+        self.frozen = True
+
+    def thaw(self):
+        self.process.send_signal(signal.SIGCONT)
+        self.frozen = False
+
+    def kill(self):
+        if self.frozen:
+            self.thaw()
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait()
+
+    def stop(self, timeout=60):
+        if self.process is None or self.process.poll() is not None:
+            return
+        if self.frozen:
+            self.thaw()
+        self.process.terminate()
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+class Cluster:
+    """Three nodes; ``start()`` bootstraps the first and joins the others to it."""
+
+    def __init__(self, database="myapp_galera", size=3):
+        # not under pytest's temporary directory, which only root may enter
+        self.directory = tempfile.mkdtemp(prefix="myapp-galera-")
+        if os.geteuid() == 0:
+            os.chmod(self.directory, 0o755)
+            shutil.chown(self.directory, USER, USER)
+        self.database = database
+        self.nodes = [Node(self, n) for n in range(1, size + 1)]
+
+    def peers(self):
+        return ",".join(f"127.0.0.1:{node.gcomm}" for node in self.nodes)
+
+    def start(self):
+        first, *others = self.nodes
+        for node in self.nodes:
+            node.install()
+        first.start(bootstrap=True)
+        with first.connect() as conn:
+            conn.cursor().execute(f"CREATE DATABASE {self.database} CHARACTER SET utf8mb4")
+        for node in others:
+            node.start()
+        return self
+
+    def size(self, node=None):
+        """How many nodes ``node`` (the first that answers) sees in its primary component."""
+        for candidate in [node] if node else self.nodes:
+            if candidate.process.poll() is None and not candidate.frozen:
+                with candidate.connect(connect_timeout=1, read_timeout=2) as conn:
+                    return int(candidate.status(conn, "wsrep_cluster_size"))
+        return 0
+
+    def stop(self):
+        for node in self.nodes:
+            node.stop()
+        shutil.rmtree(self.directory, ignore_errors=True)

@@ -1,0 +1,57 @@
+"""myapp on a three-node Galera cluster, one process per node (every node takes writes): each due check runs
+once, and what two nodes claim at once is settled by the cluster and handled as a lost claim, quietly."""
+
+import json
+import time
+import urllib.request
+
+from ..conftest import pserve
+from ..helpers import wait_until
+from ..monitors.conftest import new_monitor
+from .conftest import cluster_settings
+
+INTERVAL = 2
+MONITORS = 30
+TOKEN = "metrics-token-0123456789"
+
+
+def health(url):
+    request = urllib.request.Request(url + "/api/health", headers={"Authorization": f"Bearer {TOKEN}"})
+    with urllib.request.urlopen(request, timeout=10) as res:
+        return json.load(res)
+
+
+def gaps_of(target, n, since, until):
+    times = sorted(h["at"] for h in target.hits_on(f"/m/{n}") if since <= h["at"] <= until)
+    return len(times), [later - earlier for earlier, later in zip(times, times[1:])]
+
+
+def test_three_processes_on_three_nodes_check_each_monitor_once(cluster, galera_app, target, tmp_path):
+    testapp, auth = galera_app
+    for n in range(MONITORS):
+        new_monitor(testapp, auth, name=f"m{n}", url=f"{target.url}/m/{n}", interval=INTERVAL, timeout=1)
+    logs = [tmp_path / f"node{node.n}.log" for node in cluster.nodes]
+    settings = [
+        cluster_settings(node, **{"monitors.scheduler": "true", "metrics.token": TOKEN, "myapp.create_schema": "false"})
+        for node in cluster.nodes
+    ]
+    with (
+        pserve(tmp_path, settings[0], log=logs[0]) as (a, _),
+        pserve(tmp_path, settings[1], log=logs[1]) as (b, _),
+        pserve(tmp_path, settings[2], log=logs[2]) as (c, _),
+    ):
+        wait_until(lambda: all(target.hits_on(f"/m/{n}") for n in range(MONITORS)), timeout=30)
+        started = time.monotonic()
+        wait_until(lambda: time.monotonic() > started + 5 * INTERVAL, timeout=30)
+        ended = time.monotonic()
+        stats = [health(url)["scheduler"] for url in (a, b, c)]
+    assert sum(1 for s in stats if s["checks"] > 0) >= 2, stats  # the nodes share the work
+    for n in range(MONITORS):
+        count, gaps = gaps_of(target, n, started, ended)
+        assert min(gaps) > INTERVAL * 0.5, (n, gaps)  # never checked twice in one interval
+        assert max(gaps) < INTERVAL * 1.5, (n, gaps)  # nor skipped
+        assert 4 <= count <= 6, (n, count)
+    conflicts = sum(s["conflicts"] for s in stats)
+    text = "".join(log.read_text() for log in logs)
+    assert "Traceback" not in text and "failed:" not in text, text[-3000:]
+    print(f"\nclaims lost to another node: {conflicts} over {sum(s['checks'] for s in stats)} checks")

@@ -1,0 +1,3 @@
+"""Fixtures shared with the monitors' tests."""
+
+from ..monitors.conftest import owner  # noqa: F401 (fixture)
