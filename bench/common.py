@@ -22,8 +22,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 
 
-def mysql(db=None, **kw):
-    return pymysql.connect(**MYSQL, database=db, autocommit=True, **kw)
+def mysql(db=None, port=MYSQL["port"], **kw):
+    return pymysql.connect(**{**MYSQL, "port": port}, database=db, autocommit=True, **kw)
 
 
 def free_port():
@@ -121,13 +121,14 @@ METRICS_TOKEN = "bench-metrics-token-0123456789"
 
 
 @contextlib.contextmanager
-def production_app(port, root=ROOT, **settings):
-    """A temporary copy of production.ini listening on ``port`` against the bench database, migrated.
+def production_app(port, root=ROOT, db_port=MYSQL["port"], **settings):
+    """A temporary copy of production.ini listening on ``port`` against the bench database (on the server at
+    ``db_port``), migrated.
 
     Yields (ini path, environment): start it with ``server(["pserve", ini], url, env=env)``.
     ``settings`` replace lines of the ini (``threads=8``, ``auth.argon2_time_cost=1``).
     """
-    with mysql() as conn, conn.cursor() as cur:
+    with mysql(port=db_port) as conn, conn.cursor() as cur:
         cur.execute(f"CREATE DATABASE IF NOT EXISTS {BENCH_DB} CHARACTER SET utf8mb4")
     with open(os.path.join(root, "production.ini")) as f:
         ini = re.sub(r"(?m)^listen = .*$", f"listen = 127.0.0.1:{port}", f.read())
@@ -137,7 +138,7 @@ def production_app(port, root=ROOT, **settings):
         if not found:
             ini = ini.replace("[app:main]\n", f"[app:main]\n{line}\n", 1)
     env = {
-        "MYAPP_DATABASE_URL": f"mysql+aiomysql://root@127.0.0.1:3306/{BENCH_DB}",
+        "MYAPP_DATABASE_URL": f"mysql+aiomysql://root@127.0.0.1:{db_port}/{BENCH_DB}",
         "MYAPP_SESSION_SECRET": "bench-only-secret-0123456789-0123456789",
         "MYAPP_METRICS_TOKEN": METRICS_TOKEN,
     }

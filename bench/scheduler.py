@@ -91,9 +91,9 @@ def dns_server():
     return f"127.0.0.1:{server.server.server_address[1]}"
 
 
-def insert_monitors(count, interval, start):
+def insert_monitors(count, interval, start, db_port=3306):
     """``count`` monitors of one user, due at moments spread evenly over one interval from ``start``."""
-    engine = sqlalchemy.create_engine(f"mysql+pymysql://root@127.0.0.1:3306/{BENCH_DB}")
+    engine = sqlalchemy.create_engine(f"mysql+pymysql://root@127.0.0.1:{db_port}/{BENCH_DB}")
     with engine.begin() as conn:
         user_id = conn.execute(sqlalchemy.text("SELECT id FROM users WHERE email = 'bench@example.com'")).scalar()
         now = utcnow()
@@ -161,7 +161,7 @@ def gaps_report(engine, interval, since, until):
     return in_window, never, missed, twice
 
 
-def main(argv=None):
+def arguments(argv=None, **defaults):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--monitors", type=int, default=10000)
     parser.add_argument("--interval", type=int, default=60)
@@ -169,9 +169,19 @@ def main(argv=None):
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--concurrency", type=int, default=100, help="monitors.max_concurrency of each process")
     parser.add_argument("--mix", default=None, help="percentages of HTTP,TCP,DNS,heartbeat monitors (100,0,0,0)")
-    args = parser.parse_args(argv)
+    parser.set_defaults(**defaults)
+    return parser.parse_args(argv)
 
-    with mysql() as conn, conn.cursor() as cur:
+
+def main(argv=None):
+    args = arguments(argv)
+    report(args, measure(args))
+
+
+def measure(args, db_ports=(3306,), db_pids=()):
+    """Run the benchmark: process n uses the database server at ``db_ports[n % len(db_ports)]`` (the first
+    holds the schema; the others replicate it); ``db_pids``: the servers' processes, whose CPU is counted."""
+    with mysql(port=db_ports[0]) as conn, conn.cursor() as cur:
         cur.execute(f"DROP DATABASE IF EXISTS {BENCH_DB}")
     target_port = free_port()
     target = f"http://127.0.0.1:{target_port}"
@@ -185,7 +195,7 @@ def main(argv=None):
     }
     with server(python("-m", "bench.target", "serve", str(target_port)), target + "/", cpu=TARGET_CPU):
         ports = [free_port() for _ in range(args.processes)]
-        with production_app(ports[0], **settings) as (first_ini, env):
+        with production_app(ports[0], db_port=db_ports[0], **settings) as (first_ini, env):
             script(
                 ROOT,
                 env,
@@ -207,12 +217,21 @@ def main(argv=None):
                         f.write(text)
                     stack.callback(os.remove, path)
                     inis.append(path)
+                envs = [
+                    {
+                        **env,
+                        "MYAPP_DATABASE_URL": env["MYAPP_DATABASE_URL"].replace(
+                            f":{db_ports[0]}/", f":{db_ports[n % len(db_ports)]}/"
+                        ),
+                    }
+                    for n in range(args.processes)
+                ]
                 processes = [
-                    stack.enter_context(server(["pserve", ini], url + "/api/health", env=env))
-                    for ini, url in zip(inis, urls)
+                    stack.enter_context(server(["pserve", ini], url + "/api/health", env=process_env))
+                    for ini, url, process_env in zip(inis, urls, envs)
                 ]
                 start = utcnow() + datetime.timedelta(seconds=2)
-                engine, rows = insert_monitors(args.monitors, args.interval, start)
+                engine, rows = insert_monitors(args.monitors, args.interval, start, db_ports[0])
                 resolver = dns_server() if args.mix else None
                 for n, (row, kind) in enumerate(zip(rows, kinds_of(args.monitors, args.mix))):
                     row.update(kind=kind, **kind_fields(kind, n, target, target_port, resolver))
@@ -222,10 +241,12 @@ def main(argv=None):
                 time.sleep(max(0.0, warm))  # the first round: every monitor checked once
                 since = utcnow()
                 cpu_before = [cpu_seconds(p.pid) for p in processes]
+                db_before = [cpu_seconds(pid) for pid in db_pids]
                 wall_before = time.monotonic()
                 time.sleep(args.rounds * args.interval)
                 wall = time.monotonic() - wall_before
                 cpu = sum(cpu_seconds(p.pid) for p in processes) - sum(cpu_before)
+                db_cpu = sum(cpu_seconds(pid) for pid in db_pids) - sum(db_before)
                 until = utcnow()
                 stats = [health(url)["scheduler"] for url in urls]
             in_window, never, missed, twice = gaps_report(engine, args.interval, since, until)
@@ -238,7 +259,22 @@ def main(argv=None):
                 cwd=ROOT,
             ).stdout
         )
+    return {
+        "wall": wall,
+        "cpu": cpu,
+        "db_cpu": db_cpu,
+        "in_window": in_window,
+        "never": never,
+        "missed": missed,
+        "twice": twice,
+        "stats": stats,
+        "ceiling": ceiling,
+    }
 
+
+def report(args, result):
+    wall, cpu, in_window, stats, ceiling = (result[k] for k in ("wall", "cpu", "in_window", "stats", "ceiling"))
+    missed, never, twice = result["missed"], result["never"], result["twice"]
     needed = args.monitors / args.interval
     rate = in_window / wall
     print(
@@ -253,7 +289,8 @@ def main(argv=None):
         late = s["lateness_ms"]
         print(
             f"  process {n}    {s['checks']:8d} checks; lateness p50 {late['p50']} ms, p99 {late['p99']} ms, "
-            f"max {late['max']} ms (latest {late['of_checks']}); results lost {s['results_lost']}"
+            f"max {late['max']} ms (latest {late['of_checks']}); results lost {s['results_lost']}, "
+            f"conflicts {s.get('conflicts', 0)}"
         )
     per_check = cpu / max(in_window, 1) * 1e6
     print(

@@ -9,6 +9,9 @@ Nothing is wrong then: a background task counts it and goes on (the rows went to
 request is tried again from the start (pyramid_retry, set up here).
 """
 
+import asyncio
+import random
+
 LOST = 1213  # ER_LOCK_DEADLOCK: "Deadlock found when trying to get lock; try restarting transaction"
 
 
@@ -31,3 +34,9 @@ def failed(log, exc, what):
         return True
     log.warning("%s failed: %s", what, said(exc))
     return False
+
+
+async def pause(attempt):
+    """Before trying a lost transaction again: a moment, longer after each attempt and not the same for all
+    writers, so that what it lost to is done (a Galera node applies another's writes a few ms later)."""
+    await asyncio.sleep(random.uniform(0.01, 0.05) * attempt)

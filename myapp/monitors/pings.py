@@ -43,7 +43,7 @@ log = logging.getLogger(__name__)
 BATCH = 200  # pings written in one transaction, at most (a longer batch would keep those waiting for it longer)
 BEHIND = 5000  # pings waiting for the writers past which a ping waits for its write too (they keep up, or slow it)
 MAX_KNOWN = 200000  # tokens a process remembers
-WRITE_ATTEMPTS = 2  # a batch that meets a deadlock (another writer's rows) is written again once
+WRITE_ATTEMPTS = 5  # a batch that loses to another writer (a deadlock, a Galera conflict) is written again
 RETRY_SECONDS = 1.0  # while the database is away, pings answered already are written again this often
 RUN_LIMIT = datetime.timedelta(hours=24)  # a /start older than this is not the start of the run a ping ends
 TOKEN = r"[0-9a-fA-F-]{36}"
@@ -242,10 +242,14 @@ class Pinger:
         """The answers to ``batch``, written in a transaction (the error instead, when it cannot be)."""
         for attempt in range(1, WRITE_ATTEMPTS + 1):
             try:
-                return await in_session(state, lambda session: self.write(session, batch))
+                answers = await in_session(state, lambda session: self.write(session, batch))
+                self.written += answers.count("ok")  # committed: a transaction that lost wrote nothing
+                return answers
             except DBAPIError as exc:
-                self.conflicts += conflicts.failed(log, exc, f"writing {len(batch)} pings (attempt {attempt})")
                 error = exc
+                if conflicts.failed(log, exc, f"writing {len(batch)} pings (attempt {attempt})"):
+                    self.conflicts += 1
+                    await conflicts.pause(attempt)  # the other writer's commit, applied here, comes first
         return [error] * len(batch)
 
     async def write(self, session, batch):
@@ -297,7 +301,6 @@ class Pinger:
             await session.execute(_RUN_STARTED, [{"monitor_id": m, "started": s} for m, s in changed])
         if stored:
             await session.execute(_INSERT, stored)
-        self.written += len(stored)
         return answers
 
 

@@ -183,7 +183,7 @@ class Scheduler:
         try:
             lateness = max(0.0, (utcnow() - claim.due_at).total_seconds())
             self.lateness.append(lateness)
-            log.debug("checking monitor %s, %.1f ms late", claim.monitor_id, lateness * 1000)
+            log.debug("checking monitor %s due %s, %.1f ms late", claim.monitor_id, claim.due_at, lateness * 1000)
             self._checking[claim.monitor_id] = asyncio.current_task()
             return await run_check(state, claim.row)
         finally:

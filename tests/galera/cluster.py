@@ -20,6 +20,8 @@ from ..conftest import MYSQL_URL
 from ..faults.mariadb import INSTALL_DB, MARIADBD, free_port
 
 PROVIDER = "/usr/lib/galera/libgalera_smm.so"
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+HAPROXY = shutil.which("haproxy", path="/usr/sbin:/usr/bin:" + os.environ.get("PATH", "")) or "/usr/sbin/haproxy"
 #: as root, the nodes run as this user: the rsync daemon a joining node starts for its snapshot would
 #: otherwise drop to "nobody", who may not write the data directory
 USER = "mysql"
@@ -29,7 +31,8 @@ EVS = "evs.keepalive_period=PT0.5S;evs.suspect_timeout=PT2S;evs.inactive_timeout
 
 def available():
     """What is missing to run a cluster here, or None."""
-    missing = [p for p in (PROVIDER, MARIADBD, INSTALL_DB, shutil.which("rsync") or "rsync") if not os.path.exists(p)]
+    needed = (PROVIDER, MARIADBD, INSTALL_DB, shutil.which("rsync") or "rsync", HAPROXY)
+    missing = [p for p in needed if not os.path.exists(p)]
     return ", ".join(missing) or None
 
 
@@ -152,6 +155,54 @@ class Node:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+
+
+class Proxy:
+    """HAProxy in front of the cluster as deploy/haproxy.cfg has it: every connection to the first node, to a
+    backup when deploy/galera-check (which logs in as "haproxy") says the node is not ready."""
+
+    def __init__(self, cluster):
+        self.cluster, self.port = cluster, free_port()
+        self.config = os.path.join(cluster.directory, "haproxy.cfg")
+        self.process = None
+
+    @property
+    def url(self):
+        driver = make_url(MYSQL_URL).get_driver_name()
+        return f"mysql+{driver}://root@127.0.0.1:{self.port}/{self.cluster.database}"
+
+    def start(self):
+        servers = "".join(
+            f"    server node{node.n} 127.0.0.1:{node.port} check{'' if node.n == 1 else ' backup'}\n"
+            for node in self.cluster.nodes
+        )
+        check = os.path.join(ROOT, "deploy", "galera-check")
+        with open(self.config, "w") as f:
+            f.write(
+                "global\n    insecure-fork-wanted\n    external-check\n"
+                "defaults\n    mode tcp\n    timeout connect 3s\n    timeout client 1h\n    timeout server 1h\n"
+                f"listen galera\n    bind 127.0.0.1:{self.port}\n    option external-check\n"
+                f"    external-check path /usr/bin:/bin\n    external-check command {check}\n"
+                "    default-server inter 500ms fall 2 rise 2 on-marked-down shutdown-sessions\n" + servers
+            )
+        with self.cluster.nodes[0].connect() as conn, conn.cursor() as cursor:
+            cursor.execute("CREATE USER IF NOT EXISTS 'haproxy'@'127.0.0.1'")
+        with open(os.path.join(self.cluster.directory, "haproxy.log"), "wb") as log:
+            self.process = subprocess.Popen([HAPROXY, "-db", "-f", self.config], stdout=log, stderr=log)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                pymysql.connect(host="127.0.0.1", port=self.port, user="root", connect_timeout=1).close()
+                return self
+            except pymysql.err.MySQLError:
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("HAProxy did not start") from None
+                time.sleep(0.1)
+
+    def stop(self):
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(10)
 
 
 class Cluster:

@@ -1,6 +1,7 @@
 """myapp on a three-node Galera cluster, one process per node (every node takes writes): each due check runs
 once, and what two nodes claim at once is settled by the cluster and handled as a lost claim, quietly."""
 
+import concurrent.futures
 import json
 import time
 import urllib.request
@@ -55,3 +56,41 @@ def test_three_processes_on_three_nodes_check_each_monitor_once(cluster, galera_
     text = "".join(log.read_text() for log in logs)
     assert "Traceback" not in text and "failed:" not in text, text[-3000:]
     print(f"\nclaims lost to another node: {conflicts} over {sum(s['checks'] for s in stats)} checks")
+
+
+def test_pings_through_three_nodes_are_each_written_once(cluster, galera_app, tmp_path):
+    """Heartbeats pinged through the three processes at once: the rows of one monitor are written from three
+    nodes, conflicts are written again, and every ping is stored once."""
+    testapp, auth = galera_app
+    monitors = [new_monitor(testapp, auth, name=f"job{n}", kind="heartbeat", interval=600, grace=60) for n in range(5)]
+    settings = [
+        cluster_settings(node, **{"metrics.token": TOKEN, "myapp.create_schema": "false"}) for node in cluster.nodes
+    ]
+    logs = [tmp_path / f"process{n}.log" for n in range(3)]
+    sent = 0
+    with (
+        pserve(tmp_path, settings[0], log=logs[0]) as (a, _),
+        pserve(tmp_path, settings[1], log=logs[1]) as (b, _),
+        pserve(tmp_path, settings[2], log=logs[2]) as (c, _),
+        concurrent.futures.ThreadPoolExecutor(12) as pool,
+    ):
+
+        def ping(url, monitor):
+            with urllib.request.urlopen(url + monitor["ping_url"].removeprefix("http://localhost"), timeout=30) as res:
+                return res.read()
+
+        for _ in range(20):  # each monitor pinged through each process at once, 20 times
+            answers = list(pool.map(lambda job: ping(*job), [(u, m) for u in (a, b, c) for m in monitors]))
+            assert answers == [b"OK\n"] * 15
+            sent += 15
+        wait_until(lambda: sum(health(url)["pings"]["written"] for url in (a, b, c)) >= sent, timeout=30)
+        conflicts = sum(health(url)["pings"]["conflicts"] for url in (a, b, c))
+    with cluster.nodes[0].connect() as conn, conn.cursor() as cursor:
+        cursor.execute(f"SELECT monitor_id, COUNT(*) FROM {cluster.database}.pings GROUP BY monitor_id")
+        stored = dict(cursor.fetchall())
+    assert stored == {m["id"]: 60 for m in monitors}  # 3 processes x 20 rounds, none lost, none twice
+    for monitor in monitors:
+        assert testapp.get(f"/api/monitors/{monitor['id']}", headers=auth).json["state"] == "UP"
+    said = "".join(log.read_text() for log in logs)
+    assert "1213" not in said and "Traceback" not in said, said[-3000:]
+    print(f"\npings: {sent} sent through three nodes, {conflicts} batches lost to another node and written again")

@@ -183,8 +183,10 @@ def test_maintenance_to_announce_is_shown_ahead_of_time(acme, testapp, target):
     hidden = new_monitor(testapp, auth, name="hidden", url=target.url + "/ok")
     assert "Scheduled maintenance" not in public(testapp).text  # and kept rendered: a window's save forgets it
 
+    soon, soon_over = in_days(2), in_days(2, 2)  # once: the seconds must not move between the two calls
+
     def window(name, **fields):
-        body = {"name": name, "kind": "once", "starts_at": in_days(2), "ends_at": in_days(2, 2), **fields}
+        body = {"name": name, "kind": "once", "starts_at": soon, "ends_at": soon_over, **fields}
         testapp.post_json("/api/maintenance", {"announce": True, **body}, headers=auth, status=201)
 
     window("db upgrade", monitor_ids=[monitor["id"]])
@@ -208,7 +210,7 @@ def test_maintenance_to_announce_is_shown_ahead_of_time(acme, testapp, target):
     assert set(items) == {"db upgrade", "now, for all", "every sunday"}
     assert list(items)[0] == "now, for all" and items["now, for all"].find(class_="badge")  # on now, first
     assert "API" in items["db upgrade"].text and "hidden" not in section.text
-    assert items["db upgrade"].find("time")["datetime"] == in_days(2)
+    assert items["db upgrade"].find("time")["datetime"] == soon
 
 
 def test_the_next_time_of_a_window():
