@@ -126,7 +126,7 @@ def attempts(request):
 
 def back_off(event):
     """Before a request runs again: a moment, as conflicts.pause (this thread waits, not a loop)."""
-    time.sleep(random.uniform(0.01, 0.05) * event.environ.get("retry.attempt", 1))
+    time.sleep(random.uniform(0.01, 0.05) * (event.environ.get("retry.attempt", 0) + 1))  # 0: the first failed
 
 
 def retry_if_lost(exc):
