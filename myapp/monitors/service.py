@@ -448,6 +448,7 @@ STATE_COLUMNS = (
     Monitor.claimed_by,
     Monitor.due_at,
     Monitor.next_check_at,
+    Monitor.last_check_at,
     Monitor.version,
     Monitor.recent,
 )
@@ -545,8 +546,14 @@ async def record(session, outcomes, on_flips=()):
             if row is None:
                 continue  # deleted meanwhile
             done, now = steps.get(row.id, ([], row))
-            if outcome.owner is not None and now.claimed_by != outcome.owner:
-                continue  # paused or retaken meanwhile (or this claim's result is written already)
+            if outcome.owner is not None and (
+                now.claimed_by != outcome.owner
+                or now.last_check_at is not None
+                and outcome.result.at < now.last_check_at
+            ):
+                # paused or retaken meanwhile, or this claim's result is written already; or the result of an
+                # earlier claim of this process, kept while its database was away: others have checked since
+                continue
             in_window = any(maintenance.active(w, outcome.result.at) for w in windows.get(row.id, ()))
             change = step(Snapshot.of(now), outcome.result, in_window)
             fields = vars(now) if isinstance(now, types.SimpleNamespace) else now._asdict()

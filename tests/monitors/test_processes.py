@@ -70,3 +70,33 @@ def test_three_processes_check_each_due_monitor_once(app, app_settings, backend,
         hits = len(target.hits_on(f"/m/{n}"))
         # each check stored once; the one in flight when its process stopped may not be
         assert hits - 1 <= stored.get(monitor_id, 0) <= hits, (n, hits, stored.get(monitor_id))
+
+
+def test_a_result_older_than_the_last_check_is_not_recorded(app, testapp, owner, target):
+    """A process whose database was away keeps the results of its claims; by the time it writes them, it may
+    hold a new claim on the same monitor (its old ones ran out and others checked meanwhile). The old result
+    must not be recorded over the newer ones: it would open an incident for an outage that is over."""
+    import datetime
+
+    from myapp.models.meta import utcnow
+    from myapp.monitors import service
+    from myapp.monitors.state import Result
+
+    from ..conftest import in_app
+
+    monitor = new_monitor(testapp, owner[1], url=target.url + "/ok", failures_to_down=1)
+    now = utcnow()
+    run_sql(
+        app,
+        "UPDATE monitors SET claimed_by = 'p1', last_check_at = :now, state = 'UP' WHERE id = :id",
+        now=now,
+        id=monitor["id"],
+    )
+    stale = Result(at=now - datetime.timedelta(seconds=30), ok=False, status_code=500, latency_ms=1, error="500")
+
+    async def write(session):
+        return await service.record(session, [service.Outcome(monitor["id"], stale, owner="p1")])
+
+    assert in_app(app, write) == []
+    assert run_sql(app, "SELECT state, fail_streak FROM monitors") == [("UP", 0)]
+    assert run_sql(app, "SELECT COUNT(*) FROM check_results") == [(0,)]
