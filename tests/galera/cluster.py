@@ -8,7 +8,6 @@ joins takes a snapshot of another over rsync (SST), or the writes it missed from
 import getpass
 import os
 import shutil
-import signal
 import subprocess
 import tempfile
 import time
@@ -17,7 +16,7 @@ import pymysql
 from sqlalchemy.engine import make_url
 
 from ..conftest import MYSQL_URL
-from ..faults.mariadb import INSTALL_DB, MARIADBD, free_port
+from ..faults.mariadb import INSTALL_DB, MARIADBD, PrivateMariaDB, free_port
 
 PROVIDER = "/usr/lib/galera/libgalera_smm.so"
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -36,7 +35,9 @@ def available():
     return ", ".join(missing) or None
 
 
-class Node:
+class Node(PrivateMariaDB):
+    """One node; connect, freeze, thaw, kill and stop as a private MariaDB (tests/faults/mariadb.py)."""
+
     def __init__(self, cluster, n):
         self.cluster, self.n = cluster, n
         self.directory = os.path.join(cluster.directory, f"node{n}")
@@ -126,35 +127,8 @@ class Node:
             row = cursor.fetchone()
         return row[1] if row else None
 
-    def connect(self, **kw):
-        return pymysql.connect(host="127.0.0.1", port=self.port, user="root", password="", autocommit=True, **kw)
-
-    def freeze(self):
-        """Partitioned away: the process stops answering anyone (SIGSTOP), the others go on without it."""
-        self.process.send_signal(signal.SIGSTOP)
-        self.frozen = True
-
-    def thaw(self):
-        self.process.send_signal(signal.SIGCONT)
-        self.frozen = False
-
-    def kill(self):
-        if self.frozen:
-            self.thaw()
-        self.process.send_signal(signal.SIGKILL)
-        self.process.wait()
-
-    def stop(self, timeout=60):
-        if self.process is None or self.process.poll() is not None:
-            return
-        if self.frozen:
-            self.thaw()
-        self.process.terminate()
-        try:
-            self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+    def stop(self, timeout=60):  # a node may be donating a snapshot: longer than a lone server
+        super().stop(timeout)
 
 
 class Proxy:
