@@ -78,6 +78,7 @@ def includeme(config):
     config.add_route("api.monitor.check", f"/api/monitors/{MONITOR}/check", factory=MonitorResource)
     config.add_route("api.monitor.results", f"/api/monitors/{MONITOR}/results", factory=MonitorResource)
     config.add_route("api.monitor.pings", f"/api/monitors/{MONITOR}/pings", factory=MonitorResource)
+    config.add_route("api.monitor.refused", f"/api/monitors/{MONITOR}/refused", factory=MonitorResource)
     config.add_route("api.monitor.incidents", f"/api/monitors/{MONITOR}/incidents", factory=MonitorResource)
     config.add_route("api.incidents", "/api/incidents", factory=Account)
     config.add_route("api.checks", "/api/checks", factory=Account)

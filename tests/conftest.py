@@ -39,7 +39,7 @@ MYSQL_URL = os.environ.get("MYAPP_TEST_MYSQL_URL", "mysql+aiomysql://root@127.0.
 #: (a newer checkout's run leaves tables this one does not know; they are the tests' all the same)
 MARKER = "myapp_test_suite"
 #: tables the tests themselves create, besides the application's own
-TEST_TABLES = {"alembic_version", "uow_probe", "raw_users", MARKER}
+TEST_TABLES = {"alembic_version", "uow_probe", "raw_users", "writes_parent", "writes_probe", MARKER}
 ON_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 

@@ -14,10 +14,8 @@ import os
 import socket
 import uuid
 
-from sqlalchemy.exc import DBAPIError
-
 from ..aio import loop_state
-from ..models import conflicts, in_session
+from ..models import conflicts, in_session, writes
 from ..models.meta import utcnow
 from . import messages, sender, service
 from .kinds import Sending
@@ -76,15 +74,15 @@ class Outbox:
             self.channels,
         )
         try:
-            return await in_session(state, lambda s: service.claim(s, self.owner, room, sharing))
-        except DBAPIError as exc:
+            return await in_session(state, lambda s: service.claim(s, self.owner, room, sharing), writes.DEADLINE)
+        except writes.FAILURES as exc:
             self.conflicts += conflicts.failed(log, exc, "claiming deliveries")
             return [], False
 
     async def _remind(self, state):
         try:
-            await in_session(state, service.remind)
-        except DBAPIError as exc:  # another process's pass, or the next one, writes them
+            await in_session(state, service.remind, writes.DEADLINE)
+        except writes.FAILURES as exc:  # another process's pass, or the next one, writes them
             self.conflicts += conflicts.failed(log, exc, "writing reminders")
 
     def sending(self, state):
@@ -129,12 +127,14 @@ class Outbox:
                 attempt.error,
             )
         settings = self.settings
-        try:
-            await in_session(
-                state,
-                lambda s: service.finish(
-                    s, self.owner, [(claimed, attempt)], settings.max_attempts, settings.backoff_seconds
-                ),
-            )
-        except DBAPIError as exc:  # the claim runs out and the delivery is tried again: at least once
-            self.conflicts += conflicts.failed(log, exc, f"recording delivery {claimed.key}")
+
+        async def finish(session, done):
+            await service.finish(session, self.owner, done, settings.max_attempts, settings.backoff_seconds)
+
+        done = await writes.write(state, [(claimed, attempt)], finish, f"recording delivery {claimed.key}")
+        self.conflicts += done.conflicts  # unwritten: the claim runs out and it is sent again (at least once)
+        if done.refused:
+            try:
+                await in_session(state, lambda s: service.give_up(s, self.owner, claimed, done.refused[0][1]))
+            except writes.FAILURES as exc:
+                log.warning("delivery %s: its attempt could not be recorded: %s", claimed.key, writes.describe(exc))

@@ -474,6 +474,16 @@ async def finish(session, owner, done, max_attempts, base_seconds):
         )
 
 
+async def give_up(session, owner, claimed, why):
+    """A delivery whose attempt the database would not record: failed for good, with the reason, rather than
+    sent again each time its claim runs out."""
+    await session.execute(
+        update(_TABLE)
+        .where(_TABLE.c.id == claimed.id, _TABLE.c.claimed_by == owner)
+        .values(status="failed", claimed_by=None, last_error=f"its attempt could not be recorded: {why}"[:300])
+    )
+
+
 async def record_test(session, channel, key, doc, attempt):
     """A test message sent from a request: kept with the channel's deliveries, with its one attempt."""
     result = await session.execute(

@@ -23,6 +23,7 @@ from .monitor import (
     Ping,
     StatusPage,
     StatusPageMonitor,
+    WriteError,
 )
 from .schema import check_revision, upgrade
 from .unit_of_work import get_dbsession, in_session, run_in_session
@@ -49,6 +50,7 @@ __all__ = [
     "ThrottleHit",
     "User",
     "WebSession",
+    "WriteError",
     "database_url",
     "get_dbsession",
     "in_session",

@@ -11,6 +11,7 @@ every write, for compare-and-swap.
 import datetime
 
 from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, false
+from sqlalchemy.dialects import mysql
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .meta import Base, BigId, Moment
@@ -47,6 +48,11 @@ class Monitor(Base):
     ping_token: Mapped[str | None] = mapped_column(String(36), default=None)
     ping_hash: Mapped[str | None] = mapped_column(String(64), default=None, unique=True)
     run_started_at: Mapped[datetime.datetime | None] = mapped_column(Moment, default=None)  # heartbeat: /start
+    #: heartbeat: pings stored so far (each ping's ``seq``), and the minute its pings are counted in (the limit
+    #: a minute holds across processes: they count here, under the row's lock)
+    ping_seq: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    ping_window_at: Mapped[datetime.datetime | None] = mapped_column(Moment, nullable=True)
+    ping_window_count: Mapped[int] = mapped_column(Integer, server_default="0")
     method: Mapped[str] = mapped_column(String(8), default="GET")
     headers: Mapped[dict | None] = mapped_column(JSON, default=None)
     body: Mapped[str | None] = mapped_column(Text, default=None)
@@ -92,14 +98,19 @@ class Monitor(Base):
 
 
 RECENT_POINTS = 30
+RECENT_LENGTH = Monitor.__table__.c.recent.type.length
 
 
 def with_recent(recent, result):
-    """``recent`` with ``result`` added at the end, and the oldest points dropped past RECENT_POINTS."""
+    """``recent`` with ``result`` added at the end, and the oldest points dropped past RECENT_POINTS, or past
+    what the column holds (a heartbeat's points are run times: hours are eight digits)."""
     mark = "!" if not result.ok else "~" if result.slow else ""
     points = (recent.split(",") if recent else [])[-(RECENT_POINTS - 1) :]
     points.append(f"{mark}{result.latency_ms}")
-    return ",".join(points)
+    text = ",".join(points)
+    while len(text) > RECENT_LENGTH:
+        text = text.partition(",")[2]
+    return text
 
 
 class CheckResult(Base):
@@ -124,16 +135,34 @@ class Ping(Base):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
     monitor_id: Mapped[int] = mapped_column(ForeignKey("monitors.id", ondelete="CASCADE"))
+    seq: Mapped[int] = mapped_column(BigInteger, server_default="0")  # its number, of its monitor's
     at: Mapped[datetime.datetime] = mapped_column(Moment, index=True)
     event: Mapped[str] = mapped_column(String(8))  # PING_EVENTS
     exit_status: Mapped[int | None] = mapped_column(Integer, default=None)
     duration_ms: Mapped[int | None] = mapped_column(Integer, default=None)  # since its /start
     method: Mapped[str] = mapped_column(String(8))
     source: Mapped[str | None] = mapped_column(String(64), default=None)  # the sender's address
-    body: Mapped[str | None] = mapped_column(Text, default=None)  # bounded (monitors.ping_body_bytes)
+    #: bounded in bytes (monitors.ping_body_bytes, at most PING_BODY_MAX): MEDIUMTEXT on MySQL, whose TEXT
+    #: holds 65,535 bytes
+    body: Mapped[str | None] = mapped_column(Text().with_variant(mysql.MEDIUMTEXT(), "mysql", "mariadb"), default=None)
 
 
 PING_EVENTS = ("success", "start", "fail")
+PING_BODY_MAX = 100000
+
+
+class WriteError(Base):
+    """Something of a monitor's that the database would not store (a ping, a check's result): its owner sees
+    it on the monitor's page and in the API; the rest of its batch was stored (models.writes)."""
+
+    __tablename__ = "write_errors"
+    __table_args__ = (Index("ix_write_errors_monitor_id_id", "monitor_id", "id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True, autoincrement=True)
+    monitor_id: Mapped[int] = mapped_column(ForeignKey("monitors.id", ondelete="CASCADE"))
+    at: Mapped[datetime.datetime] = mapped_column(Moment, index=True)
+    what: Mapped[str] = mapped_column(String(10))  # "ping", "result"
+    error: Mapped[str] = mapped_column(String(300))
 
 
 class Incident(Base):

@@ -104,12 +104,24 @@ def _closed(task):
         log.warning("rolling back an abandoned request's database session failed: %s: %s", type(exc).__name__, exc)
 
 
-async def in_session(state, fn):
-    """Await ``fn(session)`` as one unit of work on the loop whose state this is (background tasks)."""
-    async with state.db_sessions() as session:
-        result = await fn(session)
-        await session.commit()
-        return result
+async def in_session(state, fn, deadline=None):
+    """Await ``fn(session)`` as one unit of work on the loop whose state this is (background tasks), within
+    ``deadline`` seconds when given; its result.  A unit of work that fails is rolled back; one cut short (the
+    deadline, a cancellation) drops its connection instead: a rollback would wait on a server that may not
+    answer (a frozen one answers nothing), holding the connection, and the caller, as long."""
+    session = state.db_sessions()
+    try:
+        async with asyncio.timeout(deadline):
+            result = await fn(session)
+            await session.commit()
+    except BaseException as exc:
+        if isinstance(exc, (asyncio.CancelledError, TimeoutError)):
+            await asyncio.shield(session.invalidate())
+        else:
+            await _close(session)
+        raise
+    await _close(session)
+    return result
 
 
 def run_in_session(registry, fn):

@@ -23,6 +23,7 @@ from .schema import (
     PingPage,
     Probe,
     ProbeResults,
+    RefusedPage,
     ResultPage,
     validate_patch,
 )
@@ -272,6 +273,20 @@ async def list_pings(request):
         request.dbsession, request.context.monitor.id, query.limit, query.cursor
     )
     return {"pings": [ping_json(p) for p in pings], "next_cursor": str(next_cursor) if next_cursor else None}
+
+
+@view_config(
+    route_name="api.monitor.refused",
+    request_method="GET",
+    renderer="json",
+    permission="view",
+    responses={200: RefusedPage},
+)
+async def list_refused(request):
+    """What of the monitor the database would not store (a ping, a check's result), newest first: the 20
+    latest, kept as long as raw results.  The rest of their batches was stored."""
+    refused = await service.list_write_errors(request.dbsession, request.context.monitor.id)
+    return {"refused": [{"at": iso(r.at), "what": r.what, "error": r.error} for r in refused]}
 
 
 def ping_json(ping):

@@ -299,7 +299,9 @@ async def monitor_page(request):
     incidents, _ = await service.list_incidents(session, request.context.owner_id, 20, monitor_id=monitor.id)
     uptime = (await service.uptimes(session, [monitor.id]))[monitor.id]
     pings = (await service.list_pings(session, monitor.id, 20))[0] if monitor.kind == "heartbeat" else []
+    refused = await service.list_write_errors(session, monitor.id, 5)
     return {
+        "refused": refused,
         "monitor": monitor,
         "ping_url": request.route_url("ping", token=monitor.ping_token) if monitor.ping_token else None,
         "pings": pings,

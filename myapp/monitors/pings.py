@@ -2,19 +2,21 @@
 or HEAD, from cron jobs, backups and anything that can fetch a URL.
 
 Pings are unauthenticated by design (the token is the secret), so a ping costs little and says nothing:
-the answer is "OK" (or 404, 429), the token is found by its SHA-256 (no comparison an attacker could time
-on the token itself), a monitor takes at most ``monitors.pings_per_minute`` in a process, and a body is
-kept up to ``monitors.ping_body_bytes``.
+the answer is "OK" (or 404, 429, 503), the token is found by its SHA-256 (no comparison an attacker could
+time on the token itself), and a body is kept up to ``monitors.ping_body_bytes`` bytes as stored.
 
-Pings are written in batches by the service loop's writers: whatever waits goes in one transaction (the
-monitors' results and deadlines through ``service.record``, the start of a run, the pings themselves).
-Under load the batches grow, not the transactions.  The first ping of a monitor in a process waits for
-its write (its token is looked up there: "not found" is said only then); after that, the process knows the
-token and answers at once, and the ping is written with the next batch, within milliseconds.  A process
-stopped with SIGTERM writes what waits before it exits, and pings answered while the database is away
-are written when it is back; a process killed outright loses the pings it answered and had not written
-(docs/heartbeats.md).  When ``BEHIND`` pings wait for the writers, a ping waits for its
-write again: the senders are slowed to what the database takes, and nothing piles up.
+**OK means stored.**  A ping is answered once the transaction that writes it has committed.  The service
+loop's writers (``monitors.ping_writers``) each write whatever has come for them in one transaction: the
+monitors' results and deadlines (through ``Monitoring.record``), the start of a run, the pings themselves.
+Pings that arrive together share one commit, so under load the batches grow, not the transactions.  A ping
+that cannot be written (the database is away, the process stops) is answered 503 and not kept: the sender
+sends it again.  A ping the database refuses for its own reason is answered 422, recorded on its monitor
+(``write_errors``), and the rest of its batch is written (models.writes).
+
+Limits: ``monitors.pings_per_minute`` per monitor, counted on the monitor's row (all processes together;
+each process also stops a flood of one token before it reaches the database); ``monitors.pings_kept`` pings
+per monitor, the oldest deleted as new ones come; ``monitors.ping_misses_per_minute`` unknown tokens per
+client, and a token found unknown is answered 404 from memory for a minute.
 """
 
 import asyncio
@@ -28,12 +30,14 @@ import time
 from pyramid.response import Response
 from pyramid.security import NO_PERMISSION_REQUIRED
 from pyramid.view import view_config
-from sqlalchemy import bindparam, insert, select, update
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import bindparam, delete, insert, select, update
 
-from ..models import Monitor, Ping, conflicts, in_session
+from ..aio import ShuttingDown
+from ..models import Monitor, Ping, in_session, writes
 from ..models.meta import utcnow
+from ..models.monitor import PING_BODY_MAX
 from ..settings import Field, Section
+from . import service
 from .kinds import KINDS
 from .service import Outcome, hash_token
 from .state import Result
@@ -41,18 +45,24 @@ from .state import Result
 log = logging.getLogger(__name__)
 
 BATCH = 200  # pings written in one transaction, at most (a longer batch would keep those waiting for it longer)
-BEHIND = 5000  # pings waiting for the writers past which a ping waits for its write too (they keep up, or slow it)
-MAX_KNOWN = 200000  # tokens a process remembers
-WRITE_ATTEMPTS = 5  # a batch that loses to another writer (a deadlock, a Galera conflict) is written again
-RETRY_SECONDS = 1.0  # while the database is away, pings answered already are written again this often
+DEADLINE = 5.0  # seconds a batch's transaction may take: past it the database counts as away, and pings get 503
+ANSWER_MARGIN = 0.25  # seconds before the request's deadline when a ping that waits for its write gets 503
+RETRY_SECONDS = 1.0  # while the database is away, a writer tries again this often
 RUN_LIMIT = datetime.timedelta(hours=24)  # a /start older than this is not the start of the run a ping ends
+WINDOW = datetime.timedelta(minutes=1)  # monitors.pings_per_minute counts pings in windows this long
+MISS_MEMORY = 60.0  # seconds a token found unknown is answered 404 without a lookup
+MAX_MISSES = 100000  # unknown tokens remembered, at most
 TOKEN = r"[0-9a-fA-F-]{36}"
 EVENT = r"start|fail|25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9]"  # an exit status: 0-255
 
 
 class PingSettings(Section):
-    per_minute: int = Field(30, alias="monitors.pings_per_minute", ge=1, description="per monitor and process")
-    body_bytes: int = Field(10000, alias="monitors.ping_body_bytes", ge=0, le=100000)
+    per_minute: int = Field(30, alias="monitors.pings_per_minute", ge=1, description="per monitor, all processes")
+    body_bytes: int = Field(10000, alias="monitors.ping_body_bytes", ge=0, le=PING_BODY_MAX)
+    kept: int = Field(100, alias="monitors.pings_kept", ge=1, le=10000, description="per monitor, the newest")
+    misses_per_minute: int = Field(
+        20, alias="monitors.ping_misses_per_minute", ge=1, description="unknown tokens per client and process"
+    )
     writers: int = Field(
         3,
         alias="monitors.ping_writers",
@@ -73,8 +83,10 @@ class Incoming:
     source: str | None
     body: str | None
     at: datetime.datetime
-    counted: bool = False  # counted against its monitor's pings a minute already (a known token)
-    answer: asyncio.Future | None = None  # "ok", "missing" or "limited", set by the writer
+    answer: asyncio.Future | None = None  # "ok", "missing", "limited", "refused" or "unwritten", set by the writer
+
+    def __repr__(self):
+        return f"<ping {self.event} of {self.token_hash[:12]}... at {self.at:%H:%M:%S.%f}>"
 
 
 #: what a ping needs of its monitor
@@ -87,17 +99,32 @@ COLUMNS = (
     Monitor.cron,
     Monitor.timezone,
     Monitor.run_started_at,
+    Monitor.ping_seq,
+    Monitor.ping_window_at,
+    Monitor.ping_window_count,
 )
-_FIND = select(*COLUMNS).where(Monitor.ping_hash.in_(bindparam("hashes", expanding=True)), Monitor.kind == "heartbeat")
-_RUN_STARTED = (
-    update(Monitor.__table__).where(Monitor.id == bindparam("monitor_id")).values(run_started_at=bindparam("started"))
+_FIND = (
+    select(*COLUMNS)
+    .where(Monitor.ping_hash.in_(bindparam("hashes", expanding=True)), Monitor.kind == "heartbeat")
+    .order_by(Monitor.id)  # locked in id order, as record locks them: two writers never wait in a circle
+)
+#: what a batch leaves of each monitor it pinged
+_PINGED = (
+    update(Monitor.__table__)
+    .where(Monitor.id == bindparam("monitor_id"))
+    .values(
+        run_started_at=bindparam("started"),
+        ping_seq=bindparam("seq"),
+        ping_window_at=bindparam("window_at"),
+        ping_window_count=bindparam("window_count"),
+    )
 )
 _INSERT = insert(Ping.__table__)
+_PRUNE = delete(Ping.__table__).where(Ping.monitor_id == bindparam("monitor_id"), Ping.seq <= bindparam("last_gone"))
 
 
 class Limiter:
-    """At most ``count`` pings a minute per monitor, by its token's hash (a sliding window, in this process;
-    request threads and the service loop ask it)."""
+    """At most ``count`` events a minute per key (a sliding window, in this process; request threads ask it)."""
 
     def __init__(self, count):
         self.count = count
@@ -105,13 +132,23 @@ class Limiter:
         self.lock = threading.Lock()
 
     def allow(self, key, now=None):
+        """Whether one more event of ``key`` is within the limit; it is counted if so."""
         with self.lock:
             return self._allow(key, time.monotonic() if now is None else now)
 
-    def _allow(self, key, now):
+    def full(self, key, now=None):
+        """Whether ``key`` is at its limit now (nothing counted)."""
+        with self.lock:
+            return len(self._window(key, time.monotonic() if now is None else now)) >= self.count
+
+    def _window(self, key, now):
         times = self.seen.setdefault(key, collections.deque())
         while times and times[0] <= now - 60:
             times.popleft()
+        return times
+
+    def _allow(self, key, now):
+        times = self._window(key, now)
         if len(times) >= self.count:
             return False
         times.append(now)
@@ -137,32 +174,61 @@ def result_of(ping, run_ms):
     return Result(ping.at, True, None, run_ms or 0, None)
 
 
+class Misses:
+    """Tokens found unknown lately (answered 404 without a lookup for MISS_MEMORY seconds: a token is a random
+    UUID, never given out again), and how many unknown tokens each client sent in the last minute."""
+
+    def __init__(self, per_client):
+        self.tokens = collections.OrderedDict()  # token hash: monotonic time it was found unknown
+        self.clients = Limiter(per_client)
+        self.lock = threading.Lock()
+
+    def known_missing(self, token_hash, now=None):
+        now = time.monotonic() if now is None else now
+        with self.lock:
+            found = self.tokens.get(token_hash)
+            if found is not None and found <= now - MISS_MEMORY:
+                del self.tokens[token_hash]
+                found = None
+            return found is not None
+
+    def add(self, token_hash, now=None):
+        with self.lock:
+            self.tokens[token_hash] = time.monotonic() if now is None else now
+            self.tokens.move_to_end(token_hash)
+            while len(self.tokens) > MAX_MISSES:
+                self.tokens.popitem(last=False)
+
+
 class Pinger:
-    """The service loop's writer of pings (a background task, ``run``); requests hand it pings (``submit``)."""
+    """The service loop's writer of pings (a background task, ``run``); requests hand it pings (``submit``)
+    and wait for their answers."""
 
     def __init__(self, settings, record):
         self.settings = settings
         self.record = record  # Monitoring.record: results and flips, the alerts' listeners told
-        self.limiter = Limiter(settings.per_minute)
-        self.known = set()  # token hashes of heartbeats pinged through this process
+        self.limiter = Limiter(settings.per_minute)  # this process's count: a flood stops before the database
+        self.misses = Misses(settings.misses_per_minute)
         self.queues = [[] for _ in range(settings.writers)]  # a writer's: the pings of the monitors it writes
-        self.inbox = collections.deque()  # pings handed over by request threads, for the service loop to take
-        self.taking = False  # a task to take the inbox is on its way
         self.wakes = None
         self.written = 0
-        self.conflicts = 0  # batches that lost to another transaction (and were written again)
+        self.refused = 0  # pings the database would not store (each recorded on its monitor)
+        self.unwritten = 0  # pings answered 503: the database was away
+        self.conflicts = 0  # transactions that lost to another (and were written again)
         self.batches = collections.deque(maxlen=1000)  # (pings, seconds) of the latest batches written
 
     @property
     def waiting(self):
-        return len(self.inbox) + sum(len(queue) for queue in self.queues)
+        return sum(len(queue) for queue in self.queues)
 
     def stats(self):
-        """For /api/health: pings written, waiting, and the latest batches' size and time."""
+        """For /api/health: pings written, refused, not written, waiting, and the latest batches' size and time."""
         sizes = [n for n, _ in self.batches]
         times = sorted(t for _, t in self.batches)
         return {
             "written": self.written,
+            "refused": self.refused,
+            "unwritten": self.unwritten,
             "conflicts": self.conflicts,
             "waiting": self.waiting,
             "batch_mean": round(sum(sizes) / len(sizes), 1) if sizes else None,
@@ -171,33 +237,15 @@ class Pinger:
 
     async def submit(self, ping):
         """Hand ``ping`` to the writer of its monitor (on the service loop) and wait until it is written: its
-        answer."""
-        if self.wakes is None:
-            raise RuntimeError("pings are not written in this process (the writer does not run)")
+        answer ("unwritten" when it could not be: nothing of it is stored).  A ping whose sender stops waiting
+        before its batch is taken is not written."""
+        if self.wakes is None:  # the process is starting or stopping
+            return "unwritten"
         ping.answer = asyncio.get_running_loop().create_future()
-        self._queue(ping)
-        return await ping.answer
-
-    def hand_over(self, request, ping):
-        """From a request thread: leave ``ping`` to be written, without waiting (its token is known).  The
-        pings wait in ``inbox``; one task on the service loop moves whatever has come to the writers, so a
-        thousand pings a second wake the loop far fewer times."""
-        self.inbox.append(ping)
-        if not self.taking:
-            self.taking = True
-            request.spawn(self._take_inbox())
-
-    async def _take_inbox(self):
-        self.taking = False  # first: a ping handed over from now on is taken here, or by a task of its own
-        while self.inbox:
-            self._queue(self.inbox.popleft())
-
-    def _queue(self, ping):
-        """One monitor's pings all go to one writer, which writes them in the order they came."""
-        writer = int(ping.token_hash[:8], 16) % len(self.queues)
+        writer = int(ping.token_hash[:8], 16) % len(self.queues)  # one monitor's pings: one writer, in order
         self.queues[writer].append(ping)
-        if self.wakes is not None:
-            self.wakes[writer].set()
+        self.wakes[writer].set()
+        return await ping.answer
 
     async def run(self, state):
         self.wakes = [asyncio.Event() for _ in self.queues]
@@ -208,10 +256,8 @@ class Pinger:
             left = [ping for queue in self.queues for ping in queue]
             for queue in self.queues:
                 queue.clear()
-            while self.inbox:
-                left.append(self.inbox.popleft())
-            if left:  # answered already, most of them: written before the process goes
-                settle(left, await asyncio.shield(self._write(state, left)))
+            self.unwritten += len(left)
+            settle([(ping, "unwritten") for ping in left])
 
     async def _write_forever(self, state, writer):
         """One of the writers: while its pings wait, take them (up to BATCH) and write them in a transaction;
@@ -222,68 +268,91 @@ class Pinger:
                 wake.clear()
                 await wake.wait()
                 continue
-            batch = queue[:BATCH]
+            batch = [ping for ping in queue[:BATCH] if not ping.answer.done()]  # done: its sender left
             del queue[:BATCH]
             started = time.monotonic()
             try:
-                answers = await self._write(state, batch)
-            except asyncio.CancelledError:
-                queue[:0] = batch  # the process stops: written by run's last write
+                done = await writes.write(state, batch, self.write, "writing pings", DEADLINE)
+            except BaseException:
+                settle([(ping, "unwritten") for ping in batch])
                 raise
             self.batches.append((len(batch), time.monotonic() - started))
-            if batch and isinstance(answers[0], Exception):  # the database is away
-                settle([ping for ping in batch if ping.answer is not None], answers)  # 503 to those who wait
-                queue[:0] = [ping for ping in batch if ping.answer is None]  # answered OK: written when it is back
-                await asyncio.sleep(RETRY_SECONDS)
-                continue
-            settle(batch, answers)
+            self.written += sum(answer == "ok" for _, answer in done.written)
+            self.conflicts += done.conflicts
+            self.unwritten += len(done.unwritten)
+            settle(done.written)
+            settle([(ping, "unwritten") for ping in done.unwritten])
+            if done.refused:
+                self.refused += len(done.refused)
+                await self._record_refused(state, done.refused)
+                settle([(ping, "refused") for ping, _ in done.refused])
+            if done.unwritten:
+                await asyncio.sleep(RETRY_SECONDS)  # the database is away: the next batch a moment later
 
-    async def _write(self, state, batch):
-        """The answers to ``batch``, written in a transaction (the error instead, when it cannot be)."""
-        for attempt in range(1, WRITE_ATTEMPTS + 1):
-            try:
-                answers = await in_session(state, lambda session: self.write(session, batch))
-                self.written += answers.count("ok")  # committed: a transaction that lost wrote nothing
-                return answers
-            except DBAPIError as exc:
-                error = exc
-                if conflicts.failed(log, exc, f"writing {len(batch)} pings (attempt {attempt})"):
-                    self.conflicts += 1
-                    await conflicts.pause(attempt)  # the other writer's commit, applied here, comes first
-        return [error] * len(batch)
+    @staticmethod
+    async def _record_refused(state, refused):
+        """Tell the owners of the monitors of ``refused`` [(ping, why)] (service.write_errors)."""
+
+        async def record(session):
+            hashes = {ping.token_hash for ping, _ in refused}
+            ids = dict(
+                (
+                    await session.execute(select(Monitor.ping_hash, Monitor.id).where(Monitor.ping_hash.in_(hashes)))
+                ).all()
+            )
+            errors = [(ids[ping.token_hash], ping.at, "ping", why) for ping, why in refused if ping.token_hash in ids]
+            await service.add_write_errors(session, errors)
+
+        try:
+            await in_session(state, record, writes.DEADLINE)
+        except writes.FAILURES as exc:  # the log has them (models.writes), once
+            log.warning("recording %d refused pings on their monitors failed: %s", len(refused), writes.describe(exc))
 
     async def write(self, session, batch):
         """Write ``batch`` in the caller's transaction: [answer of each ping]."""
+        locking = session.bind.dialect.name == "mysql"
+        query = _FIND.with_for_update() if locking else _FIND
         found = {
-            row.ping_hash: row for row in await session.execute(_FIND, {"hashes": list({p.token_hash for p in batch})})
+            row.ping_hash: row
+            for row in await session.execute(query, {"hashes": sorted({p.token_hash for p in batch})})
         }
+        seq_before = {row.id: row.ping_seq for row in found.values()}
         answers, outcomes, stored = [], [], []
-        started = {}  # monitor id: the start of its run, as this batch leaves it
+        after = {}  # monitor id: what this batch leaves on its row (PINGED's values), for those it pinged
         for ping in batch:
             row = found.get(ping.token_hash)
             if row is None:
-                self.known.discard(ping.token_hash)  # deleted, or not a heartbeat any more
-                answers.append("missing")
+                answers.append("missing")  # deleted, or not a heartbeat any more
                 continue
-            if len(self.known) >= MAX_KNOWN:
-                self.known.clear()
-            self.known.add(ping.token_hash)
-            if not ping.counted and not self.limiter.allow(ping.token_hash):  # known tokens are counted as they come
+            now = after.get(row.id) or {
+                "monitor_id": row.id,
+                "started": row.run_started_at,
+                "seq": row.ping_seq,
+                "window_at": row.ping_window_at,
+                "window_count": row.ping_window_count,
+            }
+            if now["window_at"] is None or ping.at >= now["window_at"] + WINDOW:
+                now["window_at"], now["window_count"] = ping.at, 0
+            if now["window_count"] >= self.settings.per_minute:
                 answers.append("limited")
                 continue
+            now["window_count"] += 1
+            now["seq"] += 1
+            after[row.id] = now
             answers.append("ok")
             duration = None
             if ping.event == "start":
-                started[row.id] = ping.at
+                now["started"] = ping.at
             else:
-                duration = run_time(ping, started.get(row.id, row.run_started_at))
-                started[row.id] = None
+                duration = run_time(ping, now["started"])
+                now["started"] = None
                 if not row.paused:
                     result = result_of(ping, duration)
                     outcomes.append(Outcome(row.id, result, due=KINDS["heartbeat"].deadline(row, ping.at)))
             stored.append(
                 {
                     "monitor_id": row.id,
+                    "seq": now["seq"],
                     "at": ping.at,
                     "event": ping.event,
                     "exit_status": ping.exit_status,
@@ -295,31 +364,35 @@ class Pinger:
             )
         if outcomes:
             await self.record(session, outcomes)
-        before = {row.id: row.run_started_at for row in found.values()}
-        changed = sorted((m, s) for m, s in started.items() if s != before[m])  # most pings change nothing here
-        if changed:  # in id order, as record locks rows: two writers never wait for each other in a circle
-            await session.execute(_RUN_STARTED, [{"monitor_id": m, "started": s} for m, s in changed])
-        if stored:
+        if after:
+            await session.execute(_PINGED, [after[m] for m in sorted(after)])
             await session.execute(_INSERT, stored)
+            kept, slack = self.settings.kept, max(1, self.settings.kept // 10)
+            gone = [  # every ``slack`` pings of a monitor: between ``kept`` and ``kept + slack`` stay
+                {"monitor_id": m, "last_gone": n["seq"] - kept}
+                for m, n in sorted(after.items())
+                if n["seq"] > kept and n["seq"] // slack != seq_before[m] // slack
+            ]
+            if gone:
+                await session.execute(_PRUNE, gone)
         return answers
 
 
-def settle(batch, answers):
-    """Tell each ping's submitter its answer (or the error that kept it from being written)."""
-    for ping, answer in zip(batch, answers):
-        if ping.answer is not None and not ping.answer.done():  # None: handed over, nobody waits
-            if isinstance(answer, Exception):
-                ping.answer.set_exception(answer)
-            else:
-                ping.answer.set_result(answer)
+def settle(answers):
+    """Tell each ping's sender its answer [(ping, answer)]."""
+    for ping, answer in answers:
+        if ping.answer is not None and not ping.answer.done():
+            ping.answer.set_result(answer)
 
 
 def read_body(request, limit):
-    """Up to ``limit`` bytes of the request's body as text (more is cut), None without one."""
+    """Up to ``limit`` bytes of the request's body as text, as stored (UTF-8: a byte that is not is replaced
+    by U+FFFD, which takes three; the text is cut to ``limit`` bytes after that), None without one."""
     if request.method != "POST" or not limit:
         return None
     data = request.body[:limit]  # waitress holds the whole body already (at most its max_request_body_size)
-    return data.decode("utf-8", "replace").replace("\x00", "") or None
+    stored = data.decode("utf-8", "replace").replace("\x00", "").encode("utf-8")[:limit]
+    return stored.decode("utf-8", "ignore") or None  # "ignore": a character cut in two at the end goes
 
 
 def incoming(request):
@@ -336,10 +409,14 @@ def incoming(request):
         event,
         exit_status,
         request.method,
-        (request.remote_addr or "")[:64] or None,
+        client(request),
         read_body(request, request.registry.pinger.settings.body_bytes),
         utcnow(),
     )
+
+
+def client(request):
+    return (request.remote_addr or "")[:64] or None
 
 
 def text(body, status=200, **headers):
@@ -354,32 +431,39 @@ PING_VIEW = {"request_method": ("GET", "POST", "HEAD"), "permission": NO_PERMISS
 @view_config(route_name="ping", **PING_VIEW)
 @view_config(route_name="ping.event", **PING_VIEW)
 async def ping(request):
-    """A heartbeat: "OK", or 404 for a token no heartbeat monitor has, or 429 past the monitor's pings a
-    minute.  Nothing else is said (whose monitor, its state): anyone holding the URL may ping."""
+    """A heartbeat: "OK" once it is stored; 404 for a token no heartbeat monitor has, 429 past the monitor's
+    pings a minute (or a client's unknown tokens), 503 when it cannot be stored now.  Nothing else is said
+    (whose monitor, its state): anyone holding the URL may ping."""
     pinger = request.registry.pinger
-    ping = incoming(request)
-    if ping.token_hash in pinger.known and pinger.waiting < BEHIND:  # answered now, written with the next batch
-        if not pinger.limiter.allow(ping.token_hash):
-            return limited(pinger)
-        ping.counted = True
-        try:
-            pinger.hand_over(request, ping)
-        except RuntimeError:  # the process is stopping
-            return unwritten()
-        return text("OK")
-    try:  # the first ping of a monitor here (its token is looked up as it is written), or the writers are behind
-        answer = await asyncio.wrap_future(request.spawn(pinger.submit(ping)))
-    except (DBAPIError, RuntimeError):
-        return unwritten()
+    token_hash = hash_token(request.matchdict["token"].lower())
+    if pinger.misses.known_missing(token_hash) or pinger.misses.clients.full(client(request) or ""):
+        return missing(request, pinger)
+    if not pinger.limiter.allow(token_hash):
+        return limited(pinger)
+    deadline = getattr(request, "aio_deadline", None)  # a 503 rather than the deadline's 504: not stored
+    try:
+        async with asyncio.timeout(None if deadline is None else deadline - time.monotonic() - ANSWER_MARGIN):
+            answer = await asyncio.wrap_future(request.spawn(pinger.submit(incoming(request))))
+    except (ShuttingDown, TimeoutError):  # not taken yet, it never will be; in a batch, it may be stored
+        answer = "unwritten"
+    if answer == "unwritten":
+        return text("the ping could not be stored now; send it again", 503, **{"Retry-After": "5"})
     if answer == "missing":
-        return text("not found", 404)
+        pinger.misses.add(token_hash)
+        return missing(request, pinger)
     if answer == "limited":
         return limited(pinger)
+    if answer == "refused":
+        return text("this ping could not be stored; its monitor's page says why", 422)
     return text("OK")
 
 
-def unwritten():
-    return text("the ping could not be written; send it again", 503, **{"Retry-After": "5"})
+def missing(request, pinger):
+    """404, counted against the client's unknown tokens a minute; past them, 429 (and no lookup till then)."""
+    if not pinger.misses.clients.allow(client(request) or ""):
+        limit = pinger.settings.misses_per_minute
+        return text(f"too many unknown tokens: at most {limit} a minute", 429, **{"Retry-After": "60"})
+    return text("not found", 404)
 
 
 def limited(pinger):

@@ -15,6 +15,10 @@ from at all, and a check that waited past its claim's margin is left for a later
 One owner's many slow monitors are late by their own doing; nobody else's are.
 Processes share nothing but the database: any number of them may run it.
 
+Writing follows models.writes: a batch that loses to another transaction is written again in halves, a
+result the database refuses is recorded on its monitor (its claim ends, its next check on the schedule)
+and the others are written, and while the database is away the results wait.
+
 Storms: a check that could not reach its server at all (timeout, refused, DNS) is held
 ``SUSPECT_HOLD`` before it is written.  When, in the last ``STORM_WINDOW``, at least
 ``STORM_MONITORS`` monitors and at least half of this process's checks failed that way,
@@ -33,10 +37,8 @@ import time
 import types
 import uuid
 
-from sqlalchemy.exc import DBAPIError
-
 from .. import outbound
-from ..models import conflicts, in_session
+from ..models import conflicts, in_session, writes
 from ..models.meta import utcnow
 from . import service
 from .kinds import run as run_check
@@ -48,7 +50,6 @@ POLL = 0.5  # seconds between claims
 BATCH = 500  # monitors claimed in one transaction, at most
 FLUSH_EVERY = 0.25  # seconds between writes of results
 FLUSH_AT = 200  # results that make a write at once
-WRITE_ATTEMPTS = 3
 SUSPECT_HOLD = 2.0  # seconds a connection-level failure waits, to see whether others fail with it
 STORM_GROUP = 5.0  # in a storm, seconds of failures gathered into one group (claims last timeout + 10 s)
 STORM_WINDOW = 60.0
@@ -70,6 +71,7 @@ class Scheduler:
         self.waiting = 0  # due, and waiting for a free slot
         self.checks = 0
         self.lost = 0  # results that could not be written before the process stopped
+        self.refused = 0  # results the database would not store (each recorded on its monitor)
         self.left = 0  # claims left to run out: their owner's slots stayed taken past the claim's margin
         self.owners = collections.Counter()  # user id: its checks in flight or due and waiting here
         self._owner_slots = {}  # user id: asyncio.Semaphore(per_owner), while the owner has checks here
@@ -96,6 +98,7 @@ class Scheduler:
             "in_flight": self.in_flight,
             "waiting": self.waiting,
             "results_lost": self.lost,
+            "results_refused": self.refused,
             "claims_left": self.left,
             "checks_dropped": self.dropped,
             "conflicts": self.conflicts,
@@ -143,9 +146,11 @@ class Scheduler:
     async def _claim(self, state, limit):
         try:
             return await in_session(
-                state, lambda s: service.claim(s, self.owner, limit, HORIZON, self.per_owner, self.owners)
+                state,
+                lambda s: service.claim(s, self.owner, limit, HORIZON, self.per_owner, self.owners),
+                writes.DEADLINE,
             )
-        except DBAPIError as exc:
+        except writes.FAILURES as exc:
             if conflicts.failed(log, exc, "claiming due monitors"):
                 self.conflicts += 1  # another process took them: claim again at the next poll
             else:
@@ -256,8 +261,10 @@ class Scheduler:
         if not checking:
             return
         try:
-            kept = await in_session(state, lambda s: service.still_claimed(s, self.owner, list(checking)))
-        except DBAPIError:
+            kept = await in_session(
+                state, lambda s: service.still_claimed(s, self.owner, list(checking)), writes.DEADLINE
+            )
+        except writes.FAILURES:
             return  # the database is away: the checks go on, their results wait for it (_flush)
         for monitor_id, task in checking.items():
             if monitor_id not in kept and not task.done():
@@ -265,25 +272,21 @@ class Scheduler:
                 task.cancel()
 
     async def _flush(self, state):
-        """Write the results that are done; what cannot be written is kept for the next write (its claims hold
-        until they run out: then record drops what was retaken)."""
+        """Write the results that are done (models.writes: a result the database refuses is recorded on its
+        monitor, and the others are written); what cannot be written now is kept for the next write (its claims
+        hold until they run out: then record drops what was retaken)."""
         batch, self._results = self._results, []
-        if batch:
-            self._results[:0] = await self._write(state, batch)
-
-    async def _write(self, state, batch):
-        """Write ``batch`` in one transaction: what could not be written.  A transaction that loses to another
-        (a Galera node wrote one of its monitors first, conflicts.py) is written again in halves, so a monitor
-        written elsewhere all the time holds back its own results, not the whole batch's."""
-        for attempt in range(1, WRITE_ATTEMPTS + 1):
+        if not batch:
+            return
+        done = await writes.write(state, batch, self._record, f"writing {len(batch)} results")
+        self.conflicts += done.conflicts
+        self._results[:0] = done.unwritten
+        if done.refused:
+            self.refused += len(done.refused)
             try:
-                await in_session(state, lambda s: service.record(s, batch, self.on_flips))
-                return []
-            except DBAPIError as exc:
-                if conflicts.failed(log, exc, f"writing {len(batch)} results (attempt {attempt})"):
-                    self.conflicts += 1
-                    if len(batch) > 1:
-                        half = len(batch) // 2
-                        return await self._write(state, batch[:half]) + await self._write(state, batch[half:])
-                await asyncio.sleep(0.2 * attempt)
-        return batch
+                await in_session(state, lambda s: service.refuse(s, done.refused, self.owner), writes.DEADLINE)
+            except writes.FAILURES as exc:  # their claims run out, and they are checked again
+                log.warning("recording %d refused results failed: %s", len(done.refused), writes.describe(exc))
+
+    async def _record(self, session, batch):
+        await service.record(session, batch, self.on_flips)

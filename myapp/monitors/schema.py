@@ -256,6 +256,16 @@ class PingPage(Reply):
     next_cursor: str | None
 
 
+class Refused(Reply):
+    at: datetime.datetime = Field(description="when the ping came, or the check ran")
+    what: Literal["ping", "result"]
+    error: str = Field(description="why, in the database's words")
+
+
+class RefusedPage(Reply):
+    refused: list[Refused]
+
+
 class Incident(Reply):
     id: int
     monitor_id: int

@@ -32,6 +32,7 @@ from ..models.monitor import (
     Incident,
     Monitor,
     Ping,
+    WriteError,
     with_recent,
 )
 from ..validation import Invalid, next_page
@@ -142,7 +143,14 @@ async def monitors_of(session, user_id, monitor_ids):
 
 async def delete_monitor(session, monitor):
     """The monitor and its history (results, incidents, rollups go with it, by the foreign keys)."""
-    for table in (CheckResult, Incident, HourlyRollup, DailyRollup, Ping):  # SQLite without foreign keys enforced too
+    for table in (
+        CheckResult,
+        Incident,
+        HourlyRollup,
+        DailyRollup,
+        Ping,
+        WriteError,
+    ):  # SQLite without foreign keys too
         await session.execute(delete(table).where(table.monitor_id == monitor.id))
     await session.delete(monitor)
     await session.flush()
@@ -692,14 +700,62 @@ async def upsert_adding(session, table, rows):
         await session.execute(adding_upsert(session.bind.dialect.name, table), rows)
 
 
+# -- what the database would not store ---------------------------------------------------------
+
+_WRITE_ERRORS = insert(WriteError.__table__)
+WRITE_ERROR_LENGTH = WriteError.__table__.c.error.type.length
+
+
+async def add_write_errors(session, errors):
+    """Record ``errors`` [(monitor id, when, what: "ping" or "result", why)] for the monitors' owners to see."""
+    if errors:
+        await session.execute(
+            _WRITE_ERRORS,
+            [
+                {"monitor_id": m, "at": at, "what": what, "error": why[:WRITE_ERROR_LENGTH]}
+                for m, at, what, why in errors
+            ],
+        )
+
+
+async def refuse(session, refused, owner):
+    """Results of ``owner``'s checks [(Outcome, why)] that the database refused: recorded as errors on their
+    monitors, and each claim that is still ``owner``'s ends, the next check on the monitor's schedule (the
+    monitor is checked again then, not retaken and checked at once)."""
+    await add_write_errors(session, [(o.monitor_id, o.result.at, "result", why) for o, why in refused])
+    at = {o.monitor_id: o.result.at for o, _ in refused}
+    rows = await session.execute(
+        select(*STATE_COLUMNS).where(Monitor.id.in_(at), Monitor.claimed_by == owner).order_by(Monitor.id)
+    )
+    moved = []
+    for row in rows:
+        due = KINDS[row.kind].next_due(row, row.next_check_at or row.due_at, at[row.id])
+        moved.append({"row_id": row.id, "seen_owner": owner, "due": due})
+    if moved:
+        await session.execute(_RELEASE, moved)
+
+
+_RELEASE = (
+    update(_TABLE)
+    .where(_TABLE.c.id == bindparam("row_id"), _TABLE.c.claimed_by == bindparam("seen_owner"))
+    .values(claimed_by=None, due_at=bindparam("due"), next_check_at=bindparam("due"), version=_TABLE.c.version + 1)
+)
+
+
+async def list_write_errors(session, monitor_id, limit=20):
+    """The monitor's latest write errors, newest first."""
+    query = select(WriteError).where(WriteError.monitor_id == monitor_id).order_by(WriteError.id.desc()).limit(limit)
+    return list(await session.scalars(query))
+
+
 # -- retention --------------------------------------------------------------------------------
 
 
 async def prune(session, raw_before, hourly_before, chunk=5000):
-    """Delete raw results and pings older than ``raw_before`` and hourly rollups older than ``hourly_before``, a
+    """Delete raw results, pings and write errors older than ``raw_before`` and hourly rollups older than ``hourly_before``, a
     chunk at a time (no long lock).  Returns how many rows went; call it until it returns 0."""
     gone = 0
-    for table in (CheckResult, Ping):
+    for table in (CheckResult, Ping, WriteError):
         ids = list(await session.scalars(select(table.id).where(table.at < raw_before).limit(chunk)))
         if ids:
             gone += (await session.execute(delete(table).where(table.id.in_(ids)))).rowcount
