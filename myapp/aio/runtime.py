@@ -269,6 +269,15 @@ class ServiceThread:
         assert self.handle is not None  # accepting: started
         return asyncio.run_coroutine_threadsafe(self._spawned(coro), self.handle.loop)
 
+    def call_soon(self, callback: Callable[..., object], *args: Any) -> None:
+        """Schedule ``callback(*args)`` on the service loop from any thread."""
+        if not self.accepting or self.handle is None:
+            raise ShuttingDown("the service loop is shutting down; no new work is accepted")
+        try:
+            self.handle.loop.call_soon_threadsafe(callback, *args)
+        except RuntimeError as exc:  # the loop closed meanwhile
+            raise ShuttingDown("the service loop is closed") from exc
+
     async def _spawned(self, coro: Coroutine[Any, Any, T]) -> T:
         task = asyncio.current_task()
         assert task is not None  # a coroutine runs in a task
@@ -527,6 +536,11 @@ class Runtime:
             _discard(coro)
             raise
         return service.submit(coro)
+
+    def call_soon(self, callback: Callable[..., object], *args: Any) -> None:
+        """Schedule a plain callback on the service loop from any thread: cheaper than ``spawn`` for work
+        that needs no task of its own (handing data to a background task).  ShuttingDown once it stops."""
+        self.service().call_soon(callback, *args)
 
     # -- introspection and shutdown -------------------------------------------------
 

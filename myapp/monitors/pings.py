@@ -21,6 +21,8 @@ client, and a token found unknown is answered 404 from memory for a minute.
 
 import asyncio
 import collections
+import concurrent.futures
+import contextlib
 import dataclasses
 import datetime
 import logging
@@ -46,7 +48,7 @@ log = logging.getLogger(__name__)
 
 BATCH = 200  # pings written in one transaction, at most (a longer batch would keep those waiting for it longer)
 DEADLINE = 5.0  # seconds a batch's transaction may take: past it the database counts as away, and pings get 503
-ANSWER_MARGIN = 0.25  # seconds before the request's deadline when a ping that waits for its write gets 503
+ANSWER_MARGIN = 0.25  # seconds before aio.timeout when a ping that waits for its write gets 503
 RETRY_SECONDS = 1.0  # while the database is away, a writer tries again this often
 RUN_LIMIT = datetime.timedelta(hours=24)  # a /start older than this is not the start of the run a ping ends
 WINDOW = datetime.timedelta(minutes=1)  # monitors.pings_per_minute counts pings in windows this long
@@ -64,7 +66,7 @@ class PingSettings(Section):
         20, alias="monitors.ping_misses_per_minute", ge=1, description="unknown tokens per client and process"
     )
     writers: int = Field(
-        3,
+        1,
         alias="monitors.ping_writers",
         ge=1,
         le=32,
@@ -83,25 +85,25 @@ class Incoming:
     source: str | None
     body: str | None
     at: datetime.datetime
-    answer: asyncio.Future | None = None  # "ok", "missing", "limited", "refused" or "unwritten", set by the writer
+    answer: concurrent.futures.Future | None = None  # "ok", "missing", "limited", "refused" or "unwritten"
 
     def __repr__(self):
         return f"<ping {self.event} of {self.token_hash[:12]}... at {self.at:%H:%M:%S.%f}>"
 
 
-#: what a ping needs of its monitor
-COLUMNS = (
-    Monitor.id,
-    Monitor.ping_hash,
-    Monitor.paused,
-    Monitor.interval,
-    Monitor.grace,
-    Monitor.cron,
-    Monitor.timezone,
-    Monitor.run_started_at,
-    Monitor.ping_seq,
-    Monitor.ping_window_at,
-    Monitor.ping_window_count,
+#: what a ping needs of its monitor, and what recording its result does (read once, locked: service.record)
+COLUMNS = tuple(
+    dict.fromkeys(
+        (
+            *service.STATE_COLUMNS,
+            Monitor.ping_hash,
+            Monitor.paused,
+            Monitor.run_started_at,
+            Monitor.ping_seq,
+            Monitor.ping_window_at,
+            Monitor.ping_window_count,
+        )
+    )
 )
 _FIND = (
     select(*COLUMNS)
@@ -210,7 +212,10 @@ class Pinger:
         self.limiter = Limiter(settings.per_minute)  # this process's count: a flood stops before the database
         self.misses = Misses(settings.misses_per_minute)
         self.queues = [[] for _ in range(settings.writers)]  # a writer's: the pings of the monitors it writes
-        self.wakes = None
+        self.inbox = collections.deque()  # pings handed over by request threads, for the service loop to take
+        self.taking = False  # a callback to take the inbox is on its way
+        self.wakes = None  # while the writers run
+        self.stopped = False  # they ran, and stopped
         self.written = 0
         self.refused = 0  # pings the database would not store (each recorded on its monitor)
         self.unwritten = 0  # pings answered 503: the database was away
@@ -219,7 +224,7 @@ class Pinger:
 
     @property
     def waiting(self):
-        return sum(len(queue) for queue in self.queues)
+        return len(self.inbox) + sum(len(queue) for queue in self.queues)
 
     def stats(self):
         """For /api/health: pings written, refused, not written, waiting, and the latest batches' size and time."""
@@ -235,29 +240,54 @@ class Pinger:
             "batch_ms_p99": round(times[int(0.99 * (len(times) - 1))] * 1000, 1) if times else None,
         }
 
-    async def submit(self, ping):
-        """Hand ``ping`` to the writer of its monitor (on the service loop) and wait until it is written: its
-        answer ("unwritten" when it could not be: nothing of it is stored).  A ping whose sender stops waiting
-        before its batch is taken is not written."""
-        if self.wakes is None:  # the process is starting or stopping
-            return "unwritten"
-        ping.answer = asyncio.get_running_loop().create_future()
-        writer = int(ping.token_hash[:8], 16) % len(self.queues)  # one monitor's pings: one writer, in order
-        self.queues[writer].append(ping)
-        self.wakes[writer].set()
-        return await ping.answer
+    def hand_over(self, ping, call_soon):
+        """From a request thread: leave ``ping`` for the writers; its answer comes in ``ping.answer`` (a
+        concurrent Future, returned), "unwritten" when it cannot be stored (nothing of it is).  The pings wait
+        in ``inbox``; one callback on the service loop (``call_soon``: the runtime's) moves whatever has come
+        to the writers, so a thousand pings a second wake the loop far fewer times.  A ping whose answer is
+        cancelled before a writer takes it is not written."""
+        ping.answer = answer = concurrent.futures.Future()
+        self.inbox.append(ping)
+        if not self.taking:
+            self.taking = True
+            try:
+                call_soon(self._take_inbox)
+            except ShuttingDown:
+                self.taking = False
+                self._left_over()
+        return answer
+
+    def _take_inbox(self):
+        self.taking = False  # first: a ping handed over from now on is taken here, or by a callback of its own
+        if self.wakes is None:  # the writers start (they take the inbox then) or they stopped
+            if self.stopped:
+                self._left_over()
+            return
+        while self.inbox:
+            ping = self.inbox.popleft()
+            writer = int(ping.token_hash[:8], 16) % len(self.queues)  # one monitor's pings: one writer, in order
+            self.queues[writer].append(ping)
+            self.wakes[writer].set()
+
+    def _left_over(self):
+        """Answer "unwritten" to the pings that wait: the writers stopped."""
+        left = list(self.inbox) + [ping for queue in self.queues for ping in queue]
+        self.inbox.clear()
+        for queue in self.queues:
+            queue.clear()
+        self.unwritten += len(left)
+        settle([(ping, "unwritten") for ping in left])
 
     async def run(self, state):
         self.wakes = [asyncio.Event() for _ in self.queues]
+        self.stopped = False
+        self._take_inbox()  # what came while they started
         try:
             await asyncio.gather(*(self._write_forever(state, n) for n in range(len(self.queues))))
         finally:
             self.wakes = None
-            left = [ping for queue in self.queues for ping in queue]
-            for queue in self.queues:
-                queue.clear()
-            self.unwritten += len(left)
-            settle([(ping, "unwritten") for ping in left])
+            self.stopped = True
+            self._left_over()
 
     async def _write_forever(self, state, writer):
         """One of the writers: while its pings wait, take them (up to BATCH) and write them in a transaction;
@@ -268,7 +298,7 @@ class Pinger:
                 wake.clear()
                 await wake.wait()
                 continue
-            batch = [ping for ping in queue[:BATCH] if not ping.answer.done()]  # done: its sender left
+            batch = [ping for ping in queue[:BATCH] if ping.answer.set_running_or_notify_cancel()]  # else: sender left
             del queue[:BATCH]
             started = time.monotonic()
             try:
@@ -363,7 +393,7 @@ class Pinger:
                 }
             )
         if outcomes:
-            await self.record(session, outcomes)
+            await self.record(session, outcomes, {row.id: row for row in found.values()})
         if after:
             await session.execute(_PINGED, [after[m] for m in sorted(after)])
             await session.execute(_INSERT, stored)
@@ -381,7 +411,7 @@ class Pinger:
 def settle(answers):
     """Tell each ping's sender its answer [(ping, answer)]."""
     for ping, answer in answers:
-        if ping.answer is not None and not ping.answer.done():
+        with contextlib.suppress(concurrent.futures.InvalidStateError):  # cancelled by its sender meanwhile
             ping.answer.set_result(answer)
 
 
@@ -430,32 +460,41 @@ PING_VIEW = {"request_method": ("GET", "POST", "HEAD"), "permission": NO_PERMISS
 
 @view_config(route_name="ping", **PING_VIEW)
 @view_config(route_name="ping.event", **PING_VIEW)
-async def ping(request):
+def ping(request):
     """A heartbeat: "OK" once it is stored; 404 for a token no heartbeat monitor has, 429 past the monitor's
     pings a minute (or a client's unknown tokens), 503 when it cannot be stored now.  Nothing else is said
-    (whose monitor, its state): anyone holding the URL may ping."""
+    (whose monitor, its state): anyone holding the URL may ping.
+
+    A plain view, not a coroutine: it hands the ping to the service loop's writers and waits for its commit
+    on this thread (no event loop of its own to run, no task a ping: the cheapest way to wait)."""
     pinger = request.registry.pinger
     token_hash = hash_token(request.matchdict["token"].lower())
     if pinger.misses.known_missing(token_hash) or pinger.misses.clients.full(client(request) or ""):
         return missing(request, pinger)
     if not pinger.limiter.allow(token_hash):
         return limited(pinger)
-    deadline = getattr(request, "aio_deadline", None)  # a 503 rather than the deadline's 504: not stored
+    answer = pinger.hand_over(incoming(request), request.registry.aio_runtime.call_soon)
     try:
-        async with asyncio.timeout(None if deadline is None else deadline - time.monotonic() - ANSWER_MARGIN):
-            answer = await asyncio.wrap_future(request.spawn(pinger.submit(incoming(request))))
-    except (ShuttingDown, TimeoutError):  # not taken yet, it never will be; in a batch, it may be stored
-        answer = "unwritten"
-    if answer == "unwritten":
+        said = answer.result(wait_seconds(request))
+    except concurrent.futures.TimeoutError:
+        answer.cancel()  # not taken by a writer yet: it never will be (taken: it may be stored)
+        said = "unwritten"
+    if said == "unwritten":
         return text("the ping could not be stored now; send it again", 503, **{"Retry-After": "5"})
-    if answer == "missing":
+    if said == "missing":
         pinger.misses.add(token_hash)
         return missing(request, pinger)
-    if answer == "limited":
+    if said == "limited":
         return limited(pinger)
-    if answer == "refused":
+    if said == "refused":
         return text("this ping could not be stored; its monitor's page says why", 422)
     return text("OK")
+
+
+def wait_seconds(request):
+    """How long a ping waits for its write: the app's request deadline (aio.timeout), a moment less."""
+    timeout = request.registry.aio_runtime.default_timeout
+    return max(ANSWER_MARGIN, timeout - ANSWER_MARGIN) if timeout else None
 
 
 def missing(request, pinger):

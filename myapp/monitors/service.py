@@ -522,7 +522,7 @@ def _params(row, after):
     return {"row_id": row.id, "seen_version": row.version, **{f"new_{name}": getattr(after, name) for name in RECORDED}}
 
 
-async def record(session, outcomes, on_flips=()):
+async def record(session, outcomes, on_flips=(), rows=None):
     """Write check results in the caller's transaction: monitor rows, results, incidents, rollups.
 
     ``on_flips``: coroutine functions awaited in the same transaction with the results
@@ -536,6 +536,9 @@ async def record(session, outcomes, on_flips=()):
     a lost race read again.  Several outcomes of one monitor (a heartbeat's pings) are
     applied one after the other, and its row written once.  A scheduler's result whose claim was retaken meanwhile (or
     whose monitor was paused or deleted) is dropped.  Returns [(outcome, transition)].
+
+    ``rows``: {monitor id: row} of the outcomes' monitors, STATE_COLUMNS at least, read already in this
+    transaction (``FOR UPDATE`` on MySQL): they are not read again.
     """
     locking = session.bind.dialect.name == "mysql"
     recorded = []
@@ -544,8 +547,9 @@ async def record(session, outcomes, on_flips=()):
     for _ in range(5):
         if not pending:
             break
-        query = select(*STATE_COLUMNS).where(Monitor.id.in_({o.monitor_id for o in pending})).order_by(Monitor.id)
-        rows = {row.id: row for row in (await session.execute(query.with_for_update() if locking else query)).all()}
+        if rows is None:
+            query = select(*STATE_COLUMNS).where(Monitor.id.in_({o.monitor_id for o in pending})).order_by(Monitor.id)
+            rows = {row.id: row for row in (await session.execute(query.with_for_update() if locking else query)).all()}
         if windows is None:
             windows = await maintenance.windows_of(session, list(rows.values()), min(o.result.at for o in pending))
         steps = {}  # monitor id: ([(outcome, change)] in the order they came, the row's values after them)
@@ -578,7 +582,7 @@ async def record(session, outcomes, on_flips=()):
                     recorded += done
                 else:
                     later += [o for o, _ in done]  # another writer came first: read its row again
-        pending = later
+        pending, rows = later, None
     await _write_history(session, recorded, on_flips)
     return recorded
 
