@@ -13,6 +13,7 @@ import asyncio
 import collections
 import threading
 
+from . import outbound
 from .settings import Field, Section, section
 
 
@@ -47,7 +48,7 @@ class OnDemand:
                 raise Busy(f"You have {self.per_user} checks or test messages running; wait for one to finish.")
             self._running[user_id] += 1
         try:
-            future = request.spawn(coro)
+            future = request.spawn(_for(user_id, coro))
         except BaseException:
             self._finished(user_id)
             raise
@@ -89,6 +90,11 @@ class OnDemand:
                 coro.close()  # never started: Python would warn of a coroutine never awaited
             if waiting:
                 self._waiters.release()
+
+
+async def _for(user_id, coro):
+    outbound.owner.set(user_id)  # its name lookups count against the user's share
+    return await coro
 
 
 def includeme(config):

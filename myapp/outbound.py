@@ -6,14 +6,21 @@ Every event loop has its own ClientSession (a myapp.aio cleanup context: ``http_
 connector resolves names through the guard, so every address actually connected to is checked,
 redirects included; literal IP addresses, which aiohttp never resolves, are checked before each
 request (``Guard.check_url``).
+
+Names are looked up by c-ares (aiodns), on the loop: no thread a lookup, so a name whose server never
+answers holds nothing but its own slot.  ``/etc/hosts`` is read first, then the system's resolvers (or
+``monitors.name_servers``); a lookup ends within ``monitors.lookup_seconds``, and one owner (``owner``,
+set by whoever works for one: a check, a delivery) has at most ``monitors.lookups_per_owner`` at once.
 """
 
 import asyncio
 import contextvars
+import functools
 import ipaddress
 import re
 import socket
 import ssl
+import threading
 import types
 from typing import Literal
 
@@ -21,7 +28,7 @@ import aiohttp
 from aiohttp.abc import AbstractResolver
 from yarl import URL
 
-from .settings import Field, NotConfigured, Optional, Section, section
+from .settings import Field, NotConfigured, Optional, Section, Words, section
 from .validation import add_validation_context, no_control_characters
 
 USER_AGENT = "myapp-monitor/0.1 (+https://github.com/myapp)"
@@ -128,21 +135,64 @@ class Guard:
         self.check_host(url.raw_host)
 
 
-class GuardedResolver(AbstractResolver):
-    """aiohttp's resolver, refusing names that resolve to an address the guard does not allow."""
+#: whose check or delivery the current task works for (a user id): its name lookups count against its share
+owner = contextvars.ContextVar("outbound_owner", default=None)
 
-    def __init__(self, guard):
+
+class Names:
+    """Name lookups of one loop: c-ares through aiohttp's AsyncResolver (made at the first lookup), each
+    within ``seconds``, at most ``per_owner`` of one owner's at once (``owner``); the others wait for their
+    owner's slot, nobody else's.  socket.gaierror when a name cannot be resolved, in time or at all."""
+
+    def __init__(self, servers=(), seconds=5.0, per_owner=4):
+        self.servers, self.seconds, self.per_owner = list(servers), seconds, per_owner
+        self.resolver = None
+        self.shares = {}  # owner: [asyncio.Semaphore, lookups of it running or waiting]
+
+    async def resolve(self, host, port=0, family=socket.AF_UNSPEC):
+        """aiohttp's ResolveResult dicts of ``host`` (a name or a literal address)."""
+        key = owner.get()
+        share = self.shares.get(key) or self.shares.setdefault(key, [asyncio.Semaphore(self.per_owner), 0])
+        share[1] += 1
+        try:
+            async with asyncio.timeout(self.seconds), share[0]:
+                if self.resolver is None:
+                    self.resolver = aiohttp.AsyncResolver(
+                        nameservers=self.servers or None, timeout=self.seconds, tries=1
+                    )
+                return await self.resolver.resolve(host, port, family)
+        except TimeoutError:
+            raise socket.gaierror(socket.EAI_AGAIN, f"no answer for {host} within {self.seconds:g} s") from None
+        except OSError as exc:
+            if isinstance(exc, socket.gaierror):
+                raise
+            raise socket.gaierror(socket.EAI_NONAME, exc.strerror or str(exc)) from exc
+        finally:
+            share[1] -= 1
+            if not share[1]:
+                del self.shares[key]
+
+    async def close(self):
+        if self.resolver is not None:
+            await self.resolver.close()
+
+
+class GuardedResolver(AbstractResolver):
+    """A resolver for aiohttp's connector: the loop's Names, refusing names that resolve to an address the
+    guard does not allow."""
+
+    def __init__(self, guard, names):
         self.guard = guard
-        self.inner = aiohttp.DefaultResolver()
+        self.names = names
 
     async def resolve(self, host, port=0, family=0):
-        infos = await self.inner.resolve(host, port, family)
+        infos = await self.names.resolve(host, port, family)
         for info in infos:
             self.guard.check_address(info["host"], host)
         return infos
 
     async def close(self):
-        await self.inner.close()
+        pass  # the Names are the loop's: closed with it (http_client)
 
 
 #: where the connector leaves the certificate of the server a check's task connected to
@@ -174,8 +224,9 @@ def tls_context(ca_file=None):
     return context
 
 
-def http_client(guard, limit, tls):
-    """A cleanup context: ``state.http``, a ClientSession for checks on this loop, and ``state.guard``.
+def http_client(guard, limit, tls, names):
+    """A cleanup context: ``state.http``, a ClientSession for checks on this loop, ``state.guard`` and
+    ``state.names`` (the loop's Names, made by ``names()``).
 
     ``tls`` is the SSLContext (made once per process: ``tls_context``).
     """
@@ -183,24 +234,25 @@ def http_client(guard, limit, tls):
     async def client(state):
         state.guard = guard
         state.tls = tls
-        state.http = session(guard, tls, limit)
+        state.names = names()
+        state.http = session(guard, tls, state.names, limit)
         try:
             yield
         finally:
             await state.http.close()
+            await state.names.close()
 
     return client
 
 
-def session(guard, tls, limit=100, fresh=False):
+def session(guard, tls, names, limit=100, fresh=False):
     """A ClientSession for checks.  ``fresh``: no pooled connection and no cached DNS answer (a re-check
     that must not reuse what may have broken)."""
+    resolver = GuardedResolver(guard, names)
     if fresh:
-        connector = CheckConnector(
-            limit=limit, resolver=GuardedResolver(guard), use_dns_cache=False, force_close=True, ssl=tls
-        )
+        connector = CheckConnector(limit=limit, resolver=resolver, use_dns_cache=False, force_close=True, ssl=tls)
     else:
-        connector = CheckConnector(limit=limit, resolver=GuardedResolver(guard), ttl_dns_cache=30, ssl=tls)
+        connector = CheckConnector(limit=limit, resolver=resolver, ttl_dns_cache=30, ssl=tls)
     return aiohttp.ClientSession(
         connector=connector,
         cookie_jar=aiohttp.DummyCookieJar(),  # one session serves every user's monitors: no cookies kept
@@ -210,36 +262,90 @@ def session(guard, tls, limit=100, fresh=False):
     )
 
 
-async def open_connection(guard, host, port, tls=None):
+async def open_connection(state, host, port, tls=None):
     """A TCP connection to ``host``:``port`` (a name or a literal address), to an address the guard allows:
-    every address the name resolves to is checked, as the HTTP client's resolver does, and they are tried in
-    turn.  ``tls``: an SSLContext, for a TLS handshake with the host's name.  (reader, writer), or the
-    error of the last address tried (socket.gaierror when the name does not resolve, Blocked)."""
-    loop = asyncio.get_running_loop()
-    infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    for *_, address in infos:
-        guard.check_address(address[0], host)
+    every address the name resolves to (``state.names``) is checked, as the HTTP client's resolver does, and
+    they are tried in turn.  ``tls``: an SSLContext, for a TLS handshake with the host's name.  (reader,
+    writer), or the error of the last address tried (socket.gaierror when the name does not resolve,
+    Blocked)."""
+    try:
+        infos = [{"host": str(ipaddress.ip_address(host.split("%", 1)[0])), "port": port, "family": 0}]
+    except ValueError:
+        infos = await state.names.resolve(host, port)
+    for info in infos:
+        state.guard.check_address(info["host"], host)
     error = OSError(f"{host} has no address")
-    for family, _, proto, _, address in infos:
+    for info in infos:
         try:
             return await asyncio.open_connection(
-                address[0], address[1], family=family, proto=proto, ssl=tls, server_hostname=host if tls else None
+                info["host"], info["port"], ssl=tls, server_hostname=host if tls else None
             )
         except OSError as exc:  # ssl.SSLError too: the next address may be another server
             error = exc
     raise error
 
 
-#: the guard of blocking connections made in a thread that runs with this context (contextvars.copy_context), and
-#: a dict where the reason of a refusal is left: (Guard, dict).  For libraries that are not aiohttp (Apprise's
-#: services, through requests and urllib3): see guard_blocking_connections
-blocking_guard = contextvars.ContextVar("blocking_guard", default=None)
+class BlockingSend:
+    """What a blocking send (a library that is not aiohttp: Apprise's services, through requests and urllib3)
+    connects through, in a thread that runs with ``blocking_send`` set to it: the guard; the loop's Names,
+    asked on the loop (so a lookup ends in time, within its owner's share, and holds no thread); and the
+    sockets it opened, shut down by ``cut_off`` (its deadline: whatever the peer does, a blocked read
+    ends at once, and the thread is free again).  ``blocked``: why the guard refused a connection, if it did."""
+
+    def __init__(self, guard, names, loop, owner_id):
+        self.guard, self.names, self.loop, self.owner_id = guard, names, loop, owner_id
+        self.blocked = None
+        self.sockets = []
+        self.lock = threading.Lock()
+        self.cut = False
+
+    def resolve(self, host, port):
+        """From the sending thread: ``host``'s addresses, looked up on the loop."""
+
+        async def lookup():
+            owner.set(self.owner_id)
+            return await self.names.resolve(host, port)
+
+        try:
+            future = asyncio.run_coroutine_threadsafe(lookup(), self.loop)
+        except RuntimeError:  # the loop is closed: the process stops
+            raise OSError(f"cannot look up {host} now") from None
+        try:
+            return future.result(self.names.seconds + 1)
+        except TimeoutError:
+            future.cancel()
+            raise socket.gaierror(socket.EAI_AGAIN, f"no answer for {host} in time") from None
+
+    def opened(self, sock):
+        with self.lock:
+            self.sockets.append(sock)
+            if self.cut:
+                _shut(sock)
+
+    def cut_off(self):
+        """End the send now: its sockets are shut down (a thread blocked on one returns at once)."""
+        with self.lock:
+            self.cut = True
+            for sock in self.sockets:
+                _shut(sock)
+
+
+def _shut(sock):
+    try:
+        sock.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass  # closed already
+
+
+#: the BlockingSend of the connections made in a thread that runs with this context (contextvars.copy_context)
+blocking_send = contextvars.ContextVar("blocking_send", default=None)
 
 
 def guard_blocking_connections():
-    """Make urllib3 (under requests) connect only where ``blocking_guard`` allows, in a context where it is set:
-    the name is resolved here, every address checked, and the connection made to a checked address, so no
-    second lookup can answer otherwise.  Installed once per process; elsewhere urllib3 connects as before."""
+    """Make urllib3 (under requests) connect only as ``blocking_send`` allows, in a context where it is set:
+    the name is resolved by the loop's Names, every address checked, and the connection made to a checked
+    address, so no second lookup can answer otherwise; the socket is the send's, to be cut off at its
+    deadline.  Installed once per process; elsewhere urllib3 connects as before."""
     from urllib3.util import connection
 
     original = connection.create_connection
@@ -247,23 +353,32 @@ def guard_blocking_connections():
         return
 
     def create_connection(address, *args, **kwargs):
-        if (guarded := blocking_guard.get()) is None:
+        if (send := blocking_send.get()) is None:
             return original(address, *args, **kwargs)
-        guard, notes = guarded
         host, port = address
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        host = host.strip("[]")
         try:
-            for *_, sockaddr in infos:
-                guard.check_address(sockaddr[0], host)
+            literal = socket.inet_ntoa(socket.inet_aton(host)) if is_odd_ipv4(host) else host.split("%", 1)[0]
+            hosts = [str(ipaddress.ip_address(literal))]
+        except ValueError:
+            hosts = [info["host"] for info in send.resolve(host, port)]
+        try:
+            for found in hosts:
+                send.guard.check_address(found, host)
         except Blocked as exc:
-            notes["blocked"] = str(exc)
+            send.blocked = str(exc)
             raise
         error = OSError(f"{host} has no address")
-        for *_, sockaddr in infos:
+        for found in hosts:
+            if send.cut:
+                raise OSError("the send's time is up")
             try:
-                return original((sockaddr[0], port), *args, **kwargs)
+                sock = original((found, port), *args, **kwargs)
             except OSError as exc:
                 error = exc
+                continue
+            send.opened(sock)
+            return sock
         raise error
 
     create_connection.guarded = True
@@ -338,6 +453,13 @@ def check_host(value, guard=None):
 
 class OutboundSettings(Section):
     private_targets: Literal["allow", "deny"] = Field("deny", alias="monitors.private_targets")
+    name_servers: Words = Field(
+        (), alias="monitors.name_servers", description="address[:port] of each; none: those of /etc/resolv.conf"
+    )
+    lookup_seconds: float = Field(5, alias="monitors.lookup_seconds", gt=0, le=60, description="one name lookup")
+    lookups_per_owner: int = Field(
+        4, alias="monitors.lookups_per_owner", ge=1, description="one owner's name lookups at once, per process"
+    )
     allowed_networks: str = Field(
         "", alias="monitors.allowed_networks", description="private networks, addresses and hosts allowed all the same"
     )
@@ -358,6 +480,27 @@ def includeme(config):
         tls = tls_context(settings.ca_file)
     except (OSError, ValueError) as exc:
         raise NotConfigured(f"monitors.ca_file cannot be read as certificates: {exc}") from None
+    servers = [read_server(entry, "monitors.name_servers") for entry in settings.name_servers]
     config.registry.outbound = types.SimpleNamespace(guard=guard, tls=tls)
     add_validation_context(config.registry, guard=guard)
-    config.add_cleanup_ctx(http_client(guard, settings.connections, tls))
+    names = functools.partial(Names, servers, settings.lookup_seconds, settings.lookups_per_owner)
+    config.add_cleanup_ctx(http_client(guard, settings.connections, tls, names))
+
+
+def read_server(entry, setting):
+    """A name server as c-ares takes it (``192.0.2.53``, ``192.0.2.53:5353``, ``[2001:db8::53]:5353``)."""
+    host, port = entry, None
+    if entry.startswith("["):
+        host, _, rest = entry[1:].partition("]")
+        port = rest.removeprefix(":") or None
+    elif entry.count(":") == 1:
+        host, port = entry.split(":")
+    try:
+        address = ipaddress.ip_address(host)
+        if port is not None and not 1 <= int(port) <= 65535:
+            raise ValueError
+    except ValueError:
+        raise NotConfigured(f"{setting}: {entry[:60]!r} is not an address, or address:port") from None
+    if port is None:
+        return str(address)
+    return f"[{address}]:{port}" if address.version == 6 else f"{address}:{port}"

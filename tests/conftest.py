@@ -44,9 +44,10 @@ ON_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
 @contextlib.contextmanager
-def pserve(directory, settings, threads=4, extra="", log=None):
+def pserve(directory, settings, threads=4, extra="", log=None, prefix=()):
     """``pserve`` of an ini written from ``settings`` (and ``extra`` sections), in a process of its own:
     yields (base URL, Popen).  Its log goes to the file ``log`` when given (a pipe, unread, may fill).
+    ``prefix``: the command that runs it (``unshare ...``).
 
     Stopped (SIGTERM, then SIGKILL) on exit, unless the test stopped it already.
     """
@@ -61,7 +62,7 @@ def pserve(directory, settings, threads=4, extra="", log=None):
         + extra
     )
     stderr = open(log, "wb") if log else subprocess.PIPE  # noqa: SIM115 (closed with the process)
-    process = subprocess.Popen(["pserve", str(ini)], stdout=subprocess.DEVNULL, stderr=stderr)
+    process = subprocess.Popen([*prefix, "pserve", str(ini)], stdout=subprocess.DEVNULL, stderr=stderr)
     url = f"http://127.0.0.1:{port}"
     try:
         wait_for_http(url + "/api/health", 30)

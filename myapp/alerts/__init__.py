@@ -38,6 +38,9 @@ class AlertSettings(Section):
     apprise_threads: int = Field(
         20, alias="alerts.apprise_threads", ge=1, le=200, description="threads for Apprise's services, per process"
     )
+    apprise_threads_per_owner: int = Field(
+        5, alias="alerts.apprise_threads_per_owner", ge=1, description="of them, one owner's sends at once"
+    )
     max_channels_per_user: int = Field(100, alias="alerts.max_channels_per_user", ge=0, description="0: no limit")
     min_remind_seconds: int = Field(300, alias="alerts.min_remind_seconds", ge=1, description="reminders' least period")
     confirm_email: bool = Field(True, alias="alerts.confirm_email", description="alerts only to confirmed addresses")

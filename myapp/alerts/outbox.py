@@ -8,17 +8,18 @@ for it."""
 
 import asyncio
 import collections
-import concurrent.futures
 import logging
 import os
 import socket
 import uuid
 
+from .. import outbound
 from ..aio import loop_state
 from ..models import conflicts, in_session, writes
 from ..models.meta import utcnow
 from . import messages, sender, service
 from .kinds import Sending
+from .threads import SendThreads
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +39,7 @@ class Outbox:
         self.channels = collections.Counter()  # channel id: likewise
         self.sending_now = 0
         #: blocking senders' threads (Apprise's services), made as they are needed
-        self.threads = concurrent.futures.ThreadPoolExecutor(settings.apprise_threads, thread_name_prefix="alerts-send")
+        self.threads = SendThreads(settings.apprise_threads, settings.apprise_threads_per_owner)
 
     async def run(self, state):
         self.owner = f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
@@ -87,7 +88,7 @@ class Outbox:
 
     def sending(self, state):
         """What sending needs on the loop whose state this is."""
-        return Sending(state.http, self.settings, self.site.public_url, state.guard, self.threads)
+        return Sending(state.http, self.settings, self.site.public_url, state.guard, self.threads, state.names)
 
     async def send_test(self, channel):
         """A test message through ``channel`` (a ChannelTarget), now, on the loop this runs on (the service
@@ -110,6 +111,7 @@ class Outbox:
     async def _deliver(self, state, claimed):
         """Send one claimed delivery and record the attempt."""
         channel = claimed.channel
+        outbound.owner.set(channel.user_id)  # this task's name lookups count against its owner's share
         try:
             attempt = await sender.send(self.sending(state), channel, claimed.document)
         finally:

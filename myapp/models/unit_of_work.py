@@ -107,16 +107,17 @@ def _closed(task):
 async def in_session(state, fn, deadline=None):
     """Await ``fn(session)`` as one unit of work on the loop whose state this is (background tasks), within
     ``deadline`` seconds when given; its result.  A unit of work that fails is rolled back; one cut short (the
-    deadline, a cancellation) drops its connection instead: a rollback would wait on a server that may not
-    answer (a frozen one answers nothing), holding the connection, and the caller, as long."""
+    deadline, a cancellation) drops its connection to a database server instead: a rollback would wait on a
+    server that may not answer (a frozen one answers nothing), holding the connection, and the caller, as
+    long."""
     session = state.db_sessions()
     try:
         async with asyncio.timeout(deadline):
             result = await fn(session)
             await session.commit()
     except BaseException as exc:
-        if isinstance(exc, (asyncio.CancelledError, TimeoutError)):
-            await asyncio.shield(session.invalidate())
+        if isinstance(exc, (asyncio.CancelledError, TimeoutError)) and session.bind.dialect.name != "sqlite":
+            await asyncio.shield(session.invalidate())  # a local SQLite file answers: it is rolled back below
         else:
             await _close(session)
         raise

@@ -164,6 +164,7 @@ class Scheduler:
         while (wait := (claim.start_at - utcnow()).total_seconds()) > 0:
             await asyncio.sleep(wait)
         user_id = claim.row.user_id
+        outbound.owner.set(user_id)  # this task's name lookups count against its owner's share
         self.owners[user_id] += 1
         owner_slots = self._owner_slots.setdefault(user_id, asyncio.Semaphore(self.per_owner))
         try:
@@ -233,7 +234,7 @@ class Scheduler:
             return
         self.storms += 1
         log.warning("%d monitors unreachable at once: checking them again on fresh connections", len(held))
-        async with outbound.session(state.guard, state.tls, fresh=True) as fresh:
+        async with outbound.session(state.guard, state.tls, state.names, fresh=True) as fresh:
             on_fresh = types.SimpleNamespace(**{**vars(state), "http": fresh})
             again = await asyncio.gather(*(run_check(on_fresh, c.row) for c, _, _ in held))
         self._results += [

@@ -188,8 +188,12 @@ def test_only_failures_to_reach_the_server_count_towards_a_storm(target):
 
     async def network(url, timeout=2):
         guard = Guard(allow_private=True)
-        async with outbound.session(guard, outbound.tls_context()) as session:
-            return (await check(session, guard, Target(url=url, timeout=timeout))).network
+        names = outbound.Names()
+        try:
+            async with outbound.session(guard, outbound.tls_context(), names) as session:
+                return (await check(session, guard, Target(url=url, timeout=timeout))).network
+        finally:
+            await names.close()
 
     cases = {
         f"http://127.0.0.1:{free_port()}/": True,

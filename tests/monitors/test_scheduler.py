@@ -216,17 +216,18 @@ def test_a_check_in_flight_stops_when_its_monitor_is_deleted_or_paused(make_myap
 def test_results_that_cannot_be_written_are_kept_for_the_next_write(make_myapp, owner, target, monkeypatch):
     """The database refuses the first writes (as during a restart): the results are written later, once
     each, and no monitor is checked again because its result was lost."""
+    import pymysql
     from sqlalchemy.exc import OperationalError
 
     from myapp.monitors import scheduler as module
 
     real, refused = module.service.record, []
 
-    async def record(session, outcomes, on_flips=()):
-        if len(refused) < 6:  # two whole flushes of three attempts each
+    async def record(session, outcomes, on_flips=(), rows=None):
+        if len(refused) < 6:  # six flushes: the database is away each time (models.writes keeps the results)
             refused.append(len(outcomes))
-            raise OperationalError("INSERT", {}, Exception("the server went away"))
-        return await real(session, outcomes, on_flips)
+            raise OperationalError("INSERT", {}, pymysql.err.OperationalError(2006, "MySQL server has gone away"))
+        return await real(session, outcomes, on_flips, rows)
 
     monkeypatch.setattr(module.service, "record", record)
     client = make_myapp(**SCHEDULER)

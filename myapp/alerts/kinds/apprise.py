@@ -7,8 +7,9 @@ whose connections the guard checks (outbound.guard_blocking_connections).  Appri
 act on this machine (desktop notifications, syslog, files) or speak other protocols are not offered.
 
 Apprise's services are blocking code: each send runs on a thread of a bounded pool of the process's
-(``alerts.apprise_threads``), with the service's connect and read timeouts set to one attempt's deadline,
-so a receiver that never answers frees its thread within two of them."""
+(``alerts.apprise_threads``, alerts/threads.py), in one of its owner's slots there.  Its names are looked up
+on the loop (outbound.BlockingSend), and at the attempt's deadline its sockets are shut down: whatever the
+receiver does (a byte every few seconds keeps every read within its timeout), the thread is free then."""
 
 import asyncio
 import contextvars
@@ -20,7 +21,7 @@ import threading
 import apprise
 from apprise.manager_plugins import NotificationManager
 
-from ...outbound import Blocked, blocking_guard
+from ...outbound import Blocked, BlockingSend, blocking_send
 from ...validation import no_control_characters
 from .. import messages
 from .base import ChannelKind, Failed
@@ -186,18 +187,22 @@ class Apprise(ChannelKind):
         if plugin is None:
             raise Failed("Apprise cannot read this channel's URL any more")
         plugin.socket_connect_timeout = plugin.socket_read_timeout = sending.settings.attempt_seconds
-        notes = {}
-        token = blocking_guard.set((sending.guard, notes))
+        connections = BlockingSend(sending.guard, sending.names, asyncio.get_running_loop(), channel.user_id)
+        token = blocking_send.set(connections)
         try:
             context = contextvars.copy_context()
         finally:
-            blocking_guard.reset(token)
+            blocking_send.reset(token)
         call = functools.partial(
             notify, plugin, messages.subject(doc), messages.text(doc), TYPES.get(doc["event"], "info")
         )
-        ok, said = await asyncio.get_running_loop().run_in_executor(sending.threads, context.run, call)
+        try:
+            ok, said = await sending.threads.run(channel.user_id, functools.partial(context.run, call))
+        except asyncio.CancelledError:  # the attempt's deadline (or the process stops)
+            connections.cut_off()
+            raise
         if not ok:
-            raise Failed(notes.get("blocked") or said or "the service refused the message")
+            raise Failed(connections.blocked or said or "the service refused the message")
         return None
 
 

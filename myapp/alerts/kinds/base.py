@@ -11,7 +11,8 @@ class Sending:
     settings: object  # alerts.AlertSettings
     public_url: str | None
     guard: object = None  # outbound.Guard, for connections that are not the HTTP client's
-    threads: object = None  # a bounded concurrent.futures executor, for blocking senders
+    threads: object = None  # threads.SendThreads, for blocking senders
+    names: object = None  # the loop's outbound.Names, for blocking senders' lookups
 
 
 class Failed(Exception):

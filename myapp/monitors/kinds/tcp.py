@@ -61,7 +61,7 @@ async def connect(state, host, port, tls, timeout):
     loop = asyncio.get_running_loop()
     started = loop.time()
     async with asyncio.timeout(timeout):
-        _, writer = await open_connection(state.guard, host, port, state.tls if tls else None)
+        _, writer = await open_connection(state, host, port, state.tls if tls else None)
     latency = round((loop.time() - started) * 1000)
     days = days_left(writer.get_extra_info("peercert")) if tls else None
     writer.close()

@@ -1,0 +1,138 @@
+"""One owner's names never slow anybody else's checks: the system's resolver (here: a DNS server on loopback,
+made the process's resolver by a mount namespace) never answers owner A's names, and owner B's HTTP and TCP
+monitors on names of /etc/hosts stay UP, on time."""
+
+import json
+import os
+import shutil
+import threading
+import time
+import types
+import urllib.error
+import urllib.request
+
+import pytest
+from dnslib import QTYPE, RR, A
+from dnslib.server import BaseResolver, DNSLogger, DNSServer
+from pyramid.paster import get_appsettings
+
+from myapp import main
+from myapp.accounts import service
+from myapp.models import run_in_session
+
+from ..conftest import HERE, ON_CI, PASSWORD, pserve
+from ..helpers import wait_until
+from .conftest import new_monitor
+
+RESOLVER = "127.0.0.77"  # a loopback address of its own: port 53 there is free
+
+
+class Silent(BaseResolver):
+    """Answers every name with 127.0.0.1, but those that start with "slow": never (until the test ends)."""
+
+    def __init__(self):
+        self.done = threading.Event()
+        self.asked = []
+
+    def resolve(self, request, handler):
+        name = str(request.q.qname)
+        self.asked.append(name)
+        if name.startswith("slow"):
+            self.done.wait(60)
+        reply = request.reply()
+        reply.add_answer(RR(request.q.qname, QTYPE.A, rdata=A("127.0.0.1"), ttl=60))
+        return reply
+
+
+@pytest.fixture
+def silent_resolver(tmp_path):
+    """A command prefix that runs a process with /etc/resolv.conf naming the silent DNS server, and the server."""
+    if os.geteuid() != 0 or not shutil.which("unshare"):
+        if ON_CI:
+            pytest.fail("this test needs root and unshare (CI=true: it may not be skipped)")
+        pytest.skip("needs root and unshare, for a resolv.conf of its own")
+    resolver = Silent()
+    server = DNSServer(resolver, address=RESOLVER, port=53, logger=DNSLogger("-request,-reply,-truncated,-error"))
+    server.start_thread()
+    conf = tmp_path / "resolv.conf"
+    conf.write_text(f"nameserver {RESOLVER}\noptions timeout:30 attempts:5\n")
+    prefix = [
+        "unshare",
+        "--mount",
+        "--propagation",
+        "private",
+        "sh",
+        "-c",
+        'mount --bind "$0" /etc/resolv.conf && exec "$@"',
+        str(conf),
+    ]
+    yield prefix, resolver
+    resolver.done.set()
+    server.stop()
+
+
+class Client:
+    """Just what new_monitor and the reads below need of a WebTest client, over a real connection."""
+
+    def __init__(self, url):
+        self.url = url
+
+    def request(self, method, path, headers, body=None):
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(
+            self.url + path, data, {**headers, "Content-Type": "application/json"}, method=method
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10) as res:
+                return types.SimpleNamespace(json=json.load(res))
+        except urllib.error.HTTPError as exc:
+            raise AssertionError(f"{method} {path}: {exc.code} {exc.read()[:300]!r}") from None
+
+    def post_json(self, path, body, headers, status):
+        return self.request("POST", path, headers, body)
+
+    def get(self, path, headers):
+        return self.request("GET", path, headers)
+
+
+def test_names_that_never_resolve_slow_nobody_else(silent_resolver, tmp_path, target):
+    prefix, resolver = silent_resolver
+    settings = {
+        **get_appsettings(os.path.join(HERE, "testing.ini")),
+        "sqlalchemy.url": f"sqlite+aiosqlite:///{tmp_path}/names.sqlite",
+        "monitors.scheduler": "true",
+        "monitors.min_interval": "1",
+        "aio.debug": "false",
+        "monitors.lookup_seconds": "3",
+    }
+    app = main({}, **settings)  # makes the schema, and the two owners
+    try:
+
+        async def owners(session):
+            keys = []
+            for email in ("a@example.com", "b@example.com"):
+                user = await service.create_user(session, app.registry.passwords, email, "x", PASSWORD)
+                keys.append({"Authorization": f"Bearer {(await service.create_api_key(session, user.id, 'write'))[1]}"})
+            return keys
+
+        a, b = run_in_session(app.registry, owners)
+    finally:
+        app.registry.aio_runtime.shutdown()
+    with pserve(tmp_path, settings, prefix=prefix) as (url, _):
+        client = Client(url)
+        for n in range(20):  # owner A's: the resolver never answers their names
+            fields = {"kind": "tcp", "host": f"slow-{n}.example", "port": 80, "interval": 10, "timeout": 10}
+            new_monitor(client, a, name=f"slow {n}", **fields)
+        wait_until(lambda: len([q for q in resolver.asked if q.startswith("slow")]) >= 4)  # A's lookups hang
+        port = target.port
+        web = new_monitor(client, b, name="web", url=f"http://localhost:{port}/ok", interval=1, timeout=1)
+        tcp = new_monitor(client, b, name="tcp", kind="tcp", host="localhost", port=port, interval=1, timeout=1)
+        started = time.monotonic()
+        wait_until(lambda: time.monotonic() > started + 12, timeout=20)
+        for monitor in (web, tcp):
+            results = client.get(f"/api/monitors/{monitor['id']}/results?limit=100", headers=b).json["results"]
+            assert len(results) >= 8, (monitor["name"], len(results))  # every second or so, not held back
+            assert all(r["ok"] for r in results), [r["error"] for r in results if not r["ok"]]
+            assert max(r["latency_ms"] for r in results) < 1000
+        slow = client.get("/api/monitors?limit=100", headers=a).json["monitors"]
+        assert {m["last_check"]["error"] for m in slow if m["last_check"]} <= {"could not resolve the host"}
