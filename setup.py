@@ -28,6 +28,7 @@ requires = [
     "swagger-ui-py>=23.9",  # the API explorer's files (Swagger UI 5), served by us: no CDN
     "PyYAML>=6.0",  # monitors as code: /api/export and myapp_monitors
     "dnspython>=2.6",  # DNS monitors: its asyncio resolver
+    "aiodns>=3.2",  # names of checks and deliveries looked up by c-ares on the loop (aiohttp's AsyncResolver)
     "croniter>=6.0",  # heartbeats on a cron schedule
 ]
 

@@ -4,7 +4,8 @@ response carries the headers that keep a browser safe.
 Settings:
 
 - ``myapp.public_url``: the address people use (``https://status.example.com``);
-  links in messages are built from it, and its host is allowed.
+  its host is allowed, and every URL the app makes is built from it, never from the Host
+  a request names (links in mails and pages, ping URLs, redirects, Location headers).
 - ``myapp.allowed_hosts``: more host names to answer for (space or comma separated,
   ports ignored); ``*`` answers for any.  Without either setting: localhost only.
 - ``myapp.csp``: the Content-Security-Policy (default: our own files only, no inline script).
@@ -78,6 +79,24 @@ def allowed_host_tween_factory(handler, registry):
     return allowed_host_tween
 
 
+def public_location_tween_factory(handler, registry):
+    """With ``myapp.public_url``, a Location that is a path (a redirect to a page, from a view or an exception
+    view) is made absolute from it: WebOb would make it so from the Host the request named."""
+    public_url = section(registry, Site).public_url
+    if not public_url:
+        return handler
+    base = public_url.rstrip("/")
+
+    def public_location_tween(request):
+        response = handler(request)
+        location = response.headers.get("Location")
+        if location and location.startswith("/") and not location.startswith("//"):
+            response.headers["Location"] = base + location
+        return response
+
+    return public_location_tween
+
+
 FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
 
 
@@ -122,7 +141,12 @@ def security_headers_tween_factory(handler, registry):
 
 def includeme(config):
     allowed_hosts(config.registry)  # a bad public_url fails at start, not on the first request
+    public_url = section(config.registry, Site).public_url
+    if public_url:  # route_url, static_url and the ping URL start here, whatever Host a request names
+        base = public_url.rstrip("/")
+        config.add_request_method(lambda request: base, "application_url", property=True)
     config.add_tween("myapp.edge.security_headers_tween_factory", under=INGRESS)
+    config.add_tween("myapp.edge.public_location_tween_factory", under="myapp.edge.security_headers_tween_factory")
     # right under the exception views (so the 400 is a page), before anything reads the database
     config.add_tween(
         "myapp.edge.allowed_host_tween_factory",

@@ -238,16 +238,38 @@ def json_object(request, limit=MAX_JSON_BODY, yaml=False):
 YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml")
 
 
+#: how deep a YAML body may nest (a manifest nests 5 deep): PyYAML's scanner takes time in the square of the
+#: depth of ``[`` and ``{`` (a second for 4 KiB of them), so it stops there
+MAX_YAML_DEPTH = 32
+
+
+class TooDeep(yaml_lib.YAMLError):
+    """A YAML body nested deeper than MAX_YAML_DEPTH."""
+
+
 class _PlainYaml(yaml_lib.SafeLoader):
-    """YAML without aliases (a few lines of ``*a`` can stand for gigabytes) and without implicit dates
-    (``2026-01-01`` stays text, as JSON would have it)."""
+    """YAML without aliases (a few lines of ``*a`` can stand for gigabytes), without implicit dates
+    (``2026-01-01`` stays text, as JSON would have it), nested at most MAX_YAML_DEPTH deep."""
+
+    depth = 0
+
+    def fetch_flow_collection_start(self, token_class):
+        if self.flow_level >= MAX_YAML_DEPTH:
+            raise TooDeep()
+        super().fetch_flow_collection_start(token_class)
 
     def compose_node(self, parent, index):
         if self.check_event(yaml_lib.AliasEvent):
             raise yaml_lib.composer.ComposerError(
                 None, None, "aliases (*name) are not accepted", self.peek_event().start_mark
             )
-        return super().compose_node(parent, index)
+        if self.depth >= MAX_YAML_DEPTH:
+            raise TooDeep()
+        self.depth += 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
 
     def construct_yaml_int(self, node):
         if len(node.value) > 30:  # with sign, base prefix and underscores: see _json_int
@@ -272,8 +294,8 @@ def parse_yaml(body):
     """The document in ``body`` (bytes of YAML), or HTTPBadRequest saying what is wrong with it."""
     try:
         data = yaml_lib.load(body, Loader=_PlainYaml)
-    except RecursionError:
-        raise HTTPBadRequest("The body is nested too deeply.") from None
+    except (RecursionError, TooDeep):
+        raise HTTPBadRequest(f"The body is nested too deeply (at most {MAX_YAML_DEPTH} levels).") from None
     except yaml_lib.YAMLError as exc:
         raise HTTPBadRequest(f"The body is not valid YAML: {str(exc)[:300]}") from None
     try:

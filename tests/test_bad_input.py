@@ -25,6 +25,31 @@ def test_json_nested_too_deep(testapp):
     assert_json_error(testapp.post("/api/tokens", body, content_type="application/json", expect_errors=True), 400)
 
 
+def test_yaml_nested_too_deep_stops_where_the_bound_is(testapp, make_user, make_key):
+    """PyYAML's scanner takes time in the square of the depth of ``[``: 4 KiB of them took a second.  The
+    parser stops at the bound, before it (validation.MAX_YAML_DEPTH)."""
+    from myapp import validation
+
+    auth = {"Authorization": f"Bearer {make_key(make_user('ada@example.com'), 'write')[1]}"}
+    seen = []
+    loader = validation._PlainYaml
+
+    class Watched(loader):
+        def fetch_flow_collection_start(self, token_class):
+            seen.append(self.flow_level)
+            super().fetch_flow_collection_start(token_class)
+
+    validation._PlainYaml = Watched
+    try:
+        for body in ("monitors: " + "[" * 40_000, "monitors:\n" + "- " * 5_000 + "x", "monitors: " + "{a: " * 5000):
+            res = testapp.post("/api/apply", body, content_type="application/yaml", headers=auth, expect_errors=True)
+            assert_json_error(res, 400)
+            assert res.json["message"] == "The body is nested too deeply (at most 32 levels).", res.json
+    finally:
+        validation._PlainYaml = loader
+    assert max(seen) == validation.MAX_YAML_DEPTH  # and not a level further
+
+
 @pytest.mark.parametrize("field", ["password", "name", "scope"])
 def test_lone_surrogate_in_a_json_string(testapp, make_user, field):
     make_user("ada@example.com")

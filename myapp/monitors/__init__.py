@@ -144,6 +144,7 @@ def includeme(config):
     if settings.scheduler:
         config.add_background_task(monitoring.scheduler.run, name="monitors.scheduler")
     config.add_background_task(make_pruner(settings), name="monitors.prune")
+    config.add_cleanup_ctx(kinds.dns.resolvers(registry))
     registry.pinger = Pinger(section(registry, PingSettings), monitoring.record)
     config.add_background_task(registry.pinger.run, name="monitors.pings")
     config.action(None, lambda: config.get_jinja2_environment().filters.update(address=kinds.address), order=FILTERS)

@@ -53,6 +53,29 @@ def test_an_apprise_url_is_checked_and_never_shown_whole(testapp, owner):
         )
 
 
+def test_secret_paths_and_topics_are_masked_everywhere_a_channel_is_shown(testapp, owner, browser):
+    """A JSON or form POST receiver's path token and an ntfy topic are the secret of their URLs: whoever knows an
+    ntfy topic reads its alerts.  Masked in the API (read keys too), the channels page and the edit page."""
+    _, auth, read = owner
+    secrets = {
+        "jsons://receiver.example.com/hooks/Tok3nTok3nTok3n": "Tok3nTok3nTok3n",
+        "forms://receiver.example.com/F0rmS3cretF0rm": "F0rmS3cretF0rm",
+        "ntfys://ntfy.sh/our-private-alerts-topic": "our-private-alerts-topic",
+        "ntfy://another-private-topic": "another-private-topic",
+    }
+    channels = [new_channel(testapp, auth, kind="apprise", target=url) for url in secrets]
+    client = browser("ada@example.com")
+    shown = [
+        testapp.get("/api/channels", headers=read).text,
+        *(testapp.get(f"/api/channels/{c['id']}", headers=read).text for c in channels),
+        client.get("/channels").text,
+        *(client.get(f"/channels/{c['id']}/edit").text for c in channels),
+    ]
+    for secret in secrets.values():
+        assert not [page for page in shown if secret in page], secret
+    assert channels[0]["target"] == "jsons://receiver.example.com/h...s/T...n"  # still told apart
+
+
 def test_alerts_reach_services_in_their_own_formats(alerting, owner, target):
     client, (_, auth, _) = alerting, owner
     url = target.url.replace("http://", "")

@@ -111,3 +111,34 @@ def test_a_test_message_subject_holds_none_of_the_users_words(make_myapp, owner,
     assert client.post(f"/api/channels/{channel['id']}/test", headers=owner[1]).json["ok"] is True
     (mail,) = mails_to(mailbox, "x@example.com")
     assert mail["Subject"] == "myapp: a test message"
+
+
+def test_every_url_is_built_from_the_public_url_whatever_host_a_request_names(make_myapp, owner, smtp):
+    """Host 127.0.0.1:9999 is allowed (its name is), yet no link, ping URL or redirect names it."""
+    from webtest import TestApp
+
+    from ..conftest import PASSWORD, csrf_token
+
+    public = "https://status.example.com"
+    mailbox, port = smtp
+    client = make_myapp(
+        **{
+            "myapp.public_url": public,
+            "myapp.allowed_hosts": "127.0.0.1",
+            "alerts.outbox": "true",
+            "alerts.confirm_email": "true",
+            "smtp.host": "127.0.0.1",
+            "smtp.port": str(port),
+        }
+    )
+    client = TestApp(client.app, extra_environ={"HTTP_HOST": "127.0.0.1:9999"})
+    auth = owner[1]
+    created = client.post_json("/api/monitors", {"name": "job", "kind": "heartbeat", "interval": 60}, headers=auth)
+    assert created.json["ping_url"].startswith(f"{public}/ping/")
+    assert created.headers["Location"] == f"{public}/api/monitors/{created.json['id']}"
+    client.post_json("/api/channels", {"name": "mail", "kind": "email", "target": "oncall@example.com"}, headers=auth)
+    (mail,) = wait_until(lambda: mailbox.messages)
+    assert f"{public}/channels/confirm/" in mail["message"].get_content()
+    assert client.get("/account", status=302).location == f"{public}/login?next=%2Faccount"
+    form = {"email": "ada@example.com", "password": PASSWORD, "csrf_token": csrf_token(client), "next": "/monitors"}
+    assert client.post("/login", form, status=302).location == f"{public}/monitors"  # a path, made absolute

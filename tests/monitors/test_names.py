@@ -1,6 +1,7 @@
-"""One owner's names never slow anybody else's checks: the system's resolver (here: a DNS server on loopback,
-made the process's resolver by a mount namespace) never answers owner A's names, and owner B's HTTP and TCP
-monitors on names of /etc/hosts stay UP, on time."""
+"""The system's resolver, as an attacker meets it: here a DNS server on loopback, made the app process's
+resolver by a mount namespace.  One owner's names that it never answers slow nobody else's checks; and where
+private targets are denied, a DNS monitor does not ask it at all (it answers for the operator's internal
+names)."""
 
 import json
 import os
@@ -12,7 +13,7 @@ import urllib.error
 import urllib.request
 
 import pytest
-from dnslib import QTYPE, RR, A
+from dnslib import QTYPE, RR, TXT, A
 from dnslib.server import BaseResolver, DNSLogger, DNSServer
 from pyramid.paster import get_appsettings
 
@@ -27,8 +28,9 @@ from .conftest import new_monitor
 RESOLVER = "127.0.0.77"  # a loopback address of its own: port 53 there is free
 
 
-class Silent(BaseResolver):
-    """Answers every name with 127.0.0.1, but those that start with "slow": never (until the test ends)."""
+class Internal(BaseResolver):
+    """Answers every name with 127.0.0.1, but those that start with "slow": never (until the test ends); and
+    secret.internal's TXT record is a password."""
 
     def __init__(self):
         self.done = threading.Event()
@@ -40,18 +42,21 @@ class Silent(BaseResolver):
         if name.startswith("slow"):
             self.done.wait(60)
         reply = request.reply()
-        reply.add_answer(RR(request.q.qname, QTYPE.A, rdata=A("127.0.0.1"), ttl=60))
+        if name == "secret.internal.":
+            reply.add_answer(RR(request.q.qname, QTYPE.TXT, rdata=TXT("db-password=hunter2"), ttl=60))
+        else:
+            reply.add_answer(RR(request.q.qname, QTYPE.A, rdata=A("127.0.0.1"), ttl=60))
         return reply
 
 
 @pytest.fixture
-def silent_resolver(tmp_path):
+def system_resolver(tmp_path):
     """A command prefix that runs a process with /etc/resolv.conf naming the silent DNS server, and the server."""
     if os.geteuid() != 0 or not shutil.which("unshare"):
         if ON_CI:
             pytest.fail("this test needs root and unshare (CI=true: it may not be skipped)")
         pytest.skip("needs root and unshare, for a resolv.conf of its own")
-    resolver = Silent()
+    resolver = Internal()
     server = DNSServer(resolver, address=RESOLVER, port=53, logger=DNSLogger("-request,-reply,-truncated,-error"))
     server.start_thread()
     conf = tmp_path / "resolv.conf"
@@ -95,17 +100,18 @@ class Client:
         return self.request("GET", path, headers)
 
 
-def test_names_that_never_resolve_slow_nobody_else(silent_resolver, tmp_path, target):
-    prefix, resolver = silent_resolver
+def app_and_owners(tmp_path, **overrides):
+    """Settings of an app on a SQLite file of its own, whose schema is made, with two owners: (settings, their
+    API keys' headers)."""
     settings = {
         **get_appsettings(os.path.join(HERE, "testing.ini")),
         "sqlalchemy.url": f"sqlite+aiosqlite:///{tmp_path}/names.sqlite",
         "monitors.scheduler": "true",
         "monitors.min_interval": "1",
         "aio.debug": "false",
-        "monitors.lookup_seconds": "3",
+        **overrides,
     }
-    app = main({}, **settings)  # makes the schema, and the two owners
+    app = main({}, **settings)
     try:
 
         async def owners(session):
@@ -115,9 +121,14 @@ def test_names_that_never_resolve_slow_nobody_else(silent_resolver, tmp_path, ta
                 keys.append({"Authorization": f"Bearer {(await service.create_api_key(session, user.id, 'write'))[1]}"})
             return keys
 
-        a, b = run_in_session(app.registry, owners)
+        return settings, run_in_session(app.registry, owners)
     finally:
         app.registry.aio_runtime.shutdown()
+
+
+def test_names_that_never_resolve_slow_nobody_else(system_resolver, tmp_path, target):
+    prefix, resolver = system_resolver
+    settings, (a, b) = app_and_owners(tmp_path, **{"monitors.lookup_seconds": "3"})
     with pserve(tmp_path, settings, prefix=prefix) as (url, _):
         client = Client(url)
         for n in range(20):  # owner A's: the resolver never answers their names
@@ -136,3 +147,15 @@ def test_names_that_never_resolve_slow_nobody_else(silent_resolver, tmp_path, ta
             assert max(r["latency_ms"] for r in results) < 1000
         slow = client.get("/api/monitors?limit=100", headers=a).json["monitors"]
         assert {m["last_check"]["error"] for m in slow if m["last_check"]} <= {"could not resolve the host"}
+
+
+def test_where_private_targets_are_denied_dns_monitors_do_not_ask_the_systems_resolver(system_resolver, tmp_path):
+    prefix, resolver = system_resolver
+    settings, (a, _) = app_and_owners(tmp_path, **{"monitors.private_targets": "deny"})
+    with pserve(tmp_path, settings, prefix=prefix) as (url, _):
+        client = Client(url)
+        fields = {"kind": "dns", "host": "secret.internal", "record_type": "TXT", "interval": 10, "timeout": 2}
+        monitor = new_monitor(client, a, name="secret", **fields)
+        checked = wait_until(lambda: client.get(f"/api/monitors/{monitor['id']}", headers=a).json["last_check"])
+    assert "hunter2" not in str(checked) and not checked["ok"]  # asked the public resolvers: none answers here
+    assert "secret.internal." not in resolver.asked

@@ -198,3 +198,6 @@ def test_badges_show_state_and_uptime_only_when_the_owner_allows(ada, testapp, t
     testapp.get(f"/badges/{shop['id']}/uptime-1y.svg", status=404, **anyone)
     testapp.get("/badges/999999/status.svg", status=404, **anyone)
     assert testapp.get(f"/badges/{shop['id']}/status.svg", {"label": "a\nb"}, **anyone).text.count("status") >= 1
+    for odd in ("\ufffe", "a\uffffb", "\x85", "\u2028", "\x7f"):  # no XML document may hold them: the word it has
+        svg = ET.fromstring(testapp.get(f"/badges/{shop['id']}/status.svg", {"label": odd}, **anyone).body)
+        assert svg.get("aria-label") == "status: DOWN", repr(odd)

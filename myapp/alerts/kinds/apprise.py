@@ -140,12 +140,32 @@ def parse(value):
     return apprise.Apprise.instantiate(value, asset=ASSET)
 
 
+#: services whose URL's path is a secret Apprise's privacy form shows: a receiver's token, ntfy's topics (anyone
+#: who knows one can read it), Signal's phone numbers
+SECRET_PATHS = frozenset(("json", "jsons", "form", "forms", "ntfy", "ntfys", "signal", "signals"))
+
+
+def masked(part):
+    """A part of a URL as Apprise masks one: its first and last characters."""
+    return f"{part[0]}...{part[-1]}" if len(part) > 2 else "..." if part else part
+
+
 def shown(value):
-    """The URL with its tokens and passwords masked (Apprise's privacy form, without its query)."""
+    """The URL with its tokens, passwords and secret paths masked (Apprise's privacy form, without its query,
+    and the path masked where it is the secret)."""
     plugin = parse(value)
     if plugin is None:
         return f"{scheme_of(value)}://…"
-    return plugin.url(privacy=True).partition("?")[0]
+    text = plugin.url(privacy=True).partition("?")[0]
+    scheme, _, rest = text.partition("://")
+    if scheme not in SECRET_PATHS:
+        return text
+    authority, slash, path = rest.partition("/")
+    credentials, at, host = authority.rpartition("@")
+    if scheme.startswith("ntfy") and "." not in host and ":" not in host and host != "localhost":
+        host = masked(host)  # ntfy://topic: the topic, on ntfy.sh
+    path = "/".join(masked(segment) for segment in path.split("/"))
+    return f"{scheme}://{credentials}{at}{host}{slash}{path}"
 
 
 class Apprise(ChannelKind):

@@ -1,20 +1,28 @@
-"""DNS: a question (a name and a record type) to the system's resolver or a given one (guarded, as every
-address a check reaches); up when there is an answer holding every expected value, or any answer when none
-is expected.  dnspython's asyncio resolver asks; the cause says what came back."""
+"""DNS: a question (a name and a record type) to the monitor's resolver, or to the operator's; up when there is
+an answer holding every expected value, or any answer when none is expected.  dnspython's asyncio resolver
+asks; the cause says what came back.
+
+A monitor's own resolver is an address the guard checks, as every address a check reaches.  Without one, the
+question goes to ``monitors.dns_resolvers``: the operator's list.  By default that is the system's resolver
+where private targets are allowed, and public resolvers where they are denied: the system's resolver
+answers for the operator's internal names (``TXT secret.internal``, ``A db.internal``), and a DNS check's
+cause says what came back, so it must not be a window on them.
+"""
 
 import asyncio
-import functools
 import ipaddress
 from typing import Annotated, Literal
 
 import dns.asyncresolver
 import dns.exception
 import dns.name
+import dns.nameserver
 import dns.resolver
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator
 
 from ...models.meta import utcnow
-from ...outbound import Blocked, check_host
+from ...outbound import Blocked, OutboundSettings, check_host
+from ...settings import NotConfigured, Section, Words, section
 from ...text import one_line
 from ..state import Result
 from .base import CheckKind
@@ -90,10 +98,45 @@ class DnsSettings(BaseModel):
         return list(dict.fromkeys(normalized(record_type, value) for value in values))
 
 
-@functools.cache
-def system_resolver():
-    """The system's resolver (/etc/resolv.conf), read once per process."""
-    return dns.asyncresolver.Resolver()
+#: monitors.dns_resolvers where private targets are denied and the operator names none: public resolvers
+PUBLIC_RESOLVERS = ("1.1.1.1", "8.8.8.8", "9.9.9.9")
+SYSTEM = "system"
+
+
+class DnsResolverSettings(Section):
+    resolvers: Words | None = Field(
+        None,
+        alias="monitors.dns_resolvers",
+        description=f"address[:port] of each, or {SYSTEM} (/etc/resolv.conf); default: {SYSTEM} where private "
+        f"targets are allowed, else {' '.join(PUBLIC_RESOLVERS)}",
+    )
+
+
+def operator_resolver(entries):
+    """The resolver DNS monitors without their own ask: of ``entries`` (monitors.dns_resolvers), or the system's."""
+    if list(entries) == [SYSTEM]:
+        return dns.asyncresolver.Resolver()  # reads /etc/resolv.conf, once
+    resolver = dns.asyncresolver.Resolver(configure=False)
+    try:
+        resolver.nameservers = [dns.nameserver.Do53Nameserver(*parse_resolver(entry)) for entry in entries]
+    except ValueError as exc:
+        raise NotConfigured(f"monitors.dns_resolvers: {exc} (or {SYSTEM})") from None
+    return resolver
+
+
+def resolvers(registry):
+    """A cleanup context: ``state.dns_resolver``, the operator's resolver (made once, here)."""
+    entries = section(registry, DnsResolverSettings).resolvers
+    if not entries:
+        private = section(registry, OutboundSettings).private_targets == "allow"
+        entries = (SYSTEM,) if private else PUBLIC_RESOLVERS
+    resolver = operator_resolver(entries)
+
+    async def dns_resolver(state):
+        state.dns_resolver = resolver
+        yield
+
+    return dns_resolver
 
 
 def answer_values(record_type, answer):
@@ -131,7 +174,7 @@ async def ask(state, target):
         resolver.nameservers = [address]
         resolver.port = port
     else:
-        resolver = system_resolver()
+        resolver = state.dns_resolver
     answer = await resolver.resolve(
         target.host, target.record_type or "A", lifetime=target.timeout, raise_on_no_answer=False, search=False
     )
