@@ -1,27 +1,41 @@
-"""Fairness between owners: one owner's monitors and webhooks that never answer in time must not make
-anyone else's checks late or alerts slow.
+"""Fairness between owners: one owner's monitors and alerts that never answer in time, trickle, or name hosts
+whose names never resolve must not make anyone else's checks late or alerts slow.
 
     python -m bench.fairness [--good 200] [--abusive 1000] [--interval 10] [--rounds 3] [--root PATH]
+                             [--neighbours hang,trickle,names]
 
-Runs one myapp process (production.ini, scheduler and outbox on) twice on a fresh bench database: alone
-with a well-behaved owner (``--good`` monitors every ``--interval`` s against the local target, and a
-webhook channel), then the same with an abusive owner beside it (``--abusive`` monitors on the target's
-/hang, which never answers, with the longest timeout a check has here, and 500 deliveries to 50 webhooks
-on /hang).  In each run it measures, over ``--rounds`` intervals after one of warm-up: the well-behaved
-monitors' lateness (start of each check - its slot on the schedule) p50/p99/max and slots missed, and how
-long a well-behaved owner's alert waits before it is sent (one new delivery a second on average, at random moments: sent - created).
-Goal: the abused run's figures within 10 % of the run alone (or 50 ms: below that, the noise of a
-2-core machine).  ``--root`` measures another checkout (a worktree of the code before a change).
+Runs one myapp process (production.ini, scheduler and outbox on) on a fresh bench database, first alone with
+a well-behaved owner (``--good`` monitors every ``--interval`` s against the local target, named
+``localhost`` as /etc/hosts has it, and two channels: a webhook and an Apprise JSON service), then the same
+beside each abusive neighbour in turn:
+
+- **hang**: ``--abusive`` monitors on the target's /hang, which never answers, with the longest timeout a
+  check has here, and 500 deliveries to 50 webhooks on /hang;
+- **trickle**: 500 deliveries to 50 Apprise services on the target's /trickle, which sends a byte every 2 s
+  (each read within its timeout: the thread is held until the attempt's deadline cuts it);
+- **names**: ``--abusive`` TCP monitors on names the app's name server (a DNS server of this bench's on
+  loopback, ``monitors.name_servers``) never answers.
+
+In each run it measures, over ``--rounds`` intervals after one of warm-up: the well-behaved monitors' lateness
+(start of each check - its slot on the schedule) p50/p99/max and slots missed, and how long a well-behaved
+owner's alert waits before it is sent (one new delivery a second on average through each channel, at random
+moments: sent - created).  Goal: each abused run's figures within 10 % of the run alone (or 50 ms: below
+that, the noise of a 2-core machine).  ``--root`` measures another checkout (a worktree of the code before a
+change; one without ``monitors.name_servers`` asks the system's resolver, and the names neighbour means
+nothing there).
 """
 
 import argparse
+import asyncio
 import datetime
 import json
 import random
+import threading
 import time
 import uuid
 
 import sqlalchemy
+from dnslib import QTYPE, RR, A, DNSRecord
 
 from .common import BENCH_DB, ROOT, free_port, mysql, production_app, python, script, server
 
@@ -89,17 +103,41 @@ def insert_monitors(conn, rows):
     conn.execute(table.insert(), [{k: v for k, v in row.items() if k in table.c} for row in rows])
 
 
-def add_channel(conn, owner, url, confirmed):
+def add_channel(conn, owner, url, confirmed, kind="webhook"):
     now = utcnow()
     extra = ", confirmed_at" if confirmed else ""
     result = conn.execute(
         sqlalchemy.text(
             f"INSERT INTO channels (user_id, name, kind, target, slack, created_at, updated_at{extra}) "
-            f"VALUES (:u, 'hook', 'webhook', :t, 0, :now, :now{', :now' if confirmed else ''})"
+            f"VALUES (:u, 'hook', :k, :t, 0, :now, :now{', :now' if confirmed else ''})"
         ),
-        {"u": owner, "t": url, "now": now},
+        {"u": owner, "k": kind, "t": url, "now": now},
     )
     return result.lastrowid
+
+
+class NeverForSome(asyncio.DatagramProtocol):
+    """A name server on loopback that answers 127.0.0.1 for every name but those under hang.test: never (the
+    question is dropped, as by a server behind a firewall)."""
+
+    def connection_made(self, transport):
+        self.transport = transport
+
+    def datagram_received(self, data, addr):
+        question = DNSRecord.parse(data)
+        if str(question.q.qname).endswith(".hang.test."):
+            return
+        reply = question.reply()
+        reply.add_answer(RR(question.q.qname, QTYPE.A, rdata=A("127.0.0.1"), ttl=60))
+        self.transport.sendto(reply.pack(), addr)
+
+
+def name_server():
+    """NeverForSome on a free UDP port of 127.0.0.1, in a thread of its own: its port."""
+    loop = asyncio.new_event_loop()
+    transport, _ = loop.run_until_complete(loop.create_datagram_endpoint(NeverForSome, local_addr=("127.0.0.1", 0)))
+    threading.Thread(target=loop.run_forever, daemon=True).start()
+    return transport.get_extra_info("sockname")[1]
 
 
 def add_deliveries(conn, channel_ids, each):
@@ -127,7 +165,7 @@ def quantiles(values):
     return {"p50": pick(0.5), "p99": pick(0.99), "max": ordered[-1], "n": len(ordered)}
 
 
-def measure(args, root, abusive):
+def measure(args, root, neighbour, name_server):
     with mysql() as conn, conn.cursor() as cur:
         cur.execute(f"DROP DATABASE IF EXISTS {BENCH_DB}")
     target_port, port = free_port(), free_port()
@@ -139,6 +177,7 @@ def measure(args, root, abusive):
         "threads": "2",
         "monitors.min_interval": "1",
         "monitors.max_per_user": "0",
+        "monitors.name_servers": f"127.0.0.1:{name_server}",
     }
     with server(python("-m", "bench.target", "serve", str(target_port)), target + "/", cpu=0):
         with production_app(port, root=root, **settings) as (ini, env):
@@ -149,13 +188,27 @@ def measure(args, root, abusive):
             with db.begin() as conn:
                 good, bad = user_id(conn, "good@example.com"), user_id(conn, "abuser@example.com")
                 confirmed = has_column(conn, "channels", "confirmed_at")
-                rows = monitor_rows(good, args.good, args.interval, 5, target + "/m/{n}", start)
+                named = f"http://localhost:{target_port}"  # looked up, in /etc/hosts
+                rows = monitor_rows(good, args.good, args.interval, 5, named + "/m/{n}", start)
                 slots = {row["name"]: row["due_at"] for row in rows}
-                if abusive:
+                if neighbour == "hang":
                     rows += monitor_rows(bad, args.abusive, args.interval, TIMEOUT, target + "/hang", start)
+                if neighbour == "names":
+                    unnamed = monitor_rows(bad, args.abusive, args.interval, TIMEOUT, "", start)
+                    for n, row in enumerate(unnamed):
+                        row.update(kind="tcp", url=None, host=f"n{n}.hang.test", port=80)
+                    rows += unnamed
                 insert_monitors(conn, rows)
-                hook = add_channel(conn, good, target + "/hook", confirmed)
-                hung = [add_channel(conn, bad, target + "/hang", confirmed) for _ in range(50)] if abusive else []
+                hooks = [
+                    add_channel(conn, good, target + "/hook", confirmed),
+                    add_channel(conn, good, f"json://localhost:{target_port}/hook", confirmed, "apprise"),
+                ]
+                hung = []
+                if neighbour == "hang":
+                    hung = [add_channel(conn, bad, target + "/hang", confirmed) for _ in range(50)]
+                if neighbour == "trickle":
+                    trickling = f"json://127.0.0.1:{target_port}/trickle"
+                    hung = [add_channel(conn, bad, f"{trickling}?n={n}", confirmed, "apprise") for n in range(50)]
                 ids = dict(
                     conn.execute(sqlalchemy.text("SELECT name, id FROM monitors WHERE user_id = :u"), {"u": good}).all()
                 )
@@ -170,7 +223,7 @@ def measure(args, root, abusive):
                 pace = random.Random(1)
                 while time.monotonic() < end:
                     with db.begin() as conn:
-                        add_deliveries(conn, [hook], 1)
+                        add_deliveries(conn, hooks, 1)
                     time.sleep(pace.uniform(0.5, 1.5))  # not in step with the outbox's polls
                 until = utcnow()
                 time.sleep(3)  # the last alerts go out
@@ -184,9 +237,9 @@ def measure(args, root, abusive):
                 ).all()
                 sent = conn.execute(
                     sqlalchemy.text(
-                        "SELECT created_at, sent_at FROM deliveries WHERE channel_id = :c AND created_at >= :s"
+                        "SELECT created_at, sent_at FROM deliveries WHERE channel_id IN (:w, :a) AND created_at >= :s"
                     ),
-                    {"c": hook, "s": since},
+                    {"w": hooks[0], "a": hooks[1], "s": since},
                 ).all()
             db.dispose()
     late, checked = [], {}
@@ -219,6 +272,9 @@ def within(abused, alone):
     return abused <= alone * 1.1 or abused - alone <= 50
 
 
+NEIGHBOURS = ("hang", "trickle", "names")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--good", type=int, default=200)
@@ -226,23 +282,37 @@ def main(argv=None):
     parser.add_argument("--interval", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--root", default=ROOT, help="the checkout to measure (default: this one)")
+    parser.add_argument("--neighbours", default=",".join(NEIGHBOURS), help="of " + ", ".join(NEIGHBOURS))
     args = parser.parse_args(argv)
+    neighbours = [n for n in args.neighbours.split(",") if n]
+    if set(neighbours) - set(NEIGHBOURS):
+        parser.error(f"--neighbours: of {', '.join(NEIGHBOURS)}")
 
-    alone = measure(args, args.root, abusive=False)
-    abused = measure(args, args.root, abusive=True)
+    port = name_server()
+    runs = {"alone": measure(args, args.root, None, port)}
+    for neighbour in neighbours:
+        runs[neighbour] = measure(args, args.root, neighbour, port)
     print(
-        f"fairness: {args.good} well-behaved monitors every {args.interval} s and one alert a second, alone and "
-        f"beside {args.abusive} monitors and 500 deliveries that never answer (timeout {TIMEOUT} s); {args.root}"
+        f"fairness: {args.good} well-behaved monitors every {args.interval} s and two alerts a second (a webhook, an "
+        f"Apprise service), alone and beside each neighbour; {args.root}"
     )
-    for name, run in (("alone", alone), ("abused", abused)):
-        print(f"  {name:7} check lateness  {fmt(run['lateness'])}; slots missed {run['missed']}")
-        print(f"  {name:7} alert delay     {fmt(run['delay'])}; not sent {run['unsent']}")
-    checks_held = abused["missed"] == 0 and within(abused["lateness"]["p99"] or 0, alone["lateness"]["p99"] or 0)
-    alerts_held = abused["unsent"] == 0 and within(abused["delay"]["p99"] or 0, alone["delay"]["p99"] or 0)
     print(
-        f"  goal     checks {'held' if checks_held else 'MISSED'}, alerts {'held' if alerts_held else 'MISSED'}: "
-        "p99 with the abusive owner within 10 % (or 50 ms) of the run alone, nothing missed"
+        f"  neighbours: hang = {args.abusive} monitors and 500 webhook deliveries that never answer (timeout "
+        f"{TIMEOUT} s); trickle = 500 Apprise deliveries to receivers that send a byte every 2 s; names = "
+        f"{args.abusive} TCP monitors on names that never resolve"
     )
+    alone = runs["alone"]
+    for name, run in runs.items():
+        print(f"  {name:8} check lateness  {fmt(run['lateness'])}; slots missed {run['missed']}")
+        print(f"  {name:8} alert delay     {fmt(run['delay'])}; not sent {run['unsent']}")
+    for name in neighbours:
+        run = runs[name]
+        checks_held = run["missed"] == 0 and within(run["lateness"]["p99"] or 0, alone["lateness"]["p99"] or 0)
+        alerts_held = run["unsent"] == 0 and within(run["delay"]["p99"] or 0, alone["delay"]["p99"] or 0)
+        print(
+            f"  goal, {name:8} checks {'held' if checks_held else 'MISSED'}, alerts {'held' if alerts_held else 'MISSED'}: "
+            "p99 beside the neighbour within 10 % (or 50 ms) of the run alone, nothing missed"
+        )
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """The HTTP target of the scheduler benchmark, and the bare client that measures its ceiling.
 
-python -m bench.target serve PORT          # answers every GET and POST with 200 "ok"; /hang answers never
+python -m bench.target serve PORT          # answers every GET and POST with 200 "ok"; /hang answers never;
+                                            # /trickle answers a byte every 2 s (each read within its timeout)
 python -m bench.target client URL SECONDS CONCURRENCY
                                             # a bare aiohttp loop: requests/s and CPU/request (JSON)
 """
@@ -22,8 +23,17 @@ def serve(port):
         await asyncio.sleep(3600)
         return web.Response(text="late")
 
+    async def trickle(request):  # a receiver that keeps a blocking sender's thread: a byte at a time
+        response = web.StreamResponse(headers={"Content-Length": "100000"})
+        await response.prepare(request)
+        for _ in range(100000):
+            await response.write(b"x")
+            await asyncio.sleep(2)
+        return response
+
     app = web.Application()
     app.router.add_route("*", "/hang", hang)
+    app.router.add_route("*", "/trickle", trickle)
     app.router.add_get("/{tail:.*}", ok)
     app.router.add_post("/{tail:.*}", ok)
     web.run_app(app, host="127.0.0.1", port=port, access_log=None, print=None)
