@@ -133,8 +133,13 @@ class Outbox:
         async def finish(session, done):
             await service.finish(session, self.owner, done, settings.max_attempts, settings.backoff_seconds)
 
+        await writes.to_the_end(self._record(state, claimed, attempt, finish))
+
+    async def _record(self, state, claimed, attempt, finish):
+        """Record the attempt (models.writes): unwritten, the claim runs out and it is sent again (at least once);
+        refused, the delivery fails for good, with the reason."""
         done = await writes.write(state, [(claimed, attempt)], finish, f"recording delivery {claimed.key}")
-        self.conflicts += done.conflicts  # unwritten: the claim runs out and it is sent again (at least once)
+        self.conflicts += done.conflicts
         if done.refused:
             try:
                 await in_session(state, lambda s: service.give_up(s, self.owner, claimed, done.refused[0][1]))

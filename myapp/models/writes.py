@@ -17,6 +17,7 @@ its deadline (or a cancellation) drops its connection instead of rolling back ov
 would hold the rollback, and the connection, as long as it stays frozen.
 """
 
+import asyncio
 import dataclasses
 import logging
 from collections.abc import Awaitable, Callable, Sequence
@@ -147,6 +148,19 @@ async def _write(state, items, fn, what, deadline, done, attempt):
     next_attempt = attempt + 1 if kind is LOST else attempt
     await _write(state, items[:half], fn, what, deadline, done, next_attempt)
     await _write(state, items[half:], fn, what, deadline, done, next_attempt)
+
+
+async def to_the_end(coro):
+    """Await ``coro`` in a task of its own that a cancellation of the caller does not cut short: cancelled
+    (the process stops), the caller waits for it to end, then is cancelled.  A write in flight is finished,
+    within its deadline, rather than cut in the middle of a statement (which drops its connection, and on
+    SQLite leaves the file locked by a connection whose close the stopping loop never runs)."""
+    task = asyncio.ensure_future(coro)
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        await asyncio.wait([task])
+        raise
 
 
 def describe(exc):

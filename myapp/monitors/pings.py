@@ -300,24 +300,28 @@ class Pinger:
                 continue
             batch = [ping for ping in queue[:BATCH] if ping.answer.set_running_or_notify_cancel()]  # else: sender left
             del queue[:BATCH]
-            started = time.monotonic()
-            try:
-                done = await writes.write(state, batch, self.write, "writing pings", DEADLINE)
-            except BaseException:
-                settle([(ping, "unwritten") for ping in batch])
-                raise
-            self.batches.append((len(batch), time.monotonic() - started))
-            self.written += sum(answer == "ok" for _, answer in done.written)
-            self.conflicts += done.conflicts
-            self.unwritten += len(done.unwritten)
-            settle(done.written)
-            settle([(ping, "unwritten") for ping in done.unwritten])
-            if done.refused:
-                self.refused += len(done.refused)
-                await self._record_refused(state, done.refused)
-                settle([(ping, "refused") for ping, _ in done.refused])
-            if done.unwritten:
+            if await writes.to_the_end(self._write(state, batch)):
                 await asyncio.sleep(RETRY_SECONDS)  # the database is away: the next batch a moment later
+
+    async def _write(self, state, batch):
+        """Write ``batch`` and answer its pings: whether the database was away."""
+        started = time.monotonic()
+        try:
+            done = await writes.write(state, batch, self.write, "writing pings", DEADLINE)
+        except BaseException:
+            settle([(ping, "unwritten") for ping in batch])
+            raise
+        self.batches.append((len(batch), time.monotonic() - started))
+        self.written += sum(answer == "ok" for _, answer in done.written)
+        self.conflicts += done.conflicts
+        self.unwritten += len(done.unwritten)
+        settle(done.written)
+        settle([(ping, "unwritten") for ping in done.unwritten])
+        if done.refused:
+            self.refused += len(done.refused)
+            await self._record_refused(state, done.refused)
+            settle([(ping, "refused") for ping, _ in done.refused])
+        return bool(done.unwritten)
 
     @staticmethod
     async def _record_refused(state, refused):
