@@ -8,6 +8,7 @@ monitors' flips), and the outbox task sends them.  Settings: ``smtp.*``, ``alert
 import datetime
 from typing import Literal
 
+from pydantic import model_validator
 from pyramid_jinja2 import ENV_CONFIG_PHASE
 
 from ..accounts.security import OwnedRow
@@ -32,7 +33,23 @@ class AlertSettings(Section):
     backoff_seconds: int = Field(30, alias="alerts.backoff_seconds", ge=1)
     outbox: bool = Field(True, alias="alerts.outbox", description="run the outbox in this process")
     attempt_seconds: float = Field(5, alias="alerts.attempt_seconds", gt=0, le=30, description="one attempt's deadline")
+    claim_seconds: float = Field(
+        60,
+        alias="alerts.claim_seconds",
+        ge=10,
+        le=3600,
+        description="a delivery claimed by a process that stopped is sent again by another after this",
+    )
     max_concurrency: int = Field(100, alias="alerts.max_concurrency", ge=1, description="sends at once, per process")
+
+    @model_validator(mode="after")
+    def _claim_outlasts_an_attempt(self):
+        if self.claim_seconds < self.attempt_seconds + 10:
+            raise ValueError(
+                "alerts.claim_seconds must be at least alerts.attempt_seconds + 10 (an attempt and its record)"
+            )
+        return self
+
     max_concurrency_per_owner: int = Field(10, alias="alerts.max_concurrency_per_owner", ge=1)
     max_concurrency_per_channel: int = Field(2, alias="alerts.max_concurrency_per_channel", ge=1)
     apprise_threads: int = Field(

@@ -8,6 +8,7 @@ for it."""
 
 import asyncio
 import collections
+import datetime
 import logging
 import os
 import socket
@@ -75,7 +76,10 @@ class Outbox:
             self.channels,
         )
         try:
-            return await in_session(state, lambda s: service.claim(s, self.owner, room, sharing), writes.DEADLINE)
+            claim_for = datetime.timedelta(seconds=self.settings.claim_seconds)
+            return await in_session(
+                state, lambda s: service.claim(s, self.owner, room, sharing, claim_for=claim_for), writes.DEADLINE
+            )
         except writes.FAILURES as exc:
             self.conflicts += conflicts.failed(log, exc, "claiming deliveries")
             return [], False

@@ -26,7 +26,7 @@ from ..monitors.kinds import ADDRESS_FIELDS, address
 from ..monitors.rules import is_certificate_problem
 from . import messages
 
-CLAIM_FOR = datetime.timedelta(seconds=60)  # a claimed delivery nobody finished is tried again after this
+CLAIM_FOR = datetime.timedelta(seconds=60)  # a claimed delivery nobody finished is tried again after this (default)
 MAX_BACKOFF = datetime.timedelta(hours=1)
 
 
@@ -378,7 +378,7 @@ class Sharing:
         return chosen
 
 
-async def claim(session, owner, limit, sharing=None, now=None):
+async def claim(session, owner, limit, sharing=None, now=None, claim_for=CLAIM_FOR):
     """Take up to ``limit`` pending deliveries that are due (models.claims.take, as monitors are taken):
     (the claims, whether ``limit`` rows were read).  ``sharing``: an owner or channel at its share is
     passed over, so one slow receiver or owner does not hold the others' alerts back."""
@@ -392,7 +392,7 @@ async def claim(session, owner, limit, sharing=None, now=None):
         _DUE.limit(limit),
         _TABLE,
         owner,
-        lambda rows: now + CLAIM_FOR,
+        lambda rows: now + claim_for,
         {"now": now, "busy": busy, "busy_channels": busy_channels},
         pick=None if sharing is None else sharing.pick,
         lock_of=Delivery,

@@ -138,7 +138,7 @@ class Scheduler:
             await asyncio.gather(*checks, return_exceptions=True)
             writer.cancel()
             await asyncio.gather(writer, return_exceptions=True)
-            self._results += [service.Outcome(c.monitor_id, r, self.owner) for c, r, _ in self._suspects]
+            self._results += [self._outcome(c, r) for c, r, _ in self._suspects]
             self._suspects = []
             await asyncio.shield(self._flush(state))  # what finished before the stop is kept
             self.lost += len(self._results)  # the database is away: these go, their claims run out
@@ -206,9 +206,12 @@ class Scheduler:
         if result.network:
             self._suspects.append((claim, result, time.monotonic()))
             return
-        self._results.append(service.Outcome(claim.monitor_id, result, self.owner))
+        self._results.append(self._outcome(claim, result))
         if len(self._results) >= FLUSH_AT:
             self._flushed.set()
+
+    def _outcome(self, claim, result, storm=False):
+        return service.Outcome(claim.monitor_id, result, self.owner, storm, retaken=claim.retaken)
 
     def _forget_old(self):
         horizon = time.monotonic() - STORM_WINDOW
@@ -230,16 +233,14 @@ class Scheduler:
             return
         held, self._suspects = self._suspects, []
         if not storm:
-            self._results += [service.Outcome(c.monitor_id, r, self.owner) for c, r, _ in held]
+            self._results += [self._outcome(c, r) for c, r, _ in held]
             return
         self.storms += 1
         log.warning("%d monitors unreachable at once: checking them again on fresh connections", len(held))
         async with outbound.session(state.guard, state.tls, state.names, fresh=True) as fresh:
             on_fresh = types.SimpleNamespace(**{**vars(state), "http": fresh})
             again = await asyncio.gather(*(run_check(on_fresh, c.row) for c, _, _ in held))
-        self._results += [
-            service.Outcome(c.monitor_id, r, self.owner, storm=not r.ok) for (c, _, _), r in zip(held, again)
-        ]
+        self._results += [self._outcome(c, r, storm=not r.ok) for (c, _, _), r in zip(held, again)]
 
     async def _write_forever(self, state):
         looked = time.monotonic()

@@ -338,6 +338,11 @@ class Claim:
     start_at: datetime.datetime
     row: object  # what the check needs of the monitor (checker.Target.of reads it)
 
+    @property
+    def retaken(self):
+        """Whether another process's claim on it ran out (that process may have checked it)."""
+        return self.row.claimed_by is not None
+
 
 #: what a check needs of a monitor: the common columns and every kind's own
 CLAIM_COLUMNS = tuple(
@@ -403,11 +408,12 @@ async def still_claimed(session, owner, monitor_ids):
 def _start(row, now):
     """When a claimed row is checked: at its time, or at once when it is late.  A claim that ran out (its
     process stopped, or could not write the result: the check may have run) is checked again half an
-    interval after its time at the soonest, so that no two checks run closer than that."""
+    interval after its time at the soonest, so that no two checks run closer than that, and never before
+    the claim has run out (its ``due_at``: a row is claimed up to HORIZON before it is due)."""
     if row.claimed_by is None:
         return max(row.due_at, now)
     scheduled = row.next_check_at or row.due_at
-    return max(now, scheduled + datetime.timedelta(seconds=row.interval / 2))
+    return max(now, row.due_at, scheduled + datetime.timedelta(seconds=row.interval / 2))
 
 
 def _within(per_owner, running, now, rows):
@@ -435,6 +441,7 @@ class Outcome:
     owner: str | None = None
     storm: bool = False  # failed in a storm: its DOWN alert goes out grouped with the others'
     due: datetime.datetime | None = None  # a heartbeat's ping: its next deadline (any claim on it ends)
+    retaken: bool = False  # the scheduler's check of a claim it took over: the schedule starts again from it
 
 
 STATE_COLUMNS = (
@@ -511,7 +518,8 @@ def new_values(row, outcome, change):
         values["due_at"] = values["next_check_at"] = outcome.due
         values["claimed_by"] = None
     elif outcome.owner is not None:  # the scheduler's check: the claim ends, the next check is on the schedule
-        scheduled = row.next_check_at or row.due_at
+        # (after a takeover, one interval after the check that ran: the old slot's next may be seconds away)
+        scheduled = result.at if outcome.retaken else row.next_check_at or row.due_at
         values["due_at"] = values["next_check_at"] = KINDS[row.kind].next_due(row, scheduled, result.at)
         values["claimed_by"] = None
     return values

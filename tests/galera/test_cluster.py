@@ -63,9 +63,8 @@ def test_pings_through_three_nodes_are_each_written_once(cluster, galera_app, tm
     nodes, conflicts are written again, and every ping is stored once."""
     testapp, auth = galera_app
     monitors = [new_monitor(testapp, auth, name=f"job{n}", kind="heartbeat", interval=600, grace=60) for n in range(5)]
-    settings = [
-        cluster_settings(node, **{"metrics.token": TOKEN, "myapp.create_schema": "false"}) for node in cluster.nodes
-    ]
+    overrides = {"metrics.token": TOKEN, "myapp.create_schema": "false", "monitors.pings_per_minute": "1000"}
+    settings = [cluster_settings(node, **overrides) for node in cluster.nodes]  # 60 a monitor, all processes
     logs = [tmp_path / f"process{n}.log" for n in range(3)]
     sent = 0
     with (

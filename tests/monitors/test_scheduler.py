@@ -63,8 +63,9 @@ def test_a_claim_of_a_process_that_died_is_taken_back(make_myapp, owner, target,
     [(claimed_by, next_check)] = run_sql(
         app, select(Monitor.claimed_by, Monitor.next_check_at).where(Monitor.id == monitor["id"])
     )
-    hour_later = slot + datetime.timedelta(hours=1)
-    assert claimed_by is None and abs((next_check - hour_later).total_seconds()) < 1  # the schedule is kept
+    # taken over: the schedule starts again from the check that took over (one interval after it)
+    hour_later = datetime.datetime.fromisoformat(checked["last_check"]["at"].rstrip("Z")) + datetime.timedelta(hours=1)
+    assert claimed_by is None and abs((next_check - hour_later).total_seconds()) < 1
 
 
 def test_a_retake_comes_half_an_interval_after_the_check_that_may_have_run(app, owner, target, testapp):
@@ -81,6 +82,31 @@ def test_a_retake_comes_half_an_interval_after_the_check_that_may_have_run(app, 
     )
     claims, _ = in_app(app, lambda s: service.claim(s, "here:1:alive", 10, datetime.timedelta(seconds=1), now=now))
     assert [(c.monitor_id, c.start_at) for c in claims] == [(monitor["id"], slot + datetime.timedelta(seconds=300))]
+
+
+def test_a_takeover_waits_for_the_claim_to_run_out_and_the_next_check_is_an_interval_after_it(app, owner, testapp):
+    """A claim is taken up to a second before it runs out; the check starts when it has.  The check that took
+    over starts the schedule again: the next is one interval after it, not the old slot's next, which could be
+    seconds away (interval 15 s, retaken at slot + 7.5 s: the old schedule's next came 7.5 s later)."""
+    from myapp.monitors.state import Result
+
+    auth = owner[1]
+    monitor = new_monitor(testapp, auth, url="http://127.0.0.1:9/", interval=15, timeout=2)
+    now = utcnow()
+    slot, runs_out = now - datetime.timedelta(seconds=14), now + datetime.timedelta(milliseconds=600)
+    run_sql(
+        app,
+        update(Monitor)
+        .where(Monitor.id == monitor["id"])
+        .values(claimed_by="gone:123:dead", due_at=runs_out, next_check_at=slot),
+    )
+    claims, _ = in_app(app, lambda s: service.claim(s, "here:1:alive", 10, datetime.timedelta(seconds=1), now=now))
+    assert [(c.monitor_id, c.start_at, c.retaken) for c in claims] == [(monitor["id"], runs_out, True)]
+    checked = runs_out + datetime.timedelta(milliseconds=30)
+    outcome = service.Outcome(monitor["id"], Result(checked, True, 200, 30, None), "here:1:alive", retaken=True)
+    in_app(app, lambda s: service.record(s, [outcome]))
+    [(next_check,)] = run_sql(app, select(Monitor.next_check_at).where(Monitor.id == monitor["id"]))
+    assert next_check == checked + datetime.timedelta(seconds=15)  # not slot + 15 s, 0.6 s after it
 
 
 def test_checks_in_flight_are_bounded(make_myapp, owner, target):
