@@ -199,7 +199,7 @@ def test_a_check_never_starts_before_its_time_when_the_timer_fires_early(monkeyp
         start = utcnow() + datetime.timedelta(milliseconds=30)
         await scheduler._check(
             types.SimpleNamespace(http=None, guard=None),
-            service.Claim(1, start, start, types.SimpleNamespace(user_id=1)),
+            service.Claim(1, start, start, types.SimpleNamespace(user_id=1, claimed_by=None)),
         )
         return start
 
