@@ -22,8 +22,10 @@ def lost(exc):
 
 
 def said(exc):
-    """The first line of what the server or driver said, for a log line."""
-    return str(getattr(exc, "orig", None) or exc).splitlines()[0][:200]
+    """The first line of what the server or driver said, for a log line (the error's name when it said nothing:
+    a TimeoutError)."""
+    lines = str(getattr(exc, "orig", None) or exc).splitlines()
+    return lines[0][:200] if lines else type(exc).__name__
 
 
 def failed(log, exc, what):

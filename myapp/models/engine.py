@@ -20,7 +20,7 @@ import time
 from pydantic import model_validator
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DisconnectionError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
 from ..logs import fewer_tracebacks
@@ -119,6 +119,21 @@ def _ping_when_idle(engine, idle_seconds):
     event.listen(engine.sync_engine, "checkout", checkout)
 
 
+#: MySQL/MariaDB errors after which a connection is not to be used again: a Galera node not ready
+#: ("WSREP has not yet prepared node for application use"), a server shutting down, a connection killed
+UNUSABLE = frozenset((1047, 1053, 1927, 4031))
+
+
+def _drop_unusable(context):
+    """A connection that answered UNUSABLE, or whose rollback or commit failed (its state is unknown), is
+    dropped, as a lost one is: SQLAlchemy would otherwise keep it checked out of its pool when a session's
+    close fails, until the garbage collector found it."""
+    orig = context.original_exception
+    code = orig.args[0] if getattr(orig, "args", None) and isinstance(orig.args[0], int) else None
+    if code in UNUSABLE or context.statement is None and isinstance(context.sqlalchemy_exception, DBAPIError):
+        context.is_disconnect = True
+
+
 def _reset_only_when_needed(engine):
     """A connection goes back to its pool without the ROLLBACK that SQLAlchemy's pool sends on every
     return, when its transaction already ended (committed or rolled back): a round trip of four on a
@@ -179,6 +194,7 @@ def create_engine(url, options, read_only=False):
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     if engine.dialect.name == "mysql":
         event.listen(engine.sync_engine, "connect", _mysql_session(statement_timeout))
+        event.listen(engine.sync_engine, "handle_error", _drop_unusable)
     if read_only:
         _read_only(engine)
     else:

@@ -27,6 +27,7 @@ class TargetServer:
         self.hits = []
         self.flip_status = 200
         self.hook_answers = []
+        self.hook_delay = 0.0  # seconds /hook waits before it answers (deliveries held in flight)
         self.slow_now = self.slow_most = 0  # requests to /slow in progress, and the most at once
         self.loop = asyncio.new_event_loop()
         self.ready = threading.Event()
@@ -130,6 +131,8 @@ class TargetServer:
         return response
 
     async def _hook(self, request):
+        if self.hook_delay:
+            await asyncio.sleep(self.hook_delay)
         return web.Response(status=self.hook_answers.pop(0) if self.hook_answers else 200, text="received")
 
     async def _flip(self, request):
