@@ -4,7 +4,8 @@
 
 Three set-ups, each measured as bench.scheduler measures one (a warm-up interval, then ``--rounds``):
 
-- **plain**: the processes share the MariaDB on 3306;
+- **plain**: the processes share one MariaDB of the bench's own (tests/faults/mariadb.py: a temporary data
+  directory, a free port), never the server on 3306, whose CPU is measured alone;
 - **multi-writer**: a private three-node cluster (tests/galera/cluster.py), process n on node n, every node
   taking writes: claims made on two nodes at once are settled by the cluster (one loses: "conflicts");
 - **single-writer**: the same cluster, every process on node 1, the others standing by (what a proxy such
@@ -14,23 +15,23 @@ For each: checks/s against those needed, missed and doubled checks, lateness p99
 check, and the database servers' CPU per check (every Galera node applies every write).
 """
 
-import subprocess
+import tempfile
 
+from tests.faults.mariadb import PrivateMariaDB
 from tests.galera.cluster import Cluster
 
+from .common import BENCH_DB
 from .scheduler import arguments, measure, report
-
-
-def shared_server_pid():
-    out = subprocess.run(["pgrep", "-f", "-o", "mariadbd"], capture_output=True, text=True).stdout.split()
-    return int(out[0]) if out else None
 
 
 def main(argv=None):
     args = arguments(argv, monitors=30000, processes=3, rounds=1)
     results = {}
-    plain_pid = shared_server_pid()
-    results["plain"] = measure(args, (3306,), [plain_pid] if plain_pid else [])
+    plain = PrivateMariaDB(tempfile.mkdtemp(prefix="myapp-bench-"), database=BENCH_DB).install()
+    try:
+        results["plain"] = measure(args, (plain.port,), [plain.process.pid])
+    finally:
+        plain.stop()
     cluster = Cluster(database="myapp_bench").start()
     try:
         pids = [node.process.pid for node in cluster.nodes]
