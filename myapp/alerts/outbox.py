@@ -142,7 +142,7 @@ class Outbox:
     async def _record(self, state, claimed, attempt, finish):
         """Record the attempt (models.writes): unwritten, the claim runs out and it is sent again (at least once);
         refused, the delivery fails for good, with the reason."""
-        done = await writes.write(state, [(claimed, attempt)], finish, f"recording delivery {claimed.key}")
+        done = await writes.write(state, [(claimed, attempt)], finish, "recording a delivery's attempt")
         self.conflicts += done.conflicts
         if done.refused:
             try:

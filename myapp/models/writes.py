@@ -44,7 +44,7 @@ GONE = frozenset((2002, 2003, 2006, 2013, 2055))
 #: what a background task's unit of work may raise because of the database (OSError: TimeoutError, sockets)
 FAILURES = (sa_exc.SQLAlchemyError, OSError)
 LOST, REFUSED, AWAY = "lost", "refused", "away"
-_away = set()  # what is written where the database was found away last time: told again when it is back
+_away = set()  # the writers (by ``what``) that found the database away last time: told again when it is back
 
 
 @dataclasses.dataclass
@@ -85,7 +85,7 @@ async def answers(state) -> bool:
     """Whether the database answers a trivial query now."""
     try:
         await in_session(state, lambda session: session.execute(text("SELECT 1")), PROBE_SECONDS)
-    except (sa_exc.SQLAlchemyError, OSError, TimeoutError):
+    except FAILURES:
         return False
     return True
 
@@ -97,7 +97,8 @@ async def write(
     what: str,
     deadline: float = DEADLINE,
 ) -> Written:
-    """Write ``items`` with ``fn(session, items)`` (its answers, one an item, or None) by the policy above."""
+    """Write ``items`` with ``fn(session, items)`` (its answers, one an item, or None) by the policy above.
+    ``what``: the writer, in the log (the same words each time: the database's outage is told once)."""
     done = Written()
     await _write(state, list(items), fn, what, deadline, done, 1)
     return done

@@ -5,8 +5,9 @@ Pings are unauthenticated by design (the token is the secret), so a ping costs l
 the answer is "OK" (or 404, 429, 503), the token is found by its SHA-256 (no comparison an attacker could
 time on the token itself), and a body is kept up to ``monitors.ping_body_bytes`` bytes as stored.
 
-**OK means stored.**  A ping is answered once the transaction that writes it has committed.  The service
-loop's writers (``monitors.ping_writers``) each write whatever has come for them in one transaction: the
+**OK means stored.**  A ping is answered once the transaction that writes it has committed: the view (a
+plain one) hands it over and waits on its thread.  The service loop's writer (``monitors.ping_writers``, 1:
+the largest batches) writes whatever has come for it in one transaction: the
 monitors' results and deadlines (through ``Monitoring.record``), the start of a run, the pings themselves.
 Pings that arrive together share one commit, so under load the batches grow, not the transactions.  A ping
 that cannot be written (the database is away, the process stops) is answered 503 and not kept: the sender

@@ -280,7 +280,7 @@ class Scheduler:
         batch, self._results = self._results, []
         if not batch:
             return
-        done = await writes.to_the_end(writes.write(state, batch, self._record, f"writing {len(batch)} results"))
+        done = await writes.to_the_end(writes.write(state, batch, self._record, "writing results"))
         self.conflicts += done.conflicts
         self._results[:0] = done.unwritten
         if done.refused:
