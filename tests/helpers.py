@@ -36,3 +36,27 @@ def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+#: a logging set-up for pserve's ini: WARNING and up, and each check the scheduler starts it starts with its monitor and the slot it is due in (scheduler.py)
+CHECKS_LOGGED = """
+[loggers]
+keys = root, scheduler
+[handlers]
+keys = console
+[formatters]
+keys = plain
+[logger_root]
+level = WARN
+handlers = console
+[logger_scheduler]
+level = DEBUG
+handlers =
+qualname = myapp.monitors.scheduler
+[handler_console]
+class = StreamHandler
+args = (sys.stderr,)
+formatter = plain
+[formatter_plain]
+format = %(levelname)s:%(name)s:%(message)s
+"""

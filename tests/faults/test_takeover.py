@@ -9,7 +9,7 @@ import time
 import urllib.request
 
 from ..conftest import pserve
-from ..helpers import wait_until
+from ..helpers import CHECKS_LOGGED, wait_until
 from ..monitors.conftest import TargetServer
 from .conftest import fault_settings
 
@@ -17,28 +17,6 @@ INTERVAL = 6  # under 2 x (timeout + 10 s): the old schedule's next slot came se
 TIMEOUT = 1
 MONITORS = 10
 TOKEN = "metrics-token-0123456789"
-#: every process logs at WARNING (and the scheduler's checks at DEBUG, to see each slot)
-LOGGING = """
-[loggers]
-keys = root, scheduler
-[handlers]
-keys = console
-[formatters]
-keys = plain
-[logger_root]
-level = WARN
-handlers = console
-[logger_scheduler]
-level = DEBUG
-handlers =
-qualname = myapp.monitors.scheduler
-[handler_console]
-class = StreamHandler
-args = (sys.stderr,)
-formatter = plain
-[formatter_plain]
-format = %(levelname)s:%(name)s:%(message)s
-"""
 #: what a process must never log: a connection left to the garbage collector, a background task that crashed
 #: and was restarted (a pool that ran dry while the database froze, its error escaping), a traceback
 NEVER = ("garbage collector", "failed; restarting", "Traceback")
@@ -111,8 +89,8 @@ def test_a_takeover_checks_each_monitor_once_and_then_on_an_interval_from_it(fau
         )
         logs = [tmp_path / "a.log", tmp_path / "b.log"]
         with (
-            pserve(tmp_path, settings, extra=LOGGING, log=logs[0]) as (a, process_a),
-            pserve(tmp_path, settings, extra=LOGGING, log=logs[1]) as (b, _),
+            pserve(tmp_path, settings, extra=CHECKS_LOGGED, log=logs[0]) as (a, process_a),
+            pserve(tmp_path, settings, extra=CHECKS_LOGGED, log=logs[1]) as (b, _),
         ):
             wait_until(lambda: all(target.hits_on(f"/m/{n}") for n in range(MONITORS)), timeout=30)
             owner = owner_of(a)
@@ -159,7 +137,7 @@ def test_a_process_whose_database_froze_comes_back_clean(fault_app, mariadb, tmp
             },
         )
         log = tmp_path / "frozen.log"
-        with pserve(tmp_path, settings, extra=LOGGING, log=log) as (url, _):
+        with pserve(tmp_path, settings, extra=CHECKS_LOGGED, log=log) as (url, _):
             wait_until(lambda: all(target.hits_on(f"/m/{n}") for n in range(MONITORS)), timeout=30)
             owner = owner_of(url)
             wait_until(lambda: claimed_by(mariadb, owner), timeout=2 * INTERVAL)  # claims held as it freezes

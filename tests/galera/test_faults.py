@@ -16,7 +16,7 @@ from myapp.monitors.service import RETAKE_MARGIN
 from ..alerts.conftest import new_channel
 from ..conftest import pserve
 from ..faults.conftest import Load
-from ..helpers import wait_until
+from ..helpers import CHECKS_LOGGED, wait_until
 from ..monitors.conftest import new_monitor
 from .cluster import Proxy
 from .conftest import cluster_settings
@@ -34,28 +34,6 @@ TAKEN_OVER = TIMEOUT + RETAKE_MARGIN.total_seconds() + INTERVAL + 2
 NEVER = ("garbage collector", "failed; restarting", "Traceback", "1213")
 
 
-#: each process logs every check it starts with its monitor and the slot it is due in (scheduler.py)
-CHECKS_LOGGED = """
-[loggers]
-keys = root, scheduler
-[handlers]
-keys = console
-[formatters]
-keys = plain
-[logger_root]
-level = WARN
-handlers = console
-[logger_scheduler]
-level = DEBUG
-handlers =
-qualname = myapp.monitors.scheduler
-[handler_console]
-class = StreamHandler
-args = (sys.stderr,)
-formatter = plain
-[formatter_plain]
-format = %(levelname)s:%(name)s:%(message)s
-"""
 CHECK = re.compile(r"checking monitor (\d+) due (.+?), [\d.]+ ms late")
 
 
