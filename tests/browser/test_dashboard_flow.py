@@ -1,6 +1,7 @@
 """A new user, in Chromium: sign up, add a monitor with the form, watch it on the dashboard (which refreshes by
 itself), open its chart, make a status page and open it signed out."""
 
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as page_shows
 from selenium.webdriver.support.ui import WebDriverWait
@@ -17,11 +18,15 @@ def fill(driver, **fields):
 
 def click_and_load(driver, element, seconds=30):
     """Click ``element`` and wait until the page it leads to replaced this one: what is looked for next
-    is then on the new page, not found on the old one as it goes (Chromium answers "Node with given id
-    does not belong to the document" for an element of a page being replaced)."""
-    page = driver.find_element(By.TAG_NAME, "html")
+    is then on the new page, not found on the old one as it goes. The old page is marked and the new one
+    is known by lacking the mark; Chromium can answer "Node with given id does not belong to the document"
+    for anything asked of a page while it is being replaced (even selenium's own staleness check), so such
+    an answer is polled past, not taken as the result."""
+    driver.execute_script("window.myappLeaving = true")
     element.click()
-    WebDriverWait(driver, seconds).until(page_shows.staleness_of(page))
+    WebDriverWait(driver, seconds, ignored_exceptions=(WebDriverException,)).until(
+        lambda d: d.execute_script("return window.myappLeaving === undefined && document.readyState === 'complete'")
+    )
 
 
 def rows_text(driver):
