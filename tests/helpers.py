@@ -1,9 +1,15 @@
-"""What tests share besides fixtures: waiting for a condition, and a free port."""
+"""What tests share besides fixtures: waiting for a condition, a free port, MySQL's general log."""
 
 import socket
+import threading
 import time
 import urllib.error
 import urllib.request
+
+import pymysql
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import Pool
 
 
 def wait_until(predicate, timeout=15, interval=0.05):
@@ -60,3 +66,49 @@ formatter = plain
 [formatter_plain]
 format = %(levelname)s:%(name)s:%(message)s
 """
+
+
+class GeneralLog:
+    """The statements of the connections the test's own thread checks out, from mysql.general_log (on
+    only while a test uses it)."""
+
+    def __init__(self, url):
+        self.thread, self.ours = threading.get_ident(), set()
+        event.listen(Pool, "checkout", self._checkout)
+        parts = make_url(url)
+        self.conn = pymysql.connect(
+            host=parts.host,
+            port=parts.port or 3306,
+            user=parts.username,
+            password=parts.password or "",
+            autocommit=True,
+        )
+        self.cursor = self.conn.cursor()
+        self.cursor.execute("SELECT @@global.general_log, @@global.log_output")
+        self.was = self.cursor.fetchone()
+        self.cursor.execute("SET GLOBAL log_output = 'TABLE'")
+        self.cursor.execute("SET GLOBAL general_log = 1")
+
+    def _checkout(self, dbapi_connection, record, proxy):
+        if threading.get_ident() == self.thread:  # the request's loop runs in the test's thread
+            self.ours.add(dbapi_connection.driver_connection.server_thread_id[0])
+
+    def clear(self):
+        self.cursor.execute("TRUNCATE TABLE mysql.general_log")
+
+    def __iter__(self):
+        if not self.ours:
+            return iter([])
+        self.cursor.execute(
+            "SELECT argument FROM mysql.general_log WHERE command_type = 'Query' "
+            "AND thread_id IN %s ORDER BY event_time",
+            (sorted(self.ours),),
+        )
+        rows = self.cursor.fetchall()
+        return iter([(a.decode() if isinstance(a, bytes) else a).split()[0].upper() for (a,) in rows])
+
+    def close(self):
+        event.remove(Pool, "checkout", self._checkout)
+        self.cursor.execute("SET GLOBAL general_log = %s", (self.was[0],))
+        self.cursor.execute("SET GLOBAL log_output = %s", (self.was[1],))
+        self.conn.close()

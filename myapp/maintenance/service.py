@@ -10,7 +10,7 @@ A one-off window runs from ``starts_at`` to ``ends_at`` (UTC).  A weekly one sta
 import datetime
 import zoneinfo
 
-from sqlalchemy import delete, insert, or_, select
+from sqlalchemy import delete, exists, insert, or_, select
 
 from ..accounts.service import check_room
 from ..models import MaintenanceWindow, MaintenanceWindowMonitor, Monitor
@@ -166,9 +166,15 @@ def covering(monitor_ids, since, *conditions):
     )
 
 
+#: a column of a monitor row: whether its owner has a maintenance window at all (no lookup for those who have
+#: none, the most); read by a locking SELECT, it locks no window (MySQL and MariaDB lock no subquery's rows)
+WINDOWED = exists().where(MaintenanceWindow.__table__.c.user_id == Monitor.__table__.c.user_id).label("windowed")
+
+
 async def windows_of(session, rows, since):
-    """{monitor id: [windows]} for monitor rows (with id and user_id): the windows that list them and their
-    owners' windows of all monitors, weekly or not over by ``since``."""
+    """{monitor id: [windows]} for monitor rows (with id, user_id and WINDOWED): the windows that list them and
+    their owners' windows of all monitors, weekly or not over by ``since``."""
+    rows = [r for r in rows if r.windowed]
     if not rows:
         return {}
     found = await session.execute(

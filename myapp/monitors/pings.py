@@ -33,10 +33,10 @@ import time
 from pyramid.response import Response
 from pyramid.security import NO_PERMISSION_REQUIRED
 from pyramid.view import view_config
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select
 
 from ..aio import ShuttingDown
-from ..models import Monitor, Ping, in_session, writes
+from ..models import Monitor, Ping, bulk, in_session, writes
 from ..models.meta import utcnow
 from ..models.monitor import PING_BODY_MAX
 from ..settings import Field, Section
@@ -93,35 +93,31 @@ class Incoming:
 
 
 #: what a ping needs of its monitor, and what recording its result does (read once, locked: service.record)
+_COLUMNS = service.monitors.c
 COLUMNS = tuple(
     dict.fromkeys(
         (
             *service.STATE_COLUMNS,
-            Monitor.ping_hash,
-            Monitor.paused,
-            Monitor.run_started_at,
-            Monitor.ping_seq,
-            Monitor.ping_window_at,
-            Monitor.ping_window_count,
+            *(
+                _COLUMNS[name]
+                for name in ("ping_hash", "paused", "run_started_at", "ping_seq", "ping_window_at", "ping_window_count")
+            ),
         )
     )
 )
 _FIND = (
     select(*COLUMNS)
-    .where(Monitor.ping_hash.in_(bindparam("hashes", expanding=True)), Monitor.kind == "heartbeat")
-    .order_by(Monitor.id)  # locked in id order, as record locks them: two writers never wait in a circle
+    .where(_COLUMNS.ping_hash.in_(bindparam("hashes", expanding=True)), _COLUMNS.kind == "heartbeat")
+    .order_by(_COLUMNS.id)  # locked in id order, as record locks them: two writers never wait in a circle
 )
-#: what a batch leaves of each monitor it pinged
-_PINGED = (
-    update(Monitor.__table__)
-    .where(Monitor.id == bindparam("monitor_id"))
-    .values(
-        run_started_at=bindparam("started"),
-        ping_seq=bindparam("seq"),
-        ping_window_at=bindparam("window_at"),
-        ping_window_count=bindparam("window_count"),
-    )
-)
+_FIND_LOCKED = _FIND.with_for_update()
+#: what a batch leaves of each monitor it pinged (models.bulk: one statement for the batch)
+_PINGED = {
+    "run_started_at": "started",
+    "ping_seq": "seq",
+    "ping_window_at": "window_at",
+    "ping_window_count": "window_count",
+}
 _INSERT = insert(Ping.__table__)
 _PRUNE = delete(Ping.__table__).where(Ping.monitor_id == bindparam("monitor_id"), Ping.seq <= bindparam("last_gone"))
 
@@ -345,8 +341,7 @@ class Pinger:
 
     async def write(self, session, batch):
         """Write ``batch`` in the caller's transaction: [answer of each ping]."""
-        locking = session.bind.dialect.name == "mysql"
-        query = _FIND.with_for_update() if locking else _FIND
+        query = _FIND_LOCKED if session.bind.dialect.name == "mysql" else _FIND
         found = {
             row.ping_hash: row
             for row in await session.execute(query, {"hashes": sorted({p.token_hash for p in batch})})
@@ -400,7 +395,9 @@ class Pinger:
         if outcomes:
             await self.record(session, outcomes, {row.id: row for row in found.values()})
         if after:
-            await session.execute(_PINGED, [after[m] for m in sorted(after)])
+            await bulk.update_each(
+                session, Monitor.__table__, {"id": "monitor_id"}, _PINGED, [after[m] for m in sorted(after)]
+            )
             await session.execute(_INSERT, stored)
             kept, slack = self.settings.kept, max(1, self.settings.kept // 10)
             gone = [  # every ``slack`` pings of a monitor: between ``kept`` and ``kept + slack`` stay

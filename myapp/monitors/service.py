@@ -20,7 +20,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from ..accounts.service import check_room
 from ..maintenance import service as maintenance
-from ..models import Channel, MonitorChannel, claims
+from ..models import Channel, MonitorChannel, bulk, claims
 from ..models.meta import utcnow
 from ..models.monitor import (
     BUCKET_COLUMNS,
@@ -444,28 +444,18 @@ class Outcome:
     retaken: bool = False  # the scheduler's check of a claim it took over: the schedule starts again from it
 
 
+#: what recording a result needs of its monitor's row: table columns, so the statements that read them are Core
+#: (an ORM-enabled select costs a compile state on every run)
 STATE_COLUMNS = (
-    Monitor.id,
-    Monitor.user_id,
-    Monitor.state,
-    Monitor.state_since,
-    Monitor.fail_streak,
-    Monitor.pass_streak,
-    Monitor.streak_started_at,
-    Monitor.streak_error,
-    Monitor.failures_to_down,
-    Monitor.successes_to_up,
-    Monitor.interval,
-    Monitor.kind,
-    Monitor.grace,
-    Monitor.cron,
-    Monitor.timezone,
-    Monitor.claimed_by,
-    Monitor.due_at,
-    Monitor.next_check_at,
-    Monitor.last_check_at,
-    Monitor.version,
-    Monitor.recent,
+    *(
+        monitors.c[name]
+        for name in (
+            "id user_id state state_since fail_streak pass_streak streak_started_at streak_error failures_to_down "
+            "successes_to_up interval kind grace cron timezone claimed_by due_at next_check_at last_check_at version "
+            "recent"
+        ).split()
+    ),
+    maintenance.WINDOWED,
 )
 RECORDED = (
     "state",
@@ -485,11 +475,14 @@ RECORDED = (
     "claimed_by",
     "version",
 )
-#: one monitor row moved on by a result, if nobody else moved it since it was read (compare-and-swap)
+#: one monitor row moved on by a result, if nobody else moved it since it was read (compare-and-swap); on
+#: MySQL, where the rows are locked, a batch's rows in one statement (models.bulk)
+_RECORD_KEYS = {"id": "row_id", "version": "seen_version"}
+_RECORD_VALUES = {name: f"new_{name}" for name in RECORDED}
 _RECORD = (
     update(_TABLE)
-    .where(_TABLE.c.id == bindparam("row_id"), _TABLE.c.version == bindparam("seen_version"))
-    .values({name: bindparam(f"new_{name}") for name in RECORDED})
+    .where(*(_TABLE.c[column] == bindparam(param) for column, param in _RECORD_KEYS.items()))
+    .values({column: bindparam(param) for column, param in _RECORD_VALUES.items()})
 )
 
 
@@ -556,7 +549,9 @@ async def record(session, outcomes, on_flips=(), rows=None):
         if not pending:
             break
         if rows is None:
-            query = select(*STATE_COLUMNS).where(Monitor.id.in_({o.monitor_id for o in pending})).order_by(Monitor.id)
+            query = (
+                select(*STATE_COLUMNS).where(monitors.c.id.in_({o.monitor_id for o in pending})).order_by(monitors.c.id)
+            )
             rows = {row.id: row for row in (await session.execute(query.with_for_update() if locking else query)).all()}
         if windows is None:
             windows = await maintenance.windows_of(session, list(rows.values()), min(o.result.at for o in pending))
@@ -582,7 +577,7 @@ async def record(session, outcomes, on_flips=(), rows=None):
         round_ = [(done, _params(rows[m], after)) for m, (done, after) in steps.items()]
         later = []
         if locking and round_:
-            await session.execute(_RECORD, [values for _, values in round_])
+            await bulk.update_each(session, _TABLE, _RECORD_KEYS, _RECORD_VALUES, [values for _, values in round_])
             recorded += [step_ for done, _ in round_ for step_ in done]
         else:
             for done, values in round_:
@@ -737,7 +732,7 @@ async def refuse(session, refused, owner):
     await add_write_errors(session, [(o.monitor_id, o.result.at, "result", why) for o, why in refused])
     at = {o.monitor_id: o.result.at for o, _ in refused}
     rows = await session.execute(
-        select(*STATE_COLUMNS).where(Monitor.id.in_(at), Monitor.claimed_by == owner).order_by(Monitor.id)
+        select(*STATE_COLUMNS).where(monitors.c.id.in_(at), monitors.c.claimed_by == owner).order_by(monitors.c.id)
     )
     moved = []
     for row in rows:

@@ -220,3 +220,25 @@ def test_refused_results_are_shown_and_the_claim_ends(app, api, backend):
 @pytest.fixture
 def api(testapp, owner):
     return testapp, owner[1]
+
+
+def test_a_batch_costs_the_same_statements_for_one_monitor_as_for_twenty(make_myapp, owner, commands):
+    """A batch's monitors are moved on in one statement each time, not one per monitor (models.bulk), and
+    its owner's maintenance windows are looked up only when it has some: one SELECT in all, on MariaDB."""
+    client, headers = make_myapp(**{"monitors.max_per_user": "0"}), owner[1]
+    app, pinger = client.app, client.app.registry.pinger
+    hashes = [
+        hash_token(path_of(new_monitor(client, headers, name=f"job {n}", **PING)).rsplit("/", 1)[1]) for n in range(20)
+    ]
+
+    def sent(count):
+        at = utcnow()
+        batch = [Incoming(h, "success", None, "GET", None, None, at) for h in hashes[:count]]
+        in_app(app, lambda s: pinger.write(s, batch))  # warm: the statements compiled, the connection open
+        commands.clear()
+        in_app(app, lambda s: pinger.write(s, batch))
+        return list(commands)
+
+    one = sent(1)
+    assert one.count("SELECT") == 1 and one.count("UPDATE") == 2 and one[-1] == "COMMIT"
+    assert sent(20) == one
