@@ -31,7 +31,19 @@ import uuid
 
 import sqlalchemy
 
-from .common import BENCH_DB, cpu_seconds, free_port, health_details, pinned, production_app, script, server, wrk
+from .common import (
+    BENCH_DB,
+    ROOT,
+    cpu_seconds,
+    free_port,
+    health_details,
+    mysql,
+    pinned,
+    production_app,
+    script,
+    server,
+    wrk,
+)
 from .fairness import engine, insert_monitors, monitor_rows, user_id
 
 HEALTHCHECKS_PINGS_PER_SECOND = 250  # its documentation's figure for the open-source ping handler
@@ -235,6 +247,7 @@ def main(argv=None):
         help="pings a second of the paced runs, one after the other",
     )
     parser.add_argument("--threads", type=int, default=None, help="waitress threads (the ini's 16)")
+    parser.add_argument("--app", default=ROOT, help="the myapp checkout to measure (another version of it, to compare)")
     parser.add_argument("--writers", type=int, default=None, help="monitors.ping_writers (the ini's default)")
     args = parser.parse_args(argv)
     port, peer_port = free_port(), free_port()
@@ -245,9 +258,11 @@ def main(argv=None):
     if args.writers:
         settings["monitors.ping_writers"] = str(args.writers)
     results, load_before = {}, " ".join(f"{n:.2f}" for n in os.getloadavg())
-    with production_app(port, **settings) as (ini, env):
+    with mysql() as conn, conn.cursor() as cur:  # a fresh database: the runs before left their monitors
+        cur.execute(f"DROP DATABASE IF EXISTS {BENCH_DB}")
+    with production_app(port, root=args.app, **settings) as (ini, env):
         script(
-            os.getcwd(),
+            args.app,
             env,
             "create_admin",
             ini,

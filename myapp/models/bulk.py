@@ -21,7 +21,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 CHUNK = 128  # rows in one statement, at most
 _COMPILED: dict[tuple, tuple[str, int]] = {}  # (dialect, table, keys, values, size): (SQL, parameters a row)
-_PLAIN: dict[tuple, Any] = {}  # (table, keys, values): the statement run once per row
+_PLAIN: dict[tuple, Any] = {}  # (table, keys, values): the statement of one row
+
+
+def plain(table: Table, keys: Mapping[str, str], values: Mapping[str, str]) -> Any:
+    """The UPDATE of one row of ``table`` (as ``update_each``'s arguments say), built once."""
+    cache_key = (table.name, tuple(keys.items()), tuple(values.items()))
+    if cache_key not in _PLAIN:
+        _PLAIN[cache_key] = (
+            update(table)
+            .where(*(table.c[column] == bindparam(param) for column, param in keys.items()))
+            .values({column: bindparam(param) for column, param in values.items()})
+        )
+    return _PLAIN[cache_key]
 
 
 def _size(count: int) -> int:
@@ -67,14 +79,7 @@ async def update_each(
     keys_, values_ = tuple(keys.items()), tuple(values.items())
     dialect = session.bind.dialect
     if dialect.name != "mysql":
-        plain_key = (table.name, keys_, values_)
-        if plain_key not in _PLAIN:
-            _PLAIN[plain_key] = (
-                update(table)
-                .where(*(table.c[column] == bindparam(param) for column, param in keys_))
-                .values({column: bindparam(param) for column, param in values_})
-            )
-        await session.execute(_PLAIN[plain_key], list(params))
+        await session.execute(plain(table, keys, values), list(params))
         return
     names = [param for _, param in (*keys_, *values_)]
     connection = await session.connection()

@@ -55,9 +55,9 @@ class Monitoring:
             settings.max_concurrency, self.on_check, self.on_flips, settings.max_concurrency_per_owner
         )
 
-    async def record(self, session, outcomes, rows=None):
+    async def record(self, session, outcomes, rows=None, also=None):
         """service.record, telling the flip listeners."""
-        return await service.record(session, outcomes, self.on_flips, rows)
+        return await service.record(session, outcomes, self.on_flips, rows, also)
 
     # -- checks a user asks for: started in a request, run on the service loop (myapp.on_demand) ------------
 

@@ -392,12 +392,15 @@ class Pinger:
                     "body": ping.body,
                 }
             )
+        recorded = set()
         if outcomes:
-            await self.record(session, outcomes, {row.id: row for row in found.values()})
+            # the rows of monitors with results move on with them: their pings' columns in the same UPDATE
+            also = {o.monitor_id: {c: after[o.monitor_id][p] for c, p in _PINGED.items()} for o in outcomes}
+            done = await self.record(session, outcomes, {row.id: row for row in found.values()}, also)
+            recorded = {outcome.monitor_id for outcome, _ in done}
         if after:
-            await bulk.update_each(
-                session, Monitor.__table__, {"id": "monitor_id"}, _PINGED, [after[m] for m in sorted(after)]
-            )
+            rest = [after[m] for m in sorted(after) if m not in recorded]  # a /start, a paused monitor
+            await bulk.update_each(session, Monitor.__table__, {"id": "monitor_id"}, _PINGED, rest)
             await session.execute(_INSERT, stored)
             kept, slack = self.settings.kept, max(1, self.settings.kept // 10)
             gone = [  # every ``slack`` pings of a monitor: between ``kept`` and ``kept + slack`` stay

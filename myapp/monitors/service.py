@@ -479,11 +479,6 @@ RECORDED = (
 #: MySQL, where the rows are locked, a batch's rows in one statement (models.bulk)
 _RECORD_KEYS = {"id": "row_id", "version": "seen_version"}
 _RECORD_VALUES = {name: f"new_{name}" for name in RECORDED}
-_RECORD = (
-    update(_TABLE)
-    .where(*(_TABLE.c[column] == bindparam(param) for column, param in _RECORD_KEYS.items()))
-    .values({column: bindparam(param) for column, param in _RECORD_VALUES.items()})
-)
 
 
 def new_values(row, outcome, change):
@@ -519,11 +514,11 @@ def new_values(row, outcome, change):
 
 
 def _params(row, after):
-    """The _RECORD statement's parameters that move ``row`` (as read) to ``after``."""
+    """The parameters of the UPDATE (_RECORD_KEYS, _RECORD_VALUES) that moves ``row`` (as read) to ``after``."""
     return {"row_id": row.id, "seen_version": row.version, **{f"new_{name}": getattr(after, name) for name in RECORDED}}
 
 
-async def record(session, outcomes, on_flips=(), rows=None):
+async def record(session, outcomes, on_flips=(), rows=None, also=None):
     """Write check results in the caller's transaction: monitor rows, results, incidents, rollups.
 
     ``on_flips``: coroutine functions awaited in the same transaction with the results
@@ -540,8 +535,13 @@ async def record(session, outcomes, on_flips=(), rows=None):
 
     ``rows``: {monitor id: row} of the outcomes' monitors, STATE_COLUMNS at least, read already in this
     transaction (``FOR UPDATE`` on MySQL): they are not read again.
+
+    ``also``: {monitor id: {column: value}}, the same columns for each monitor of ``outcomes``, written with
+    its row when its outcomes are (a heartbeat's pings: one UPDATE of the row, not two).
     """
     locking = session.bind.dialect.name == "mysql"
+    also = also or {}
+    values_ = {**_RECORD_VALUES, **{column: f"also_{column}" for column in next(iter(also.values()), ())}}
     recorded = []
     pending = sorted(outcomes, key=lambda o: o.monitor_id)
     windows = None
@@ -574,14 +574,17 @@ async def record(session, outcomes, on_flips=(), rows=None):
             fields = vars(now) if isinstance(now, types.SimpleNamespace) else now._asdict()
             done.append((outcome, change))
             steps[row.id] = (done, types.SimpleNamespace(**{**fields, **new_values(now, outcome, change)}))
-        round_ = [(done, _params(rows[m], after)) for m, (done, after) in steps.items()]
+        round_ = [
+            (done, {**_params(rows[m], after), **{f"also_{c}": v for c, v in also.get(m, {}).items()}})
+            for m, (done, after) in steps.items()
+        ]
         later = []
         if locking and round_:
-            await bulk.update_each(session, _TABLE, _RECORD_KEYS, _RECORD_VALUES, [values for _, values in round_])
+            await bulk.update_each(session, _TABLE, _RECORD_KEYS, values_, [values for _, values in round_])
             recorded += [step_ for done, _ in round_ for step_ in done]
         else:
             for done, values in round_:
-                if (await session.execute(_RECORD, values)).rowcount == 1:
+                if (await session.execute(bulk.plain(_TABLE, _RECORD_KEYS, values_), values)).rowcount == 1:
                     recorded += done
                 else:
                     later += [o for o, _ in done]  # another writer came first: read its row again
