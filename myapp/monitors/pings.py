@@ -93,13 +93,13 @@ class Incoming:
 
 
 #: what a ping needs of its monitor, and what recording its result does (read once, locked: service.record)
-_COLUMNS = service.monitors.c
+_MONITORS = service.monitors.c
 COLUMNS = tuple(
     dict.fromkeys(
         (
             *service.STATE_COLUMNS,
             *(
-                _COLUMNS[name]
+                _MONITORS[name]
                 for name in ("ping_hash", "paused", "run_started_at", "ping_seq", "ping_window_at", "ping_window_count")
             ),
         )
@@ -107,8 +107,8 @@ COLUMNS = tuple(
 )
 _FIND = (
     select(*COLUMNS)
-    .where(_COLUMNS.ping_hash.in_(bindparam("hashes", expanding=True)), _COLUMNS.kind == "heartbeat")
-    .order_by(_COLUMNS.id)  # locked in id order, as record locks them: two writers never wait in a circle
+    .where(_MONITORS.ping_hash.in_(bindparam("hashes", expanding=True)), _MONITORS.kind == "heartbeat")
+    .order_by(_MONITORS.id)  # locked in id order, as record locks them: two writers never wait in a circle
 )
 _FIND_LOCKED = _FIND.with_for_update()
 #: what a batch leaves of each monitor it pinged (models.bulk: one statement for the batch)

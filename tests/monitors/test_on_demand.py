@@ -81,11 +81,11 @@ def test_a_slow_probe_is_cut_to_the_wait_and_does_not_hold_the_site(site, owner,
         answers = [future.result() for future in futures]
 
     statuses = [status for status, _ in answers]
-    assert set(statuses) <= {200, 429, 503}, answers
-    assert statuses.count(200) <= 2
+    assert set(statuses) <= {200, 429}, answers
+    assert statuses.count(200) == 2, "the user's two probes go on, cut to the wait; the rest are refused"
     for status, body in answers:
         if status == 200:
             assert len(body["results"]) == 20
             assert all(not r["ok"] and "timed out" in r["error"] for r in body["results"]), body
         else:
-            assert body["message"]
+            assert "2 checks" in body["message"]
