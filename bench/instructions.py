@@ -107,18 +107,26 @@ def run(what, ini, token, requests, tree=None):
     app = build(what, ini)
     endpoints = dict((entry[1], entry[2]) for entry in APPS)[what]
 
+    failed = []
+
     def measure():
-        for _, method, path in endpoints:
-            for _ in range(10):
-                call(app, method, path, token)
-            os.getppid()
-            for _ in range(requests):
-                call(app, method, path, token)
-            os.getppid()
+        for endpoint, method, path in endpoints:
+            try:
+                for _ in range(10):
+                    call(app, method, path, token)
+                os.getppid()
+                for _ in range(requests):
+                    call(app, method, path, token)
+                os.getppid()
+            except Exception as exc:  # the endpoints after it are not counted either: say which, and why
+                failed.append(f"{endpoint}: {type(exc).__name__}: {exc}")
+                return
 
     worker = threading.Thread(target=measure)  # as waitress calls views: not on the main thread
     worker.start()
     worker.join()
+    if failed:
+        sys.exit(f"not counted from {failed[0]}")
 
 
 def count(what, ini, token, requests, env, tree=None):
@@ -143,7 +151,8 @@ def count(what, ini, token, requests, env, tree=None):
             *(["--tree", tree] if tree else []),
         ]
         done = subprocess.run(argv, cwd=ROOT, env={**os.environ, **env}, capture_output=True, text=True)
-        if done.returncode != 0:
+        why = next((line for line in done.stderr.splitlines() if line.startswith("not counted from ")), None)
+        if done.returncode != 0 and why is None:
             raise RuntimeError(f"{what} failed under valgrind: {done.stderr[-3000:]}")
         dumps = sorted(glob.glob(f"{out}/cg.*.*"), key=lambda name: int(name.rsplit(".", 1)[1]))
         totals = []
@@ -151,7 +160,8 @@ def count(what, ini, token, requests, env, tree=None):
             with open(name) as f:
                 totals.append(next(int(line.split()[1]) for line in f if line.startswith("summary:")))
     # numbered dumps: start-up with the first warm-up, the first batch, the next warm-up, its batch, ...
-    return [total / requests for total in totals[1::2]]
+    # (an endpoint that failed, and those after it, left none): [per request], and why the rest are missing
+    return [total / requests for total in totals[1::2]], why
 
 
 def copy_for(tree, ini, env):
@@ -216,9 +226,9 @@ def main(argv=None):
 
         def counted(job):
             what, endpoints, tree = jobs[job]
-            found = dict(zip((e[0] for e in endpoints), count(what, ini, token, args.requests, envs[tree], tree)))
-            print(f"  counted {job}", file=sys.stderr)
-            return found
+            per_request, why = count(what, ini, token, args.requests, envs[tree], tree)
+            print(f"  counted {job}" + (f"; {why}" if why else ""), file=sys.stderr)
+            return dict(zip((e[0] for e in endpoints), per_request))
 
         with concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:  # one valgrind a core
             counts = dict(zip(jobs, pool.map(counted, jobs)))
@@ -226,8 +236,11 @@ def main(argv=None):
     for name, _, endpoints, peer in APPS:
         for label, _ in trees if name == "myapp" else trees[:1]:
             for endpoint, _, _ in endpoints:
-                ours = counts[name + label][endpoint]
-                versus = f"{counts[peer][endpoint] / ours:7.2f}x" if peer else ""
+                ours, theirs = counts[name + label].get(endpoint), counts.get(peer, {}).get(endpoint)
+                if ours is None:
+                    print(f"{endpoint:26} {name + label:24} {'not counted':>13}   (why: above)")
+                    continue
+                versus = f"{theirs / ours:7.2f}x" if theirs else ("not counted" if peer else "")
                 print(f"{endpoint:26} {name + label:24} {ours / 1000:12,.0f}k {versus:>8}")
 
 

@@ -145,6 +145,22 @@ def mysql_url():
     return MYSQL_URL
 
 
+def pytest_collection_modifyitems(config, items):
+    """A test marked ``one_backend`` (what it proves does not depend on the database: a page in a browser, a
+    header, a log line) runs on SQLite alone, not once per backend."""
+    once = [
+        item
+        for item in items
+        if item.get_closest_marker("one_backend")
+        and getattr(item, "callspec", None) is not None
+        and item.callspec.params.get("db_url") == "mysql"
+    ]
+    if once:
+        config.hook.pytest_deselected(items=once)
+        dropped = set(once)
+        items[:] = [item for item in items if item not in dropped]
+
+
 @pytest.fixture(scope="session", params=["sqlite", "mysql"])
 def db_url(request, tmp_path_factory):
     if request.param == "sqlite":

@@ -5,6 +5,8 @@ import urllib.request
 
 import pytest
 
+pytestmark = pytest.mark.one_backend  # what every response carries, whatever the database
+
 
 def test_an_unknown_host_gets_400_and_never_a_redirect_to_it(testapp):
     for host in (

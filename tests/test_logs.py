@@ -14,6 +14,9 @@ from webtest import TestApp
 
 from .conftest import pserve
 
+pytestmark = pytest.mark.one_backend  # request ids and log lines, whatever the database
+
+
 HEX_ID = re.compile(r"^[0-9a-f]{32}$")
 LOGGING = """
 [loggers]

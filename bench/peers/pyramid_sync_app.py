@@ -24,7 +24,7 @@ from myapp.accounts.api import user_json
 from myapp.accounts.service import TOKEN_PREFIX, _token_hash
 from myapp.models import ApiKey, DailyRollup, HourlyRollup, Monitor, MonitorChannel, User
 from myapp.models.meta import utcnow
-from myapp.monitors.api import monitor_json, shown
+from myapp.monitors.api import monitor_json, ping_base, shown
 from myapp.monitors.schema import MonitorBody
 from myapp.monitors.service import DAY, HOUR, day_of, hour_of, percent
 
@@ -92,7 +92,7 @@ def list_monitors(request):
     ):
         channels[monitor_id].append(channel_id)
     return {
-        "monitors": [monitor_json(shown(m), uptime[m.id], channels[m.id]) for m in monitors],
+        "monitors": [monitor_json(shown(m), uptime[m.id], channels[m.id], ping_base(request)) for m in monitors],
         "next_cursor": str(monitors[-1].id) if more else None,
     }
 
@@ -120,7 +120,7 @@ def create_monitor(request):
     )
     request.db.add(monitor)
     request.db.flush()
-    body = monitor_json(shown(monitor), {"24h": None, "7d": None, "30d": None}, [])
+    body = monitor_json(shown(monitor), {"24h": None, "7d": None, "30d": None}, [], ping_base(request))
     request.db.commit()
     return Response(json_body=body, status=201)
 

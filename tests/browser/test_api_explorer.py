@@ -4,8 +4,11 @@ the document, and runs a request with an API key."""
 import json
 import urllib.request
 
+import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
+
+pytestmark = pytest.mark.one_backend  # a page in a browser; the backends' own tests are elsewhere
 
 
 def test_the_explorer_works_offline_and_tries_a_request(chromium, live_url, make_user, make_key):

@@ -3,6 +3,7 @@ test message, the channel changed with its URL kept, and a failed test said as a
 
 import json
 
+import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as page_shows
 from selenium.webdriver.support.ui import WebDriverWait
@@ -10,6 +11,8 @@ from selenium.webdriver.support.ui import WebDriverWait
 from ..helpers import free_port
 from ..monitors.conftest import TargetServer
 from .test_dashboard_flow import click_and_load, fill
+
+pytestmark = pytest.mark.one_backend  # a page in a browser; the backends' own tests are elsewhere
 
 
 def test_a_chat_channel_is_added_tested_and_changed(chromium, live_url, screenshot):

@@ -1,12 +1,15 @@
 """A new user, in Chromium: sign up, add a monitor with the form, watch it on the dashboard (which refreshes by
 itself), open its chart, make a status page and open it signed out."""
 
+import pytest
 from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as page_shows
 from selenium.webdriver.support.ui import WebDriverWait
 
 from ..monitors.conftest import TargetServer
+
+pytestmark = pytest.mark.one_backend  # a page in a browser; the backends' own tests are elsewhere
 
 
 def fill(driver, **fields):

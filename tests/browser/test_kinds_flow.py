@@ -3,12 +3,15 @@ URL, goes DOWN when no ping comes in time, and lists the pings it got; a TCP mon
 
 import urllib.request
 
+import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as page_shows
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from ..monitors.conftest import TargetServer
 from .test_dashboard_flow import fill, rows_text
+
+pytestmark = pytest.mark.one_backend  # a page in a browser; the backends' own tests are elsewhere
 
 
 def test_a_heartbeat_and_a_tcp_monitor_from_the_form(chromium, scheduled_url, screenshot):

@@ -10,6 +10,8 @@ from ..conftest import PASSWORD, csrf_token
 from ..monitors.conftest import TargetServer, new_monitor
 from .test_dashboard_flow import click_and_load, fill
 
+pytestmark = pytest.mark.one_backend  # a page in a browser; the backends' own tests are elsewhere
+
 
 @pytest.fixture
 def target():

@@ -11,6 +11,9 @@ from ..conftest import csrf_token
 from ..monitors.conftest import TargetServer, new_monitor
 from .test_look_flow import sign_in
 
+pytestmark = pytest.mark.one_backend  # a page in a browser; the backends' own tests are elsewhere
+
+
 LONG_PATH = "/ok?" + "&".join(f"parameter{n}=a-rather-long-value-{n}" for n in range(6))
 
 # what sticks out past the window's right edge, but inside a box that scrolls sideways on purpose

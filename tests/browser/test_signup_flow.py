@@ -4,9 +4,12 @@ import json
 import urllib.error
 import urllib.request
 
+import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as page_shows
 from selenium.webdriver.support.ui import Select, WebDriverWait
+
+pytestmark = pytest.mark.one_backend  # a page in a browser; the backends' own tests are elsewhere
 
 
 def api(url, token):

@@ -81,11 +81,13 @@ def test_a_slow_probe_is_cut_to_the_wait_and_does_not_hold_the_site(site, owner,
         answers = [future.result() for future in futures]
 
     statuses = [status for status, _ in answers]
-    assert set(statuses) <= {200, 429}, answers
-    assert statuses.count(200) == 2, "the user's two probes go on, cut to the wait; the rest are refused"
+    # the user's two probes go on, cut to the wait; the rest are refused: 429 past the user's two, or 503 when
+    # the process's waiters (4) are all taken at that moment (a probe's result is all there is to it)
+    assert set(statuses) <= {200, 429, 503}, answers
+    assert statuses.count(200) == 2, answers
     for status, body in answers:
         if status == 200:
             assert len(body["results"]) == 20
             assert all(not r["ok"] and "timed out" in r["error"] for r in body["results"]), body
         else:
-            assert "2 checks" in body["message"]
+            assert ("2 checks" if status == 429 else "busy") in body["message"], body
