@@ -54,7 +54,3 @@ def test_each_row_gets_its_own_values_and_a_stale_one_none(app, table, count):
     if count > 1:
         expected[-1] = (count - 1, 0, "old", None)
     assert [tuple(r) for r in rows(app)] == expected
-
-
-def test_nothing_to_update_sends_nothing(app, table):
-    assert in_app(app, lambda s: bulk.update_each(s, things, KEYS, VALUES, [])) is None
