@@ -28,7 +28,7 @@ import aiohttp
 from aiohttp.abc import AbstractResolver
 from yarl import URL
 
-from .settings import Field, NotConfigured, Optional, Section, Words, section
+from .settings import Field, NotConfigured, OptionalText, Section, Words, section
 from .validation import add_validation_context, no_control_characters
 
 USER_AGENT = "myapp-monitor/0.1 (+https://github.com/myapp)"
@@ -463,7 +463,7 @@ class OutboundSettings(Section):
     allowed_networks: str = Field(
         "", alias="monitors.allowed_networks", description="private networks, addresses and hosts allowed all the same"
     )
-    ca_file: Optional = Field(None, alias="monitors.ca_file")
+    ca_file: OptionalText = Field(None, alias="monitors.ca_file")
     connections: int = Field(100, alias="monitors.max_concurrency", ge=1, description="per loop")
 
 

@@ -60,7 +60,7 @@ def _words(value):
 
 
 #: a setting that may be left empty (``smtp.username =``): None then
-Optional = Annotated[str | None, BeforeValidator(_blank_is_none)]
+OptionalText = Annotated[str | None, BeforeValidator(_blank_is_none)]
 #: a setting that lists words: ``metrics.allow = 127.0.0.1 10.0.0.0/8``
 Words = Annotated[tuple[str, ...], BeforeValidator(_words)]
 
@@ -96,7 +96,7 @@ def section(registry, model):
 class Site(Section):
     """What more than one area reads."""
 
-    public_url: Optional = Field(
+    public_url: OptionalText = Field(
         None, alias="myapp.public_url", description="the address people use; links in messages are built from it"
     )
     session_secure: bool = Field(False, alias="session.secure", description="cookies over HTTPS only, and HSTS")
@@ -109,7 +109,7 @@ class Site(Section):
 __all__ = [
     "Field",
     "NotConfigured",
-    "Optional",
+    "OptionalText",
     "Section",
     "Site",
     "Words",

@@ -18,7 +18,7 @@
   finish, then a 503; the whole stop takes no longer than that;
 - the settings ``aio.loop``, ``aio.timeout``, ``aio.debug``,
   ``aio.slow_callback_ms``, ``aio.shutdown_timeout``, ``aio.cancel_grace``,
-  ``aio.restart_backoff`` and ``aio.handle_sigterm`` (see README.md).
+  ``aio.restart_backoff`` and ``aio.handle_sigterm`` (see docs/async-views.md).
 
 It imports nothing from the rest of myapp.
 """
@@ -49,7 +49,7 @@ T = TypeVar("T")
 
 DEFAULTS = {
     # uvloop where it is installed: on a worker thread a round trip costs 60 % of asyncio's (python -m
-    # bench.roundtrip), a request about 10 % fewer instructions; under load the two are close (README)
+    # bench.roundtrip), a request about 10 % fewer instructions; under load the two are close (docs/benchmarks.md)
     "aio.loop": "uvloop" if importlib.util.find_spec("uvloop") else "asyncio",
     "aio.timeout": "30",
     "aio.debug": "false",

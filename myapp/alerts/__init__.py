@@ -1,4 +1,5 @@
-"""Alerts: notification channels (webhook, e-mail), chosen per monitor, fed by an outbox.
+"""Alerts: notification channels (webhook, e-mail, chat and push services through Apprise), chosen per
+monitor, fed by an outbox.
 
 A state change of a monitor writes its deliveries in the same transaction (this area listens to
 monitors' flips), and the outbox task sends them.  Settings: ``smtp.*``, ``alerts.*`` and
@@ -15,7 +16,7 @@ from ..accounts.security import OwnedRow
 from ..accounts.service import Limit
 from ..models import Channel
 from ..outbound import guard_blocking_connections
-from ..settings import Field, Optional, Section, Site, section
+from ..settings import Field, OptionalText, Section, Site, section
 from ..validation import add_validation_context
 from . import service
 from .kinds import KINDS
@@ -23,10 +24,10 @@ from .outbox import Outbox
 
 
 class AlertSettings(Section):
-    smtp_host: Optional = Field(None, alias="smtp.host", description="none: e-mail channels are refused")
+    smtp_host: OptionalText = Field(None, alias="smtp.host", description="none: e-mail channels are refused")
     smtp_port: int = Field(25, alias="smtp.port", ge=1, le=65535)
-    smtp_username: Optional = Field(None, alias="smtp.username")
-    smtp_password: Optional = Field(None, alias="smtp.password")
+    smtp_username: OptionalText = Field(None, alias="smtp.username")
+    smtp_password: OptionalText = Field(None, alias="smtp.password")
     smtp_from: str = Field("myapp@localhost", alias="smtp.from")
     smtp_tls: Literal["none", "starttls", "tls"] = Field("none", alias="smtp.tls")
     max_attempts: int = Field(8, alias="alerts.max_attempts", ge=1)

@@ -24,11 +24,11 @@ from sqlalchemy.exc import DBAPIError, DisconnectionError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 
 from ..logs import fewer_tracebacks
-from ..settings import Field, Optional, Section, read
+from ..settings import Field, OptionalText, Section, read
 
 
 class DatabaseSettings(Section):
-    url: Optional = Field(None, alias="sqlalchemy.url")
+    url: OptionalText = Field(None, alias="sqlalchemy.url")
     create_schema: bool = Field(False, alias="myapp.create_schema", description="create or upgrade it at start")
     echo: bool = Field(False, alias="sqlalchemy.echo")
     sqlite_busy_timeout: float = Field(15, alias="sqlalchemy.sqlite_busy_timeout", ge=0)

@@ -11,12 +11,12 @@ from pydantic import field_validator
 from pyramid.tweens import INGRESS
 from pyramid_retry import IBeforeRetry
 
-from ..settings import Field, Optional, Section, Words, section
+from ..settings import Field, OptionalText, Section, Words, section
 from .metrics import Metrics
 
 
 class OpsSettings(Section):
-    metrics_token: Optional = Field(None, alias="metrics.token")
+    metrics_token: OptionalText = Field(None, alias="metrics.token")
     metrics_allow: Words = Field((), alias="metrics.allow")
 
     @field_validator("metrics_allow")
