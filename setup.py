@@ -61,6 +61,7 @@ lint_require = [
 
 tests_require = [
     "pytest>=8",
+    "pytest-xdist>=3.5",  # the suite runs on every core (pytest.ini: -n auto)
     "WebTest>=3.0",
     "beautifulsoup4",
     "selenium>=4.20",  # drives Debian's chromium through its chromedriver; downloads nothing

@@ -1,7 +1,10 @@
 """The real application, built once per backend through main(): SQLite always, MariaDB/MySQL too.
 
-MYAPP_TEST_MYSQL_URL names the MySQL database (default: root@127.0.0.1:3306/myapp_test,
-created when missing).  When it does not answer the MySQL tests are skipped, except
+MYAPP_TEST_MYAPP_TEST_MYSQL_URL names the MySQL database (default: root@127.0.0.1:3306/myapp_test,
+created when missing).  Every database the suite makes on that server is named from it: under
+pytest-xdist each worker has its own, ``<name>_gw0``, ``<name>_gw1`` (MYSQL_URL), and a test that needs
+a scratch database names it ``scratch_url("guard")`` -> ``<that>_guard``; two checkouts given two
+names never touch each other's.  When it does not answer the MySQL tests are skipped, except
 under CI=true, where that is a failure.  The suite empties that database at the start,
 and refuses to if it holds a table that neither myapp nor its tests made: a database
 somebody keeps data in is never touched.
@@ -34,7 +37,26 @@ from myapp.models.schema import alembic_config
 from .helpers import GeneralLog, free_port, wait_for_http
 
 HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-MYSQL_URL = os.environ.get("MYAPP_TEST_MYSQL_URL", "mysql+aiomysql://root@127.0.0.1:3306/myapp_test")
+GIVEN_MYSQL_URL = os.environ.get("MYAPP_TEST_MYSQL_URL", "mysql+aiomysql://root@127.0.0.1:3306/myapp_test")
+#: the pytest-xdist worker this process is ("gw0", ...), or "" when the suite runs in one process
+WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+
+
+def named_url(url, suffix):
+    """``url`` with ``_<suffix>`` appended to its database name (the same URL for an empty suffix)."""
+    parts = make_url(url)
+    name = f"{parts.database}_{suffix}" if suffix else parts.database
+    return parts.set(database=name).render_as_string(hide_password=False)
+
+
+#: this process's database: the one given, or a worker's own beside it
+MYSQL_URL = named_url(GIVEN_MYSQL_URL, WORKER)
+
+
+def scratch_url(suffix):
+    """A database of one test's own on the suite's server, named from this process's (see the docstring)."""
+    return named_url(MYSQL_URL, suffix)
+
 #: the table that marks a database as the suite's own: whatever else it holds, the suite made
 #: (a newer checkout's run leaves tables this one does not know; they are the tests' all the same)
 MARKER = "myapp_test_suite"
@@ -147,7 +169,19 @@ def mysql_url():
 
 def pytest_collection_modifyitems(config, items):
     """A test marked ``one_backend`` (what it proves does not depend on the database: a page in a browser, a
-    header, a log line) runs on SQLite alone, not once per backend."""
+    header, a log line) runs on SQLite alone, not once per backend.
+
+    Under pytest-xdist (``--dist loadgroup``) the tests that share something beyond their worker run in one
+    worker, one after the other: those that read MySQL's general log (a setting of the whole server), and
+    each module that starts a private MariaDB or Galera cluster for its tests (a module-scoped fixture).
+    """
+    for item in items:
+        if "commands" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("mysql-general-log"))
+        elif "galera" in item.path.parts:
+            item.add_marker(pytest.mark.xdist_group("galera"))
+        elif "faults" in item.path.parts:
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))
     once = [
         item
         for item in items

@@ -1,5 +1,5 @@
 """asyncmy, the other MySQL driver myapp supports (mysql+asyncmy://): the tests of what depends on the driver
-run again on it, in a pytest of their own, on the same MariaDB in a database of their own (myapp_test_asyncmy).
+run again on it, in a pytest of their own, on the same MariaDB in databases of their own (named from the suite's: ``<name>_asyncmy_<part>``).
 
 What depends on the driver: the unit of work and what it says to the server (tests/models), the scheduler's
 SKIP LOCKED claims and batched writes, shared by three processes, health, many statements in one
@@ -14,19 +14,19 @@ import sys
 import pytest
 from sqlalchemy.engine import make_url
 
-from .conftest import HERE, MYSQL_URL, ON_CI
+from .conftest import HERE, MYSQL_URL, ON_CI, scratch_url
 
-ON_ASYNCMY = [
-    "tests/models",
-    "tests/monitors/test_scheduler.py",
-    "tests/monitors/test_processes.py",
-    "tests/manifest/test_manifest.py",
-    "tests/ops/test_health.py",
-    "tests/faults",
-]
+#: what runs again on asyncmy, in parts that pytest-xdist's workers share out (each in a database of its own)
+ON_ASYNCMY = {
+    "data": ["tests/models", "tests/ops/test_health.py", "tests/manifest/test_manifest.py"],
+    "scheduler": ["tests/monitors/test_scheduler.py", "tests/monitors/test_processes.py"],
+    "takeover": ["tests/faults/test_takeover.py"],
+    "faults": ["tests/faults/test_database_faults.py", "tests/faults/test_pings.py"],
+}
 
 
-def test_the_data_layer_holds_on_asyncmy(mysql_url, capsys):
+@pytest.mark.parametrize("part", ON_ASYNCMY)
+def test_the_data_layer_holds_on_asyncmy(mysql_url, capsys, part):
     if importlib.util.find_spec("asyncmy") is None:
         message = "asyncmy is not installed: pip install -e '.[testing]'"
         if ON_CI:
@@ -34,23 +34,25 @@ def test_the_data_layer_holds_on_asyncmy(mysql_url, capsys):
         pytest.skip(message)
     if make_url(MYSQL_URL).get_driver_name() == "asyncmy":
         pytest.skip("this run is on asyncmy already")
-    parts = make_url(mysql_url)
-    url = parts.set(drivername="mysql+asyncmy", database=f"{parts.database}_asyncmy").render_as_string(False)
+    url = make_url(scratch_url(f"asyncmy_{part}")).set(drivername="mysql+asyncmy").render_as_string(False)
+    env = {name: value for name, value in os.environ.items() if not name.startswith("PYTEST_XDIST")}
     run = subprocess.run(
         [
             sys.executable,
             "-m",
             "pytest",
             "-q",
+            "-n",
+            "0",
             "-p",
             "no:cacheprovider",
             "--show-capture=no",
             "-k",
             "mysql or faults",
-            *ON_ASYNCMY,
+            *ON_ASYNCMY[part],
         ],
         cwd=HERE,
-        env={**os.environ, "MYAPP_TEST_MYSQL_URL": url},
+        env={**env, "MYAPP_TEST_MYSQL_URL": url},
         capture_output=True,
         text=True,
         timeout=900,
@@ -59,4 +61,4 @@ def test_the_data_layer_holds_on_asyncmy(mysql_url, capsys):
     assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-2000:]
     assert " passed" in summary and "skipped" not in summary, summary  # every test ran, none was skipped
     with capsys.disabled():
-        print(f"\nasyncmy: {summary}")
+        print(f"\nasyncmy, {part}: {summary}")

@@ -1,5 +1,6 @@
 """initialize_myapp_db and the alembic command line, both driven by an ini file."""
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -144,14 +145,14 @@ def test_pserve_without_a_secret_says_what_to_set(tmp_path):
 
 def scratch_database(tmp_path, backend, request):
     """The URL of an empty database of the test's own: a file, or a MariaDB database dropped afterwards."""
-    from .test_test_database import _execute, url_of
+    from .test_test_database import fresh_database
 
     if backend == "sqlite":
         return f"sqlite+aiosqlite:///{tmp_path}/migrated.sqlite"
-    server = url_of(request.getfixturevalue("mysql_url"), "")
-    run(_execute(server, "DROP DATABASE IF EXISTS myapp_test_schema", "CREATE DATABASE myapp_test_schema"))
-    request.addfinalizer(lambda: run(_execute(server, "DROP DATABASE IF EXISTS myapp_test_schema")))
-    return url_of(request.getfixturevalue("mysql_url"), "myapp_test_schema")
+    request.getfixturevalue("mysql_url")  # the server answers (or the test is skipped)
+    stack = contextlib.ExitStack()
+    request.addfinalizer(stack.close)
+    return stack.enter_context(fresh_database("schema"))
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "mysql"])

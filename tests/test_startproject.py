@@ -16,10 +16,7 @@ import pytest
 from myapp.startproject import TEMPLATE
 
 from .helpers import free_port, wait_for_http
-from .test_test_database import _execute, run, url_of
-
-#: databases of this suite's own on the shared server, dropped at the end
-TEST_DB, DEV_DB = "myapp_test_startproject", "myapp_test_startproject_dev"
+from .test_test_database import fresh_database
 
 
 def startproject(tmp_path, *answers):
@@ -60,10 +57,10 @@ def get(url, data=None):
 
 @pytest.fixture
 def databases(mysql_url):
-    """mysql:// URLs for the generated project's tests and its development server, dropped afterwards."""
-    server = url_of(mysql_url, "")
-    yield tuple(url_of(mysql_url, name).replace("mysql+aiomysql://", "mysql://") for name in (TEST_DB, DEV_DB))
-    run(_execute(server, f"DROP DATABASE IF EXISTS {TEST_DB}", f"DROP DATABASE IF EXISTS {DEV_DB}"))
+    """mysql:// URLs for the generated project's tests and its development server (named from the suite's own
+    database), dropped afterwards."""
+    with fresh_database("startproject") as test, fresh_database("startproject_dev") as dev:
+        yield tuple(url.replace("mysql+aiomysql://", "mysql://") for url in (test, dev))
 
 
 @pytest.mark.parametrize("database, task", [("sqlalchemy", "no"), ("aiomysql", "yes")])

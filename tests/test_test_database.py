@@ -1,4 +1,6 @@
-"""The suite never empties a database that somebody keeps data in."""
+"""The suite never empties a database that somebody keeps data in, and keeps to the names it is given."""
+
+import contextlib
 
 import pytest
 from sqlalchemy import text
@@ -6,7 +8,7 @@ from sqlalchemy.engine import make_url
 
 from myapp.models.engine import create_engine
 
-from .conftest import MARKER, ForeignTables, reset_database, run
+from .conftest import GIVEN_MYSQL_URL, MARKER, WORKER, ForeignTables, reset_database, run, scratch_url
 
 
 async def _execute(url, *statements):
@@ -22,15 +24,29 @@ def url_of(mysql_url, database):
     return make_url(mysql_url).set(database=database).render_as_string(hide_password=False)
 
 
+@contextlib.contextmanager
+def fresh_database(suffix):
+    """An empty database of one test's own, named from the suite's (conftest.scratch_url): yields its URL, and
+    drops it afterwards."""
+    url = scratch_url(suffix)
+    name, server = make_url(url).database, url_of(url, "")
+    run(_execute(server, f"DROP DATABASE IF EXISTS `{name}`", f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4"))
+    try:
+        yield url
+    finally:
+        run(_execute(server, f"DROP DATABASE IF EXISTS `{name}`"))
+
+
 def test_the_suite_uses_a_database_of_its_own(mysql_url):
-    assert make_url(mysql_url).database == "myapp_test"
+    """The one given (MYAPP_TEST_MYSQL_URL), or a worker's own named from it: never a fixed name that another
+    checkout on the same server may use too."""
+    given = make_url(GIVEN_MYSQL_URL).database
+    assert make_url(mysql_url).database == (f"{given}_{WORKER}" if WORKER else given)
+    assert run(_execute(mysql_url, "SELECT DATABASE()")).scalar() == make_url(mysql_url).database
 
 
 def test_a_database_with_foreign_tables_is_left_alone(mysql_url):
-    scratch = url_of(mysql_url, "myapp_test_guard")
-    server = url_of(mysql_url, "")
-    run(_execute(server, "DROP DATABASE IF EXISTS myapp_test_guard", "CREATE DATABASE myapp_test_guard"))
-    try:
+    with fresh_database("guard") as scratch:
         run(
             _execute(
                 scratch,
@@ -44,15 +60,10 @@ def test_a_database_with_foreign_tables_is_left_alone(mysql_url):
         rows = run(_execute(scratch, "SELECT COUNT(*) FROM customers")).scalar()
         tables = run(_execute(scratch, "SHOW TABLES")).scalars().all()
         assert rows == 1 and sorted(tables) == ["customers", "users"]  # nothing dropped, not even ours
-    finally:
-        run(_execute(server, "DROP DATABASE IF EXISTS myapp_test_guard"))
 
 
 def test_tables_of_an_older_revision_of_ours_are_emptied(mysql_url):
-    scratch = url_of(mysql_url, "myapp_test_old")
-    server = url_of(mysql_url, "")
-    run(_execute(server, "DROP DATABASE IF EXISTS myapp_test_old", "CREATE DATABASE myapp_test_old"))
-    try:
+    with fresh_database("old") as scratch:
         run(
             _execute(
                 scratch,
@@ -75,16 +86,11 @@ def test_tables_of_an_older_revision_of_ours_are_emptied(mysql_url):
         )
         with pytest.raises(ForeignTables):
             run(reset_database(scratch))
-    finally:
-        run(_execute(server, "DROP DATABASE IF EXISTS myapp_test_old"))
 
 
 def test_a_database_the_suite_marked_is_emptied_whatever_it_holds(mysql_url):
     """A newer checkout's run leaves tables of revisions this one does not know: still the suite's own."""
-    scratch = url_of(mysql_url, "myapp_test_marked")
-    server = url_of(mysql_url, "")
-    run(_execute(server, "DROP DATABASE IF EXISTS myapp_test_marked", "CREATE DATABASE myapp_test_marked"))
-    try:
+    with fresh_database("marked") as scratch:
         run(reset_database(scratch))
         assert run(_execute(scratch, "SHOW TABLES")).scalars().all() == [MARKER]
         run(
@@ -97,16 +103,14 @@ def test_a_database_the_suite_marked_is_emptied_whatever_it_holds(mysql_url):
         )
         run(reset_database(scratch))
         assert run(_execute(scratch, "SHOW TABLES")).scalars().all() == [MARKER]
-    finally:
-        run(_execute(server, "DROP DATABASE IF EXISTS myapp_test_marked"))
 
 
 def test_a_missing_database_is_created(mysql_url):
-    server = url_of(mysql_url, "")
-    run(_execute(server, "DROP DATABASE IF EXISTS myapp_test_fresh"))
+    url = scratch_url("fresh")
+    name, server = make_url(url).database, url_of(url, "")
+    run(_execute(server, f"DROP DATABASE IF EXISTS `{name}`"))
     try:
-        run(reset_database(url_of(mysql_url, "myapp_test_fresh")))
-        names = run(_execute(server, "SHOW DATABASES LIKE 'myapp_test_fresh'")).scalars().all()
-        assert names == ["myapp_test_fresh"]
+        run(reset_database(url))
+        assert run(_execute(server, f"SHOW DATABASES LIKE '{name}'")).scalars().all() == [name]
     finally:
-        run(_execute(server, "DROP DATABASE IF EXISTS myapp_test_fresh"))
+        run(_execute(server, f"DROP DATABASE IF EXISTS `{name}`"))

@@ -140,6 +140,8 @@ MATRIX = {
 CASES = [(method, path, actor, status) for (method, path), row in MATRIX.items() for actor, status in zip(ACTORS, row)]
 
 
+# who may do what is decided by the resource tree and its ACLs, the same whichever database holds the rows
+@pytest.mark.one_backend
 @pytest.mark.parametrize("method,path,actor,status", CASES, ids=[f"{m} {p} as {a}" for m, p, a, _ in CASES])
 def test_authorization_matrix(world, testapp, method, path, actor, status):
     victim_id, victim_token = world["victim"]

@@ -29,6 +29,10 @@ class PrivateMariaDB:
     def __init__(self, directory, database="myapp_faults"):
         self.directory = str(directory)
         self.datadir = os.path.join(self.directory, "data")
+        # a directory of its own for its temporary files: mariadbd clears its tmpdir's #sql files as it starts, and
+        # another worker's private server may start while this one's tables are being made
+        self.tmpdir = os.path.join(self.directory, "tmp")
+        os.makedirs(self.tmpdir, exist_ok=True)
         self.port = free_port()
         self.database = database
         self.process = None
@@ -46,6 +50,7 @@ class PrivateMariaDB:
                 INSTALL_DB,
                 "--no-defaults",
                 f"--datadir={self.datadir}",
+                f"--tmpdir={self.tmpdir}",
                 "--user=root",
                 "--auth-root-authentication-method=normal",
                 "--skip-test-db",
@@ -63,6 +68,7 @@ class PrivateMariaDB:
             MARIADBD,
             "--no-defaults",
             f"--datadir={self.datadir}",
+            f"--tmpdir={self.tmpdir}",
             f"--port={self.port}",
             "--bind-address=127.0.0.1",
             f"--socket={self.directory}/mysqld.sock",

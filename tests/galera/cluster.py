@@ -43,6 +43,7 @@ class Node(PrivateMariaDB):
         self.cluster, self.n = cluster, n
         self.directory = os.path.join(cluster.directory, f"node{n}")
         self.datadir = os.path.join(self.directory, "data")
+        self.tmpdir = os.path.join(self.directory, "tmp")  # its own (tests/faults/mariadb.py says why)
         self.port, self.gcomm, self.ist, self.sst = (free_port() for _ in range(4))
         self.process = None
         self.frozen = False
@@ -58,6 +59,7 @@ class Node(PrivateMariaDB):
             MARIADBD,
             "--no-defaults",
             f"--datadir={self.datadir}",
+            f"--tmpdir={self.tmpdir}",
             f"--port={self.port}",
             "--bind-address=127.0.0.1",
             f"--socket={self.directory}/mysqld.sock",
@@ -84,14 +86,16 @@ class Node(PrivateMariaDB):
         return argv
 
     def install(self):
-        os.makedirs(self.directory, exist_ok=True)
+        os.makedirs(self.tmpdir, exist_ok=True)
         if os.geteuid() == 0:
             shutil.chown(self.directory, USER, USER)
+            shutil.chown(self.tmpdir, USER, USER)
         subprocess.run(
             [
                 INSTALL_DB,
                 "--no-defaults",
                 f"--datadir={self.datadir}",
+                f"--tmpdir={self.tmpdir}",
                 f"--user={USER if os.geteuid() == 0 else getpass.getuser()}",
                 "--auth-root-authentication-method=normal",
                 "--skip-test-db",

@@ -278,6 +278,8 @@ def world(testapp, make_user, make_key, browser, target):
     return {"keys": keys, "browsers": browsers, "monitor": monitor["id"], "target": target}
 
 
+# who may do what is decided by the resource tree and its ACLs, the same whichever database holds the rows
+@pytest.mark.one_backend
 @pytest.mark.parametrize("method,path,actor,status", CASES, ids=[f"{m} {p} as {a}" for m, p, a, _ in CASES])
 def test_authorization_matrix(world, testapp, method, path, actor, status):
     client, headers = acting_as(world, actor, method)
