@@ -21,7 +21,8 @@ from sqlalchemy import case, create_engine, func, select
 from sqlalchemy.orm import Session
 
 from myapp.accounts.api import user_json
-from myapp.accounts.service import TOKEN_PREFIX, _token_hash
+from myapp.accounts.service import TOKEN_PREFIX
+from myapp.identity import token_hash
 from myapp.models import ApiKey, DailyRollup, HourlyRollup, Monitor, MonitorChannel, User
 from myapp.models.meta import utcnow
 from myapp.monitors.api import monitor_json, ping_base, shown
@@ -38,7 +39,7 @@ def identity(request):
     row = request.db.execute(
         select(User, ApiKey)
         .join(ApiKey.user)
-        .where(ApiKey.token_hash == _token_hash(token), ApiKey.revoked_at.is_(None))
+        .where(ApiKey.token_hash == token_hash(token), ApiKey.revoked_at.is_(None))
     ).first()
     if row is None:
         raise HTTPUnauthorized()

@@ -4,6 +4,7 @@ from pyramid.httpexceptions import HTTPNoContent, HTTPTooManyRequests
 from pyramid.security import NO_PERMISSION_REQUIRED
 from pyramid.view import view_config
 
+from ..api.contract import created, page_of
 from ..text import iso
 from ..validation import Error
 from . import authenticate, service
@@ -55,7 +56,7 @@ async def create_token(request):
     key, token = await service.create_api_key(
         request.dbsession, user.id, data.scope, data.name, request.registry.accounts.max_api_keys_per_user
     )
-    request.response.status = 201
+    created(request, "api.token", key_id=key.id)
     return {**key_json(key), "token": token}
 
 
@@ -93,4 +94,4 @@ async def list_users(request):
     """Every user, by id (admins only); ``email`` finds one."""
     query = request.api_query
     users, next_cursor = await service.list_users(request.dbsession, query.limit, query.cursor, query.email or None)
-    return {"users": [user_json(u) for u in users], "next_cursor": str(next_cursor) if next_cursor else None}
+    return page_of("users", [user_json(u) for u in users], next_cursor)

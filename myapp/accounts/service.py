@@ -8,6 +8,7 @@ import secrets
 from sqlalchemy import bindparam, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
+from ..identity import token_hash
 from ..models.account import ApiKey, ThrottleHit, User, WebSession, utcnow
 from ..validation import next_page
 
@@ -152,7 +153,7 @@ async def start_session(session, user_id, lifetime):
     token = secrets.token_urlsafe(32)
     now = utcnow()
     await session.execute(delete(WebSession).where(WebSession.user_id == user_id, WebSession.expires_at <= now))
-    session.add(WebSession(user_id=user_id, token_hash=_token_hash(token), created_at=now, expires_at=now + lifetime))
+    session.add(WebSession(user_id=user_id, token_hash=token_hash(token), created_at=now, expires_at=now + lifetime))
     await session.flush()
     return token
 
@@ -175,18 +176,18 @@ CALLER_BY_KEY = (
 
 async def user_for_session(session, token):
     """The caller's row (CALLER's columns) for a live session token, or None."""
-    return (await session.execute(CALLER_BY_SESSION, {"token_hash": _token_hash(token), "now": utcnow()})).first()
+    return (await session.execute(CALLER_BY_SESSION, {"token_hash": token_hash(token), "now": utcnow()})).first()
 
 
 async def end_session(session, token):
-    await session.execute(delete(WebSession).where(WebSession.token_hash == _token_hash(token)))
+    await session.execute(delete(WebSession).where(WebSession.token_hash == token_hash(token)))
 
 
 async def end_sessions(session, user_id, keep=None):
     """Sign the user out everywhere, except the session whose token is ``keep``."""
     condition = WebSession.user_id == user_id
     if keep:
-        condition &= WebSession.token_hash != _token_hash(keep)
+        condition &= WebSession.token_hash != token_hash(keep)
     await session.execute(delete(WebSession).where(condition))
 
 
@@ -200,17 +201,13 @@ async def prune_sessions(session):
     await session.execute(delete(WebSession).where(WebSession.expires_at <= utcnow()))
 
 
-def _token_hash(token):
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 async def create_api_key(session, user_id, scope, name="", limit=0):
     """(the key, its secret token).  Only the token's SHA-256 is stored: it is shown once.  TooMany when the
     user has ``limit`` active keys."""
     await check_room(session, user_id, keys, limit, "API keys", where=keys.c.revoked_at.is_(None))
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     key = ApiKey(
-        user_id=user_id, scope=scope, name=name, prefix=token[: len(TOKEN_PREFIX) + 6], token_hash=_token_hash(token)
+        user_id=user_id, scope=scope, name=name, prefix=token[: len(TOKEN_PREFIX) + 6], token_hash=token_hash(token)
     )
     session.add(key)
     await session.flush()
@@ -241,7 +238,7 @@ async def user_for_token(session, token):
     """The caller's row (CALLER's columns and the key's ``scope``) for an active key, else None."""
     if not token.startswith(TOKEN_PREFIX):
         return None
-    return (await session.execute(CALLER_BY_KEY, {"token_hash": _token_hash(token)})).first()
+    return (await session.execute(CALLER_BY_KEY, {"token_hash": token_hash(token)})).first()
 
 
 async def list_users(session, limit, after_id=None, email_contains=None):

@@ -7,7 +7,7 @@ from pyramid.security import NO_PERMISSION_REQUIRED
 from pyramid.view import view_config
 
 from ..accounts.service import Throttled
-from ..api.contract import Patch
+from ..api.contract import Patch, created
 from ..on_demand import Busy
 from ..text import iso
 from ..validation import Error
@@ -86,8 +86,7 @@ async def create_channel(request):
     fields = request.api_body.model_dump()
     with refusals():
         channel = await actions.create(request, fields)
-    request.response.status = 201
-    request.response.headers["Location"] = request.route_url("api.channel", channel_id=channel.id)
+    created(request, "api.channel", channel_id=channel.id)
     return channel_json(channel)
 
 

@@ -10,12 +10,10 @@ import asyncio
 import collections
 import datetime
 import logging
-import os
-import socket
-import uuid
 
 from .. import outbound
 from ..aio import loop_state
+from ..identity import process_owner
 from ..models import conflicts, in_session, writes
 from ..models.meta import utcnow
 from . import messages, sender, service
@@ -43,7 +41,7 @@ class Outbox:
         self.threads = SendThreads(settings.apprise_threads, settings.apprise_threads_per_owner)
 
     async def run(self, state):
-        self.owner = f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.owner = process_owner()
         tasks = set()
         loop = asyncio.get_running_loop()
         remind_poll, next_remind = min(REMIND_POLL, self.settings.min_remind_seconds / 2), 0.0

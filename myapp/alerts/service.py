@@ -11,6 +11,7 @@ import dataclasses
 import datetime
 import hashlib
 import json
+import operator
 import secrets
 import uuid
 
@@ -19,6 +20,7 @@ from sqlalchemy.dialects.mysql import insert as mysql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from ..accounts.service import check_room
+from ..identity import token_hash
 from ..models import Channel, Delivery, DeliveryAttempt, Incident, Monitor, MonitorChannel, claims
 from ..models.alert import CHANNEL_EVENTS
 from ..models.meta import utcnow
@@ -84,7 +86,7 @@ async def ask_to_confirm(session, channel, link, now=None):
     """Stop alerts to the channel until the link of a message sent to it now is followed (``confirm``)."""
     now = now or utcnow()
     token = secrets.token_urlsafe(32)
-    channel.confirmed_at, channel.confirm_hash = None, _hash(token)
+    channel.confirmed_at, channel.confirm_hash = None, token_hash(token)
     await session.flush()
     key = new_key()
     await session.execute(
@@ -104,15 +106,11 @@ async def ask_to_confirm(session, channel, link, now=None):
 
 async def confirm(session, token, now=None):
     """The channel whose confirmation link holds ``token``, confirmed now; None when there is none."""
-    channel = await session.scalar(select(Channel).where(Channel.confirm_hash == _hash(token)))
+    channel = await session.scalar(select(Channel).where(Channel.confirm_hash == token_hash(token)))
     if channel is not None:
         channel.confirmed_at, channel.confirm_hash = now or utcnow(), None
         await session.flush()
     return channel
-
-
-def _hash(token):
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 async def delete_channel(session, channel):
@@ -369,13 +367,11 @@ class Sharing:
 
     def pick(self, rows):
         """The rows that keep every owner and channel within its share."""
-        owners, channels, chosen = collections.Counter(self.owners), collections.Counter(self.channels), []
-        for row in rows:
-            if owners[row.user_id] < self.per_owner and channels[row.channel_id] < self.per_channel:
-                owners[row.user_id] += 1
-                channels[row.channel_id] += 1
-                chosen.append(row)
-        return chosen
+        shares = [(_OWNER, self.per_owner, self.owners), (_CHANNEL, self.per_channel, self.channels)]
+        return claims.shared_fairly(rows, shares)
+
+
+_OWNER, _CHANNEL = operator.attrgetter("user_id"), operator.attrgetter("channel_id")
 
 
 async def claim(session, owner, limit, sharing=None, now=None, claim_for=CLAIM_FOR):

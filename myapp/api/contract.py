@@ -147,3 +147,14 @@ def check_response(operation, adapters, response):
         adapter.validate_python(content, strict=False)
     except ValidationError as exc:
         raise ResponseBroken(f"{operation.method} {operation.route_name} {status}: {exc}") from None
+
+
+def created(request, route, **ids):
+    """Answer 201 Created, with the new resource's address (``route`` with ``ids``) as its Location."""
+    request.response.status = 201
+    request.response.headers["Location"] = request.route_url(route, **ids)
+
+
+def page_of(name, items, next_cursor):
+    """A page of a list as the API gives it: ``{name: items, "next_cursor": the next page's cursor or null}``."""
+    return {name: items, "next_cursor": str(next_cursor) if next_cursor else None}

@@ -3,7 +3,7 @@
 from pyramid.httpexceptions import HTTPNoContent
 from pyramid.view import view_config
 
-from ..api.contract import Patch
+from ..api.contract import Patch, created, page_of
 from ..text import iso
 from ..validation import Error, PageQuery
 from . import schema, service
@@ -37,10 +37,7 @@ async def list_windows(request):
         request.dbsession, request.context.owner_id, query.limit, query.cursor
     )
     ids = await service.monitors_of(request.dbsession, windows)
-    return {
-        "windows": [window_json(w, ids[w.id]) for w in windows],
-        "next_cursor": str(next_cursor) if next_cursor else None,
-    }
+    return page_of("windows", [window_json(w, ids[w.id]) for w in windows], next_cursor)
 
 
 @view_config(
@@ -59,8 +56,7 @@ async def create_window(request):
         request.dbsession, request.context.owner_id, fields, request.registry.maintenance.max_per_user
     )
     await forget_status_pages(request, window.user_id, window.announce)
-    request.response.status = 201
-    request.response.headers["Location"] = request.route_url("api.maintenance.window", window_id=window.id)
+    created(request, "api.maintenance.window", window_id=window.id)
     return window_json(window, fields["monitor_ids"] or [])
 
 

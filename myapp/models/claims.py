@@ -5,9 +5,27 @@ A claimed row's ``claimed_by`` names the process and its ``due_at`` becomes the 
 a process that stops before it finishes leaves the row to be taken again then.
 """
 
+import collections
 import functools
 
 from sqlalchemy import bindparam, update
+
+
+def shared_fairly(rows, shares, exempt=None):
+    """The rows, in order, that keep every key within its share: ``shares`` is [(key of a row, at most this
+    many at once, {key: how many the process has now})], a row counting once under each key; a row for which
+    ``exempt(row)`` is true is taken whatever the counts, and counts nothing.  A row passed over leaves its
+    place to the next: one owner's (or one channel's) many rows never take the places of the others'."""
+    counts = [(key, most, collections.Counter(now)) for key, most, now in shares]
+    chosen = []
+    for row in rows:
+        if exempt is not None and exempt(row):
+            chosen.append(row)
+        elif all(count[key(row)] < most for key, most, count in counts):
+            for key, _, count in counts:
+                count[key(row)] += 1
+            chosen.append(row)
+    return chosen
 
 
 async def take(session, due, table, owner, retake, params, pick=None, lock_of=None):

@@ -4,11 +4,11 @@ from pyramid.httpexceptions import HTTPConflict, HTTPNoContent, HTTPServiceUnava
 from pyramid.view import view_config
 
 from ..accounts import service as accounts
-from ..api.contract import Patch
+from ..api.contract import Patch, created, page_of
 from ..on_demand import Busy, Unavailable
 from ..text import iso
 from ..validation import Error, PageQuery
-from . import service, snapshot
+from . import queries, service, snapshot
 from .kinds import KINDS
 from .schema import (
     FIELDS,
@@ -127,20 +127,20 @@ def channels_of(values):
     responses={200: MonitorPage},
 )
 async def list_monitors(request):
-    """The caller's monitors by id, a page at a time; ``state`` and ``q`` filter them."""
+    """The caller's monitors by id, a page at a time; ``state``, ``q`` and ``tag`` filter them as the dashboard's
+    search does."""
     query = request.api_query
-    monitors, next_cursor = await service.list_monitors(
-        request.dbsession, request.context.owner_id, SHOWN, query.limit, query.cursor, query.state, query.q or None
+    monitors, next_cursor = await queries.list_monitors(
+        request.dbsession, request.context.owner_id, SHOWN, query.limit, query.cursor, query.state, query.q, query.tag
     )
     monitors = [dict(zip(SHOWN_NAMES, row)) for row in monitors]
     ids = [m["id"] for m in monitors]
     uptime = await service.uptimes(request.dbsession, ids)
     channels = await service.channels_of(request.dbsession, ids)
     pings = ping_base(request)
-    return {
-        "monitors": [monitor_json(m, uptime[m["id"]], channels[m["id"]], pings) for m in monitors],
-        "next_cursor": str(next_cursor) if next_cursor else None,
-    }
+    return page_of(
+        "monitors", [monitor_json(m, uptime[m["id"]], channels[m["id"]], pings) for m in monitors], next_cursor
+    )
 
 
 @view_config(
@@ -159,8 +159,7 @@ async def create_monitor(request):
         request.dbsession, request.context.owner_id, fields, request.registry.monitors.max_per_user
     )
     await service.set_channels(request.dbsession, request.context.owner_id, monitor.id, channels, new=True)
-    request.response.status = 201
-    request.response.headers["Location"] = request.route_url("api.monitor", monitor_id=monitor.id)
+    created(request, "api.monitor", monitor_id=monitor.id)
     return monitor_json(vars(monitor), {"24h": None, "7d": None, "30d": None}, channels, ping_base(request))
 
 
@@ -255,7 +254,7 @@ async def list_results(request):
     results, next_cursor = await service.list_results(
         request.dbsession, request.context.monitor.id, query.limit, query.cursor
     )
-    return {"results": [result_json(r) for r in results], "next_cursor": str(next_cursor) if next_cursor else None}
+    return page_of("results", [result_json(r) for r in results], next_cursor)
 
 
 @view_config(
@@ -272,7 +271,7 @@ async def list_pings(request):
     pings, next_cursor = await service.list_pings(
         request.dbsession, request.context.monitor.id, query.limit, query.cursor
     )
-    return {"pings": [ping_json(p) for p in pings], "next_cursor": str(next_cursor) if next_cursor else None}
+    return page_of("pings", [ping_json(p) for p in pings], next_cursor)
 
 
 @view_config(
@@ -302,10 +301,7 @@ async def incidents_page(request, monitor_id=None):
     incidents, next_cursor = await service.list_incidents(
         request.dbsession, request.context.owner_id, query.limit, query.cursor, monitor_id, query.open
     )
-    return {
-        "incidents": [incident_json(i) for i in incidents],
-        "next_cursor": str(next_cursor) if next_cursor else None,
-    }
+    return page_of("incidents", [incident_json(i) for i in incidents], next_cursor)
 
 
 @view_config(

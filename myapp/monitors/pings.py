@@ -36,13 +36,14 @@ from pyramid.view import view_config
 from sqlalchemy import bindparam, delete, insert, select
 
 from ..aio import ShuttingDown
+from ..identity import token_hash
 from ..models import Monitor, Ping, bulk, in_session, writes
 from ..models.meta import utcnow
 from ..models.monitor import PING_BODY_MAX
 from ..settings import Field, Section
 from . import service
 from .kinds import KINDS
-from .service import Outcome, hash_token
+from .service import Outcome
 from .state import Result
 
 log = logging.getLogger(__name__)
@@ -440,7 +441,7 @@ def incoming(request):
         exit_status = int(named)
         event = "success" if exit_status == 0 else "fail"
     return Incoming(
-        hash_token(request.matchdict["token"].lower()),
+        token_hash(request.matchdict["token"].lower()),
         event,
         exit_status,
         request.method,
@@ -473,10 +474,10 @@ def ping(request):
     A plain view, not a coroutine: it hands the ping to the service loop's writers and waits for its commit
     on this thread (no event loop of its own to run, no task a ping: the cheapest way to wait)."""
     pinger = request.registry.pinger
-    token_hash = hash_token(request.matchdict["token"].lower())
-    if pinger.misses.known_missing(token_hash) or pinger.misses.clients.full(client(request) or ""):
+    hashed = token_hash(request.matchdict["token"].lower())
+    if pinger.misses.known_missing(hashed) or pinger.misses.clients.full(client(request) or ""):
         return missing(request, pinger)
-    if not pinger.limiter.allow(token_hash):
+    if not pinger.limiter.allow(hashed):
         return limited(pinger)
     answer = pinger.hand_over(incoming(request), request.registry.aio_runtime.call_soon)
     try:
@@ -487,7 +488,7 @@ def ping(request):
     if said == "unwritten":
         return text("the ping could not be stored now; send it again", 503, **{"Retry-After": "5"})
     if said == "missing":
-        pinger.misses.add(token_hash)
+        pinger.misses.add(hashed)
         return missing(request, pinger)
     if said == "limited":
         return limited(pinger)

@@ -9,6 +9,7 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from ..models import CheckResult, DailyRollup, HourlyRollup, Incident, Monitor
 from ..models.meta import Moment, utcnow
+from ..validation import next_page
 from .charts import Point
 from .kinds import ADDRESS_FIELDS
 from .service import DAY, HOUR, day_of, hour_of
@@ -90,6 +91,18 @@ def filtered(query, user_id, state=None, text=None, tag=None):
     if tag:
         query = query.where(tagged(tag))
     return query
+
+
+async def list_monitors(session, user_id, columns, limit, after_id=None, state=None, text=None, tag=None):
+    """The user's monitors by id, ``limit`` at a time after ``after_id``, filtered as the dashboard filters them:
+    (rows of ``columns``, next cursor or None).
+
+    Rows of the columns asked for (of ``monitors``, the table), not ORM objects: a page reads what it shows.
+    """
+    query = filtered(select(*columns), user_id, state, text, tag).order_by(Monitor.id).limit(limit + 1)
+    if after_id is not None:
+        query = query.where(Monitor.id > after_id)
+    return next_page(list(await session.execute(query)), limit)
 
 
 async def dashboard(session, user_id, page, per_page, state=None, text=None, tag=None):

@@ -31,13 +31,11 @@ import asyncio
 import collections
 import datetime
 import logging
-import os
-import socket
 import time
 import types
-import uuid
 
 from .. import outbound
+from ..identity import process_owner
 from ..models import conflicts, in_session, writes
 from ..models.meta import utcnow
 from . import service
@@ -114,7 +112,7 @@ class Scheduler:
     # -- the task -----------------------------------------------------------------------------------------
 
     async def run(self, state):
-        self.owner = f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.owner = process_owner()
         self._slots = asyncio.Semaphore(self.max_concurrency)
         self._flushed = asyncio.Event()
         writer = asyncio.create_task(self._write_forever(state), name="monitors.results")

@@ -178,7 +178,10 @@ def _upper(value):
 class MonitorQuery(PageQuery):
     state: Annotated[Literal[STATES], BeforeValidator(_upper)] | None = None
     q: Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)] | None = Field(
-        None, description="text in the name or URL"
+        None, description="text in the name, URL or host, or a tag"
+    )
+    tag: Annotated[str, StringConstraints(strip_whitespace=True, max_length=32)] | None = Field(
+        None, description="monitors with this tag"
     )
 
 

@@ -6,19 +6,19 @@ queries; they use Core statements and batches.  ORM objects serve single monitor
 """
 
 import bisect
-import collections
 import dataclasses
 import datetime
 import functools
-import hashlib
+import operator
 import types
 import uuid
 
-from sqlalchemy import bindparam, case, delete, func, insert, or_, select, update
+from sqlalchemy import bindparam, case, delete, func, insert, select, update
 from sqlalchemy.dialects.mysql import insert as mysql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from ..accounts.service import check_room
+from ..identity import token_hash
 from ..maintenance import service as maintenance
 from ..models import Channel, MonitorChannel, bulk, claims
 from ..models.meta import utcnow
@@ -85,11 +85,7 @@ def ping_token(kind):
     if kind != "heartbeat":
         return {}
     token = str(uuid.uuid4())
-    return {"ping_token": token, "ping_hash": hash_token(token)}
-
-
-def hash_token(token):
-    return hashlib.sha256(token.encode()).hexdigest()
+    return {"ping_token": token, "ping_hash": token_hash(token)}
 
 
 #: fields whose change moves a heartbeat's deadline
@@ -154,22 +150,6 @@ async def delete_monitor(session, monitor):
         await session.execute(delete(table).where(table.monitor_id == monitor.id))
     await session.delete(monitor)
     await session.flush()
-
-
-async def list_monitors(session, user_id, columns, limit, after_id=None, state=None, text=None):
-    """The user's monitors by id, ``limit`` at a time after ``after_id``: (rows of ``columns``, next cursor or None).
-
-    Rows of the columns asked for (of ``monitors``, the table), not ORM objects: a page reads what it shows.
-    """
-    c = monitors.c
-    query = select(*columns).where(c.user_id == user_id).order_by(c.id).limit(limit + 1)
-    if after_id is not None:
-        query = query.where(c.id > after_id)
-    if state:
-        query = query.where(c.state == state)
-    if text:
-        query = query.where(or_(*(column.contains(text, autoescape=True) for column in (c.name, c.url, c.host))))
-    return next_page(list(await session.execute(query)), limit)
 
 
 # -- the channels a monitor alerts --------------------------------------------------------------
@@ -386,7 +366,11 @@ async def claim(session, owner, limit, horizon, per_owner=None, running=None, no
     busy, pick = [], None
     if per_owner is not None:
         busy = [user_id for user_id, count in running.items() if count >= per_owner]
-        pick = functools.partial(_within, per_owner, running, now)
+        # each owner within per_owner of the checks that start now (late, or retaken); those due later start
+        # at their time, spread as their owner set them
+        pick = functools.partial(
+            claims.shared_fairly, shares=[(_OWNER, per_owner, running)], exempt=lambda row: _start(row, now) > now
+        )
 
     def retake(rows):
         last_start = max(_start(row, now) for row in rows)
@@ -405,6 +389,9 @@ async def still_claimed(session, owner, monitor_ids):
     )
 
 
+_OWNER = operator.attrgetter("user_id")
+
+
 def _start(row, now):
     """When a claimed row is checked: at its time, or at once when it is late.  A claim that ran out (its
     process stopped, or could not write the result: the check may have run) is checked again half an
@@ -414,19 +401,6 @@ def _start(row, now):
         return max(row.due_at, now)
     scheduled = row.next_check_at or row.due_at
     return max(now, row.due_at, scheduled + datetime.timedelta(seconds=row.interval / 2))
-
-
-def _within(per_owner, running, now, rows):
-    """The rows that keep each owner within ``per_owner`` checks at once, ``running`` counted, of those that
-    start now (late, or retaken); those due later start at their time, spread as their owner set them."""
-    counts, chosen = collections.Counter(running), []
-    for row in rows:
-        if _start(row, now) > now:
-            chosen.append(row)
-        elif counts[row.user_id] < per_owner:
-            counts[row.user_id] += 1
-            chosen.append(row)
-    return chosen
 
 
 # -- recording results --------------------------------------------------------------------

@@ -3,7 +3,7 @@
 from pyramid.httpexceptions import HTTPNoContent
 from pyramid.view import view_config
 
-from ..api.contract import Patch
+from ..api.contract import Patch, created, page_of
 from ..text import iso
 from ..validation import Error, PageQuery
 from . import announcements as service
@@ -53,10 +53,7 @@ async def list_announcements(request):
     query = request.api_query
     rows, next_cursor = await service.page_of(request.dbsession, request.context.owner_id, query.limit, query.cursor)
     updates = await service.updates_of(request.dbsession, [a for a, _ in rows])
-    return {
-        "announcements": [announcement_json(a, slug, updates[a.id]) for a, slug in rows],
-        "next_cursor": str(next_cursor) if next_cursor else None,
-    }
+    return page_of("announcements", [announcement_json(a, slug, updates[a.id]) for a, slug in rows], next_cursor)
 
 
 @view_config(
@@ -75,8 +72,7 @@ async def post_announcement(request):
     announcement = await service.post(
         request.dbsession, owner, page, fields, request.registry.status_pages.max_announcements
     )
-    request.response.status = 201
-    request.response.headers["Location"] = request.route_url("api.announcement", announcement_id=announcement.id)
+    created(request, "api.announcement", announcement_id=announcement.id)
     forget_when_done(request, page.slug)
     return await shown(request, announcement, page.slug)
 
@@ -121,7 +117,7 @@ async def post_update(request):
     """One more update: resolved closes the announcement, any other status opens it again."""
     announcement, slug = await changing(request)
     await service.add_update(request.dbsession, announcement, request.api_body.model_dump())
-    request.response.status = 201
+    created(request, "api.announcement", announcement_id=announcement.id)
     return await shown(request, announcement, slug)
 
 

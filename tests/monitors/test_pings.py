@@ -8,11 +8,11 @@ import pytest
 from sqlalchemy import func, select, text, update
 
 from myapp.aio import loop_state
+from myapp.identity import token_hash
 from myapp.models import Monitor, Ping, writes
 from myapp.models.meta import utcnow
 from myapp.models.monitor import RECENT_LENGTH, with_recent
 from myapp.monitors.pings import Incoming
-from myapp.monitors.service import hash_token
 from myapp.monitors.state import Result
 
 from ..conftest import in_app
@@ -65,7 +65,7 @@ def test_a_refused_ping_is_422_and_shown_to_its_owner_and_its_batch_is_stored(ma
 
     now = utcnow()
     batch = [
-        Incoming(hash_token(tokens[n % 3]), "success", None, "POST", "127.0.0.1", body, now)
+        Incoming(token_hash(tokens[n % 3]), "success", None, "POST", "127.0.0.1", body, now)
         for n, body in enumerate(["fine"] * 4 + ["poison"] + ["fine"] * 4)
     ]
     batches = len(pinger.batches)
@@ -229,7 +229,7 @@ def test_a_batch_costs_the_same_statements_for_one_monitor_as_for_twenty(make_my
     client, headers = make_myapp(**{"monitors.max_per_user": "0"}), owner[1]
     app, pinger = client.app, client.app.registry.pinger
     hashes = [
-        hash_token(path_of(new_monitor(client, headers, name=f"job {n}", **PING)).rsplit("/", 1)[1]) for n in range(20)
+        token_hash(path_of(new_monitor(client, headers, name=f"job {n}", **PING)).rsplit("/", 1)[1]) for n in range(20)
     ]
 
     def sent(count):
