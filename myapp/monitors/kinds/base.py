@@ -52,8 +52,11 @@ class CheckKind:
         return now + datetime.timedelta(seconds=random.uniform(0, min(row.interval, 5) if soon else row.interval))
 
     def next_due(self, row, scheduled, at):
-        """When the scheduler checks again after checking at ``at`` a monitor due at ``scheduled``."""
-        return next_slot(scheduled, row.interval, at)
+        """When the scheduler checks again after a check that started at ``at``, of a monitor due at ``scheduled``:
+        the first slot of its schedule at least half an interval after ``at``.  A check that started late (its
+        process was busy, or had just started) is not followed by another close behind it: no two checks of a
+        monitor are closer than half an interval."""
+        return next_slot(scheduled, row.interval, at + datetime.timedelta(seconds=row.interval / 2))
 
     def describe(self):
         """The kind for forms and clients: its name, title, and its fields with their descriptions."""
