@@ -14,14 +14,14 @@ beside each abusive neighbour in turn:
 - **trickle**: 500 deliveries to 50 Apprise services on the target's /trickle, which sends a byte every 2 s
   (each read within its timeout: the thread is held until the attempt's deadline cuts it);
 - **names**: ``--abusive`` TCP monitors on names the app's name server (a DNS server of this bench's on
-  loopback, ``monitors.name_servers``) never answers.
+  loopback, ``outbound.name_servers``) never answers.
 
 In each run it measures, over ``--rounds`` intervals after one of warm-up: the well-behaved monitors' lateness
 (start of each check - its slot on the schedule) p50/p99/max and slots missed, and how long a well-behaved
 owner's alert waits before it is sent (one new delivery a second on average through each channel, at random
 moments: sent - created).  Goal: each abused run's figures within 10 % of the run alone (or 50 ms: below
 that, the noise of a 2-core machine).  ``--root`` measures another checkout (a worktree of the code before a
-change; one without ``monitors.name_servers`` asks the system's resolver, and the names neighbour means
+change; one without ``outbound.name_servers`` asks the system's resolver, and the names neighbour means
 nothing there).
 """
 
@@ -173,11 +173,11 @@ def measure(args, root, neighbour, name_server):
     settings = {
         "monitors.scheduler": "true",
         "alerts.outbox": "true",
-        "monitors.private_targets": "allow",
+        "outbound.private_targets": "allow",
         "threads": "2",
         "monitors.min_interval": "1",
         "monitors.max_per_user": "0",
-        "monitors.name_servers": f"127.0.0.1:{name_server}",
+        "outbound.name_servers": f"127.0.0.1:{name_server}",
     }
     with server(python("-m", "bench.target", "serve", str(target_port)), target + "/", cpu=0):
         with production_app(port, root=root, **settings) as (ini, env):

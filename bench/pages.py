@@ -276,7 +276,7 @@ def main(argv=None):
                 args.seconds,
             )
     # the public page as its first visitor in 30 s sees it: rendered from the database every time
-    with production_app(port, **settings, **{"monitors.status_cache_seconds": "0"}) as (ini, env):
+    with production_app(port, **settings, **{"status_pages.cache_seconds": "0"}) as (ini, env):
         with server(["pserve", ini], base + "/api/health", env=env, cpu=SERVER_CPU):
             rows += measure([("  not cached", f"{base}/status/{slug}", None)], concurrencies, args.seconds)
     print(f"{'page':22} {'clients':>7} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8}  goal: p95 < {GOAL_MS} ms")

@@ -187,7 +187,7 @@ def measure(args, db_ports=(3306,), db_pids=()):
     target = f"http://127.0.0.1:{target_port}"
     settings = {
         "monitors.scheduler": "true",
-        "monitors.private_targets": "allow",
+        "outbound.private_targets": "allow",
         "threads": "2",
         "monitors.min_interval": "1",
         "monitors.max_per_user": "0",

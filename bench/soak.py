@@ -189,7 +189,7 @@ def main(argv=None):
                 "auth.argon2_memory_kib": "8192",
                 "auth.max_failures_per_address": "1000000",
                 "monitors.max_per_user": "0",
-                "monitors.private_targets": "allow",
+                "outbound.private_targets": "allow",
             },
         ) as (ini, env),
     ):

@@ -4,7 +4,11 @@ from pyramid.config import Configurator
 from pyramid.settings import asbool
 
 from . import logs  # noqa: F401 (first: every log line gets a request id)
-from .settings import from_environ
+from .aio import DEFAULTS as AIO_SETTINGS
+from .settings import check_names, from_environ, known_names
+
+#: what is read besides the areas' sections: here, and by the adapter (which has its own defaults)
+READ_HERE = {"myapp.gc_freeze", "myapp.ini_file", *AIO_SETTINGS}
 
 #: the areas, each a subpackage with its own includeme (it includes the areas it needs itself)
 AREAS = ("accounts", "monitors", "maintenance", "status_pages", "alerts", "manifest", "ops")
@@ -24,6 +28,7 @@ def main(global_config, **settings):
             config.include(f".{area}")
         config.include(".routes")
         config.scan(".errors")
+    check_names(settings, known_names() | READ_HERE)
     app = config.make_wsgi_app()
     # What configuration made lives as long as the process: out of the collector's sight, a full collection
     # no longer walks it (a 60-120 ms pause of every thread at each one, measured: docs/benchmarks.md)

@@ -9,8 +9,8 @@ request (``Guard.check_url``).
 
 Names are looked up by c-ares (aiodns), on the loop: no thread a lookup, so a name whose server never
 answers holds nothing but its own slot.  ``/etc/hosts`` is read first, then the system's resolvers (or
-``monitors.name_servers``); a lookup ends within ``monitors.lookup_seconds``, and one owner (``owner``,
-set by whoever works for one: a check, a delivery) has at most ``monitors.lookups_per_owner`` at once.
+``outbound.name_servers``); a lookup ends within ``outbound.lookup_seconds``, and one owner (``owner``,
+set by whoever works for one: a check, a delivery) has at most ``outbound.lookups_per_owner`` at once.
 """
 
 import asyncio
@@ -36,7 +36,7 @@ HOST_NAME = re.compile(r"^(?!-)[a-z0-9_-]{1,63}(?<!-)(\.(?!-)[a-z0-9_-]{1,63}(?<
 
 
 class Blocked(OSError):
-    """The target is an address the guard refuses (monitors.private_targets = deny)."""
+    """The target is an address the guard refuses (outbound.private_targets = deny)."""
 
 
 def _addresses(address):
@@ -74,7 +74,7 @@ def is_local_name(host):
 
 
 def read_allowed(entries):
-    """monitors.allowed_networks, as written (networks, addresses, host names, separated by spaces or
+    """outbound.allowed_networks, as written (networks, addresses, host names, separated by spaces or
     commas): (networks, names).  ValueError names an entry that is none of these."""
     networks, names = [], set()
     for entry in entries.replace(",", " ").split():
@@ -92,7 +92,7 @@ def read_allowed(entries):
 
 class Guard:
     """Which addresses checks and alerts may connect to: all, or only public ones and the private networks
-    and hosts an administrator lists (monitors.allowed_networks)."""
+    and hosts an administrator lists (outbound.allowed_networks)."""
 
     def __init__(self, allow_private, networks=(), names=frozenset()):
         self.allow_private = allow_private
@@ -111,8 +111,8 @@ class Guard:
         if reason:  # what a name resolves to is not said: the guard must not be a window on the internal DNS
             shown = f"{host} resolves to" if host and host != address else f"{address},"
             raise Blocked(
-                f"blocked: {shown} {reason} (monitors.private_targets = deny; "
-                "monitors.allowed_networks can let chosen networks and hosts through)"
+                f"blocked: {shown} {reason} (outbound.private_targets = deny; "
+                "outbound.allowed_networks can let chosen networks and hosts through)"
             )
 
     def check_host(self, host):
@@ -452,19 +452,21 @@ def check_host(value, guard=None):
 
 
 class OutboundSettings(Section):
-    private_targets: Literal["allow", "deny"] = Field("deny", alias="monitors.private_targets")
+    private_targets: Literal["allow", "deny"] = Field("deny", alias="outbound.private_targets")
     name_servers: Words = Field(
-        (), alias="monitors.name_servers", description="address[:port] of each; none: those of /etc/resolv.conf"
+        (), alias="outbound.name_servers", description="address[:port] of each; none: those of /etc/resolv.conf"
     )
-    lookup_seconds: float = Field(5, alias="monitors.lookup_seconds", gt=0, le=60, description="one name lookup")
+    lookup_seconds: float = Field(5, alias="outbound.lookup_seconds", gt=0, le=60, description="one name lookup")
     lookups_per_owner: int = Field(
-        4, alias="monitors.lookups_per_owner", ge=1, description="one owner's name lookups at once, per process"
+        4, alias="outbound.lookups_per_owner", ge=1, description="one owner's name lookups at once, per process"
     )
     allowed_networks: str = Field(
-        "", alias="monitors.allowed_networks", description="private networks, addresses and hosts allowed all the same"
+        "", alias="outbound.allowed_networks", description="private networks, addresses and hosts allowed all the same"
     )
-    ca_file: OptionalText = Field(None, alias="monitors.ca_file")
-    connections: int = Field(100, alias="monitors.max_concurrency", ge=1, description="per loop")
+    ca_file: OptionalText = Field(None, alias="outbound.ca_file")
+    connections: int = Field(
+        100, alias="outbound.connections_per_loop", ge=1, description="open HTTP connections of each loop, at most"
+    )
 
 
 def includeme(config):
@@ -474,13 +476,13 @@ def includeme(config):
     try:
         networks, names = read_allowed(settings.allowed_networks)
     except ValueError as exc:
-        raise NotConfigured(f"monitors.allowed_networks: {exc}") from None
+        raise NotConfigured(f"outbound.allowed_networks: {exc}") from None
     guard = Guard(settings.private_targets == "allow", networks, names)
     try:  # made once, here: loading the system's certificates takes tens of ms, too long on a loop
         tls = tls_context(settings.ca_file)
     except (OSError, ValueError) as exc:
-        raise NotConfigured(f"monitors.ca_file cannot be read as certificates: {exc}") from None
-    servers = [read_server(entry, "monitors.name_servers") for entry in settings.name_servers]
+        raise NotConfigured(f"outbound.ca_file cannot be read as certificates: {exc}") from None
+    servers = [read_server(entry, "outbound.name_servers") for entry in settings.name_servers]
     config.registry.outbound = types.SimpleNamespace(guard=guard, tls=tls)
     add_validation_context(config.registry, guard=guard)
     names = functools.partial(Names, servers, settings.lookup_seconds, settings.lookups_per_owner)

@@ -8,8 +8,11 @@ An area declares its settings as a ``Section``, each field's alias its name in t
 
 and reads it with ``section(config.registry, MonitorSettings)``: once per application, whichever area
 asks first, with a bad value stopping pserve with a sentence that names the setting (NotConfigured).
+A setting under one of myapp's prefixes that no area reads (a misspelling, or a name from an older
+release) stops pserve too, naming it (``check_names``): left alone, it would leave the default in force.
 """
 
+import difflib
 import os
 import sys
 from typing import Annotated
@@ -85,6 +88,43 @@ def read(model, settings):
         raise NotConfigured(f"{name}: {error['msg'].removeprefix('Value error, ')}{shown}") from None
 
 
+#: settings that moved to the area they belong to: an ini file that still uses the old name is told the new one
+RENAMED = {
+    "monitors.private_targets": "outbound.private_targets",
+    "monitors.name_servers": "outbound.name_servers",
+    "monitors.lookup_seconds": "outbound.lookup_seconds",
+    "monitors.lookups_per_owner": "outbound.lookups_per_owner",
+    "monitors.allowed_networks": "outbound.allowed_networks",
+    "monitors.ca_file": "outbound.ca_file",
+    "monitors.status_cache_seconds": "status_pages.cache_seconds",
+    "monitors.max_status_pages_per_user": "status_pages.max_per_user",
+    "monitors.max_announcements_per_user": "status_pages.max_announcements_per_user",
+    "monitors.max_windows_per_user": "maintenance.max_windows_per_user",
+}
+
+
+def known_names():
+    """The ini names of every Section's fields (every area's module is imported by then)."""
+    names, todo = set(), [Section]
+    while todo:
+        model = todo.pop()
+        todo.extend(model.__subclasses__())
+        names.update(field.alias for field in model.model_fields.values() if field.alias)
+    return names
+
+
+def check_names(settings, known):
+    """NotConfigured for the first setting under one of myapp's prefixes (those of ``known``) that is not in
+    ``known``, with the name it was probably meant to be."""
+    prefixes = {name.partition(".")[0] for name in known}
+    for name in sorted(settings):
+        if name in known or name.partition(".")[0] not in prefixes:
+            continue
+        meant = RENAMED.get(name) or next(iter(difflib.get_close_matches(name, sorted(known), n=1)), None)
+        hint = f"; it is {meant} now" if name in RENAMED else (f"; did you mean {meant}?" if meant else "")
+        raise NotConfigured(f"{name} is not a setting myapp knows{hint} (in {ini_file(settings)})")
+
+
 def section(registry, model):
     """The registry's ``model`` settings, read on first use and kept: an area may ask for another's."""
     found = registry.__dict__.setdefault("myapp_sections", {})
@@ -113,8 +153,10 @@ __all__ = [
     "Section",
     "Site",
     "Words",
+    "check_names",
     "from_environ",
     "ini_file",
+    "known_names",
     "read",
     "section",
 ]

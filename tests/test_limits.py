@@ -35,8 +35,8 @@ def limited(make_myapp, serve, owner):  # noqa: F811
         **{
             "monitors.max_per_user": str(LIMIT),
             "alerts.max_channels_per_user": str(LIMIT),
-            "monitors.max_status_pages_per_user": str(LIMIT),
-            "monitors.max_windows_per_user": str(LIMIT),
+            "status_pages.max_per_user": str(LIMIT),
+            "maintenance.max_windows_per_user": str(LIMIT),
             "auth.max_api_keys_per_user": str(LIMIT),
         }
     )

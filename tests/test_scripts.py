@@ -143,6 +143,28 @@ def test_pserve_without_a_secret_says_what_to_set(tmp_path):
     assert res.returncode != 0 and "MYAPP_SESSION_SECRET" in res.stderr and "Traceback" not in res.stderr
 
 
+@pytest.mark.parametrize(
+    "line, says",
+    [
+        (
+            "monitors.min_intervall = 5",
+            "monitors.min_intervall is not a setting myapp knows; did you mean monitors.min_interval?",
+        ),
+        (
+            "monitors.private_targets = deny",
+            "monitors.private_targets is not a setting myapp knows; it is outbound.private_targets now",
+        ),
+    ],
+)
+def test_pserve_stops_on_a_setting_it_does_not_know(tmp_path, line, says):
+    """Misspelled, or renamed since: pserve names it rather than run with the default in its place."""
+    ini = write_ini(tmp_path, f"sqlite+aiosqlite:///{tmp_path}/s.sqlite")
+    text_ = open(ini).read().replace("[app:main]\n", f"[app:main]\n{line}\n")
+    open(ini, "w").write(text_ + "\n[server:main]\nuse = egg:waitress#main\nlisten = 127.0.0.1:0\n")
+    res = subprocess.run(["pserve", ini], capture_output=True, text=True, timeout=60)
+    assert res.returncode != 0 and f"myapp: {says} (in {ini})" in res.stderr and "Traceback" not in res.stderr
+
+
 def scratch_database(tmp_path, backend, request):
     """The URL of an empty database of the test's own: a file, or a MariaDB database dropped afterwards."""
     from .test_test_database import fresh_database

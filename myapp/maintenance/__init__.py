@@ -6,7 +6,7 @@ from ..settings import Field, Section, section
 
 
 class MaintenanceSettings(Section):
-    max_per_user: int = Field(100, alias="monitors.max_windows_per_user", ge=0, description="0: no limit")
+    max_per_user: int = Field(100, alias="maintenance.max_windows_per_user", ge=0, description="0: no limit")
 
 
 class WindowResource(OwnedRow):

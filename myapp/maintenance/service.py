@@ -145,7 +145,7 @@ async def page_of_windows(session, user_id, limit, after_id=None):
 
 
 async def list_windows(session, user_id):
-    """All the user's windows, by name (at most ``monitors.max_windows_per_user``)."""
+    """All the user's windows, by name (at most ``maintenance.max_windows_per_user``)."""
     return list(
         await session.scalars(
             select(MaintenanceWindow)

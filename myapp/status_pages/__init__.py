@@ -3,8 +3,8 @@ state or uptime as an image anyone may fetch (/badges/{id}/status.svg) when its 
 
 Status pages carry announcements: incidents and notices their owner writes, with updates (announcements.py).
 
-Settings: ``monitors.status_cache_seconds`` (how long a process keeps a rendered public page),
-``monitors.max_status_pages_per_user`` and ``monitors.max_announcements_per_user``.
+Settings: ``status_pages.cache_seconds`` (how long a process keeps a rendered public page),
+``status_pages.max_per_user`` and ``status_pages.max_announcements_per_user``.
 """
 
 from ..accounts.security import OwnedRow
@@ -14,9 +14,11 @@ from .cache import PublicCache
 
 
 class StatusPageSettings(Section):
-    cache_seconds: int = Field(30, alias="monitors.status_cache_seconds", ge=0)
-    max_per_user: int = Field(50, alias="monitors.max_status_pages_per_user", ge=0, description="0: no limit")
-    max_announcements: int = Field(500, alias="monitors.max_announcements_per_user", ge=0, description="0: no limit")
+    cache_seconds: int = Field(30, alias="status_pages.cache_seconds", ge=0)
+    max_per_user: int = Field(50, alias="status_pages.max_per_user", ge=0, description="0: no limit")
+    max_announcements: int = Field(
+        500, alias="status_pages.max_announcements_per_user", ge=0, description="0: no limit"
+    )
 
 
 class StatusPageResource(OwnedRow):

@@ -2,7 +2,7 @@
 when its owner ticks *Public badges*.  They show a word and a number, never the monitor's name or
 address; a monitor that is not public, or does not exist, is the same 404.
 
-Each process keeps a monitor's state and uptime for ``monitors.status_cache_seconds`` (as it keeps
+Each process keeps a monitor's state and uptime for ``status_pages.cache_seconds`` (as it keeps
 status pages), and says so to caches (Cache-Control max-age): a README viewed by thousands costs the
 database one read of the monitor and its rollups every 30 s.
 """

@@ -50,7 +50,7 @@ def test_bad_channels_are_422_naming_the_field(testapp, owner, body, field):
 
 
 def test_private_webhook_targets_are_refused_when_the_guard_denies_them(make_myapp, owner):
-    client = make_myapp(**{"monitors.private_targets": "deny"})
+    client = make_myapp(**{"outbound.private_targets": "deny"})
     res = client.post_json(
         "/api/channels",
         {"name": "c", "kind": "webhook", "target": "http://10.0.0.5/hook"},

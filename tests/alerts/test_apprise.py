@@ -132,7 +132,7 @@ def test_a_failing_service_says_why_and_is_tried_again(make_myapp, owner, target
 
 
 def test_the_guard_holds_for_services_too(make_myapp, owner, target):
-    client, (_, auth, _) = make_myapp(**{"monitors.private_targets": "deny"}), owner
+    client, (_, auth, _) = make_myapp(**{"outbound.private_targets": "deny"}), owner
     port = target.port
     res = client.post_json(
         "/api/channels",
@@ -148,7 +148,7 @@ def test_the_guard_holds_for_services_too(make_myapp, owner, target):
         status=422,
     )
     assert "blocked: localhost resolves to a loopback address" in res.json["fields"]["target"]
-    allowed = make_myapp(**{"monitors.private_targets": "allow"})  # saved there, sent where the guard denies
+    allowed = make_myapp(**{"outbound.private_targets": "allow"})  # saved there, sent where the guard denies
     for name in ("localhost", "2130706433"):  # a name, an odd spelling: checked where the connection is made
         channel = new_channel(allowed, auth, kind="apprise", target=f"json://{name}:{port}/hook")
         res = client.post(f"/api/channels/{channel['id']}/test", headers=auth).json
@@ -200,7 +200,7 @@ def test_a_channel_is_told_only_the_events_it_chose(alerting, owner, target):
 
 def test_a_certificate_that_expires_soon_goes_where_it_was_chosen(make_myapp, owner, target, tmp_path):
     ca_file, context = certificate_pair(tmp_path, days=3)
-    client, (_, auth, _) = make_myapp(**{"alerts.outbox": "true", "monitors.ca_file": ca_file}), owner
+    client, (_, auth, _) = make_myapp(**{"alerts.outbox": "true", "outbound.ca_file": ca_file}), owner
     downs = new_channel(client, auth, kind="webhook", target=target.url + "/hook", events=["down", "up"])
     certificates = new_channel(
         client, auth, kind="apprise", target=f"json://{target.url[7:]}/echo", events=["certificate"]

@@ -164,6 +164,16 @@ def test_list_pages_filters_and_cursor(api, target):
     assert client.get("/api/monitors", {"state": "DOWN"}, headers=auth).json["monitors"] == []
     res = client.get("/api/monitors", {"state": "BROKEN", "limit": 101, "sort": "x"}, headers=auth, status=422).json
     assert set(res["fields"]) == {"state", "limit", "sort"}
+    # tags, as the dashboard's search matches them: one tag exactly, or search text that is a whole tag
+    new_monitor(client, auth, name="zeta", url=target.url + "/ok", tags=["prod", "eu"])
+    new_monitor(client, auth, name="eta api", url=target.url + "/ok", tags=["production"])
+
+    def names(params):
+        return [m["name"] for m in client.get("/api/monitors", params, headers=auth).json["monitors"]]
+
+    assert names({"tag": "prod"}) == names({"q": "prod"}) == ["zeta"]
+    assert names({"tag": "production", "q": "api"}) == ["eta api"]
+    assert names({"tag": "pro"}) == [] and names({"tag": "prod", "q": "api"}) == []
 
 
 def test_check_now_results_incidents_and_uptime(api, target):
@@ -229,7 +239,7 @@ def test_a_user_may_own_so_many_monitors(make_myapp, owner, target):
 
 
 def test_private_targets_are_refused_at_creation_when_denied(make_myapp, owner):
-    client = make_myapp(**{"monitors.private_targets": "deny"})
+    client = make_myapp(**{"outbound.private_targets": "deny"})
     auth = owner[1]
     for url in (
         "http://127.0.0.1/",

@@ -122,7 +122,7 @@ def test_body_read_is_capped_at_one_mib(api, target):
 
 def test_certificate_expiry(make_myapp, owner, tmp_path):
     ca_file, context = certificate_pair(tmp_path, days=3)
-    client = make_myapp(**{"monitors.ca_file": ca_file})
+    client = make_myapp(**{"outbound.ca_file": ca_file})
     headers = owner[1]
     secure = TargetServer(ssl_context=context).start()
     try:

@@ -1,4 +1,4 @@
-"""The guard against server-side request forgery (monitors.private_targets = deny): a blocked check sends nothing."""
+"""The guard against server-side request forgery (outbound.private_targets = deny): a blocked check sends nothing."""
 
 import pytest
 
@@ -7,7 +7,7 @@ from myapp.settings import NotConfigured
 
 from .conftest import TargetServer, new_monitor
 
-DENY = {"monitors.private_targets": "deny"}
+DENY = {"outbound.private_targets": "deny"}
 
 
 @pytest.fixture
@@ -15,7 +15,7 @@ def denied(make_myapp, owner):
     return make_myapp(**DENY), owner[1]
 
 
-HOW = " (monitors.private_targets = deny; monitors.allowed_networks can let chosen networks and hosts through)"
+HOW = " (outbound.private_targets = deny; outbound.allowed_networks can let chosen networks and hosts through)"
 
 
 def test_localhost_is_refused_when_saved_as_127_0_0_1_is(denied, target):
@@ -29,7 +29,7 @@ def test_localhost_is_refused_when_saved_as_127_0_0_1_is(denied, target):
 def test_a_name_that_resolves_to_loopback_is_blocked_at_connection(make_myapp, denied, target):
     """A name may resolve elsewhere tomorrow: saved where private targets were allowed, checked where they are not."""
     client, auth = denied
-    allowed = make_myapp(**{"monitors.private_targets": "allow"})
+    allowed = make_myapp(**{"outbound.private_targets": "allow"})
     monitor = new_monitor(allowed, auth, url=target.url.replace("127.0.0.1", "localhost") + "/ok")
     result = client.post(f"/api/monitors/{monitor['id']}/check", headers=auth).json
     assert result["error"] == "blocked: localhost resolves to a loopback address" + HOW
@@ -47,7 +47,7 @@ def test_the_probe_is_guarded_too(denied, target):
 
 @pytest.mark.parametrize("allowed", ["127.0.0.0/8", "10.0.0.0/8, 127.0.0.1", "localhost"])
 def test_allowed_networks_let_chosen_targets_through(make_myapp, owner, target, allowed):
-    client = make_myapp(**DENY, **{"monitors.allowed_networks": allowed})
+    client = make_myapp(**DENY, **{"outbound.allowed_networks": allowed})
     auth = owner[1]
     url = target.url + "/ok" if allowed != "localhost" else target.url.replace("127.0.0.1", "localhost") + "/ok"
     monitor = new_monitor(client, auth, url=url)
@@ -59,7 +59,7 @@ def test_allowed_networks_let_chosen_targets_through(make_myapp, owner, target, 
 def test_a_redirect_from_an_allowed_network_to_another_private_one_is_blocked(make_myapp, owner, target):
     inside = TargetServer(host="127.0.0.2").start()
     try:
-        client = make_myapp(**DENY, **{"monitors.allowed_networks": "127.0.0.1/32"})
+        client = make_myapp(**DENY, **{"outbound.allowed_networks": "127.0.0.1/32"})
         monitor = new_monitor(client, owner[1], url=f"{target.url}/redirect?to={inside.url}/ok")
         result = client.post(f"/api/monitors/{monitor['id']}/check", headers=owner[1]).json
         assert result["error"] == "blocked: 127.0.0.2, a loopback address" + HOW
@@ -69,8 +69,8 @@ def test_a_redirect_from_an_allowed_network_to_another_private_one_is_blocked(ma
 
 
 def test_allowed_networks_that_cannot_be_read_stop_the_start(make_myapp):
-    with pytest.raises(NotConfigured, match="monitors.allowed_networks: '10.0.0.0/33' is not a network"):
-        make_myapp(**DENY, **{"monitors.allowed_networks": "10.0.0.0/8, 10.0.0.0/33"})
+    with pytest.raises(NotConfigured, match="outbound.allowed_networks: '10.0.0.0/33' is not a network"):
+        make_myapp(**DENY, **{"outbound.allowed_networks": "10.0.0.0/8, 10.0.0.0/33"})
 
 
 @pytest.fixture
@@ -94,7 +94,7 @@ def test_a_redirect_to_a_private_address_is_blocked(denied, target, public_127_0
 
 
 def test_allowed_targets_are_reached(make_myapp, owner, target):
-    client = make_myapp(**{"monitors.private_targets": "allow"})
+    client = make_myapp(**{"outbound.private_targets": "allow"})
     auth = owner[1]
     monitor = new_monitor(client, auth, url=target.url.replace("127.0.0.1", "localhost") + "/ok")
     assert client.post(f"/api/monitors/{monitor['id']}/check", headers=auth).json["ok"] is True
@@ -136,6 +136,6 @@ def test_public_addresses_pass(address):
 )
 def test_odd_ipv4_forms_are_refused_when_typed(make_myapp, owner, url):
     """Read as 127.0.0.1 by the resolver, hard to read by people: refused at creation, private targets or not."""
-    for client in (make_myapp(**DENY), make_myapp(**{"monitors.private_targets": "allow"})):
+    for client in (make_myapp(**DENY), make_myapp(**{"outbound.private_targets": "allow"})):
         res = client.post_json("/api/monitors", {"name": "n", "url": url}, headers=owner[1], status=422).json
         assert res["fields"]["url"] == "write an IPv4 address as four decimal numbers, as in 192.0.2.10"

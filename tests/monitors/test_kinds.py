@@ -42,7 +42,7 @@ def test_a_tls_port_that_does_not_answer_in_time_is_down(api):
 
 def test_a_tcp_check_with_tls_reads_the_certificate(make_myapp, owner, tmp_path):
     ca_file, context = certificate_pair(tmp_path, days=3)
-    client = make_myapp(**{"monitors.ca_file": ca_file})
+    client = make_myapp(**{"outbound.ca_file": ca_file})
     headers = owner[1]
     secure = TargetServer(ssl_context=context).start()
     try:
@@ -66,7 +66,7 @@ def test_a_tcp_check_with_tls_refuses_an_untrusted_certificate(api, tmp_path):
 
 
 def test_the_guard_applies_to_the_address_a_tcp_check_connects_to(make_myapp, owner, target):
-    client = make_myapp(**{"monitors.private_targets": "deny"})
+    client = make_myapp(**{"outbound.private_targets": "deny"})
     headers = owner[1]
     res = client.post_json(
         "/api/monitors", {"name": "db", "kind": "tcp", "host": "127.0.0.1", "port": 5432}, headers=headers, status=422
@@ -77,10 +77,10 @@ def test_the_guard_applies_to_the_address_a_tcp_check_connects_to(make_myapp, ow
     )
     assert res.json["fields"]["host"].startswith("blocked: localhost resolves to a loopback address")
     # saved where private targets were allowed: checked at the connection
-    allowed = make_myapp(**{"monitors.private_targets": "allow"})
+    allowed = make_myapp(**{"outbound.private_targets": "allow"})
     monitor = new_monitor(allowed, headers, kind="tcp", host="localhost", port=target.port)
     result = client.post(f"/api/monitors/{monitor['id']}/check", headers=headers).json
-    assert result["error"].startswith("blocked: localhost resolves to a loopback address (monitors.private_targets")
+    assert result["error"].startswith("blocked: localhost resolves to a loopback address (outbound.private_targets")
     assert target.hits == []
 
 
@@ -208,7 +208,7 @@ def test_dns_fields_are_checked_and_the_resolver_guarded(make_myapp, owner, api)
         assert (res.json["fields"] == errors) if isinstance(errors, dict) else list(res.json["fields"]) == [errors]
     made = new_monitor(client, headers, kind="dns", host="example.test", resolver="[2001:db8::53]:5353")
     assert made["resolver"] == "[2001:db8::53]:5353" and made["record_type"] == "A"
-    guarded = make_myapp(**{"monitors.private_targets": "deny"})
+    guarded = make_myapp(**{"outbound.private_targets": "deny"})
     res = guarded.post_json(
         "/api/monitors",
         {"name": "x", "kind": "dns", "host": "example.test", "resolver": "10.0.0.53"},
@@ -216,5 +216,5 @@ def test_dns_fields_are_checked_and_the_resolver_guarded(make_myapp, owner, api)
         status=422,
     )
     assert res.json["fields"]["resolver"].startswith(
-        "blocked: 10.0.0.53, a private address (monitors.private_targets = deny"
+        "blocked: 10.0.0.53, a private address (outbound.private_targets = deny"
     )

@@ -128,7 +128,7 @@ def app_and_owners(tmp_path, **overrides):
 
 def test_names_that_never_resolve_slow_nobody_else(system_resolver, tmp_path, target):
     prefix, resolver = system_resolver
-    settings, (a, b) = app_and_owners(tmp_path, **{"monitors.lookup_seconds": "3"})
+    settings, (a, b) = app_and_owners(tmp_path, **{"outbound.lookup_seconds": "3"})
     with pserve(tmp_path, settings, prefix=prefix) as (url, _):
         client = Client(url)
         for n in range(20):  # owner A's: the resolver never answers their names
@@ -151,7 +151,7 @@ def test_names_that_never_resolve_slow_nobody_else(system_resolver, tmp_path, ta
 
 def test_where_private_targets_are_denied_dns_monitors_do_not_ask_the_systems_resolver(system_resolver, tmp_path):
     prefix, resolver = system_resolver
-    settings, (a, _) = app_and_owners(tmp_path, **{"monitors.private_targets": "deny"})
+    settings, (a, _) = app_and_owners(tmp_path, **{"outbound.private_targets": "deny"})
     with pserve(tmp_path, settings, prefix=prefix) as (url, _):
         client = Client(url)
         fields = {"kind": "dns", "host": "secret.internal", "record_type": "TXT", "interval": 10, "timeout": 2}

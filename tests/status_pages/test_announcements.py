@@ -130,7 +130,7 @@ def test_nobody_else_may_read_or_change_an_announcement(acme, testapp, make_user
 def test_updates_and_announcements_have_limits(acme, make_myapp, monkeypatch):
     _, auth, _, _ = acme
     monkeypatch.setattr(announcements, "MAX_UPDATES", 2)
-    testapp = make_myapp(**{"monitors.max_announcements_per_user": "1"})
+    testapp = make_myapp(**{"status_pages.max_announcements_per_user": "1"})
     body = {"status_page": "acme", "title": "t", "status": "update", "message": "m"}
     told = testapp.post_json("/api/announcements", body, headers=auth, status=201).json
     res = testapp.post_json("/api/announcements", body, headers=auth, status=409)
