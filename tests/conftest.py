@@ -57,6 +57,7 @@ def scratch_url(suffix):
     """A database of one test's own on the suite's server, named from this process's (see the docstring)."""
     return named_url(MYSQL_URL, suffix)
 
+
 #: the table that marks a database as the suite's own: whatever else it holds, the suite made
 #: (a newer checkout's run leaves tables this one does not know; they are the tests' all the same)
 MARKER = "myapp_test_suite"

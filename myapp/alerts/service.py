@@ -155,6 +155,21 @@ def new_key():
     return uuid.uuid4().hex
 
 
+def news(change, storm, cause, events, notify_degraded):
+    """What a state change tells one channel (``events``: what it takes; ``notify_degraded``: its monitor's
+    wish): "down"; "storm" (a DOWN in a storm, gathered into one message a channel); "up"; "degraded"; or None.
+    A DOWN whose cause is the certificate goes to channels that take "certificate" rather than "down"."""
+    if change.opens_incident:
+        if not takes(events, "certificate" if is_certificate_problem(cause) else "down"):
+            return None
+        return "storm" if storm else "down"
+    if change.closes_incident:
+        return "up" if takes(events, "up") else None
+    if change.state == "DEGRADED" and notify_degraded and takes(events, "degraded"):
+        return "degraded"
+    return None
+
+
 async def enqueue(session, recorded, down_since=None, now=None):
     """Deliveries for the state changes among ``recorded`` [(outcome, transition)]: DOWN with its cause,
     back UP with how long it was down (``down_since``: {monitor id: when its incident started}),
@@ -192,23 +207,18 @@ async def enqueue(session, recorded, down_since=None, now=None):
             if change.opens_incident:
                 down_from = change.streak_started_at
             cause = change.streak_error or outcome.result.error or "failed"
-            if change.opens_incident and not takes(
-                row.events, "certificate" if is_certificate_problem(cause) else "down"
-            ):
-                continue
-            if change.opens_incident and outcome.storm:  # grouped below: one message a channel
+            event = news(change, outcome.storm, cause, row.events, row.notify_degraded)
+            if event == "storm":  # grouped below: one message a channel
                 storms.setdefault(channel_id, []).append((monitor, cause))
                 continue
-            if change.opens_incident:
-                event, extra = "down", {"cause": cause}
-            elif change.closes_incident and not takes(row.events, "up"):
+            if event is None:
                 continue
-            elif change.closes_incident:
-                event, extra = "up", {"down_seconds": (at - down_from).total_seconds() if down_from else None}
-            elif change.state == "DEGRADED" and monitor.notify_degraded and takes(row.events, "degraded"):
-                event, extra = "degraded", {}
+            if event == "down":
+                extra = {"cause": cause}
+            elif event == "up":
+                extra = {"down_seconds": (at - down_from).total_seconds() if down_from else None}
             else:
-                continue
+                extra = {}
             key = new_key()
             deliveries.append(
                 pending(key, channel_id, monitor.id, event, messages.document(key, event, monitor, at, **extra), now)

@@ -99,7 +99,7 @@ def test_a_patch_takes_any_field_and_a_post_requires_some(testapp):
 def test_query_parameters_are_documented_and_checked(testapp, make_user, make_key):
     document = testapp.get("/api/openapi.json").json
     parameters = {p["name"]: p for p in document["paths"]["/api/monitors"]["get"]["parameters"]}
-    assert set(parameters) == {"limit", "cursor", "state", "q"}
+    assert set(parameters) == {"limit", "cursor", "state", "q", "tag"}
     assert parameters["limit"]["schema"]["maximum"] == 100
     token = make_key(make_user("ada@example.com"), "read")[1]
     res = testapp.get(

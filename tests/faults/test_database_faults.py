@@ -7,6 +7,8 @@ import logging
 import signal
 import time
 
+from myapp.ops.api import HEALTH_DEADLINE
+
 from ..conftest import pserve
 from ..helpers import wait_until
 from .conftest import TIMEOUT, Load, fault_settings
@@ -54,8 +56,10 @@ def test_a_frozen_database_gives_timely_503_or_504_and_recovers(fault_app, maria
     assert during and set(load.statuses(during)) <= {503, 504}, load.statuses(during)
     slowest = max(r.elapsed for r in load.results if r.path != "/api/health")
     assert slowest <= TIMEOUT + 1, slowest
+    # health answers by its own deadline, shorter than a request's, with what a loaded machine adds to any answer
+    # (four test workers on two cores: 0.29 s seen)
     health = [r.elapsed for r in load.results if r.path == "/api/health"]
-    assert max(health) <= 2.0, max(health)
+    assert max(health) <= HEALTH_DEADLINE + 0.5, max(health)
     after = load.between(thawed + 2, float("inf"))
     assert set(load.statuses(after)) <= GOOD, load.statuses(after)  # recovered within 2 s of SIGCONT
     assert 500 not in load.statuses(load.results)
