@@ -68,24 +68,29 @@ def _has_tag_sqlite(element, compiler, **kw):
     return f"EXISTS (SELECT 1 FROM json_each({tags}) WHERE json_each.value = {tag})"
 
 
+#: the monitors table's columns: statements built per request from them are Core (an ORM-enabled select pays a
+#: compile state on every run; GET /api/monitors 3.5 % more instructions, measured with bench.instructions)
+_M = Monitor.__table__.c
+
+
 def tagged(tag):
     """The monitor has exactly the tag ``tag``.  Its tags are stored as JSON text (json.dumps, as
     SQLAlchemy writes them), so ``"tag"`` as written there must occur in it: a LIKE that spares
     has_tag's parse to all but the few that might (10,000 monitors: 16 ms rather than 55 on MariaDB)."""
-    written = type_coerce(Monitor.tags, String).contains(json.dumps(tag), autoescape=True)
-    return written & (has_tag(Monitor.tags, literal(tag, String)) == 1)
+    written = type_coerce(_M.tags, String).contains(json.dumps(tag), autoescape=True)
+    return written & (has_tag(_M.tags, literal(tag, String)) == 1)
 
 
 def filtered(query, user_id, state=None, text=None, tag=None):
     """The user's monitors in ``state``, whose name or address holds ``text`` (or tagged ``text``), tagged ``tag``."""
-    query = query.where(Monitor.user_id == user_id)
+    query = query.where(_M.user_id == user_id)
     if state:
-        query = query.where(Monitor.state == state)
+        query = query.where(_M.state == state)
     if text:
         query = query.where(
-            Monitor.name.contains(text, autoescape=True)
-            | Monitor.url.contains(text, autoescape=True)
-            | Monitor.host.contains(text, autoescape=True)
+            _M.name.contains(text, autoescape=True)
+            | _M.url.contains(text, autoescape=True)
+            | _M.host.contains(text, autoescape=True)
             | tagged(text)
         )
     if tag:
@@ -99,9 +104,9 @@ async def list_monitors(session, user_id, columns, limit, after_id=None, state=N
 
     Rows of the columns asked for (of ``monitors``, the table), not ORM objects: a page reads what it shows.
     """
-    query = filtered(select(*columns), user_id, state, text, tag).order_by(Monitor.id).limit(limit + 1)
+    query = filtered(select(*columns), user_id, state, text, tag).order_by(_M.id).limit(limit + 1)
     if after_id is not None:
-        query = query.where(Monitor.id > after_id)
+        query = query.where(_M.id > after_id)
     return next_page(list(await session.execute(query)), limit)
 
 
