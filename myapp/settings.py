@@ -120,8 +120,11 @@ def check_names(settings, known):
     for name in sorted(settings):
         if name in known or name.partition(".")[0] not in prefixes:
             continue
-        meant = RENAMED.get(name) or next(iter(difflib.get_close_matches(name, sorted(known), n=1)), None)
-        hint = f"; it is {meant} now" if name in RENAMED else (f"; did you mean {meant}?" if meant else "")
+        if name in RENAMED:
+            hint = f"; it is {RENAMED[name]} now"
+        else:
+            close = difflib.get_close_matches(name, sorted(known), n=1)
+            hint = f"; did you mean {close[0]}?" if close else ""
         raise NotConfigured(f"{name} is not a setting myapp knows{hint} (in {ini_file(settings)})")
 
 

@@ -1,6 +1,6 @@
 """The real application, built once per backend through main(): SQLite always, MariaDB/MySQL too.
 
-MYAPP_TEST_MYAPP_TEST_MYSQL_URL names the MySQL database (default: root@127.0.0.1:3306/myapp_test,
+MYAPP_TEST_MYSQL_URL names the MySQL database (default: root@127.0.0.1:3306/myapp_test,
 created when missing).  Every database the suite makes on that server is named from it: under
 pytest-xdist each worker has its own, ``<name>_gw0``, ``<name>_gw1`` (MYSQL_URL), and a test that needs
 a scratch database names it ``scratch_url("guard")`` -> ``<that>_guard``; two checkouts given two

@@ -1,5 +1,6 @@
 """asyncmy, the other MySQL driver myapp supports (mysql+asyncmy://): the tests of what depends on the driver
-run again on it, in a pytest of their own, on the same MariaDB in databases of their own (named from the suite's: ``<name>_asyncmy_<part>``).
+run again on it, in pytest runs of their own (four parts that the workers share out), on the same MariaDB in
+databases of their own named from the suite's (``<name>_asyncmy_<part>``).
 
 What depends on the driver: the unit of work and what it says to the server (tests/models), the scheduler's
 SKIP LOCKED claims and batched writes, shared by three processes, health, many statements in one
