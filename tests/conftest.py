@@ -172,14 +172,13 @@ def pytest_collection_modifyitems(config, items):
     """A test marked ``one_backend`` (what it proves does not depend on the database: a page in a browser, a
     header, a log line) runs on SQLite alone, not once per backend.
 
-    Under pytest-xdist (``--dist loadgroup``) the tests that share something beyond their worker run in one
-    worker, one after the other: those that read MySQL's general log (a setting of the whole server), and
-    each module that starts a private MariaDB or Galera cluster for its tests (a module-scoped fixture).
+    Under pytest-xdist (``--dist loadgroup``) the tests of a module that starts a private MariaDB or Galera
+    cluster for them (a module-scoped fixture) run in one worker, one after the other.  (The tests that read
+    MySQL's general log, a setting of the whole server, take turns through a lock of the server's:
+    helpers.GeneralLog.)
     """
     for item in items:
-        if "commands" in getattr(item, "fixturenames", ()):
-            item.add_marker(pytest.mark.xdist_group("mysql-general-log"))
-        elif "galera" in item.path.parts:
+        if "galera" in item.path.parts:
             item.add_marker(pytest.mark.xdist_group("galera"))
         elif "faults" in item.path.parts:
             item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::")[0]))

@@ -70,7 +70,7 @@ format = %(levelname)s:%(name)s:%(message)s
 
 class GeneralLog:
     """The statements of the connections the test's own thread checks out, from mysql.general_log (on
-    only while a test uses it)."""
+    only while a test uses it, and used by one test at a time on the server: a named lock)."""
 
     def __init__(self, url):
         self.thread, self.ours = threading.get_ident(), set()
@@ -84,6 +84,10 @@ class GeneralLog:
             autocommit=True,
         )
         self.cursor = self.conn.cursor()
+        # the log is the whole server's: one user at a time, whichever process (the asyncmy rerun's pytest, another
+        # checkout's), or one's TRUNCATE and the other's turning it off at its end would empty the other's
+        self.cursor.execute("SELECT GET_LOCK('myapp_test_general_log', 300)")
+        assert self.cursor.fetchone()[0] == 1, "another test run kept MySQL's general log for 5 minutes"
         self.cursor.execute("SELECT @@global.general_log, @@global.log_output")
         self.was = self.cursor.fetchone()
         self.cursor.execute("SET GLOBAL log_output = 'TABLE'")
@@ -111,4 +115,5 @@ class GeneralLog:
         event.remove(Pool, "checkout", self._checkout)
         self.cursor.execute("SET GLOBAL general_log = %s", (self.was[0],))
         self.cursor.execute("SET GLOBAL log_output = %s", (self.was[1],))
+        self.cursor.execute("SELECT RELEASE_LOCK('myapp_test_general_log')")
         self.conn.close()

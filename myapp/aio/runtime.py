@@ -31,6 +31,7 @@ from typing import Any, TypeVar, cast
 
 T = TypeVar("T")
 REAP_SECONDS = 2.0  # the most closing the loop of an ended worker thread may take
+SETTLE_SECONDS = 1.0  # the most a loop closed without a deadline waits for the work abandoned on it
 #: a cleanup context: an async generator function of a loop's state, opening before its yield, closing after
 CleanupContext = Callable[[types.SimpleNamespace], AsyncGenerator[None, None]]
 #: a background task: a coroutine function of the service loop's state
@@ -192,6 +193,14 @@ class Loop:
             return None if deadline is None else max(0.0, deadline - time.monotonic())
 
         try:
+            # work abandoned on this loop first (a request's rollback that waited on its server, left to finish
+            # with the loop's next request, which never came): finished, it gives its connection back to the
+            # pool the contexts are about to close; cancelled midway, the connection is left to the collector
+            abandoned = [t for t in asyncio.all_tasks(loop) if not t.done()]
+            if abandoned:
+                remaining = left()
+                settle = SETTLE_SECONDS if remaining is None else remaining / 2  # the contexts get the rest
+                loop.run_until_complete(asyncio.wait(abandoned, timeout=settle))
             closing = loop.create_task(self.close_contexts())
             loop.run_until_complete(asyncio.wait([closing], timeout=left()))
             leftovers = [t for t in asyncio.all_tasks(loop) if not t.done()]

@@ -42,6 +42,9 @@ class MonitorSettings(Section):
     hourly_retention_days: int = Field(90, alias="monitors.hourly_retention_days", ge=1)
     probes_per_hour: int = Field(120, alias="monitors.probes_per_hour", ge=1)
     refresh_seconds: int = Field(15, alias="monitors.refresh_seconds", ge=1, description="the dashboard's rows")
+    # storms (docs/alerts.md): a group must end well within a claim (timeout + 10 s)
+    suspect_hold_seconds: float = Field(2.0, alias="monitors.suspect_hold_seconds", gt=0, le=10)
+    storm_group_seconds: float = Field(5.0, alias="monitors.storm_group_seconds", gt=0, le=10)
 
 
 class Monitoring:
@@ -52,7 +55,12 @@ class Monitoring:
         self.on_flips = []  # async fn(session, recorded, down_since)
         self.on_check = []  # fn(result), for each check the scheduler runs
         self.scheduler = Scheduler(
-            settings.max_concurrency, self.on_check, self.on_flips, settings.max_concurrency_per_owner
+            settings.max_concurrency,
+            self.on_check,
+            self.on_flips,
+            settings.max_concurrency_per_owner,
+            settings.suspect_hold_seconds,
+            settings.storm_group_seconds,
         )
 
     async def record(self, session, outcomes, rows=None, also=None):

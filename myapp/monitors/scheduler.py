@@ -20,11 +20,12 @@ result the database refuses is recorded on its monitor (its claim ends, its next
 and the others are written, and while the database is away the results wait.
 
 Storms: a check that could not reach its server at all (timeout, refused, DNS) is held
-``SUSPECT_HOLD`` before it is written.  When, in the last ``STORM_WINDOW``, at least
-``STORM_MONITORS`` monitors and at least half of this process's checks failed that way,
-the process suspects its own network: it checks each held monitor once more on fresh
-connections, writes the ones that still fail as one group (``Outcome.storm``: their DOWN
-alerts go out as one message per channel), and the others as they came back.
+``suspect_hold`` seconds (``monitors.suspect_hold_seconds``) before it is written.  When, in the
+last ``STORM_WINDOW``, at least ``STORM_MONITORS`` monitors and at least half of this process's checks
+failed that way, the process suspects its own network: it gathers the failures of ``storm_group``
+seconds (``monitors.storm_group_seconds``), checks each once more on fresh connections, writes the
+ones that still fail as one group (``Outcome.storm``: their DOWN alerts go out as one message per
+channel), and the others as they came back.
 """
 
 import asyncio
@@ -48,16 +49,18 @@ POLL = 0.5  # seconds between claims
 BATCH = 500  # monitors claimed in one transaction, at most
 FLUSH_EVERY = 0.25  # seconds between writes of results
 FLUSH_AT = 200  # results that make a write at once
-SUSPECT_HOLD = 2.0  # seconds a connection-level failure waits, to see whether others fail with it
-STORM_GROUP = 5.0  # in a storm, seconds of failures gathered into one group (claims last timeout + 10 s)
 STORM_WINDOW = 60.0
 STORM_MONITORS = 5
 GONE_EVERY = 1.0  # seconds between looks for checks of monitors deleted or paused meanwhile
 
 
 class Scheduler:
-    def __init__(self, max_concurrency=100, on_check=(), on_flips=(), per_owner=None):
+    def __init__(
+        self, max_concurrency=100, on_check=(), on_flips=(), per_owner=None, suspect_hold=2.0, storm_group=5.0
+    ):
         self.max_concurrency = max_concurrency
+        self.suspect_hold = suspect_hold  # seconds a connection-level failure waits, to see whether others fail with it
+        self.storm_group = storm_group  # in a storm, seconds of failures gathered into one group
         self.per_owner = per_owner or max_concurrency
         self.on_check = on_check  # called with each check's Result (the metrics count them)
         self.on_flips = on_flips  # awaited in the transaction of a state change (service.record)
@@ -227,7 +230,7 @@ class Scheduler:
         if not self._suspects:
             return
         storm = self.storming()
-        if time.monotonic() - self._suspects[0][2] < (STORM_GROUP if storm else SUSPECT_HOLD):
+        if time.monotonic() - self._suspects[0][2] < (self.storm_group if storm else self.suspect_hold):
             return
         held, self._suspects = self._suspects, []
         if not storm:

@@ -137,6 +137,40 @@ def test_the_loops_of_threads_that_ended_can_be_closed_before_shutdown(make_app)
     assert sum(record["open"].values()) == 4 and runtime.close_ended_loops() == 0
 
 
+def test_work_abandoned_on_an_ended_threads_loop_finishes_before_its_contexts_close(make_app):
+    """A request's cleanup that outlived its deadline (a rollback waiting on its server) is left to the loop's
+    next request; when the thread ends first, closing its loop lets that cleanup finish (its connection goes
+    back to the pool) before the contexts close, rather than cancelling it midway."""
+    order = []
+
+    async def context(state):
+        yield
+        order.append("contexts closed")
+
+    async def slow_cleanup():
+        try:
+            await asyncio.sleep(30)
+        except asyncio.CancelledError:
+            await asyncio.sleep(0.3)  # the server answers the rollback, late
+            order.append("cleanup finished")
+            raise
+
+    async def stubborn(request):
+        await slow_cleanup()
+
+    def setup(c):
+        c.add_cleanup_ctx(context)
+        add(c, stubborn, "/stubborn", async_timeout=0.1)
+
+    app = make_app(setup, aio__cancel_grace="0.05")
+    thread = threading.Thread(target=lambda: TestApp(app).get("/stubborn", status=504))
+    thread.start()
+    thread.join()
+    assert order == []  # abandoned on the thread's loop, which no longer runs
+    assert app.registry.aio_runtime.close_ended_loops() == 1
+    assert order == ["cleanup finished", "contexts closed"]
+
+
 def test_a_failing_cleanup_context_closes_the_ones_opened_before_it(make_app):
     record = {"open": collections.Counter(), "close": collections.Counter(), "closed_on_thread": {}}
 
