@@ -8,7 +8,7 @@ from pyramid.view import view_config
 from sqlalchemy import select
 
 from ..accounts.service import TooMany
-from ..models import Monitor, StatusPage
+from ..models import Monitor
 from ..validation import Invalid
 from . import schema, service
 
@@ -31,16 +31,6 @@ async def page(request, values=None, errors=None):
         "values": values or {},
         "errors": errors or {},
     }
-
-
-async def forget_status_pages(request, user_id, announced):
-    """A window to announce shows on its owner's status pages: when one is (or was) changed, the pages this
-    process keeps rendered are forgotten once the change is committed."""
-    cache = getattr(request.registry, "status_cache", None)
-    if cache is None or not announced:
-        return
-    slugs = list(await request.dbsession.scalars(select(StatusPage.slug).where(StatusPage.user_id == user_id)))
-    request.add_finished_callback(lambda request: cache.forget(*slugs))
 
 
 def zone_of(name):
@@ -131,7 +121,7 @@ async def create(request):
             request.dbsession,
             request.context.owner_id,
             schema.validate(data),
-            request.registry.maintenance.max_per_user,
+            request.registry.maintenance.settings.max_per_user,
         )
     except Invalid as exc:
         request.response.status = 422
@@ -139,7 +129,7 @@ async def create(request):
     except TooMany as exc:
         request.response.status = 409
         return await page(request, values, {"name": str(exc)})
-    await forget_status_pages(request, window.user_id, window.announce)
+    await request.registry.maintenance.announced_change(request, window.user_id, window.announce)
     request.session.flash(f"The maintenance window {window.name} is saved.")
     return HTTPFound(request.route_path("maintenance"))
 
@@ -163,7 +153,7 @@ def confirm_delete(request):
 @view_config(route_name="maintenance.delete", request_method="POST", permission="delete")
 async def delete(request):
     window = request.context.window
-    await forget_status_pages(request, window.user_id, window.announce)
+    await request.registry.maintenance.announced_change(request, window.user_id, window.announce)
     await request.dbsession.delete(window)
     request.session.flash(f"The maintenance window {window.name} is deleted.")
     return HTTPFound(request.route_path("maintenance"))

@@ -11,6 +11,7 @@ from pyramid.view import view_config
 from ..accounts.service import Throttled, lock_owner
 from ..alerts import actions
 from ..api.contract import Body
+from ..status_pages.pages import forget_when_done
 from ..validation import Error, Reply
 from . import plan as manifests
 from .schema import Manifest
@@ -121,9 +122,7 @@ async def apply(request):
             headers={"Retry-After": str(exc.retry_after)},
         ) from None
     if not query.dry_run:
-        request.add_finished_callback(
-            lambda request: request.registry.status_cache.forget(*(step.name for step in plan.pages))
-        )
+        forget_when_done(request, *(step.name for step in plan.pages))
     return {
         "dry_run": query.dry_run,
         "prune": query.prune,

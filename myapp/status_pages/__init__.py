@@ -11,6 +11,7 @@ from ..accounts.security import OwnedRow
 from ..models import Announcement, StatusPage
 from ..settings import Field, Section, section
 from .cache import PublicCache
+from .pages import forget_owners_pages
 
 
 class StatusPageSettings(Section):
@@ -36,9 +37,11 @@ class AnnouncementResource(OwnedRow):
 def includeme(config):
     config.include("myapp.accounts")
     config.include("myapp.monitors")  # its monitors, and the pages' address filter
+    config.include("myapp.maintenance")  # windows announced on the pages
     settings = config.registry.status_pages = section(config.registry, StatusPageSettings)
     config.registry.status_cache = PublicCache(settings.cache_seconds)
     config.registry.badge_cache = PublicCache(settings.cache_seconds)
+    config.registry.maintenance.on_announced_change.append(forget_owners_pages)
     config.scan(".pages")
     config.scan(".badges")
     config.scan(".api")

@@ -287,3 +287,11 @@ async def public_values(session, slug):
 def forget_when_done(request, *slugs):
     """Drop the public page from this process's cache once the change is committed."""
     request.add_finished_callback(lambda request: request.registry.status_cache.forget(*slugs))
+
+
+async def forget_owners_pages(request, user_id):
+    """Forget every status page of the user once the change is committed (an announced maintenance window
+    changed: maintenance.Maintenance.on_announced_change)."""
+    forget_when_done(
+        request, *await request.dbsession.scalars(select(StatusPage.slug).where(StatusPage.user_id == user_id))
+    )
