@@ -31,6 +31,11 @@ class Unavailable(Exception):
     """As many requests wait as allowed, and this one cannot go on without waiting: 503."""
 
 
+class NotStored(Exception):
+    """The check ran, and the database refused its result (recorded on the monitor, where its owner sees it):
+    422."""
+
+
 class OnDemand:
     def __init__(self, settings):
         self.wait_seconds = settings.wait_seconds

@@ -16,8 +16,9 @@ from pyramid_jinja2 import ENV_CONFIG_PHASE
 from ..accounts.security import OwnedRow
 from ..accounts.service import Limit
 from ..aio import loop_state
-from ..models import Monitor, in_session
+from ..models import Monitor, in_session, writes
 from ..models.meta import utcnow
+from ..on_demand import NotStored
 from ..settings import Field, Section, section
 from ..validation import add_validation_context
 from . import kinds, service
@@ -81,11 +82,23 @@ class Monitoring:
         return await request.registry.on_demand.run(request, user_id, coro, count, seconds, must_wait)
 
     async def check_now(self, monitor):
-        """Check ``monitor`` (its fields, as attributes) and store the result, as the scheduler would."""
+        """Check ``monitor`` (its fields, as attributes) and store the result by the scheduler's write policy
+        (models.writes): one that loses to another transaction (checks now of one owner's monitors at once
+        deadlock on MariaDB) is written again.  The result; the database's error when it is away; NotStored,
+        the refusal recorded on the monitor, when it refuses the result."""
         state = loop_state()
         result = await kinds.run(state, monitor)
-        await in_session(state, lambda session: self.record(session, [service.Outcome(monitor.id, result)]))
-        return result
+        done = await writes.write(state, [service.Outcome(monitor.id, result)], self._record, "checks now")
+        if done.written:
+            return result
+        if done.refused:
+            (_, why), *_ = done.refused
+            await in_session(state, lambda s: service.add_write_errors(s, [(monitor.id, result.at, "result", why)]))
+            raise NotStored(f"The check ran, but its result could not be stored: {why}")
+        raise done.error
+
+    async def _record(self, session, outcomes):
+        await self.record(session, outcomes)
 
     @staticmethod
     async def try_out(fields, timeout):

@@ -1,11 +1,17 @@
 """JSON API: monitors, their results and incidents, checks on demand, and the ad-hoc probe."""
 
-from pyramid.httpexceptions import HTTPConflict, HTTPNoContent, HTTPServiceUnavailable, HTTPTooManyRequests
+from pyramid.httpexceptions import (
+    HTTPConflict,
+    HTTPNoContent,
+    HTTPServiceUnavailable,
+    HTTPTooManyRequests,
+    HTTPUnprocessableEntity,
+)
 from pyramid.view import view_config
 
 from ..accounts import service as accounts
 from ..api.contract import Patch, created, page_of
-from ..on_demand import Busy, Unavailable
+from ..on_demand import Busy, NotStored, Unavailable
 from ..text import iso
 from ..validation import Error, PageQuery
 from . import queries, service, snapshot
@@ -212,6 +218,8 @@ async def on_demand(request, coro, seconds=None, must_wait=False):
         raise HTTPTooManyRequests(str(exc), headers={"Retry-After": "5"}) from None
     except Unavailable as exc:
         raise HTTPServiceUnavailable(str(exc), headers={"Retry-After": "5"}) from None
+    except NotStored as exc:
+        raise HTTPUnprocessableEntity(str(exc)) from None
 
 
 @view_config(
@@ -219,7 +227,7 @@ async def on_demand(request, coro, seconds=None, must_wait=False):
     request_method="POST",
     renderer="json",
     permission="edit",
-    responses={200: CheckResult, 202: CheckRunning, 409: Error, 429: Error},
+    responses={200: CheckResult, 202: CheckRunning, 409: Error, 422: Error, 429: Error},
 )
 async def check_now(request):
     """Check the monitor now; the result is stored and counts towards its state.

@@ -11,7 +11,7 @@ from pyramid.view import view_config
 from ..accounts import service as accounts
 from ..models.meta import utcnow
 from ..models.monitor import STATES
-from ..on_demand import Busy, Unavailable
+from ..on_demand import Busy, NotStored, Unavailable
 from ..text import counted
 from ..validation import Invalid, PageQuery, parse_query
 from . import queries, service, snapshot
@@ -190,7 +190,7 @@ async def on_demand(request, coro, **options):
         done, result = await request.registry.monitoring.on_demand(request, coro, **options)
     except accounts.Throttled as exc:
         return False, None, f"too many checks on demand; try again in {exc.retry_after} seconds"
-    except (Busy, Unavailable) as exc:
+    except (Busy, Unavailable, NotStored) as exc:
         return False, None, str(exc)
     return done, result, None
 
