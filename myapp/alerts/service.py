@@ -377,11 +377,11 @@ class Sharing:
 
     def pick(self, rows):
         """The rows that keep every owner and channel within its share."""
-        shares = [(_OWNER, self.per_owner, self.owners), (_CHANNEL, self.per_channel, self.channels)]
+        shares = [(claims.BY_OWNER, self.per_owner, self.owners), (_CHANNEL, self.per_channel, self.channels)]
         return claims.shared_fairly(rows, shares)
 
 
-_OWNER, _CHANNEL = operator.attrgetter("user_id"), operator.attrgetter("channel_id")
+_CHANNEL = operator.attrgetter("channel_id")
 
 
 async def claim(session, owner, limit, sharing=None, now=None, claim_for=CLAIM_FOR):

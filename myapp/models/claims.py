@@ -7,8 +7,12 @@ a process that stops before it finishes leaves the row to be taken again then.
 
 import collections
 import functools
+import operator
 
 from sqlalchemy import bindparam, update
+
+#: the key of a due row's owner, the share every claim keeps (``shared_fairly``)
+BY_OWNER = operator.attrgetter("user_id")
 
 
 def shared_fairly(rows, shares, exempt=None):

@@ -92,7 +92,7 @@ class Monitoring:
         if done.written:
             return result
         if done.refused:
-            (_, why), *_ = done.refused
+            why = done.refused[0][1]
             await in_session(state, lambda s: service.add_write_errors(s, [(monitor.id, result.at, "result", why)]))
             raise NotStored(f"The check ran, but its result could not be stored: {why}")
         raise done.error

@@ -9,7 +9,6 @@ import bisect
 import dataclasses
 import datetime
 import functools
-import operator
 import types
 import uuid
 
@@ -369,7 +368,9 @@ async def claim(session, owner, limit, horizon, per_owner=None, running=None, no
         # each owner within per_owner of the checks that start now (late, or retaken); those due later start
         # at their time, spread as their owner set them
         pick = functools.partial(
-            claims.shared_fairly, shares=[(_OWNER, per_owner, running)], exempt=lambda row: _start(row, now) > now
+            claims.shared_fairly,
+            shares=[(claims.BY_OWNER, per_owner, running)],
+            exempt=lambda row: _start(row, now) > now,
         )
 
     def retake(rows):
@@ -387,9 +388,6 @@ async def still_claimed(session, owner, monitor_ids):
     return set(
         await session.scalars(select(Monitor.id).where(Monitor.id.in_(monitor_ids), Monitor.claimed_by == owner))
     )
-
-
-_OWNER = operator.attrgetter("user_id")
 
 
 def _start(row, now):
