@@ -4,9 +4,9 @@ from pyramid.security import NO_PERMISSION_REQUIRED
 
 from .accounts.security import Account, ApiKeyResource, Users
 from .alerts import ChannelResource
+from .checks.pings import EVENT, TOKEN
 from .maintenance import WindowResource
 from .monitors import MonitorResource
-from .monitors.pings import EVENT, TOKEN
 from .status_pages import AnnouncementResource, StatusPageResource
 from .validation import ID_PATTERN
 
@@ -58,7 +58,7 @@ def includeme(config):
     config.add_route("maintenance", "/maintenance", factory=Account)
     config.add_route("maintenance.delete", f"/maintenance/{WINDOW}/delete", factory=WindowResource)
 
-    # heartbeats' pings (monitors/pings.py)
+    # heartbeats' pings (checks/pings.py)
     config.add_route("ping", f"/ping/{{token:{TOKEN}}}")
     config.add_route("ping.event", f"/ping/{{token:{TOKEN}}}/{{event:{EVENT}}}")
 

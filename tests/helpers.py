@@ -58,7 +58,7 @@ handlers = console
 [logger_scheduler]
 level = DEBUG
 handlers =
-qualname = myapp.monitors.scheduler
+qualname = myapp.checks.scheduler
 [handler_console]
 class = StreamHandler
 args = (sys.stderr,)

@@ -20,7 +20,7 @@ from .conftest import HERE, MYSQL_URL, ON_CI, scratch_url
 #: what runs again on asyncmy, in parts that pytest-xdist's workers share out (each in a database of its own)
 ON_ASYNCMY = {
     "data": ["tests/models", "tests/ops/test_health.py", "tests/manifest/test_manifest.py"],
-    "scheduler": ["tests/monitors/test_scheduler.py", "tests/monitors/test_processes.py"],
+    "scheduler": ["tests/checks/test_scheduler.py", "tests/checks/test_processes.py"],
     "takeover": ["tests/faults/test_takeover.py"],
     "faults": ["tests/faults/test_database_faults.py", "tests/faults/test_pings.py"],
 }

@@ -108,6 +108,14 @@ def test_no_area_imports_itself_through_others():
     assert cycles(edges) == []
 
 
+def test_checks_import_nothing_of_the_areas_above_them():
+    """Running and recording checks is below what a user edits (monitors) and what hears of flips and checks
+    (alerts, ops: config.add_flip_listener, add_check_listener): hooks, not imports."""
+    above = {"myapp.monitors", "myapp.alerts", "myapp.ops", "myapp.status_pages", "myapp.manifest"}
+    checks = {n: t for n, t in graph().items() if area(n) == "myapp.checks"}
+    assert checks and not [(n, t) for n, ts in checks.items() for t in ts if area(t) in above]
+
+
 def test_monitors_import_nothing_of_alerts():
     """Alerts hear of monitors' flips through a hook (config.add_flip_listener), not an import."""
     monitors = {n: t for n, t in graph().items() if area(n) == "myapp.monitors"}

@@ -22,12 +22,13 @@ from sqlalchemy.orm import Session
 
 from myapp.accounts.api import user_json
 from myapp.accounts.service import TOKEN_PREFIX
+from myapp.checks.results import DAY, HOUR, day_of, hour_of
 from myapp.identity import token_hash
 from myapp.models import ApiKey, DailyRollup, HourlyRollup, Monitor, MonitorChannel, User
 from myapp.models.meta import utcnow
 from myapp.monitors.api import monitor_json, ping_base, shown
 from myapp.monitors.schema import MonitorBody
-from myapp.monitors.service import DAY, HOUR, day_of, hour_of, percent
+from myapp.monitors.service import percent
 
 from ..queries import THREADS
 

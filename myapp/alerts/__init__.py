@@ -82,7 +82,7 @@ def includeme(config):
     config.include("myapp.accounts")
     config.include("myapp.outbound")
     config.include("myapp.on_demand")
-    config.include("myapp.monitors")
+    config.include("myapp.checks")  # its flips
     registry = config.registry
     settings = section(registry, AlertSettings)
     registry.alerts = settings

@@ -1,7 +1,7 @@
 """Channels, the monitors that alert through them, and the outbox: Core statements, in the caller's
 transaction.
 
-``enqueue`` runs inside ``monitors.service.record`` (a listener of its flips): the state change and
+``enqueue`` runs inside ``checks.results.record`` (a listener of its flips): the state change and
 its deliveries commit together, and since only one writer wins a monitor row's compare-and-swap, one
 state change makes one delivery per channel, whatever the number of processes.
 """
@@ -20,12 +20,12 @@ from sqlalchemy.dialects.mysql import insert as mysql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from ..accounts.service import check_room
+from ..checks.kinds import ADDRESS_FIELDS, address
+from ..checks.rules import is_certificate_problem
 from ..identity import token_hash
 from ..models import Channel, Delivery, DeliveryAttempt, Incident, Monitor, MonitorChannel, claims
 from ..models.alert import CHANNEL_EVENTS
 from ..models.meta import utcnow
-from ..monitors.kinds import ADDRESS_FIELDS, address
-from ..monitors.rules import is_certificate_problem
 from . import messages
 
 CLAIM_FOR = datetime.timedelta(seconds=60)  # a claimed delivery nobody finished is tried again after this (default)
@@ -321,7 +321,7 @@ class MonitorRow:
     state: str
     notify_degraded: bool
     kind: str
-    address: str  # what is checked, in a few words (monitors.kinds.address)
+    address: str  # what is checked, in a few words (checks.kinds.address)
 
 
 # -- the outbox: sending ---------------------------------------------------------------------

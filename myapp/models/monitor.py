@@ -33,7 +33,7 @@ class Monitor(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     name: Mapped[str] = mapped_column(String(100))
-    kind: Mapped[str] = mapped_column(String(16), default="http", server_default="http")  # monitors.kinds
+    kind: Mapped[str] = mapped_column(String(16), default="http", server_default="http")  # checks.kinds
     url: Mapped[str | None] = mapped_column(String(2048), default=None)  # http
     host: Mapped[str | None] = mapped_column(String(255), default=None)  # tcp: to connect to; dns: the name asked
     port: Mapped[int | None] = mapped_column(Integer, default=None)  # tcp

@@ -11,11 +11,12 @@ from pyramid.view import view_config
 
 from ..accounts import service as accounts
 from ..api.contract import Patch, created, page_of
+from ..checks import snapshot
+from ..checks.kinds import KINDS
 from ..on_demand import Busy, NotStored, Unavailable
 from ..text import iso
 from ..validation import Error, PageQuery
-from . import queries, service, snapshot
-from .kinds import KINDS
+from . import queries, service
 from .schema import (
     FIELDS,
     CheckResult,
@@ -93,7 +94,7 @@ def monitor_json(m, uptime, channels, pings):
     return {
         "id": m["id"],
         **{name: m[name] for name in FIELDS},
-        "ping_url": pings + m["ping_token"] if m["kind"] == "heartbeat" and m["ping_token"] else None,
+        "ping_url": pings + m["ping_token"] if not KINDS[m["kind"]].active and m["ping_token"] else None,
         "channels": channels,
         "state": m["state"],
         "state_since": iso(m["state_since"]),

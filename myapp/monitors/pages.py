@@ -9,15 +9,16 @@ from pyramid.renderers import render_to_response
 from pyramid.view import view_config
 
 from ..accounts import service as accounts
+from ..checks import snapshot
+from ..checks.kinds import KINDS
 from ..models.meta import utcnow
 from ..models.monitor import STATES
 from ..on_demand import Busy, NotStored, Unavailable
 from ..text import counted
 from ..validation import Invalid, PageQuery, parse_query
-from . import queries, service, snapshot
+from . import queries, service
 from .charts import latency_chart, sparkline
 from .forms import channels_from_form, form_values, from_form
-from .kinds import KINDS
 from .schema import MonitorFields, validate
 
 PER_PAGE = 50
@@ -298,12 +299,14 @@ async def monitor_page(request):
     results, next_cursor = await service.list_results(session, monitor.id, 20, cursor)
     incidents, _ = await service.list_incidents(session, request.context.owner_id, 20, monitor_id=monitor.id)
     uptime = (await service.uptimes(session, [monitor.id]))[monitor.id]
-    pings = (await service.list_pings(session, monitor.id, 20))[0] if monitor.kind == "heartbeat" else []
+    kind = KINDS[monitor.kind]
+    pings = [] if kind.active else (await service.list_pings(session, monitor.id, 20))[0]
     refused = await service.list_write_errors(session, monitor.id, 5)
     return {
         "refused": refused,
         "monitor": monitor,
-        "ping_url": request.route_url("ping", token=monitor.ping_token) if monitor.ping_token else None,
+        "kind": kind,
+        "ping_url": None if kind.active else request.route_url("ping", token=monitor.ping_token),
         "pings": pings,
         "uptime": uptime,
         "range": range_,

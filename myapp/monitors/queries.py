@@ -7,12 +7,13 @@ from sqlalchemy import Integer, String, case, cast, func, literal, select, type_
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
+from ..checks.kinds import ADDRESS_FIELDS
+from ..checks.results import DAY, HOUR, day_of, hour_of
 from ..models import CheckResult, DailyRollup, HourlyRollup, Incident, Monitor
 from ..models.meta import Moment, utcnow
 from ..validation import next_page
 from .charts import Point
-from .kinds import ADDRESS_FIELDS
-from .service import DAY, HOUR, day_of, hour_of, monitors
+from .service import monitors
 
 #: the dashboard shows what needs attention first
 STATE_ORDER = {"DOWN": 0, "DEGRADED": 1, "PENDING": 2, "UP": 3, "MAINTENANCE": 4, "PAUSED": 5}

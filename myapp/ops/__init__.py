@@ -29,7 +29,7 @@ class OpsSettings(Section):
 
 
 def includeme(config):
-    config.include("myapp.monitors")
+    config.include("myapp.checks")  # its checks and the scheduler's numbers
     config.include("myapp.alerts")
     registry = config.registry
     registry.ops = section(registry, OpsSettings)

@@ -4,9 +4,9 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from ..accounts.service import check_room
+from ..checks.kinds import ADDRESS_FIELDS
 from ..models import Incident, Monitor, StatusPage, StatusPageMonitor
 from ..models.meta import utcnow
-from ..monitors.kinds import ADDRESS_FIELDS
 
 
 class SlugTaken(Exception):

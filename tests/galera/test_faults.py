@@ -11,7 +11,7 @@ from collections import Counter
 
 import pytest
 
-from myapp.monitors.service import RETAKE_MARGIN
+from myapp.checks.claims import RETAKE_MARGIN
 
 from ..alerts.conftest import new_channel
 from ..conftest import pserve

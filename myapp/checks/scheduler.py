@@ -1,11 +1,11 @@
 """The scheduler: a background task on myapp.aio's service loop, in every process that runs it.
 
-Every ``POLL`` it claims the monitors due within the next ``HORIZON`` (``service.claim``:
+Every ``POLL`` it claims the monitors due within the next ``HORIZON`` (``claims.claim``:
 one short transaction, SKIP LOCKED on MariaDB, at most ``BATCH`` at a time) and starts
 each check at its due time; at most ``max_concurrency`` are in flight.  It claims
 nothing while checks that are due wait for a free slot, so a process that cannot keep
 up leaves due monitors to the others.  Results are written in batches
-(``service.record``: one transaction each); a batch that cannot be written is kept and
+(``Monitoring.record``: one transaction each); a batch that cannot be written is kept and
 written with the next, until its claims run out.
 
 Fairness: one owner has at most ``per_owner`` checks in flight.  Their other due checks
@@ -39,7 +39,7 @@ from .. import outbound
 from ..identity import process_owner
 from ..models import conflicts, in_session, writes
 from ..models.meta import utcnow
-from . import service
+from . import claims, results
 from .kinds import run as run_check
 
 log = logging.getLogger(__name__)
@@ -56,14 +56,20 @@ GONE_EVERY = 1.0  # seconds between looks for checks of monitors deleted or paus
 
 class Scheduler:
     def __init__(
-        self, max_concurrency=100, on_check=(), on_flips=(), per_owner=None, suspect_hold=2.0, storm_group=5.0
+        self,
+        max_concurrency=100,
+        on_check=(),
+        record=results.record,
+        per_owner=None,
+        suspect_hold=2.0,
+        storm_group=5.0,
     ):
         self.max_concurrency = max_concurrency
         self.suspect_hold = suspect_hold  # seconds a connection-level failure waits, to see whether others fail with it
         self.storm_group = storm_group  # in a storm, seconds of failures gathered into one group
         self.per_owner = per_owner or max_concurrency
         self.on_check = on_check  # called with each check's Result (the metrics count them)
-        self.on_flips = on_flips  # awaited in the transaction of a state change (service.record)
+        self.record = record  # Monitoring.record: results written, flip listeners told, in one transaction
         self.recent = collections.deque()  # (monotonic time, monitor id, failed to reach it) of the latest minute
         self.storms = 0  # groups of held failures that were checked again as a storm
         self._suspects = []  # (claim, result, monotonic time held)
@@ -148,7 +154,7 @@ class Scheduler:
         try:
             return await in_session(
                 state,
-                lambda s: service.claim(s, self.owner, limit, HORIZON, self.per_owner, self.owners),
+                lambda s: claims.claim(s, self.owner, limit, HORIZON, self.per_owner, self.owners),
                 writes.DEADLINE,
             )
         except writes.FAILURES as exc:
@@ -170,7 +176,7 @@ class Scheduler:
         owner_slots = self._owner_slots.setdefault(user_id, asyncio.Semaphore(self.per_owner))
         try:
             async with owner_slots:
-                if utcnow() - claim.start_at > service.RETAKE_MARGIN:
+                if utcnow() - claim.start_at > claims.RETAKE_MARGIN:
                     self.left += 1  # checked now, it could still run when its claim has run out
                     return
                 result = await self._run(state, claim)
@@ -212,7 +218,7 @@ class Scheduler:
             self._flushed.set()
 
     def _outcome(self, claim, result, storm=False):
-        return service.Outcome(claim.monitor_id, result, self.owner, storm, retaken=claim.retaken)
+        return results.Outcome(claim.monitor_id, result, self.owner, storm, retaken=claim.retaken)
 
     def _forget_old(self):
         horizon = time.monotonic() - STORM_WINDOW
@@ -265,7 +271,7 @@ class Scheduler:
             return
         try:
             kept = await in_session(
-                state, lambda s: service.still_claimed(s, self.owner, list(checking)), writes.DEADLINE
+                state, lambda s: claims.still_claimed(s, self.owner, list(checking)), writes.DEADLINE
             )
         except writes.FAILURES:
             return  # the database is away: the checks go on, their results wait for it (_flush)
@@ -281,15 +287,15 @@ class Scheduler:
         batch, self._results = self._results, []
         if not batch:
             return
-        done = await writes.to_the_end(writes.write(state, batch, self._record, "writing results"))
+        done = await writes.to_the_end(writes.write(state, batch, self._write, "writing results"))
         self.conflicts += done.conflicts
         self._results[:0] = done.unwritten
         if done.refused:
             self.refused += len(done.refused)
             try:
-                await in_session(state, lambda s: service.refuse(s, done.refused, self.owner), writes.DEADLINE)
+                await in_session(state, lambda s: results.refuse(s, done.refused, self.owner), writes.DEADLINE)
             except writes.FAILURES as exc:  # their claims run out, and they are checked again
                 log.warning("recording %d refused results failed: %s", len(done.refused), writes.describe(exc))
 
-    async def _record(self, session, batch):
-        await service.record(session, batch, self.on_flips)
+    async def _write(self, session, batch):
+        await self.record(session, batch)  # what was recorded is not writes.write's business

@@ -1,4 +1,4 @@
-"""Heartbeat (push): the monitor is checked by being pinged (``/ping/<token>``, monitors/pings.py) at
+"""Heartbeat (push): the monitor is checked by being pinged (``/ping/<token>``, checks/pings.py) at
 least every interval, or on a cron schedule in a time zone; a ping later than that and the grace makes it
 DOWN, and so does a ping saying the job failed.
 
@@ -9,18 +9,22 @@ ping in time: its "check" is that failure, with no one to reach out to.
 
 import datetime
 import functools
+import uuid
 import zoneinfo
 from typing import Annotated
 
 from croniter import CroniterError, croniter
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from ...identity import token_hash
 from ...models.meta import utcnow
 from ...text import duration
 from ..state import Result
 from .base import CheckKind, next_slot
 
 MAX_GRACE = 7 * 86400
+#: fields whose change moves a heartbeat's deadline
+SCHEDULE = ("kind", "interval", "grace", "cron", "timezone")
 
 
 @functools.cache
@@ -104,6 +108,20 @@ class Heartbeat(CheckKind):
 
     def first_due(self, row, now, soon=False):
         return self.deadline(row, now)
+
+    def own_fields(self, row):
+        """The ping token (in the ping URL), and the hash a ping finds its monitor by."""
+        if getattr(row, "ping_token", None) is not None:
+            return {}
+        token = str(uuid.uuid4())
+        return {"ping_token": token, "ping_hash": token_hash(token)}
+
+    def rescheduled(self, row, changes, now):
+        """A new schedule counts from the last ping (from now, for a monitor that was not a heartbeat)."""
+        if not any(name in changes for name in SCHEDULE):
+            return None  # a new name or threshold leaves the deadline where the last ping set it
+        pinged = row.last_check_at if "kind" not in changes and row.last_check_at else now
+        return self.deadline(row, pinged)
 
     def next_due(self, row, scheduled, at):
         """Late already: checked again (and still late, unless pinged) at each later period or cron time."""

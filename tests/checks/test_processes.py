@@ -11,7 +11,7 @@ from myapp.models import CheckResult
 
 from ..conftest import pserve
 from ..helpers import wait_until
-from .conftest import new_monitor, run_sql
+from ..monitors.conftest import new_monitor, run_sql
 
 INTERVAL = 2
 MONITORS = 20
@@ -78,9 +78,9 @@ def test_a_result_older_than_the_last_check_is_not_recorded(app, testapp, owner,
     must not be recorded over the newer ones: it would open an incident for an outage that is over."""
     import datetime
 
+    from myapp.checks import results
+    from myapp.checks.state import Result
     from myapp.models.meta import utcnow
-    from myapp.monitors import service
-    from myapp.monitors.state import Result
 
     from ..conftest import in_app
 
@@ -95,7 +95,7 @@ def test_a_result_older_than_the_last_check_is_not_recorded(app, testapp, owner,
     stale = Result(at=now - datetime.timedelta(seconds=30), ok=False, status_code=500, latency_ms=1, error="500")
 
     async def write(session):
-        return await service.record(session, [service.Outcome(monitor["id"], stale, owner="p1")])
+        return await results.record(session, [results.Outcome(monitor["id"], stale, owner="p1")])
 
     assert in_app(app, write) == []
     assert run_sql(app, "SELECT state, fail_streak FROM monitors") == [("UP", 0)]

@@ -8,7 +8,7 @@ from dnslib import AAAA, CNAME, MX, QTYPE, RCODE, RR, TXT, A
 from dnslib.server import BaseResolver, DNSLogger, DNSServer
 
 from ..helpers import free_port
-from .conftest import TargetServer, certificate_pair, new_monitor
+from ..monitors.conftest import TargetServer, certificate_pair, new_monitor
 from .test_checks import check_now
 
 

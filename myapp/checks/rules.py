@@ -1,9 +1,12 @@
-"""What a check's answer must look like, and the reason, in words, when it does not.  Pure functions."""
+"""What a check's answer must look like, and the reason, in words, when it does not.  Pure functions, but for
+the clock that days_left reads."""
 
 import dataclasses
 import functools
 import json
 import re
+import ssl
+import time
 
 STATUS_SPEC = re.compile(r"^\s*[1-5][0-9]{2}(\s*-\s*[1-5][0-9]{2})?(\s*,\s*[1-5][0-9]{2}(\s*-\s*[1-5][0-9]{2})?)*\s*$")
 
@@ -80,6 +83,13 @@ class Expectations:
 def quoted(text, limit=40):
     text = text if len(text) <= limit else text[: limit - 1] + "…"
     return "'" + text.replace("'", "\\'") + "'"
+
+
+def days_left(cert):
+    """Whole days until a certificate (as ``getpeercert()`` gives it) expires; None without one."""
+    if not cert or "notAfter" not in cert:
+        return None
+    return int((ssl.cert_time_to_seconds(cert["notAfter"]) - time.time()) // 86400)
 
 
 def certificate_problem(days_left, tls_days):

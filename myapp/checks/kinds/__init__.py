@@ -14,6 +14,8 @@ from .tcp import Tcp
 #: the kinds by name, in the order forms offer them
 KINDS = {kind.name: kind for kind in (Http(), Tcp(), Dns(), Heartbeat())}
 NAMES = tuple(KINDS)
+#: the kinds checked by what they are sent (pings), not by reaching out
+PINGED = tuple(name for name, kind in KINDS.items() if not kind.active)
 
 
 async def run(state, monitor):
@@ -44,4 +46,4 @@ def address(row):
     return KINDS[row.kind].address(row)
 
 
-__all__ = ["ADDRESS_FIELDS", "KINDS", "NAMES", "CheckKind", "address", "run"]
+__all__ = ["ADDRESS_FIELDS", "KINDS", "NAMES", "PINGED", "CheckKind", "address", "run"]

@@ -41,9 +41,9 @@ from ..models import Monitor, Ping, bulk, in_session, writes
 from ..models.meta import utcnow
 from ..models.monitor import PING_BODY_MAX
 from ..settings import Field, Section
-from . import service
-from .kinds import KINDS
-from .service import Outcome
+from . import results
+from .kinds import KINDS, PINGED
+from .results import Outcome
 from .state import Result
 
 log = logging.getLogger(__name__)
@@ -93,12 +93,12 @@ class Incoming:
         return f"<ping {self.event} of {self.token_hash[:12]}... at {self.at:%H:%M:%S.%f}>"
 
 
-#: what a ping needs of its monitor, and what recording its result does (read once, locked: service.record)
-_MONITORS = service.monitors.c
+#: what a ping needs of its monitor, and what recording its result does (read once, locked: results.record)
+_MONITORS = results.monitors.c
 COLUMNS = tuple(
     dict.fromkeys(
         (
-            *service.STATE_COLUMNS,
+            *results.STATE_COLUMNS,
             *(
                 _MONITORS[name]
                 for name in ("ping_hash", "paused", "run_started_at", "ping_seq", "ping_window_at", "ping_window_count")
@@ -108,7 +108,7 @@ COLUMNS = tuple(
 )
 _FIND = (
     select(*COLUMNS)
-    .where(_MONITORS.ping_hash.in_(bindparam("hashes", expanding=True)), _MONITORS.kind == "heartbeat")
+    .where(_MONITORS.ping_hash.in_(bindparam("hashes", expanding=True)), _MONITORS.kind.in_(PINGED))
     .order_by(_MONITORS.id)  # locked in id order, as record locks them: two writers never wait in a circle
 )
 _FIND_LOCKED = _FIND.with_for_update()
@@ -323,7 +323,7 @@ class Pinger:
 
     @staticmethod
     async def _record_refused(state, refused):
-        """Tell the owners of the monitors of ``refused`` [(ping, why)] (service.write_errors)."""
+        """Tell the owners of the monitors of ``refused`` [(ping, why)] (results.write_errors)."""
 
         async def record(session):
             hashes = {ping.token_hash for ping, _ in refused}
@@ -333,7 +333,7 @@ class Pinger:
                 ).all()
             )
             errors = [(ids[ping.token_hash], ping.at, "ping", why) for ping, why in refused if ping.token_hash in ids]
-            await service.add_write_errors(session, errors)
+            await results.add_write_errors(session, errors)
 
         try:
             await in_session(state, record, writes.DEADLINE)
@@ -379,7 +379,7 @@ class Pinger:
                 now["started"] = None
                 if not row.paused:
                     result = result_of(ping, duration)
-                    outcomes.append(Outcome(row.id, result, due=KINDS["heartbeat"].deadline(row, ping.at)))
+                    outcomes.append(Outcome(row.id, result, due=KINDS[row.kind].deadline(row, ping.at)))
             stored.append(
                 {
                     "monitor_id": row.id,

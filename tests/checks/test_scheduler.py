@@ -4,13 +4,13 @@ import datetime
 
 from sqlalchemy import func, select, update
 
+from myapp.checks import claims, results
 from myapp.models import CheckResult, DailyRollup, HourlyRollup, Monitor
 from myapp.models.meta import utcnow
-from myapp.monitors import service
 
 from ..conftest import in_app
 from ..helpers import wait_until
-from .conftest import new_monitor, run_sql
+from ..monitors.conftest import new_monitor, run_sql
 
 SCHEDULER = {"monitors.scheduler": "true", "metrics.token": "metrics-token-0123456789"}
 
@@ -80,15 +80,15 @@ def test_a_retake_comes_half_an_interval_after_the_check_that_may_have_run(app, 
         .where(Monitor.id == monitor["id"])
         .values(claimed_by="gone:123:dead", due_at=now - datetime.timedelta(seconds=1), next_check_at=slot),
     )
-    claims, _ = in_app(app, lambda s: service.claim(s, "here:1:alive", 10, datetime.timedelta(seconds=1), now=now))
-    assert [(c.monitor_id, c.start_at) for c in claims] == [(monitor["id"], slot + datetime.timedelta(seconds=300))]
+    taken, _ = in_app(app, lambda s: claims.claim(s, "here:1:alive", 10, datetime.timedelta(seconds=1), now=now))
+    assert [(c.monitor_id, c.start_at) for c in taken] == [(monitor["id"], slot + datetime.timedelta(seconds=300))]
 
 
 def test_a_takeover_waits_for_the_claim_to_run_out_and_the_next_check_is_an_interval_after_it(app, owner, testapp):
     """A claim is taken up to a second before it runs out; the check starts when it has.  The check that took
     over starts the schedule again: the next is one interval after it, not the old slot's next, which could be
     seconds away (interval 15 s, retaken at slot + 7.5 s: the old schedule's next came 7.5 s later)."""
-    from myapp.monitors.state import Result
+    from myapp.checks.state import Result
 
     auth = owner[1]
     monitor = new_monitor(testapp, auth, url="http://127.0.0.1:9/", interval=15, timeout=2)
@@ -100,11 +100,11 @@ def test_a_takeover_waits_for_the_claim_to_run_out_and_the_next_check_is_an_inte
         .where(Monitor.id == monitor["id"])
         .values(claimed_by="gone:123:dead", due_at=runs_out, next_check_at=slot),
     )
-    claims, _ = in_app(app, lambda s: service.claim(s, "here:1:alive", 10, datetime.timedelta(seconds=1), now=now))
-    assert [(c.monitor_id, c.start_at, c.retaken) for c in claims] == [(monitor["id"], runs_out, True)]
+    taken, _ = in_app(app, lambda s: claims.claim(s, "here:1:alive", 10, datetime.timedelta(seconds=1), now=now))
+    assert [(c.monitor_id, c.start_at, c.retaken) for c in taken] == [(monitor["id"], runs_out, True)]
     checked = runs_out + datetime.timedelta(milliseconds=30)
-    outcome = service.Outcome(monitor["id"], Result(checked, True, 200, 30, None), "here:1:alive", retaken=True)
-    in_app(app, lambda s: service.record(s, [outcome]))
+    outcome = results.Outcome(monitor["id"], Result(checked, True, 200, 30, None), "here:1:alive", retaken=True)
+    in_app(app, lambda s: results.record(s, [outcome]))
     [(next_check,)] = run_sql(app, select(Monitor.next_check_at).where(Monitor.id == monitor["id"]))
     assert next_check == checked + datetime.timedelta(seconds=15)  # not slot + 15 s, 0.6 s after it
 
@@ -141,7 +141,7 @@ def test_history_is_pruned_but_daily_rollups_stay(app, owner, testapp, target):
 
     async def prune_all(session):
         now = utcnow()
-        return await service.prune(session, now - datetime.timedelta(hours=48), now - datetime.timedelta(days=90))
+        return await results.prune(session, now - datetime.timedelta(hours=48), now - datetime.timedelta(days=90))
 
     removed = [in_app(app, prune_all) for _ in range(3)]
     assert sum(removed) == 2 and removed[-1] == 0  # the raw result, then the hourly rollup
@@ -151,7 +151,7 @@ def test_history_is_pruned_but_daily_rollups_stay(app, owner, testapp, target):
 
 def test_the_storm_window_keeps_one_minute_of_checks_only(monkeypatch):
     """The scheduler remembers the checks of the last minute, not every check it ever ran."""
-    from myapp.monitors import scheduler as module
+    from myapp.checks import scheduler as module
 
     clock = [1000.0]
     monkeypatch.setattr(module.time, "monotonic", lambda: clock[0])
@@ -176,8 +176,8 @@ def test_a_check_never_starts_before_its_time_when_the_timer_fires_early(monkeyp
     import asyncio
     import types
 
-    from myapp.monitors import scheduler as module
-    from myapp.monitors.state import Result
+    from myapp.checks import scheduler as module
+    from myapp.checks.state import Result
 
     sleep = asyncio.sleep
 
@@ -199,7 +199,7 @@ def test_a_check_never_starts_before_its_time_when_the_timer_fires_early(monkeyp
         start = utcnow() + datetime.timedelta(milliseconds=30)
         await scheduler._check(
             types.SimpleNamespace(http=None, guard=None),
-            service.Claim(1, start, start, types.SimpleNamespace(user_id=1, claimed_by=None)),
+            claims.Claim(1, start, start, types.SimpleNamespace(user_id=1, claimed_by=None)),
         )
         return start
 
@@ -245,17 +245,17 @@ def test_results_that_cannot_be_written_are_kept_for_the_next_write(make_myapp, 
     import pymysql
     from sqlalchemy.exc import OperationalError
 
-    from myapp.monitors import scheduler as module
+    from myapp.checks import scheduler as module
 
-    real, refused = module.service.record, []
+    real, refused = module.results.record, []
 
-    async def record(session, outcomes, on_flips=(), rows=None):
+    async def record(session, outcomes, on_flips=(), rows=None, also=None):
         if len(refused) < 6:  # six flushes: the database is away each time (models.writes keeps the results)
             refused.append(len(outcomes))
             raise OperationalError("INSERT", {}, pymysql.err.OperationalError(2006, "MySQL server has gone away"))
-        return await real(session, outcomes, on_flips, rows)
+        return await real(session, outcomes, on_flips, rows, also)
 
-    monkeypatch.setattr(module.service, "record", record)
+    monkeypatch.setattr(module.results, "record", record)
     client = make_myapp(**SCHEDULER)
     scheduler = client.app.registry.monitoring.scheduler
     auth = owner[1]

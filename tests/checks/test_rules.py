@@ -4,8 +4,8 @@ import datetime
 
 import pytest
 
-from myapp.monitors.rules import Expectations, evaluate, find_json, normalize_status_spec, status_ranges
-from myapp.monitors.state import Result, Snapshot, step
+from myapp.checks.rules import Expectations, evaluate, find_json, normalize_status_spec, status_ranges
+from myapp.checks.state import Result, Snapshot, step
 
 T0 = datetime.datetime(2026, 1, 1, 12, 0, 0)
 

@@ -5,7 +5,7 @@ import pytest
 from myapp import outbound
 from myapp.settings import NotConfigured
 
-from .conftest import TargetServer, new_monitor
+from ..monitors.conftest import TargetServer, new_monitor
 
 DENY = {"outbound.private_targets": "deny"}
 

@@ -10,8 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from ...models.meta import utcnow
 from ...outbound import Blocked, check_host, open_connection
 from ...text import one_line
-from ..checker import days_left
-from ..rules import certificate_problem
+from ..rules import certificate_problem, days_left
 from ..state import Result
 from .base import CheckKind
 

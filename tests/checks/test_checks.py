@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from .conftest import TargetServer, certificate_pair, new_monitor
+from ..monitors.conftest import TargetServer, certificate_pair, new_monitor
 
 
 def check_now(testapp, auth, **fields):
@@ -181,7 +181,7 @@ def test_only_failures_to_reach_the_server_count_towards_a_storm(target):
     import asyncio
 
     from myapp import outbound
-    from myapp.monitors.checker import Target, check
+    from myapp.checks.kinds.http import Target, check
     from myapp.outbound import Guard
 
     from ..helpers import free_port

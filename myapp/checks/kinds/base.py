@@ -51,6 +51,17 @@ class CheckKind:
         monitors made at once are not checked at once (``soon``, resumed: within 5 s)."""
         return now + datetime.timedelta(seconds=random.uniform(0, min(row.interval, 5) if soon else row.interval))
 
+    def own_fields(self, row):
+        """Fields a monitor of this kind is given by the kind itself, where ``row`` lacks them (a heartbeat's ping
+        token): {name: value}."""
+        return {}
+
+    def rescheduled(self, row, changes, now):
+        """When a monitor that is not paused is next checked, after ``changes`` ({field: value}, applied to ``row``
+        already); None: as it was.  A shorter interval brings the next check closer."""
+        soonest = now + datetime.timedelta(seconds=row.interval)
+        return soonest if row.next_check_at and row.next_check_at > soonest else None
+
     def next_due(self, row, scheduled, at):
         """When the scheduler checks again after a check that started at ``at``, of a monitor due at ``scheduled``:
         the first slot of its schedule at least half an interval after ``at``.  A check that started late (its

@@ -9,7 +9,7 @@ import urllib.request
 import pytest
 
 from ..helpers import wait_until
-from .conftest import new_monitor, run_sql
+from ..monitors.conftest import new_monitor, run_sql
 
 SLOW_MS = 6000
 

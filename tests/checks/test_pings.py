@@ -8,16 +8,16 @@ import pytest
 from sqlalchemy import func, select, text, update
 
 from myapp.aio import loop_state
+from myapp.checks.pings import Incoming
+from myapp.checks.state import Result
 from myapp.identity import token_hash
 from myapp.models import Monitor, Ping, writes
 from myapp.models.meta import utcnow
 from myapp.models.monitor import RECENT_LENGTH, with_recent
-from myapp.monitors.pings import Incoming
-from myapp.monitors.state import Result
 
 from ..conftest import in_app
 from ..helpers import wait_until
-from .conftest import new_monitor
+from ..monitors.conftest import new_monitor
 from .test_heartbeat import PING, get, path_of, pings
 
 POISON = {
@@ -178,8 +178,8 @@ def test_a_deleted_monitors_token_is_refused_by_every_process_at_once(make_myapp
 def test_refused_results_are_shown_and_the_claim_ends(app, api, backend):
     """A scheduler's result the database refuses (here: a trigger on check_results) is recorded on its
     monitor, its claim ends with the next check on the schedule, and the other results are written."""
-    from myapp.monitors import service
-    from myapp.monitors.scheduler import Scheduler
+    from myapp.checks import claims, results
+    from myapp.checks.scheduler import Scheduler
 
     client, headers = api
     monitors = [new_monitor(client, headers, name=f"m{n}", url="http://127.0.0.1:9/", interval=60) for n in range(3)]
@@ -199,9 +199,9 @@ def test_refused_results_are_shown_and_the_claim_ends(app, api, backend):
             state = loop_state()
             far = datetime.timedelta(days=1)
             scheduler.owner = "test-owner"
-            claims, _ = await writes.in_session(state, lambda s: service.claim(s, scheduler.owner, 10, far))
+            taken, _ = await writes.in_session(state, lambda s: claims.claim(s, scheduler.owner, 10, far))
             scheduler._results = [
-                service.Outcome(c.monitor_id, Result(c.start_at, True, 200, 5, None), scheduler.owner) for c in claims
+                results.Outcome(c.monitor_id, Result(c.start_at, True, 200, 5, None), scheduler.owner) for c in taken
             ]
             await scheduler._flush(state)
 

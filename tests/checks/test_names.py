@@ -23,7 +23,7 @@ from myapp.models import run_in_session
 
 from ..conftest import HERE, ON_CI, PASSWORD, pserve
 from ..helpers import wait_until
-from .conftest import new_monitor
+from ..monitors.conftest import new_monitor
 
 RESOLVER = "127.0.0.77"  # a loopback address of its own: port 53 there is free
 

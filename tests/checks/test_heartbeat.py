@@ -4,10 +4,10 @@ import datetime
 
 import pytest
 
-from myapp.monitors.kinds.heartbeat import next_fire
+from myapp.checks.kinds.heartbeat import next_fire
 
 from ..helpers import wait_until
-from .conftest import new_monitor
+from ..monitors.conftest import new_monitor
 
 PING = {"kind": "heartbeat", "interval": 60, "grace": 30}
 
