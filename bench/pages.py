@@ -24,9 +24,10 @@ import aiohttp
 import sqlalchemy
 from sqlalchemy import insert
 
-from myapp.models import CheckResult, DailyRollup, HourlyRollup, Incident, Monitor, StatusPage, StatusPageMonitor
+from myapp.models import CheckResult, DailyRollup, HourlyRollup, Incident, Monitor
 from myapp.models.meta import utcnow
 from myapp.models.monitor import BUCKET_COLUMNS
+from myapp.status_pages.tables import StatusPage, StatusPageMonitor
 
 from .common import BENCH_DB, ROOT, free_port, mysql, production_app, script, server
 

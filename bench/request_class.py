@@ -18,7 +18,9 @@ from pyramid.paster import get_appsettings
 
 from myapp import main
 from myapp.accounts import service
+from myapp.accounts.passwords import Passwords
 from myapp.models import run_in_session
+from myapp.services import find
 
 from .common import ROOT
 
@@ -57,7 +59,7 @@ def cpu_us_per_request(app, path, token, calls):
 def make_key(app):
     async def create(session):
         user = await service.create_user(
-            session, app.registry.passwords, "bench@example.com", "Bench", "a bench password"
+            session, find(app.registry, Passwords), "bench@example.com", "Bench", "a bench password"
         )
         return (await service.create_api_key(session, user.id, "read"))[1]
 

@@ -19,7 +19,8 @@ from urllib.parse import urlsplit
 from pyramid.httpexceptions import HTTPBadRequest
 from pyramid.tweens import EXCVIEW, INGRESS, MAIN
 
-from .settings import Field, NotConfigured, Section, Site, Words, section
+from .services import find
+from .settings import Field, NotConfigured, Section, Site, Words
 
 log = logging.getLogger(__name__)
 
@@ -51,10 +52,10 @@ class EdgeSettings(Section):
 
 def allowed_hosts(registry):
     """The set of host names to answer for, or None for any."""
-    names = list(section(registry, EdgeSettings).allowed_hosts)
+    names = list(find(registry, EdgeSettings).allowed_hosts)
     if "*" in names:
         return None
-    public_url = section(registry, Site).public_url
+    public_url = find(registry, Site).public_url
     if public_url:
         parts = urlsplit(public_url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -82,7 +83,7 @@ def allowed_host_tween_factory(handler, registry):
 def public_location_tween_factory(handler, registry):
     """With ``myapp.public_url``, a Location that is a path (a redirect to a page, from a view or an exception
     view) is made absolute from it: WebOb would make it so from the Host the request named."""
-    public_url = section(registry, Site).public_url
+    public_url = find(registry, Site).public_url
     if not public_url:
         return handler
     base = public_url.rstrip("/")
@@ -120,12 +121,12 @@ def form_tween_factory(handler, registry):
 
 def security_headers_tween_factory(handler, registry):
     headers = [
-        ("Content-Security-Policy", section(registry, EdgeSettings).csp),
+        ("Content-Security-Policy", find(registry, EdgeSettings).csp),
         ("X-Frame-Options", "DENY"),
         ("X-Content-Type-Options", "nosniff"),
         ("Referrer-Policy", "same-origin"),
     ]
-    if section(registry, Site).session_secure:
+    if find(registry, Site).session_secure:
         headers.append(("Strict-Transport-Security", "max-age=31536000"))
 
     def security_headers_tween(request):
@@ -141,7 +142,7 @@ def security_headers_tween_factory(handler, registry):
 
 def includeme(config):
     allowed_hosts(config.registry)  # a bad public_url fails at start, not on the first request
-    public_url = section(config.registry, Site).public_url
+    public_url = find(config.registry, Site).public_url
     if public_url:  # route_url, static_url and the ping URL start here, whatever Host a request names
         base = public_url.rstrip("/")
         config.add_request_method(lambda request: base, "application_url", property=True)

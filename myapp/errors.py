@@ -25,7 +25,8 @@ from .accounts.service import TooMany
 from .aio import ShuttingDown
 from .logs import Tracebacks
 from .models import conflicts
-from .settings import Site, section
+from .services import find
+from .settings import Site
 
 log = logging.getLogger(__name__)
 
@@ -69,11 +70,12 @@ def render_error(exc, request, message, fields=None):
     return {**body, "status": exc.code, "title": exc.title}
 
 
-def allowed_methods(registry, route_name):
-    """The methods some view of ``route_name`` answers, or None when one of them takes any method."""
-    table = getattr(registry, "_allowed_methods", None)
-    if table is None:
-        table = {}
+class AllowedMethods(dict):
+    """{route name: the methods its views answer, or None when one of them takes any method}, of every route."""
+
+    @classmethod
+    def of(cls, registry):
+        table = cls()
         for item in registry.introspector.get_category("views") or ():
             view = item["introspectable"]
             name = view["route_name"]
@@ -87,8 +89,12 @@ def allowed_methods(registry, route_name):
                 if "GET" in methods:
                     methods.add("HEAD")  # Pyramid answers HEAD with the GET view
                 table[name] = table.get(name, set()) | methods
-        registry._allowed_methods = table
-    return table.get(route_name)
+        return table
+
+
+def allowed_methods(registry, route_name):
+    """The methods some view of ``route_name`` answers, or None when one of them takes any method."""
+    return find(registry, AllowedMethods, lambda: AllowedMethods.of(registry)).get(route_name)
 
 
 @notfound_view_config(renderer="myapp:templates/error.jinja2")
@@ -120,7 +126,7 @@ def forbidden(exc, request):
 @exception_view_config(BadCSRFToken, renderer="myapp:templates/error.jinja2")
 @exception_view_config(BadCSRFOrigin, renderer="myapp:templates/error.jinja2")
 def bad_csrf(exc, request):
-    if section(request.registry, Site).session_secure and request.scheme != "https":
+    if find(request.registry, Site).session_secure and request.scheme != "https":
         message = (
             "This server only keeps sessions over HTTPS, and this page was sent over plain HTTP: "
             "open it with an https:// address."

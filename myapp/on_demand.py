@@ -14,7 +14,8 @@ import collections
 import threading
 
 from . import outbound
-from .settings import Field, Section, section
+from .services import find, provide
+from .settings import Field, Section
 
 
 class OnDemandSettings(Section):
@@ -103,4 +104,4 @@ async def _for(user_id, coro):
 
 
 def includeme(config):
-    config.registry.on_demand = OnDemand(section(config.registry, OnDemandSettings))
+    provide(config.registry, OnDemand(find(config.registry, OnDemandSettings)))

@@ -21,14 +21,14 @@ import re
 import socket
 import ssl
 import threading
-import types
 from typing import Literal
 
 import aiohttp
 from aiohttp.abc import AbstractResolver
 from yarl import URL
 
-from .settings import Field, NotConfigured, OptionalText, Section, Words, section
+from .services import find
+from .settings import Field, NotConfigured, OptionalText, Section, Words
 from .validation import add_validation_context, no_control_characters
 
 USER_AGENT = "myapp-monitor/0.1 (+https://github.com/myapp)"
@@ -472,7 +472,7 @@ class OutboundSettings(Section):
 def includeme(config):
     """Every loop gets ``state.http`` (a guarded ClientSession), ``state.guard`` and ``state.tls``; request
     bodies are validated with the guard (``validation_context["guard"]``)."""
-    settings = section(config.registry, OutboundSettings)
+    settings = find(config.registry, OutboundSettings)
     try:
         networks, names = read_allowed(settings.allowed_networks)
     except ValueError as exc:
@@ -483,7 +483,6 @@ def includeme(config):
     except (OSError, ValueError) as exc:
         raise NotConfigured(f"outbound.ca_file cannot be read as certificates: {exc}") from None
     servers = [read_server(entry, "outbound.name_servers") for entry in settings.name_servers]
-    config.registry.outbound = types.SimpleNamespace(guard=guard, tls=tls)
     add_validation_context(config.registry, guard=guard)
     names = functools.partial(Names, servers, settings.lookup_seconds, settings.lookups_per_owner)
     config.add_cleanup_ctx(http_client(guard, settings.connections, tls, names))

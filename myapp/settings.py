@@ -6,7 +6,7 @@ An area declares its settings as a ``Section``, each field's alias its name in t
     class MonitorSettings(Section):
         min_interval: int = Field(30, alias="monitors.min_interval", ge=1)
 
-and reads it with ``section(config.registry, MonitorSettings)``: once per application, whichever area
+and reads it with ``find(config.registry, MonitorSettings)`` (myapp.services): once per application, whichever area
 asks first, with a bad value stopping pserve with a sentence that names the setting (NotConfigured).
 A setting under one of myapp's prefixes that no area reads (a misspelling, or a name from an older
 release) stops pserve too, naming it (``check_names``): left alone, it would leave the default in force.
@@ -128,14 +128,6 @@ def check_names(settings, known):
         raise NotConfigured(f"{name} is not a setting myapp knows{hint} (in {ini_file(settings)})")
 
 
-def section(registry, model):
-    """The registry's ``model`` settings, read on first use and kept: an area may ask for another's."""
-    found = registry.__dict__.setdefault("myapp_sections", {})
-    if model not in found:
-        found[model] = read(model, registry.settings)
-    return found[model]
-
-
 class Site(Section):
     """What more than one area reads."""
 
@@ -161,5 +153,4 @@ __all__ = [
     "ini_file",
     "known_names",
     "read",
-    "section",
 ]

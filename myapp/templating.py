@@ -34,10 +34,18 @@ def ago(moment, now=None):
 FILTERS = {"when": when, "ago": ago, "duration": duration, "percent": percent, "counted": counted}
 
 
+def add_to_templates(config, filters=None, **values):
+    """Give every page's template ``filters`` ({name: function}) and ``values`` (names it may read), once
+    the Jinja2 environment exists: an area lends the pages of others what they show of it."""
+
+    def add():
+        environment = config.get_jinja2_environment()
+        environment.filters.update(filters or {})
+        environment.globals.update(values)
+
+    config.action(None, add, order=ENV_CONFIG_PHASE + 1)
+
+
 def includeme(config):
     config.include("pyramid_jinja2")
-
-    def add_filters():
-        config.get_jinja2_environment().filters.update(FILTERS)
-
-    config.action(None, add_filters, order=ENV_CONFIG_PHASE + 1)
+    add_to_templates(config, FILTERS)

@@ -13,6 +13,7 @@ import yaml as yaml_lib
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, WithJsonSchema
 from pyramid.httpexceptions import HTTPBadRequest, HTTPRequestEntityTooLarge, HTTPUnprocessableEntity
 
+from .services import find
 from .text import counted
 
 MAX_JSON_BODY = 64 * 1024
@@ -43,9 +44,16 @@ class Error(Reply):
     request_id: str | None = Field(description="the X-Request-ID of the request, to find it in the logs")
 
 
+class ValidationContext(dict):
+    """What request bodies are validated with (pydantic's context: the guard, the least interval)."""
+
+
+def validation_context(registry):
+    return find(registry, ValidationContext, ValidationContext)
+
+
 def add_validation_context(registry, **values):
-    """Add to what request bodies are validated with (pydantic's context: the guard, the least interval)."""
-    registry.__dict__.setdefault("validation_context", {}).update(values)
+    validation_context(registry).update(values)
 
 
 def no_control_characters(value, what="it"):

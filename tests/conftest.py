@@ -30,9 +30,11 @@ from webtest.http import StopableWSGIServer
 
 from myapp import main
 from myapp.accounts import service
+from myapp.accounts.passwords import Passwords
 from myapp.models import Base, run_in_session
 from myapp.models.engine import create_engine
 from myapp.models.schema import alembic_config
+from myapp.services import find
 
 from .helpers import GeneralLog, free_port, wait_for_http
 
@@ -373,7 +375,7 @@ def make_user(app, testapp):
     def make(email, role="user", name=None):
         async def create(session):
             user = await service.create_user(
-                session, app.registry.passwords, email, name or email.split("@")[0], PASSWORD, role=role
+                session, find(app.registry, Passwords), email, name or email.split("@")[0], PASSWORD, role=role
             )
             return user.id
 

@@ -183,8 +183,8 @@ def test_the_migrations_make_the_schema_the_models_describe(tmp_path, backend, r
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
-    from myapp.models import Base
     from myapp.models.schema import upgrade
+    from myapp.tables import metadata
 
     url = scratch_database(tmp_path, backend, request)
     upgrade({"sqlalchemy.url": url})
@@ -193,9 +193,7 @@ def test_the_migrations_make_the_schema_the_models_describe(tmp_path, backend, r
         engine = create_engine(url, {})
         try:
             async with engine.connect() as conn:
-                return await conn.run_sync(
-                    lambda sync: compare_metadata(MigrationContext.configure(sync), Base.metadata)
-                )
+                return await conn.run_sync(lambda sync: compare_metadata(MigrationContext.configure(sync), metadata))
         finally:
             await engine.dispose()
 

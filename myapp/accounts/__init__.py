@@ -10,7 +10,8 @@ import ipaddress
 from pyramid.session import SignedCookieSessionFactory
 
 from ..models import in_session
-from ..settings import Field, NotConfigured, Section, Site, section
+from ..services import find, provide
+from ..settings import Field, NotConfigured, Section, Site
 from . import service
 from .passwords import Passwords
 from .security import Root, SecurityPolicy
@@ -42,13 +43,13 @@ async def authenticate(request, email, password):
     """The user these credentials belong to, or None; a failure is counted, service.Throttled when over the limit."""
     registry = request.registry
     return await service.authenticate(
-        request.dbsession, registry.passwords, registry.throttle, email, password, client_address(request)
+        request.dbsession, find(registry, Passwords), find(registry, Throttle), email, password, client_address(request)
     )
 
 
 async def count_signup(request):
     """Count a sign-up from this client; service.Throttled when it has made too many."""
-    await request.registry.throttle.attempt(request.dbsession, {"signup_address": client_address(request)})
+    await find(request.registry, Throttle).attempt(request.dbsession, {"signup_address": client_address(request)})
 
 
 class AccountSettings(Section):
@@ -71,7 +72,7 @@ class AccountSettings(Section):
 
 
 def session_lifetime(registry):
-    return datetime.timedelta(seconds=registry.accounts.max_age)
+    return datetime.timedelta(seconds=find(registry, AccountSettings).max_age)
 
 
 def make_pruner(throttle):
@@ -96,7 +97,7 @@ def csrf_applies(request):
 
 def includeme(config):
     registry = config.registry
-    settings = registry.accounts = section(registry, AccountSettings)
+    settings = find(registry, AccountSettings)
     if len(settings.secret) < 32:
         raise NotConfigured("set MYAPP_SESSION_SECRET (or session.secret) to a random string of at least 32 characters")
     lifetime = int(session_lifetime(registry).total_seconds())
@@ -104,7 +105,7 @@ def includeme(config):
         SignedCookieSessionFactory(
             settings.secret,
             cookie_name="myapp_session",
-            secure=section(registry, Site).session_secure,
+            secure=find(registry, Site).session_secure,
             httponly=True,
             samesite="Lax",
             max_age=lifetime,
@@ -119,22 +120,25 @@ def includeme(config):
     config.add_tween(
         "myapp.accounts.security.identity_tween_factory", under="myapp.models.unit_of_work.unit_of_work_tween_factory"
     )
-    registry.passwords = Passwords(time_cost=settings.argon2_time_cost, memory_cost=settings.argon2_memory_kib)
+    provide(registry, Passwords(time_cost=settings.argon2_time_cost, memory_cost=settings.argon2_memory_kib))
     failures = datetime.timedelta(seconds=settings.failure_window_seconds)
     signups = datetime.timedelta(seconds=settings.signup_window_seconds)
-    registry.throttle = Throttle(
-        {
-            # the owner from another address still gets in (signin_pair); many addresses together meet the
-            # slower ceiling of the account (signin_email); one address meets its own (signin_address)
-            "signin_pair": Limit(settings.max_failures_per_email, failures),
-            "signin_email": Limit(
-                settings.max_failures_per_account, datetime.timedelta(seconds=settings.account_window_seconds)
-            ),
-            "signin_address": Limit(settings.max_failures_per_address, failures),
-            "password_change": Limit(settings.max_failures_per_email, failures),
-            "signup_address": Limit(settings.max_signups_per_address, signups),
-        }
+    provide(
+        registry,
+        Throttle(
+            {
+                # the owner from another address still gets in (signin_pair); many addresses together meet the
+                # slower ceiling of the account (signin_email); one address meets its own (signin_address)
+                "signin_pair": Limit(settings.max_failures_per_email, failures),
+                "signin_email": Limit(
+                    settings.max_failures_per_account, datetime.timedelta(seconds=settings.account_window_seconds)
+                ),
+                "signin_address": Limit(settings.max_failures_per_address, failures),
+                "password_change": Limit(settings.max_failures_per_email, failures),
+                "signup_address": Limit(settings.max_signups_per_address, signups),
+            }
+        ),
     )
-    config.add_background_task(make_pruner(registry.throttle), name="accounts.prune")
+    config.add_background_task(make_pruner(find(registry, Throttle)), name="accounts.prune")
     config.scan(".api")
     config.scan(".pages")

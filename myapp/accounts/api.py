@@ -5,9 +5,10 @@ from pyramid.security import NO_PERMISSION_REQUIRED
 from pyramid.view import view_config
 
 from ..api.contract import created, page_of
+from ..services import find
 from ..text import iso
 from ..validation import Error
-from . import authenticate, service
+from . import AccountSettings, authenticate, service
 from .schema import KeyList, NewApiKey, TokenRequest, User, UserPage, UserQuery
 
 
@@ -54,7 +55,7 @@ async def create_token(request):
             "request_id": request.request_id,
         }
     key, token = await service.create_api_key(
-        request.dbsession, user.id, data.scope, data.name, request.registry.accounts.max_api_keys_per_user
+        request.dbsession, user.id, data.scope, data.name, find(request.registry, AccountSettings).max_api_keys_per_user
     )
     created(request, "api.token", key_id=key.id)
     return {**key_json(key), "token": token}

@@ -6,8 +6,11 @@ from pyramid.security import NO_PERMISSION_REQUIRED
 from pyramid.view import view_config
 
 from ..models import User
-from . import authenticate, count_signup, schema, service, session_lifetime
+from ..services import find
+from . import AccountSettings, authenticate, count_signup, schema, service, session_lifetime
+from .passwords import Passwords
 from .schema import NewKey, PasswordChange, Profile, SignIn, SignUp
+from .service import Throttle
 
 
 async def sign_in(request, user):
@@ -74,7 +77,7 @@ async def signup(request):
     try:
         await count_signup(request)
         user = await service.create_user(
-            request.dbsession, request.registry.passwords, data["email"], data["display_name"], data["password"]
+            request.dbsession, find(request.registry, Passwords), data["email"], data["display_name"], data["password"]
         )
     except service.Throttled as exc:
         return throttled(request, page, exc)
@@ -190,8 +193,8 @@ async def update_account(request):
             try:
                 changed = await service.change_password(
                     session,
-                    request.registry.passwords,
-                    request.registry.throttle,
+                    find(request.registry, Passwords),
+                    find(request.registry, Throttle),
                     user,
                     data["current_password"],
                     data["new_password"],
@@ -236,7 +239,7 @@ async def create_key(request):
             request.context.owner_id,
             data["scope"],
             data.get("name", ""),
-            request.registry.accounts.max_api_keys_per_user,
+            find(request.registry, AccountSettings).max_api_keys_per_user,
         )
     except service.TooMany as exc:
         request.response.status = 409

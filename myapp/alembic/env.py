@@ -6,8 +6,8 @@ from alembic import context
 from pyramid.paster import get_appsettings, setup_logging
 
 from myapp.models.engine import create_engine
-from myapp.models.meta import Base
 from myapp.settings import from_environ
+from myapp.tables import metadata
 
 config = context.config
 settings = config.attributes.get("settings")
@@ -15,7 +15,7 @@ if settings is None:  # the alembic command line: alembic -c development.ini upg
     setup_logging(config.config_file_name)
     settings = from_environ(get_appsettings(config.config_file_name))
 
-target_metadata = Base.metadata
+target_metadata = metadata
 
 
 def run_migrations(connection):

@@ -10,13 +10,14 @@ import datetime
 from typing import Literal
 
 from pydantic import model_validator
-from pyramid_jinja2 import ENV_CONFIG_PHASE
 
 from ..accounts.security import OwnedRow
-from ..accounts.service import Limit
+from ..accounts.service import Limit, Throttle
 from ..models import Channel
 from ..outbound import guard_blocking_connections
-from ..settings import Field, OptionalText, Section, Site, section
+from ..services import find, provide
+from ..settings import Field, OptionalText, Section, Site
+from ..templating import add_to_templates
 from ..validation import add_validation_context
 from . import service
 from .kinds import KINDS
@@ -84,11 +85,10 @@ def includeme(config):
     config.include("myapp.on_demand")
     config.include("myapp.checks")  # its flips
     registry = config.registry
-    settings = section(registry, AlertSettings)
-    registry.alerts = settings
-    registry.outbox = Outbox(settings, section(registry, Site))
+    settings = find(registry, AlertSettings)
+    provide(registry, Outbox(settings, find(registry, Site)))
     hour, day = datetime.timedelta(hours=1), datetime.timedelta(days=1)
-    registry.throttle.limits.update(
+    find(registry, Throttle).limits.update(
         test_user=Limit(settings.tests_per_hour, hour),
         test_address=Limit(settings.tests_per_hour, hour),
         confirm_address=Limit(settings.confirmations_per_day, day),
@@ -98,11 +98,7 @@ def includeme(config):
     guard_blocking_connections()  # Apprise's services connect through requests
     config.add_flip_listener(service.enqueue)
     if settings.outbox:
-        config.add_background_task(registry.outbox.run, name="alerts.outbox")
-    config.action(
-        None,
-        lambda: config.get_jinja2_environment().filters.update(channel_target=shown_target),
-        order=ENV_CONFIG_PHASE + 1,
-    )
+        config.add_background_task(find(registry, Outbox).run, name="alerts.outbox")
+    add_to_templates(config, {"channel_target": shown_target})
     config.scan(".api")
     config.scan(".pages")

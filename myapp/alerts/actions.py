@@ -2,7 +2,11 @@
 address is confirmed by its owner before it receives alerts), and send it a test message (on the service
 loop: myapp.on_demand)."""
 
-from . import service
+from ..accounts.service import Throttle
+from ..on_demand import OnDemand
+from ..services import find
+from . import AlertSettings, service
+from .outbox import Outbox
 
 
 class NotConfirmed(Exception):
@@ -12,7 +16,7 @@ class NotConfirmed(Exception):
 def to_confirm(request, kind):
     """The confirmation link maker for a channel of ``kind`` (an e-mail address must be confirmed, unless the
     operator says otherwise: ``alerts.confirm_email``), or None."""
-    if kind != "email" or not request.registry.alerts.confirm_email:
+    if kind != "email" or not find(request.registry, AlertSettings).confirm_email:
         return None
     return lambda token: request.route_url("channel.confirm", token=token)
 
@@ -20,7 +24,7 @@ def to_confirm(request, kind):
 async def count_confirmation(request, target):
     """Count a confirmation mail to ``target`` for the caller: accounts.service.Throttled past the address's
     limit (``alerts.confirmations_per_day``) or the user's (``alerts.new_addresses_per_day``)."""
-    await request.registry.throttle.attempt(
+    await find(request.registry, Throttle).attempt(
         request.dbsession, {"confirm_address": target.lower(), "confirm_user": request.context.owner_id}
     )
 
@@ -32,7 +36,11 @@ async def create(request, fields):
     if confirm is not None:
         await count_confirmation(request, fields["target"])
     return await service.create_channel(
-        request.dbsession, request.context.owner_id, fields, request.registry.alerts.max_channels_per_user, confirm
+        request.dbsession,
+        request.context.owner_id,
+        fields,
+        find(request.registry, AlertSettings).max_channels_per_user,
+        confirm,
     )
 
 
@@ -63,10 +71,10 @@ async def send_test(request, channel):
     user_id = request.context.owner_id
 
     def count():
-        return request.registry.throttle.attempt(
+        return find(request.registry, Throttle).attempt(
             request.dbsession, {"test_user": user_id, "test_address": f"{channel.kind}:{channel.target.lower()}"}
         )
 
-    return await request.registry.on_demand.run(
-        request, user_id, request.registry.outbox.send_test(service.ChannelTarget.of(channel)), count
+    return await find(request.registry, OnDemand).run(
+        request, user_id, find(request.registry, Outbox).send_test(service.ChannelTarget.of(channel)), count
     )

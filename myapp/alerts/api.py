@@ -10,7 +10,7 @@ from ..accounts.service import Throttled
 from ..api.contract import Patch, created
 from ..on_demand import Busy
 from ..text import iso
-from ..validation import Error
+from ..validation import Error, validation_context
 from . import actions, service
 from .kinds import KINDS
 from .schema import Attempt, Channel, ChannelFields, ChannelKindList, ChannelList, DeliveryList, Sending, validate
@@ -123,7 +123,7 @@ async def patch_channel(request):
     """Change some fields; the channel is checked as a whole.  A field left out keeps its value (the secret,
     and an Apprise URL, which is never shown whole)."""
     channel = request.context.channel
-    changes = validate(request.api_body, request.registry.validation_context, service.current_fields(channel))
+    changes = validate(request.api_body, validation_context(request.registry), service.current_fields(channel))
     with refusals():
         return channel_json(await actions.update(request, channel, changes))
 

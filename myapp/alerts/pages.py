@@ -6,8 +6,9 @@ from pyramid.view import view_config
 
 from ..accounts.service import Throttled, TooMany
 from ..on_demand import Busy
-from ..validation import Invalid
-from . import actions, service
+from ..services import find
+from ..validation import Invalid, validation_context
+from . import AlertSettings, actions, service
 from .kinds import KINDS
 from .kinds.apprise import SERVICES
 from .schema import validate
@@ -98,7 +99,7 @@ async def channels_list(request):
 async def create(request):
     data = read_form(request.POST)
     try:
-        fields = validate(data, request.registry.validation_context)
+        fields = validate(data, validation_context(request.registry))
     except Invalid as exc:
         request.response.status = 422
         return await channels_page(request, form_values(data), exc.fields)
@@ -160,7 +161,7 @@ async def edit(request):
     if "secret" not in data and data["kind"] != "webhook":
         data["secret"] = None  # a secret signs webhooks only: another kind drops it
     try:
-        changes = validate(data, request.registry.validation_context, service.current_fields(channel))
+        changes = validate(data, validation_context(request.registry), service.current_fields(channel))
         await actions.update(request, channel, changes)
     except Invalid as exc:
         status, errors = 422, exc.fields
@@ -194,7 +195,7 @@ def smtp_hint(request, attempt):
     """For a failed e-mail: where the SMTP server is set."""
     if request.context.channel.kind != "email":
         return ""
-    settings = request.registry.alerts
+    settings = find(request.registry, AlertSettings)
     return (
         f" Mail goes through the SMTP server {settings.smtp_host}:{settings.smtp_port}, set by the operator in the "
         ".ini file (smtp.host, smtp.port, smtp.tls, smtp.username)."

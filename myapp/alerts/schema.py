@@ -5,10 +5,11 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, ValidationInfo, field_validator
 
-from ..models.alert import CHANNEL_EVENTS, EVENTS
+from ..models.alert import CHANNEL_EVENTS
 from ..text import duration
 from ..validation import Invalid, Reply, fields_of, no_control_characters
 from .kinds import KINDS, NAMES
+from .tables import EVENTS
 
 
 class ChannelFields(BaseModel):

@@ -23,10 +23,11 @@ from ..accounts.service import check_room
 from ..checks.kinds import ADDRESS_FIELDS, address
 from ..checks.rules import is_certificate_problem
 from ..identity import token_hash
-from ..models import Channel, Delivery, DeliveryAttempt, Incident, Monitor, MonitorChannel, claims
+from ..models import Channel, Incident, Monitor, MonitorChannel, claims
 from ..models.alert import CHANNEL_EVENTS
 from ..models.meta import utcnow
 from . import messages
+from .tables import Delivery, DeliveryAttempt
 
 CLAIM_FOR = datetime.timedelta(seconds=60)  # a claimed delivery nobody finished is tried again after this (default)
 MAX_BACKOFF = datetime.timedelta(hours=1)

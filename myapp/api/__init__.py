@@ -6,15 +6,10 @@ Settings: ``api.check_responses`` (default false; the tests turn it on): check e
 against the model its view declares, and fail loudly when it differs.
 """
 
-from ..settings import Field, Section, section
-from .contract import contract_view
-
-
-class ApiSettings(Section):
-    check_responses: bool = Field(False, alias="api.check_responses")
+from ..services import provide
+from .contract import Operations, contract_view
 
 
 def includeme(config):
-    config.registry.api_operations = []
-    config.registry.api_settings = section(config.registry, ApiSettings)
+    provide(config.registry, Operations())
     config.add_view_deriver(contract_view)  # inside the permission check: 401/403 come before 422

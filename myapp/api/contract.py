@@ -22,7 +22,18 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from pyramid.exceptions import ConfigurationError
 from pyramid.security import NO_PERMISSION_REQUIRED
 
-from ..validation import MAX_JSON_BODY, YAML_TYPES, Invalid, fields_of, json_object, parse_query, paths_of
+from ..services import find
+from ..settings import Field, Section
+from ..validation import (
+    MAX_JSON_BODY,
+    YAML_TYPES,
+    Invalid,
+    fields_of,
+    json_object,
+    parse_query,
+    paths_of,
+    validation_context,
+)
 
 
 class Body:
@@ -86,9 +97,17 @@ def validated_body(request, body, operation):
             raise Invalid({name: "read-only" if name in read_only else "unknown field" for name in sorted(unknown)})
         return data
     try:
-        return model.model_validate(data, context=request.registry.__dict__.get("validation_context"))
+        return model.model_validate(data, context=validation_context(request.registry))
     except ValidationError as exc:
         raise Invalid(paths_of(exc) if body.paths else fields_of(exc, read_only_of(operation))) from None
+
+
+class ApiSettings(Section):
+    check_responses: bool = Field(False, alias="api.check_responses")
+
+
+class Operations(list):
+    """Every operation of the API, as its views are added (api.document makes the OpenAPI document of them)."""
 
 
 def contract_view(view, info):
@@ -108,9 +127,9 @@ def contract_view(view, info):
         responses=responses,
         public=options.get("permission") is NO_PERMISSION_REQUIRED,
     )
-    info.registry.api_operations.append(operation)
+    find(info.registry, Operations).append(operation)
     body, query = operation.body, operation.query
-    check = info.registry.api_settings.check_responses
+    check = find(info.registry, ApiSettings).check_responses
     adapters = {
         status: TypeAdapter(model_of(answer)) for status, answer in responses.items() if model_of(answer) is not None
     }

@@ -12,8 +12,9 @@ import re
 from pydantic.json_schema import models_json_schema
 from pyramid.interfaces import IRoutesMapper
 
+from ..services import find
 from ..validation import Error
-from .contract import Body, model_of
+from .contract import Body, Operations, model_of
 
 #: ``{name}`` or ``{name:regex}`` in a route pattern (a regex may hold one level of braces)
 PLACEHOLDER = re.compile(r"\{(\w+)(?::((?:[^{}]|\{[^{}]*\})*))?\}")
@@ -97,7 +98,7 @@ def error_statuses(operation, path_parameters):
 def build(registry, info=None):
     """The document, as a dict ready for JSON."""
     mapper = registry.getUtility(IRoutesMapper)
-    operations = sorted(registry.api_operations, key=lambda op: (mapper.get_route(op.route_name).pattern, op.method))
+    operations = sorted(find(registry, Operations), key=lambda op: (mapper.get_route(op.route_name).pattern, op.method))
     models = {Error}
     for operation in operations:
         models.update(model_of(answer) for answer in operation.responses.values() if model_of(answer) is not None)

@@ -18,14 +18,14 @@ import asyncio
 import datetime
 import types
 
-from pyramid_jinja2 import ENV_CONFIG_PHASE
-
-from ..accounts.service import Limit
+from ..accounts.service import Limit, Throttle
 from ..aio import loop_state
 from ..models import in_session, writes
 from ..models.meta import utcnow
-from ..on_demand import NotStored
-from ..settings import Field, Section, section
+from ..on_demand import NotStored, OnDemand
+from ..services import find, provide
+from ..settings import Field, Section
+from ..templating import add_to_templates
 from . import claims, kinds, results
 from .kinds.http import Target
 from .pings import Pinger, PingSettings
@@ -33,7 +33,6 @@ from .rules import Expectations
 from .scheduler import Scheduler
 
 PRUNE_EVERY = 600
-FILTERS = ENV_CONFIG_PHASE + 1  # when templating adds its filters: the Jinja2 environment exists
 
 
 class CheckSettings(Section):
@@ -80,9 +79,9 @@ class Monitoring:
         user_id = request.context.owner_id
 
         def count():
-            return request.registry.throttle.attempt(request.dbsession, {"probe_user": user_id})
+            return find(request.registry, Throttle).attempt(request.dbsession, {"probe_user": user_id})
 
-        return await request.registry.on_demand.run(request, user_id, coro, count, seconds, must_wait)
+        return await find(request.registry, OnDemand).run(request, user_id, coro, count, seconds, must_wait)
 
     async def check_now(self, monitor):
         """Check ``monitor`` (its fields, as attributes) and store the result by the scheduler's write policy
@@ -139,11 +138,11 @@ def make_pruner(settings):
 
 
 def add_flip_listener(config, listener):
-    config.registry.monitoring.on_flips.append(config.maybe_dotted(listener))
+    find(config.registry, Monitoring).on_flips.append(config.maybe_dotted(listener))
 
 
 def add_check_listener(config, listener):
-    config.registry.monitoring.on_check.append(config.maybe_dotted(listener))
+    find(config.registry, Monitoring).on_check.append(config.maybe_dotted(listener))
 
 
 def includeme(config):
@@ -151,18 +150,17 @@ def includeme(config):
     config.include("myapp.outbound")
     config.include("myapp.on_demand")
     registry = config.registry
-    settings = section(registry, CheckSettings)
-    registry.monitoring = monitoring = Monitoring(settings)
-    registry.monitor_scheduler = monitoring.scheduler
-    registry.throttle.limits["probe_user"] = Limit(settings.probes_per_hour, datetime.timedelta(hours=1))
+    settings = find(registry, CheckSettings)
+    monitoring = provide(registry, Monitoring(settings))
+    find(registry, Throttle).limits["probe_user"] = Limit(settings.probes_per_hour, datetime.timedelta(hours=1))
     config.add_directive("add_flip_listener", add_flip_listener)
     config.add_directive("add_check_listener", add_check_listener)
     if settings.scheduler:
         config.add_background_task(monitoring.scheduler.run, name="monitors.scheduler")
     config.add_background_task(make_pruner(settings), name="monitors.prune")
     config.add_cleanup_ctx(kinds.dns.resolvers(registry))
-    registry.pinger = Pinger(section(registry, PingSettings), monitoring.record)
-    config.add_background_task(registry.pinger.run, name="monitors.pings")
+    pinger = provide(registry, Pinger(find(registry, PingSettings), monitoring.record))
+    config.add_background_task(pinger.run, name="monitors.pings")
     # what a monitor checks, in words, wherever a page shows one (monitors, status pages, alerts)
-    config.action(None, lambda: config.get_jinja2_environment().filters.update(address=kinds.address), order=FILTERS)
+    add_to_templates(config, {"address": kinds.address})
     config.scan(".pings")

@@ -40,6 +40,7 @@ from ..identity import token_hash
 from ..models import Monitor, Ping, bulk, in_session, writes
 from ..models.meta import utcnow
 from ..models.monitor import PING_BODY_MAX
+from ..services import find
 from ..settings import Field, Section
 from . import results
 from .kinds import KINDS, PINGED
@@ -446,7 +447,7 @@ def incoming(request):
         exit_status,
         request.method,
         client(request),
-        read_body(request, request.registry.pinger.settings.body_bytes),
+        read_body(request, find(request.registry, Pinger).settings.body_bytes),
         utcnow(),
     )
 
@@ -473,7 +474,7 @@ def ping(request):
 
     A plain view, not a coroutine: it hands the ping to the service loop's writers and waits for its commit
     on this thread (no event loop of its own to run, no task a ping: the cheapest way to wait)."""
-    pinger = request.registry.pinger
+    pinger = find(request.registry, Pinger)
     hashed = token_hash(request.matchdict["token"].lower())
     if pinger.misses.known_missing(hashed) or pinger.misses.clients.full(client(request) or ""):
         return missing(request, pinger)

@@ -1,8 +1,9 @@
 """Maintenance windows: times when monitors are checked but neither alert nor count against uptime."""
 
 from ..accounts.security import OwnedRow
-from ..models import MaintenanceWindow
-from ..settings import Field, Section, section
+from ..services import find, provide
+from ..settings import Field, Section
+from .tables import MaintenanceWindow
 
 
 class MaintenanceSettings(Section):
@@ -33,6 +34,6 @@ class Maintenance:
 
 def includeme(config):
     config.include("myapp.accounts")
-    config.registry.maintenance = Maintenance(section(config.registry, MaintenanceSettings))
+    provide(config.registry, Maintenance(find(config.registry, MaintenanceSettings)))
     config.scan(".api")
     config.scan(".pages")

@@ -4,9 +4,10 @@ from pyramid.httpexceptions import HTTPNoContent
 from pyramid.view import view_config
 
 from ..api.contract import Patch, created, page_of
+from ..services import find
 from ..text import iso
 from ..validation import Error, PageQuery
-from . import schema, service
+from . import Maintenance, schema, service
 from .schema import Window, WindowFields, WindowList
 
 
@@ -52,9 +53,9 @@ async def create_window(request):
     for the monitors in monitor_ids, or every monitor of the caller's (null)."""
     fields = schema.clean(request.api_body)
     window = await service.create_window(
-        request.dbsession, request.context.owner_id, fields, request.registry.maintenance.settings.max_per_user
+        request.dbsession, request.context.owner_id, fields, find(request.registry, Maintenance).settings.max_per_user
     )
-    await request.registry.maintenance.announced_change(request, window.user_id, window.announce)
+    await find(request.registry, Maintenance).announced_change(request, window.user_id, window.announce)
     created(request, "api.maintenance.window", window_id=window.id)
     return window_json(window, fields["monitor_ids"] or [])
 
@@ -88,7 +89,9 @@ async def patch_window(request):
     """Change some fields; the window is checked as a whole."""
     window, monitor_ids = await one_window(request)
     fields = schema.validate(request.api_body, schema.as_fields(window, monitor_ids))
-    await request.registry.maintenance.announced_change(request, window.user_id, window.announce or fields["announce"])
+    await find(request.registry, Maintenance).announced_change(
+        request, window.user_id, window.announce or fields["announce"]
+    )
     await service.update_window(request.dbsession, window, fields)
     return window_json(window, fields["monitor_ids"] or [])
 
@@ -96,7 +99,7 @@ async def patch_window(request):
 @view_config(route_name="api.maintenance.window", request_method="DELETE", permission="delete", responses={204: None})
 async def delete_window(request):
     """Delete the window."""
-    await request.registry.maintenance.announced_change(
+    await find(request.registry, Maintenance).announced_change(
         request, request.context.window.user_id, request.context.window.announce
     )
     await request.dbsession.delete(request.context.window)

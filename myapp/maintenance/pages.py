@@ -9,8 +9,9 @@ from sqlalchemy import select
 
 from ..accounts.service import TooMany
 from ..models import Monitor
+from ..services import find
 from ..validation import Invalid
-from . import schema, service
+from . import Maintenance, schema, service
 
 
 async def page(request, values=None, errors=None):
@@ -121,7 +122,7 @@ async def create(request):
             request.dbsession,
             request.context.owner_id,
             schema.validate(data),
-            request.registry.maintenance.settings.max_per_user,
+            find(request.registry, Maintenance).settings.max_per_user,
         )
     except Invalid as exc:
         request.response.status = 422
@@ -129,7 +130,7 @@ async def create(request):
     except TooMany as exc:
         request.response.status = 409
         return await page(request, values, {"name": str(exc)})
-    await request.registry.maintenance.announced_change(request, window.user_id, window.announce)
+    await find(request.registry, Maintenance).announced_change(request, window.user_id, window.announce)
     request.session.flash(f"The maintenance window {window.name} is saved.")
     return HTTPFound(request.route_path("maintenance"))
 
@@ -153,7 +154,7 @@ def confirm_delete(request):
 @view_config(route_name="maintenance.delete", request_method="POST", permission="delete")
 async def delete(request):
     window = request.context.window
-    await request.registry.maintenance.announced_change(request, window.user_id, window.announce)
+    await find(request.registry, Maintenance).announced_change(request, window.user_id, window.announce)
     await request.dbsession.delete(window)
     request.session.flash(f"The maintenance window {window.name} is deleted.")
     return HTTPFound(request.route_path("maintenance"))

@@ -13,10 +13,11 @@ import zoneinfo
 from sqlalchemy import delete, exists, insert, or_, select
 
 from ..accounts.service import check_room
-from ..models import MaintenanceWindow, MaintenanceWindowMonitor, Monitor
+from ..models import Monitor
 from ..models.meta import utcnow
 from ..validation import Invalid, next_page
 from .schema import DAYS
+from .tables import MaintenanceWindow, MaintenanceWindowMonitor
 
 UTC = datetime.UTC
 #: status pages show the windows to announce that start within this many days

@@ -9,9 +9,12 @@ from pyramid.response import Response
 from pyramid.view import view_config
 
 from ..accounts.service import Throttled, lock_owner
-from ..alerts import actions
+from ..alerts import AlertSettings, actions
 from ..api.contract import Body
-from ..status_pages.pages import forget_when_done
+from ..monitors import MonitorSettings
+from ..services import find
+from ..status_pages import StatusPageSettings
+from ..status_pages.cache import forget_when_done
 from ..validation import Error, Reply
 from . import plan as manifests
 from .schema import Manifest
@@ -101,9 +104,9 @@ async def apply(request):
     session, user_id = request.dbsession, request.context.owner_id
     registry = request.registry
     limits = {
-        "channels": registry.alerts.max_channels_per_user,
-        "monitors": registry.monitors.max_per_user,
-        "status_pages": registry.status_pages.max_per_user,
+        "channels": find(registry, AlertSettings).max_channels_per_user,
+        "monitors": find(registry, MonitorSettings).max_per_user,
+        "status_pages": find(registry, StatusPageSettings).max_per_user,
     }
     try:
         plan = await manifests.make_plan(session, user_id, manifest, query.prune, limits)

@@ -12,11 +12,12 @@ from sqlalchemy import select
 from ..alerts import service as alerts
 from ..alerts.kinds import KINDS as CHANNEL_KINDS
 from ..checks.kinds import KINDS
-from ..models import Monitor, StatusPage, StatusPageMonitor
+from ..models import Monitor
 from ..models.alert import CHANNEL_EVENTS
 from ..monitors import service as monitors
 from ..monitors.schema import FIELDS, MonitorFields
 from ..status_pages import service as status_pages
+from ..status_pages.tables import StatusPage, StatusPageMonitor
 from .schema import ChannelSpec, duplicates
 
 HIDDEN = "(hidden)"

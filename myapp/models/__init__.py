@@ -7,46 +7,32 @@ normally, rolls it back when the view raises, and it is closed always.
 
 from ..settings import NotConfigured, ini_file, read
 from .account import ApiKey, ThrottleHit, User, WebSession
-from .alert import Channel, Delivery, DeliveryAttempt, MonitorChannel
+from .alert import Channel, MonitorChannel
 from .engine import DatabaseSettings, engine_options, open_engine
 from .meta import Base
 from .monitor import (
-    Announcement,
-    AnnouncementUpdate,
     CheckResult,
     DailyRollup,
     HourlyRollup,
     Incident,
-    MaintenanceWindow,
-    MaintenanceWindowMonitor,
     Monitor,
     Ping,
-    StatusPage,
-    StatusPageMonitor,
     WriteError,
 )
 from .schema import check_revision, upgrade
 from .unit_of_work import get_dbsession, in_session, run_in_session
 
 __all__ = [
-    "Announcement",
-    "AnnouncementUpdate",
     "ApiKey",
     "Base",
     "Channel",
     "CheckResult",
     "DailyRollup",
-    "Delivery",
-    "DeliveryAttempt",
     "HourlyRollup",
     "Incident",
-    "MaintenanceWindow",
-    "MaintenanceWindowMonitor",
     "Monitor",
     "MonitorChannel",
     "Ping",
-    "StatusPage",
-    "StatusPageMonitor",
     "ThrottleHit",
     "User",
     "WebSession",

@@ -6,7 +6,8 @@ Settings: ``monitors.*`` (MonitorSettings here, CheckSettings in myapp.checks; d
 
 from ..accounts.security import OwnedRow
 from ..models import Monitor
-from ..settings import Field, Section, section
+from ..services import find
+from ..settings import Field, Section
 from ..validation import add_validation_context
 
 
@@ -25,7 +26,7 @@ class MonitorResource(OwnedRow):
 def includeme(config):
     config.include("myapp.checks")
     registry = config.registry
-    registry.monitors = settings = section(registry, MonitorSettings)
+    settings = find(registry, MonitorSettings)
     add_validation_context(registry, min_interval=settings.min_interval)
     config.scan(".api")
     config.scan(".pages")

@@ -11,12 +11,13 @@ from pyramid.view import view_config
 
 from ..accounts import service as accounts
 from ..api.contract import Patch, created, page_of
-from ..checks import snapshot
+from ..checks import Monitoring, snapshot
 from ..checks.kinds import KINDS
-from ..on_demand import Busy, NotStored, Unavailable
+from ..on_demand import Busy, NotStored, OnDemand, Unavailable
+from ..services import find
 from ..text import iso
-from ..validation import Error, PageQuery
-from . import queries, service
+from ..validation import Error, PageQuery, validation_context
+from . import MonitorSettings, queries, service
 from .schema import (
     FIELDS,
     CheckResult,
@@ -163,7 +164,7 @@ async def create_monitor(request):
     fields = request.api_body.model_dump()
     channels = channels_of(fields.pop("channels")) or []
     monitor = await service.create_monitor(
-        request.dbsession, request.context.owner_id, fields, request.registry.monitors.max_per_user
+        request.dbsession, request.context.owner_id, fields, find(request.registry, MonitorSettings).max_per_user
     )
     await service.set_channels(request.dbsession, request.context.owner_id, monitor.id, channels, new=True)
     created(request, "api.monitor", monitor_id=monitor.id)
@@ -190,7 +191,7 @@ async def patch_monitor(request):
     """Change some fields; the monitor is checked as a whole (a shorter interval may make the timeout too long)."""
     monitor = request.context.monitor
     current = {name: getattr(monitor, name) for name in FIELDS}
-    changes = validate_patch(current, request.api_body, request.registry.validation_context)
+    changes = validate_patch(current, request.api_body, validation_context(request.registry))
     channels = channels_of(changes.pop("channels", None))
     await service.update_monitor(request.dbsession, monitor, changes)
     if channels is not None:
@@ -209,7 +210,7 @@ async def on_demand(request, coro, seconds=None, must_wait=False):
     """(done, result) of a check the caller asked for; 429 when over their budget or with too many in flight,
     503 when it must be waited for and too many requests wait already."""
     try:
-        return await request.registry.monitoring.on_demand(request, coro, seconds, must_wait)
+        return await find(request.registry, Monitoring).on_demand(request, coro, seconds, must_wait)
     except accounts.Throttled as exc:
         raise HTTPTooManyRequests(
             f"Too many checks on demand; try again in {exc.retry_after} seconds.",
@@ -238,7 +239,7 @@ async def check_now(request):
     monitor = request.context.monitor
     if not KINDS[monitor.kind].active:
         raise HTTPConflict("A heartbeat monitor is checked by its pings: send one to its ping_url.")
-    done, result = await on_demand(request, request.registry.monitoring.check_now(snapshot(monitor)))
+    done, result = await on_demand(request, find(request.registry, Monitoring).check_now(snapshot(monitor)))
     if done:
         return result_json(result)
     request.response.status = 202
@@ -351,9 +352,9 @@ async def probe(request):
     """Check up to 20 URLs at once, storing nothing: it takes about as long as the slowest, and at most
     ``monitors.check_wait_seconds`` (a longer ``timeout`` is cut to that)."""
     probe = request.api_body
-    timeout = min(probe.timeout, request.registry.on_demand.wait_seconds)
+    timeout = min(probe.timeout, find(request.registry, OnDemand).wait_seconds)
     done, results = await on_demand(
-        request, request.registry.monitoring.probe(probe.urls, timeout), timeout + 1, must_wait=True
+        request, find(request.registry, Monitoring).probe(probe.urls, timeout), timeout + 1, must_wait=True
     )
     if not done:
         raise HTTPServiceUnavailable("The probe took longer than it may; try again.", headers={"Retry-After": "5"})

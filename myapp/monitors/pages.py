@@ -9,14 +9,16 @@ from pyramid.renderers import render_to_response
 from pyramid.view import view_config
 
 from ..accounts import service as accounts
-from ..checks import snapshot
+from ..checks import Monitoring, snapshot
 from ..checks.kinds import KINDS
+from ..checks.pings import Pinger
 from ..models.meta import utcnow
 from ..models.monitor import STATES
-from ..on_demand import Busy, NotStored, Unavailable
+from ..on_demand import Busy, NotStored, OnDemand, Unavailable
+from ..services import find
 from ..text import counted
-from ..validation import Invalid, PageQuery, parse_query
-from . import queries, service
+from ..validation import Invalid, PageQuery, parse_query, validation_context
+from . import MonitorSettings, queries, service
 from .charts import latency_chart, sparkline
 from .forms import channels_from_form, form_values, from_form
 from .schema import MonitorFields, validate
@@ -73,7 +75,7 @@ async def dashboard(request):
         "state": state or "",
         "q": text or "",
         "tag": tag or "",
-        "refresh": request.registry.monitors.refresh_seconds,
+        "refresh": find(request.registry, MonitorSettings).refresh_seconds,
     }
 
 
@@ -163,6 +165,7 @@ async def form_page(request, values, errors=None, monitor=None, test=None, statu
         "test": test,
         "channels": channels,
         "kinds": list(KINDS.values()),
+        "min_interval": find(request.registry, MonitorSettings).min_interval,
     }
 
 
@@ -172,7 +175,7 @@ async def read_form(request):
     values = {name: request.POST.get(name, "") for name in MonitorFields.model_fields}
     values["channels"] = set(channels_from_form(request.POST))
     try:
-        clean = validate(data, request.registry.validation_context)
+        clean = validate(data, validation_context(request.registry))
         await service.check_channels(request.dbsession, request.context.owner_id, list(values["channels"]))
     except Invalid as exc:
         exc.fields = {**exc.fields, **errors}
@@ -188,7 +191,7 @@ async def read_form(request):
 async def on_demand(request, coro, **options):
     """(done, result, None), or (False, None, why in words) when the check could not be started or waited for."""
     try:
-        done, result = await request.registry.monitoring.on_demand(request, coro, **options)
+        done, result = await find(request.registry, Monitoring).on_demand(request, coro, **options)
     except accounts.Throttled as exc:
         return False, None, f"too many checks on demand; try again in {exc.retry_after} seconds"
     except (Busy, Unavailable, NotStored) as exc:
@@ -200,9 +203,9 @@ async def test_check(request, clean):
     """Run the check the form describes, without saving it (checks on demand are limited as the probe's are)."""
     if not KINDS[clean["kind"]].active:
         return {"ok": False, "error": PASSIVE, "status_code": None, "latency_ms": None}
-    wait = request.registry.on_demand.wait_seconds
+    wait = find(request.registry, OnDemand).wait_seconds
     done, result, why = await on_demand(
-        request, request.registry.monitoring.try_out(clean, wait), seconds=wait + 1, must_wait=True
+        request, find(request.registry, Monitoring).try_out(clean, wait), seconds=wait + 1, must_wait=True
     )
     if not done:
         return {"ok": False, "error": why or "the check took too long", "status_code": None, "latency_ms": None}
@@ -234,7 +237,7 @@ async def create_monitor(request):
         return await form_page(request, values, test=await test_check(request, clean))
     try:
         monitor = await service.create_monitor(
-            request.dbsession, request.context.owner_id, clean, request.registry.monitors.max_per_user
+            request.dbsession, request.context.owner_id, clean, find(request.registry, MonitorSettings).max_per_user
         )
     except accounts.TooMany as exc:
         return await form_page(request, values, {"name": str(exc)}, status=409)
@@ -306,6 +309,7 @@ async def monitor_page(request):
         "refused": refused,
         "monitor": monitor,
         "kind": kind,
+        "ping_body_bytes": find(request.registry, Pinger).settings.body_bytes,
         "ping_url": None if kind.active else request.route_url("ping", token=monitor.ping_token),
         "pings": pings,
         "uptime": uptime,
@@ -325,7 +329,7 @@ async def check_now(request):
     if not KINDS[monitor.kind].active:
         request.session.flash(f"Not checked: {PASSIVE}.")
         return HTTPFound(request.route_path("monitor", monitor_id=monitor.id))
-    done, result, why = await on_demand(request, request.registry.monitoring.check_now(snapshot(monitor)))
+    done, result, why = await on_demand(request, find(request.registry, Monitoring).check_now(snapshot(monitor)))
     if done:
         outcome = "passed" if result.ok else "failed: " + result.error
         request.session.flash(f"Checked: {outcome} ({result.latency_ms} ms).")

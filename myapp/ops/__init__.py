@@ -11,7 +11,8 @@ from pydantic import field_validator
 from pyramid.tweens import INGRESS
 from pyramid_retry import IBeforeRetry
 
-from ..settings import Field, OptionalText, Section, Words, section
+from ..services import find, provide
+from ..settings import Field, OptionalText, Section, Words
 from .metrics import Metrics
 
 
@@ -32,10 +33,9 @@ def includeme(config):
     config.include("myapp.checks")  # its checks and the scheduler's numbers
     config.include("myapp.alerts")
     registry = config.registry
-    registry.ops = section(registry, OpsSettings)
-    registry.metrics = Metrics(registry)
-    config.add_check_listener(registry.metrics.observe_check)
-    config.add_subscriber(registry.metrics.on_retry, IBeforeRetry)
+    provide(registry, Metrics(registry))
+    config.add_check_listener(find(registry, Metrics).observe_check)
+    config.add_subscriber(find(registry, Metrics).on_retry, IBeforeRetry)
     config.add_tween("myapp.ops.metrics.metrics_tween_factory", under=INGRESS)
     config.scan(".api")
     config.scan(".pages")

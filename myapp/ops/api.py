@@ -13,10 +13,15 @@ from pyramid.view import view_config
 from sqlalchemy import func, select
 
 from ..api import document
+from ..checks import Monitoring
+from ..checks.pings import Pinger
 from ..models import Monitor
 from ..models.monitor import STATES
+from ..services import find
 from ..validation import Reply
+from . import OpsSettings
 from .health import check_database, database_ok, has_metrics_token, loop_stats, may_see_details
+from .metrics import Metrics
 
 HEALTH_DEADLINE = 1.8
 
@@ -28,7 +33,7 @@ def may_scrape(request):
         address = ipaddress.ip_address(request.remote_addr or "")
     except ValueError:
         return False
-    return any(address in network for network in request.registry.ops.metrics_allow)
+    return any(address in network for network in find(request.registry, OpsSettings).metrics_allow)
 
 
 @view_config(route_name="metrics", request_method="GET", permission=NO_PERMISSION_REQUIRED)
@@ -39,9 +44,9 @@ async def metrics(request):
             headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
         )
     counts = dict((await request.dbsession.execute(select(Monitor.state, func.count()).group_by(Monitor.state))).all())
-    request.registry.metrics.monitors = {state: counts.get(state, 0) for state in STATES}
+    find(request.registry, Metrics).monitors = {state: counts.get(state, 0) for state in STATES}
     encode, content_type = choose_encoder(request.headers.get("Accept", ""))  # text, or OpenMetrics if asked
-    response = Response(encode(request.registry.metrics.registry))
+    response = Response(encode(find(request.registry, Metrics).registry))
     response.headers["Content-Type"] = content_type
     return response
 
@@ -74,10 +79,14 @@ async def health(request):
         body.update(
             database=database,
             runtime=loop_stats(request),
-            scheduler=request.registry.monitor_scheduler.stats(),
-            pings=request.registry.pinger.stats(),
+            scheduler=find(request.registry, Monitoring).scheduler.stats(),
+            pings=find(request.registry, Pinger).stats(),
         )
     return body
+
+
+class ApiDocument(dict):
+    """The OpenAPI document of this application, made on its first request."""
 
 
 class OpenAPIDocument(BaseModel):
@@ -100,7 +109,5 @@ class OpenAPIDocument(BaseModel):
 )
 def openapi(request):
     """This document: every operation of the JSON API, its parameters, bodies and answers."""
-    registry = request.registry
-    if "api_document" not in registry.__dict__:  # made once: the views do not change while serving
-        registry.api_document = document.build(registry)
-    return registry.api_document
+    registry = request.registry  # made once: the views do not change while serving
+    return find(registry, ApiDocument, lambda: ApiDocument(document.build(registry)))

@@ -11,6 +11,8 @@ from sqlalchemy import text
 from ..accounts.security import load_identity
 from ..models.engine import engines
 from ..models.schema import head_revision
+from ..services import find
+from . import OpsSettings
 
 DATABASE_CHECK_TIMEOUT = 1.0
 
@@ -73,7 +75,7 @@ def loop_stats(request):
 
 
 def has_metrics_token(request):
-    token = request.registry.ops.metrics_token
+    token = find(request.registry, OpsSettings).metrics_token
     supplied = request.headers.get("Authorization", "")
     return bool(token) and hmac.compare_digest(supplied.encode(), f"Bearer {token}".encode())
 

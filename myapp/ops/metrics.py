@@ -13,7 +13,11 @@ import time
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
+from ..alerts.outbox import Outbox
+from ..checks import Monitoring
+from ..checks.pings import Pinger
 from ..models.engine import engines
+from ..services import find
 
 METHODS = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
 SECONDS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
@@ -23,7 +27,7 @@ class Metrics:
     """This process's metrics: what is counted as it happens, and what is read when scraped."""
 
     def __init__(self, registry):
-        self.app = registry  # the Pyramid registry: the scheduler, the outbox and the runtime are read from it
+        self.app = registry  # the Pyramid registry: the scheduler, the outbox, the pinger and the runtime
         self.registry = CollectorRegistry()
         self.requests = Counter(
             "myapp_http_requests",
@@ -70,12 +74,12 @@ class Collector:
         self.metrics = metrics
 
     def collect(self):
-        app = self.metrics.app
+        registry = self.metrics.app
         states = GaugeMetricFamily("myapp_monitors", "Monitors by state (all users).", labels=["state"])
         for state, count in sorted(self.metrics.monitors.items()):
             states.add_metric([state], count)
         yield states
-        stats = app.monitor_scheduler.stats()
+        stats = find(registry, Monitoring).scheduler.stats()
         late = GaugeMetricFamily(
             "myapp_scheduler_lateness_seconds",
             "How late checks started (start - due), over the latest 10,000 checks.",
@@ -95,7 +99,7 @@ class Collector:
         yield CounterMetricFamily(
             "myapp_scheduler_results_lost", "Results that could not be written.", value=stats["results_lost"]
         )
-        outbox = app.outbox
+        outbox = find(registry, Outbox)
         lost = CounterMetricFamily(
             "myapp_db_conflicts",
             "Background transactions that lost to another process's and were left to it or tried again.",
@@ -104,7 +108,7 @@ class Collector:
         for task, counted in (
             ("scheduler", stats["conflicts"]),
             ("outbox", outbox.conflicts),
-            ("pings", app.pinger.conflicts),
+            ("pings", find(registry, Pinger).conflicts),
         ):
             lost.add_metric([task], counted)
         yield lost
@@ -121,7 +125,7 @@ class Collector:
             labels=["loop", "pool", "state"],
         )
         roles = {}
-        for role, thread, state in app.aio_runtime.loop_states():
+        for role, thread, state in registry.aio_runtime.loop_states():
             roles[role] = roles.get(role, 0) + 1
             for name, engine in engines(state):
                 if hasattr(engine.pool, "checkedout"):
@@ -135,7 +139,7 @@ class Collector:
 
 def metrics_tween_factory(handler, registry):
     """Counts every answer (error pages included) by route name: a bounded set of labels."""
-    metrics = registry.metrics
+    metrics = find(registry, Metrics)
 
     def metrics_tween(request):
         started = time.perf_counter()

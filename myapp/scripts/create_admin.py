@@ -15,6 +15,9 @@ from myapp.accounts.schema import SignUp, check
 from myapp.models import User, run_in_session
 from myapp.validation import Invalid
 
+from ..accounts.passwords import Passwords
+from ..services import find
+
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -61,6 +64,6 @@ def main(argv=sys.argv):
     with bootstrap(args.config_uri) as env:
         registry = env["registry"]
         try:
-            print(run_in_session(registry, make_admin(registry.passwords, email, name, password)))
+            print(run_in_session(registry, make_admin(find(registry, Passwords), email, name, password)))
         finally:
             registry.aio_runtime.shutdown()

@@ -8,10 +8,12 @@ Settings: ``status_pages.cache_seconds`` (how long a process keeps a rendered pu
 """
 
 from ..accounts.security import OwnedRow
-from ..models import Announcement, StatusPage
-from ..settings import Field, Section, section
-from .cache import PublicCache
-from .pages import forget_owners_pages
+from ..maintenance import Maintenance
+from ..services import find, provide
+from ..settings import Field, Section
+from ..templating import add_to_templates
+from .cache import BadgeCache, StatusCache, forget_owners_pages
+from .tables import Announcement, StatusPage
 
 
 class StatusPageSettings(Section):
@@ -38,10 +40,12 @@ def includeme(config):
     config.include("myapp.accounts")
     config.include("myapp.monitors")  # its monitors, and the pages' address filter
     config.include("myapp.maintenance")  # windows announced on the pages
-    settings = config.registry.status_pages = section(config.registry, StatusPageSettings)
-    config.registry.status_cache = PublicCache(settings.cache_seconds)
-    config.registry.badge_cache = PublicCache(settings.cache_seconds)
-    config.registry.maintenance.on_announced_change.append(forget_owners_pages)
+    registry = config.registry
+    settings = find(registry, StatusPageSettings)
+    provide(registry, StatusCache(settings.cache_seconds))
+    provide(registry, BadgeCache(settings.cache_seconds))
+    find(registry, Maintenance).on_announced_change.append(forget_owners_pages)
+    add_to_templates(config, badge_seconds=settings.cache_seconds)  # the monitor page's badge card says it
     config.scan(".pages")
     config.scan(".badges")
     config.scan(".api")

@@ -12,9 +12,9 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 from sqlalchemy import func, select
 
 from ..accounts.service import TooMany, check_room
-from ..models import Announcement, AnnouncementUpdate, StatusPage
 from ..models.meta import utcnow
 from ..validation import Invalid, Reply, fields_of, no_control_characters
+from .tables import Announcement, AnnouncementUpdate, StatusPage
 
 IMPACT_NAMES = {"none": "Notice", "minor": "Minor incident", "major": "Major incident"}
 IMPACTS = tuple(IMPACT_NAMES)

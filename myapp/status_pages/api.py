@@ -4,11 +4,13 @@ from pyramid.httpexceptions import HTTPNoContent
 from pyramid.view import view_config
 
 from ..api.contract import Patch, created, page_of
+from ..services import find
 from ..text import iso
 from ..validation import Error, PageQuery
+from . import StatusPageSettings
 from . import announcements as service
 from .announcements import AnnouncementFields, AnnouncementList, AnnouncementReply, TitleFields, UpdateFields
-from .pages import forget_when_done
+from .cache import forget_when_done
 
 
 def announcement_json(announcement, slug, updates):
@@ -70,7 +72,7 @@ async def post_announcement(request):
     owner = request.context.owner_id
     page = await service.own_page(request.dbsession, owner, fields["status_page"])
     announcement = await service.post(
-        request.dbsession, owner, page, fields, request.registry.status_pages.max_announcements
+        request.dbsession, owner, page, fields, find(request.registry, StatusPageSettings).max_announcements
     )
     created(request, "api.announcement", announcement_id=announcement.id)
     forget_when_done(request, page.slug)

@@ -19,7 +19,9 @@ from sqlalchemy import select
 from ..models import Monitor
 from ..monitors import service as monitor_service
 from ..monitors.charts import DAY_LEVELS
+from ..services import find
 from ..text import percent
+from .cache import BadgeCache
 
 #: what each badge shows, and the label it has unless the URL gives another
 BADGES = {"status": "status", "uptime-24h": "uptime 24h", "uptime-7d": "uptime 7d", "uptime-30d": "uptime 30d"}
@@ -79,7 +81,7 @@ def shown(kind, state, uptime):
 
 async def public_monitor(request, monitor_id):
     """(state, uptimes) of a monitor with public badges, from this process's cache or the database."""
-    cache = request.registry.badge_cache
+    cache = find(request.registry, BadgeCache)
     found = cache.get(monitor_id)
     if found is None:
         state = await request.dbsession.scalar(
@@ -103,5 +105,5 @@ async def badge(request):
     state, uptime = await public_monitor(request, int(monitor_id))
     response = Response(badge_svg(label, *shown(kind, state, uptime)), content_type="image/svg+xml", charset="utf-8")
     response.cache_control.public = True
-    response.cache_control.max_age = max(request.registry.badge_cache.seconds, 0)
+    response.cache_control.max_age = max(find(request.registry, BadgeCache).seconds, 0)
     return response

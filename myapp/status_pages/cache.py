@@ -1,7 +1,12 @@
-"""The rendered public status pages this process keeps for a while."""
+"""The rendered public status pages this process keeps for a while, and forgetting them when they change."""
 
 import threading
 import time
+
+from sqlalchemy import select
+
+from ..services import find
+from .tables import StatusPage
 
 
 class PublicCache:
@@ -39,3 +44,24 @@ class PublicCache:
         with self._lock:
             for slug in slugs:
                 self._pages.pop(slug, None)
+
+
+class StatusCache(PublicCache):
+    """The rendered status pages."""
+
+
+class BadgeCache(PublicCache):
+    """The rendered badges."""
+
+
+def forget_when_done(request, *slugs):
+    """Drop the public page from this process's cache once the change is committed."""
+    request.add_finished_callback(lambda request: find(request.registry, StatusCache).forget(*slugs))
+
+
+async def forget_owners_pages(request, user_id):
+    """Forget every status page of the user once the change is committed (an announced maintenance window
+    changed: maintenance.Maintenance.on_announced_change)."""
+    forget_when_done(
+        request, *await request.dbsession.scalars(select(StatusPage.slug).where(StatusPage.user_id == user_id))
+    )

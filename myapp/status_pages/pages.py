@@ -9,12 +9,15 @@ from sqlalchemy import select
 
 from ..accounts.service import TooMany
 from ..maintenance import service as maintenance
-from ..models import Monitor, StatusPage
+from ..models import Monitor
 from ..models.meta import utcnow
 from ..monitors import charts, queries
 from ..monitors import service as monitor_service
+from ..services import find
 from ..validation import Invalid
-from . import announcements, schema, service
+from . import StatusPageSettings, announcements, schema, service
+from .cache import StatusCache, forget_when_done
+from .tables import StatusPage
 
 STATUS_TEMPLATE = "myapp:status_pages/templates/status_pages/status.jinja2"
 
@@ -79,7 +82,11 @@ async def save(request, page=None):
     try:
         fields = schema.validate(data)
         saved = await service.save(
-            request.dbsession, request.context.owner_id, fields, page, request.registry.status_pages.max_per_user
+            request.dbsession,
+            request.context.owner_id,
+            fields,
+            page,
+            find(request.registry, StatusPageSettings).max_per_user,
         )
     except Invalid as exc:
         return await form_context(request, data, exc.fields, page, status=422)
@@ -148,7 +155,7 @@ async def announce(request):
             request.context.owner_id,
             page,
             fields,
-            request.registry.status_pages.max_announcements,
+            find(request.registry, StatusPageSettings).max_announcements,
         )
     except Invalid as exc:
         told = {"new": (data, exc.fields)}
@@ -239,7 +246,7 @@ async def delete(request):
 async def public_status(request):
     """Anyone may look: each monitor's state, 90 daily uptime bars, the open incidents; nothing else."""
     slug = request.matchdict["slug"]
-    cache = request.registry.status_cache
+    cache = find(request.registry, StatusCache)
     body = cache.get(slug)
     if body is None:
         body = render(STATUS_TEMPLATE, await public_values(request.dbsession, slug), request)
@@ -282,16 +289,3 @@ async def public_values(session, slug):
             for i in incidents
         ],
     }
-
-
-def forget_when_done(request, *slugs):
-    """Drop the public page from this process's cache once the change is committed."""
-    request.add_finished_callback(lambda request: request.registry.status_cache.forget(*slugs))
-
-
-async def forget_owners_pages(request, user_id):
-    """Forget every status page of the user once the change is committed (an announced maintenance window
-    changed: maintenance.Maintenance.on_announced_change)."""
-    forget_when_done(
-        request, *await request.dbsession.scalars(select(StatusPage.slug).where(StatusPage.user_id == user_id))
-    )

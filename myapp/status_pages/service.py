@@ -5,8 +5,9 @@ from sqlalchemy.exc import IntegrityError
 
 from ..accounts.service import check_room
 from ..checks.kinds import ADDRESS_FIELDS
-from ..models import Incident, Monitor, StatusPage, StatusPageMonitor
+from ..models import Incident, Monitor
 from ..models.meta import utcnow
+from .tables import StatusPage, StatusPageMonitor
 
 
 class SlugTaken(Exception):

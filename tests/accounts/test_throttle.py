@@ -7,6 +7,10 @@ import aiohttp
 import pytest
 from sqlalchemy.exc import OperationalError
 
+from myapp.accounts.passwords import Passwords
+from myapp.accounts.service import Throttle
+from myapp.services import find
+
 from ..conftest import PASSWORD, csrf_token
 
 PROXY = {
@@ -96,7 +100,7 @@ def test_x_forwarded_for_from_an_untrusted_peer_is_ignored(make_myapp, make_user
 def test_the_password_is_not_checked_when_the_attempt_cannot_be_recorded(testapp, app, make_user, monkeypatch):
     make_user("ada@example.com")
     checked = []
-    passwords = app.registry.passwords
+    passwords = find(app.registry, Passwords)
     real_verify = passwords.verify
 
     async def spy(password_hash, password):
@@ -107,7 +111,7 @@ def test_the_password_is_not_checked_when_the_attempt_cannot_be_recorded(testapp
         raise OperationalError("INSERT INTO throttle_hits", {}, Exception("the disk is full"))
 
     monkeypatch.setattr(passwords, "verify", spy)
-    monkeypatch.setattr(app.registry.throttle, "record", broken)
+    monkeypatch.setattr(find(app.registry, Throttle), "record", broken)
     res = testapp.post_json("/api/tokens", guess("ada@example.com", PASSWORD), expect_errors=True)
     assert res.status_int == 503 and res.json["error"] == "service_unavailable"
     assert checked == []

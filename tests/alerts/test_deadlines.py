@@ -11,8 +11,10 @@ import uuid
 import pytest
 from sqlalchemy import insert
 
-from myapp.models import Delivery
+from myapp.alerts.outbox import Outbox
+from myapp.alerts.tables import Delivery
 from myapp.models.meta import utcnow
+from myapp.services import find
 
 from ..helpers import wait_until
 from ..monitors.conftest import run_sql
@@ -117,7 +119,7 @@ def test_a_trickling_receiver_is_cut_off_at_the_deadline(make_myapp, owner, tric
         wait_until(lambda: receiver.open == 0, timeout=2)  # the connection is closed: the peer sees it go
         assert time.monotonic() - started < 4
         if kind == "apprise":  # and the thread is free: its owner's share is back to nothing
-            threads = client.app.registry.outbox.threads
+            threads = find(client.app.registry, Outbox).threads
             wait_until(lambda: threads.busy(owner[0]) == 0, timeout=2)
     finally:
         if smtp:
@@ -149,5 +151,5 @@ def test_one_owners_trickling_services_never_hold_every_thread(make_myapp, owner
     run_sql(client.app, insert(Delivery).values([pending(good["id"])]))
     wait_until(lambda: target.hits_on("/hook"), timeout=10)
     assert time.monotonic() - sent_at < 1.5  # not after A's attempts: beside them
-    assert trickle.open <= 2 and client.app.registry.outbox.threads.busy(owner[0]) <= 12
+    assert trickle.open <= 2 and find(client.app.registry, Outbox).threads.busy(owner[0]) <= 12
     assert deliveries(client, other, good)[0]["status"] == "sent"

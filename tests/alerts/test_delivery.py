@@ -128,7 +128,7 @@ def test_a_receiver_that_never_answers_holds_back_nobody_elses_alerts(owner, mak
 
     from sqlalchemy import insert
 
-    from myapp.models import Delivery
+    from myapp.alerts.tables import Delivery
     from myapp.models.meta import utcnow
 
     from ..monitors.conftest import run_sql

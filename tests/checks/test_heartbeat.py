@@ -5,6 +5,8 @@ import datetime
 import pytest
 
 from myapp.checks.kinds.heartbeat import next_fire
+from myapp.checks.pings import Pinger
+from myapp.services import find
 
 from ..helpers import wait_until
 from ..monitors.conftest import new_monitor
@@ -192,7 +194,7 @@ def test_pings_answered_at_once_are_all_written_in_order(api, app):
     # DOWN at the first failure of each run of them, UP at each success: 9 incidents, the last still open
     assert len(incidents) == 9 and [i["ended_at"] is None for i in incidents] == [True] + [False] * 8
     assert get(client, headers, monitor)["state"] == "DOWN"
-    assert app.registry.pinger.stats()["written"] >= 25
+    assert find(app.registry, Pinger).stats()["written"] >= 25
     # an alert for each flip, in order, however the batches fell (the first ping: PENDING to UP, no alert)
     deliveries = client.get(f"/api/channels/{hook['id']}/deliveries", headers=headers).json["deliveries"]
     assert [d["event"] for d in sorted(deliveries, key=lambda d: d["id"])] == ["down"] + ["up", "down"] * 8

@@ -19,7 +19,9 @@ from pyramid.paster import get_appsettings
 
 from myapp import main
 from myapp.accounts import service
+from myapp.accounts.passwords import Passwords
 from myapp.models import run_in_session
+from myapp.services import find
 
 from ..conftest import HERE, ON_CI, PASSWORD, pserve
 from ..helpers import wait_until
@@ -117,7 +119,7 @@ def app_and_owners(tmp_path, **overrides):
         async def owners(session):
             keys = []
             for email in ("a@example.com", "b@example.com"):
-                user = await service.create_user(session, app.registry.passwords, email, "x", PASSWORD)
+                user = await service.create_user(session, find(app.registry, Passwords), email, "x", PASSWORD)
                 keys.append({"Authorization": f"Bearer {(await service.create_api_key(session, user.id, 'write'))[1]}"})
             return keys
 

@@ -8,12 +8,13 @@ import pytest
 from sqlalchemy import func, select, text, update
 
 from myapp.aio import loop_state
-from myapp.checks.pings import Incoming
+from myapp.checks.pings import Incoming, Pinger
 from myapp.checks.state import Result
 from myapp.identity import token_hash
 from myapp.models import Monitor, Ping, writes
 from myapp.models.meta import utcnow
 from myapp.models.monitor import RECENT_LENGTH, with_recent
+from myapp.services import find
 
 from ..conftest import in_app
 from ..helpers import wait_until
@@ -61,7 +62,7 @@ def test_a_refused_ping_is_422_and_shown_to_its_owner_and_its_batch_is_stored(ma
     app = client.app
     monitors = [new_monitor(client, headers, name=f"job {n}", **PING) for n in range(3)]
     tokens = [m["ping_url"].rsplit("/", 1)[1] for m in monitors]
-    pinger = app.registry.pinger
+    pinger = find(app.registry, Pinger)
 
     now = utcnow()
     batch = [
@@ -152,7 +153,7 @@ def test_a_monitor_keeps_its_newest_pings(make_myapp, owner, app):
 
 def test_unknown_tokens_are_remembered_and_limited_per_client(make_myapp, app):
     client = make_myapp(**{"monitors.ping_misses_per_minute": "3"})
-    pinger = client.app.registry.pinger
+    pinger = find(client.app.registry, Pinger)
     unknown = "/ping/00000000-0000-4000-8000-00000000000{}"
     client.get(unknown.format(1), status=404)
     batches = len(pinger.batches)
@@ -227,7 +228,7 @@ def test_a_batch_costs_the_same_statements_for_one_monitor_as_for_twenty(make_my
     and their pings' columns together, and its owner's maintenance windows are looked up only when it has
     some: one SELECT and one UPDATE in all, on MariaDB."""
     client, headers = make_myapp(**{"monitors.max_per_user": "0"}), owner[1]
-    app, pinger = client.app, client.app.registry.pinger
+    app, pinger = client.app, find(client.app.registry, Pinger)
     hashes = [
         token_hash(path_of(new_monitor(client, headers, name=f"job {n}", **PING)).rsplit("/", 1)[1]) for n in range(20)
     ]

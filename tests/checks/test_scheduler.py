@@ -4,9 +4,10 @@ import datetime
 
 from sqlalchemy import func, select, update
 
-from myapp.checks import claims, results
+from myapp.checks import Monitoring, claims, results
 from myapp.models import CheckResult, DailyRollup, HourlyRollup, Monitor
 from myapp.models.meta import utcnow
+from myapp.services import find
 
 from ..conftest import in_app
 from ..helpers import wait_until
@@ -224,7 +225,7 @@ def test_one_owners_slow_monitors_do_not_starve_anothers(make_myapp, owner, make
 
 def test_a_check_in_flight_stops_when_its_monitor_is_deleted_or_paused(make_myapp, owner, target):
     client = make_myapp(**SCHEDULER)
-    scheduler = client.app.registry.monitoring.scheduler
+    scheduler = find(client.app.registry, Monitoring).scheduler
     auth = owner[1]
     for change in ("delete", "pause"):
         monitor = new_monitor(client, auth, url=f"{target.url}/slow?ms=20000", interval=30, timeout=25, paused=True)
@@ -257,7 +258,7 @@ def test_results_that_cannot_be_written_are_kept_for_the_next_write(make_myapp, 
 
     monkeypatch.setattr(module.results, "record", record)
     client = make_myapp(**SCHEDULER)
-    scheduler = client.app.registry.monitoring.scheduler
+    scheduler = find(client.app.registry, Monitoring).scheduler
     auth = owner[1]
     monitor = new_monitor(client, auth, url=target.url + "/ok", interval=60, timeout=5, paused=True)
     client.patch_json(f"/api/monitors/{monitor['id']}", {"paused": False}, headers=auth)  # due within 5 s

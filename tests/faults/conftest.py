@@ -10,7 +10,9 @@ from pyramid.paster import get_appsettings
 
 from myapp import main
 from myapp.accounts import service
+from myapp.accounts.passwords import Passwords
 from myapp.models import run_in_session
+from myapp.services import find
 
 from ..conftest import HERE, PASSWORD
 from .mariadb import PrivateMariaDB
@@ -56,7 +58,7 @@ def fault_app(mariadb):
     async def user_and_key(session):
         user = await session.scalar(service.select(service.User).where(service.User.email == "ada@example.com"))
         if user is None:
-            user = await service.create_user(session, app.registry.passwords, "ada@example.com", "Ada", PASSWORD)
+            user = await service.create_user(session, find(app.registry, Passwords), "ada@example.com", "Ada", PASSWORD)
         key, token = await service.create_api_key(session, user.id, "read")
         return token
 

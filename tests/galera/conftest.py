@@ -9,7 +9,9 @@ from webtest import TestApp
 
 from myapp import main
 from myapp.accounts import service
+from myapp.accounts.passwords import Passwords
 from myapp.models import run_in_session
+from myapp.services import find
 
 from ..conftest import HERE, ON_CI, PASSWORD
 from ..monitors.conftest import target  # noqa: F401 (fixture)
@@ -56,7 +58,7 @@ def galera_app(cluster):
             await session.execute(text(f"DELETE FROM {table}"))
         user = await session.scalar(service.select(service.User).where(service.User.email == "ada@example.com"))
         if user is None:
-            user = await service.create_user(session, app.registry.passwords, "ada@example.com", "Ada", PASSWORD)
+            user = await service.create_user(session, find(app.registry, Passwords), "ada@example.com", "Ada", PASSWORD)
         return (await service.create_api_key(session, user.id, "write"))[1]
 
     token = run_in_session(app.registry, fresh)

@@ -7,6 +7,9 @@ import subprocess
 import pytest
 import yaml
 
+from myapp.monitors import MonitorSettings
+from myapp.services import find
+
 HOOK_SECRET = "0123456789abcdef-secret"
 
 MANIFEST = {
@@ -201,7 +204,7 @@ def test_conflicts_change_nothing(api, app, testapp, make_user, make_key):
     res = api.apply(MANIFEST, status=409)
     assert "acme-status" in res["message"] and "Nothing was changed" in res["message"]
     assert api.export() == {"version": 1, "channels": [], "monitors": [], "status_pages": []}
-    limit = app.registry.monitors.max_per_user
+    limit = find(app.registry, MonitorSettings).max_per_user
     many = {"monitors": [{"name": f"m{n}", "url": f"http://127.0.0.1:9/{n}"} for n in range(limit + 1)]}
     assert "the most allowed" in api.apply(many, status=409, as_yaml=False)["message"]
     assert api.get("/api/monitors")["monitors"] == []

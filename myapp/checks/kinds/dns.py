@@ -22,7 +22,8 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 
 from ...models.meta import utcnow
 from ...outbound import Blocked, OutboundSettings, check_host
-from ...settings import NotConfigured, Section, Words, section
+from ...services import find
+from ...settings import NotConfigured, Section, Words
 from ...text import one_line
 from ..state import Result
 from .base import CheckKind
@@ -126,9 +127,9 @@ def operator_resolver(entries):
 
 def resolvers(registry):
     """A cleanup context: ``state.dns_resolver``, the operator's resolver (made once, here)."""
-    entries = section(registry, DnsResolverSettings).resolvers
+    entries = find(registry, DnsResolverSettings).resolvers
     if not entries:
-        private = section(registry, OutboundSettings).private_targets == "allow"
+        private = find(registry, OutboundSettings).private_targets == "allow"
         entries = (SYSTEM,) if private else PUBLIC_RESOLVERS
     resolver = operator_resolver(entries)
 
