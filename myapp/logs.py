@@ -51,7 +51,7 @@ class FewerTracebacks(logging.Filter):
         return True
 
 
-def fewer_tracebacks(logger_name):
+def fewer_tracebacks(logger_name: str) -> None:
     """Install FewerTracebacks on a logger (once)."""
     logger = logging.getLogger(logger_name)
     if not any(isinstance(f, FewerTracebacks) for f in logger.filters):

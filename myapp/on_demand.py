@@ -12,10 +12,14 @@ may start in an hour is throttled by their area (``monitors.probes_per_hour``).
 import asyncio
 import collections
 import threading
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, TypeVar
 
 from . import outbound
 from .services import find, provide
 from .settings import Field, Section
+
+T = TypeVar("T")
 
 
 class OnDemandSettings(Section):
@@ -71,7 +75,15 @@ class OnDemand:
         with self._lock:
             return self._running[user_id]
 
-    async def run(self, request, user_id, coro, count, seconds=None, must_wait=False):
+    async def run(
+        self,
+        request: Any,
+        user_id: int,
+        coro: Coroutine[Any, Any, T],
+        count: Callable[[], Awaitable[object]],
+        seconds: float | None = None,
+        must_wait: bool = False,
+    ) -> tuple[bool, T | None]:
         """Start ``coro`` for ``user_id`` and wait for it up to ``seconds`` (``wait_seconds``): (True, its
         result), or (False, None) when it goes on without the request.
 

@@ -21,7 +21,9 @@ import re
 import socket
 import ssl
 import threading
-from typing import Literal
+import types
+from collections.abc import AsyncIterator, Callable, Iterable
+from typing import Any, Literal
 
 import aiohttp
 from aiohttp.abc import AbstractResolver
@@ -39,7 +41,13 @@ class Blocked(OSError):
     """The target is an address the guard refuses (outbound.private_targets = deny)."""
 
 
-def _addresses(address):
+IP = ipaddress.IPv4Address | ipaddress.IPv6Address
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+#: aiohttp's ResolveResult, a dict: host, port, family, ...
+Resolved = Any
+
+
+def _addresses(address: str) -> tuple[IP, IP]:
     """An address as typed or resolved (zone index dropped), and the IPv4 address it embeds, if any."""
     ip = ipaddress.ip_address(address.split("%", 1)[0])
     if ip.version == 6:
@@ -49,7 +57,7 @@ def _addresses(address):
     return ip, ip
 
 
-def blocked_because(address):
+def blocked_because(address: str) -> str | None:
     """Why ``address`` may not be a target, or None when it may."""
     ip = _addresses(address)[1]
     if ip.is_loopback:
@@ -67,16 +75,17 @@ def blocked_because(address):
     return None
 
 
-def is_local_name(host):
+def is_local_name(host: str) -> bool:
     """``localhost`` and the names under it (RFC 6761): this machine, whatever a resolver says."""
     name = host.lower().rstrip(".")
     return name == "localhost" or name.endswith(".localhost")
 
 
-def read_allowed(entries):
+def read_allowed(entries: str) -> tuple[tuple[Network, ...], frozenset[str]]:
     """outbound.allowed_networks, as written (networks, addresses, host names, separated by spaces or
     commas): (networks, names).  ValueError names an entry that is none of these."""
-    networks, names = [], set()
+    networks: list[Network] = []
+    names: set[str] = set()
     for entry in entries.replace(",", " ").split():
         try:
             networks.append(ipaddress.ip_network(entry.strip("[]"), strict=False))
@@ -94,17 +103,19 @@ class Guard:
     """Which addresses checks and alerts may connect to: all, or only public ones and the private networks
     and hosts an administrator lists (outbound.allowed_networks)."""
 
-    def __init__(self, allow_private, networks=(), names=frozenset()):
+    def __init__(
+        self, allow_private: bool, networks: tuple[Network, ...] = (), names: frozenset[str] = frozenset()
+    ) -> None:
         self.allow_private = allow_private
         self.networks = networks
         self.names = names
 
-    def allows(self, address, host=None):
+    def allows(self, address: str, host: str | None = None) -> bool:
         if host is not None and host.lower().rstrip(".") in self.names:
             return True
         return any(ip in network for ip in set(_addresses(address)) for network in self.networks)
 
-    def check_address(self, address, host=None):
+    def check_address(self, address: str, host: str | None = None) -> None:
         if self.allow_private or self.allows(address, host):
             return
         reason = blocked_because(address)
@@ -115,7 +126,7 @@ class Guard:
                 "outbound.allowed_networks can let chosen networks and hosts through)"
             )
 
-    def check_host(self, host):
+    def check_host(self, host: str) -> None:
         """A host as typed (a name, or an address with or without brackets), checked before any connection:
         an address the guard refuses, or ``localhost`` when loopback is refused, is Blocked.  Other names are
         checked at every connection (a name may resolve elsewhere tomorrow)."""
@@ -128,7 +139,7 @@ class Guard:
             return
         self.check_address(host)
 
-    def check_url(self, url):
+    def check_url(self, url: URL) -> None:
         """The checks a URL must pass before a request: http(s), and its host as check_host says."""
         if url.scheme not in ("http", "https") or not url.raw_host:
             raise Blocked(f"only http and https URLs can be checked, not {str(url)[:100]}")
@@ -136,7 +147,7 @@ class Guard:
 
 
 #: whose check or delivery the current task works for (a user id): its name lookups count against its share
-owner = contextvars.ContextVar("outbound_owner", default=None)
+owner: contextvars.ContextVar[int | None] = contextvars.ContextVar("outbound_owner", default=None)
 
 
 class Names:
@@ -144,12 +155,12 @@ class Names:
     within ``seconds``, at most ``per_owner`` of one owner's at once (``owner``); the others wait for their
     owner's slot, nobody else's.  socket.gaierror when a name cannot be resolved, in time or at all."""
 
-    def __init__(self, servers=(), seconds=5.0, per_owner=4):
+    def __init__(self, servers: Iterable[str] = (), seconds: float = 5.0, per_owner: int = 4) -> None:
         self.servers, self.seconds, self.per_owner = list(servers), seconds, per_owner
-        self.resolver = None
-        self.shares = {}  # owner: [asyncio.Semaphore, lookups of it running or waiting]
+        self.resolver: aiohttp.AsyncResolver | None = None
+        self.shares: dict[int | None, list[Any]] = {}  # owner: [asyncio.Semaphore, lookups of it running or waiting]
 
-    async def resolve(self, host, port=0, family=socket.AF_UNSPEC):
+    async def resolve(self, host: str, port: int = 0, family: int = socket.AF_UNSPEC) -> list[Resolved]:
         """aiohttp's ResolveResult dicts of ``host`` (a name or a literal address)."""
         key = owner.get()
         share = self.shares.get(key) or self.shares.setdefault(key, [asyncio.Semaphore(self.per_owner), 0])
@@ -160,7 +171,7 @@ class Names:
                     self.resolver = aiohttp.AsyncResolver(
                         nameservers=self.servers or None, timeout=self.seconds, tries=1
                     )
-                return await self.resolver.resolve(host, port, family)
+                return await self.resolver.resolve(host, port, socket.AddressFamily(family))
         except TimeoutError:
             raise socket.gaierror(socket.EAI_AGAIN, f"no answer for {host} within {self.seconds:g} s") from None
         except OSError as exc:
@@ -172,7 +183,7 @@ class Names:
             if not share[1]:
                 del self.shares[key]
 
-    async def close(self):
+    async def close(self) -> None:
         if self.resolver is not None:
             await self.resolver.close()
 
@@ -181,22 +192,24 @@ class GuardedResolver(AbstractResolver):
     """A resolver for aiohttp's connector: the loop's Names, refusing names that resolve to an address the
     guard does not allow."""
 
-    def __init__(self, guard, names):
+    def __init__(self, guard: Guard, names: Names) -> None:
         self.guard = guard
         self.names = names
 
-    async def resolve(self, host, port=0, family=0):
+    async def resolve(self, host: str, port: int = 0, family: int = 0) -> list[Resolved]:
         infos = await self.names.resolve(host, port, family)
         for info in infos:
             self.guard.check_address(info["host"], host)
         return infos
 
-    async def close(self):
+    async def close(self) -> None:
         pass  # the Names are the loop's: closed with it (http_client)
 
 
 #: where the connector leaves the certificate of the server a check's task connected to
-peer_certificate = contextvars.ContextVar("peer_certificate", default=None)
+peer_certificate: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar(
+    "peer_certificate", default=None
+)
 
 
 class CheckConnector(aiohttp.TCPConnector):
@@ -206,7 +219,7 @@ class CheckConnector(aiohttp.TCPConnector):
     caller could look at it, so the certificate is taken when the connection is given.
     """
 
-    async def connect(self, req, traces, timeout):
+    async def connect(self, req: Any, traces: Any, timeout: Any) -> Any:
         connection = await super().connect(req, traces, timeout)
         found = peer_certificate.get()
         transport = connection.transport
@@ -216,7 +229,7 @@ class CheckConnector(aiohttp.TCPConnector):
         return connection
 
 
-def tls_context(ca_file=None):
+def tls_context(ca_file: str | None = None) -> ssl.SSLContext:
     """The system's trusted certificates, and those of ``ca_file`` too (an internal CA)."""
     context = ssl.create_default_context()
     if ca_file:
@@ -224,14 +237,16 @@ def tls_context(ca_file=None):
     return context
 
 
-def http_client(guard, limit, tls, names):
+def http_client(
+    guard: Guard, limit: int, tls: ssl.SSLContext, names: Callable[[], Names]
+) -> Callable[[types.SimpleNamespace], AsyncIterator[None]]:
     """A cleanup context: ``state.http``, a ClientSession for checks on this loop, ``state.guard`` and
     ``state.names`` (the loop's Names, made by ``names()``).
 
     ``tls`` is the SSLContext (made once per process: ``tls_context``).
     """
 
-    async def client(state):
+    async def client(state: types.SimpleNamespace) -> AsyncIterator[None]:
         state.guard = guard
         state.tls = tls
         state.names = names()
@@ -245,7 +260,9 @@ def http_client(guard, limit, tls, names):
     return client
 
 
-def session(guard, tls, names, limit=100, fresh=False):
+def session(
+    guard: Guard, tls: ssl.SSLContext, names: Names, limit: int = 100, fresh: bool = False
+) -> aiohttp.ClientSession:
     """A ClientSession for checks.  ``fresh``: no pooled connection and no cached DNS answer (a re-check
     that must not reuse what may have broken)."""
     resolver = GuardedResolver(guard, names)
@@ -262,19 +279,21 @@ def session(guard, tls, names, limit=100, fresh=False):
     )
 
 
-async def open_connection(state, host, port, tls=None):
+async def open_connection(
+    state: types.SimpleNamespace, host: str, port: int, tls: ssl.SSLContext | None = None
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
     """A TCP connection to ``host``:``port`` (a name or a literal address), to an address the guard allows:
     every address the name resolves to (``state.names``) is checked, as the HTTP client's resolver does, and
     they are tried in turn.  ``tls``: an SSLContext, for a TLS handshake with the host's name.  (reader,
     writer), or the error of the last address tried (socket.gaierror when the name does not resolve,
     Blocked)."""
     try:
-        infos = [{"host": str(ipaddress.ip_address(host.split("%", 1)[0])), "port": port, "family": 0}]
+        infos: list[Resolved] = [{"host": str(ipaddress.ip_address(host.split("%", 1)[0])), "port": port, "family": 0}]
     except ValueError:
         infos = await state.names.resolve(host, port)
     for info in infos:
         state.guard.check_address(info["host"], host)
-    error = OSError(f"{host} has no address")
+    error: OSError = OSError(f"{host} has no address")
     for info in infos:
         try:
             return await asyncio.open_connection(
@@ -292,17 +311,17 @@ class BlockingSend:
     sockets it opened, shut down by ``cut_off`` (its deadline: whatever the peer does, a blocked read
     ends at once, and the thread is free again).  ``blocked``: why the guard refused a connection, if it did."""
 
-    def __init__(self, guard, names, loop, owner_id):
+    def __init__(self, guard: Guard, names: Names, loop: asyncio.AbstractEventLoop, owner_id: int | None) -> None:
         self.guard, self.names, self.loop, self.owner_id = guard, names, loop, owner_id
-        self.blocked = None
-        self.sockets = []
+        self.blocked: str | None = None
+        self.sockets: list[socket.socket] = []
         self.lock = threading.Lock()
         self.cut = False
 
-    def resolve(self, host, port):
+    def resolve(self, host: str, port: int) -> list[Resolved]:
         """From the sending thread: ``host``'s addresses, looked up on the loop."""
 
-        async def lookup():
+        async def lookup() -> list[Resolved]:
             owner.set(self.owner_id)
             return await self.names.resolve(host, port)
 
@@ -316,13 +335,13 @@ class BlockingSend:
             future.cancel()
             raise socket.gaierror(socket.EAI_AGAIN, f"no answer for {host} in time") from None
 
-    def opened(self, sock):
+    def opened(self, sock: socket.socket) -> None:
         with self.lock:
             self.sockets.append(sock)
             if self.cut:
                 _shut(sock)
 
-    def cut_off(self):
+    def cut_off(self) -> None:
         """End the send now: its sockets are shut down (a thread blocked on one returns at once)."""
         with self.lock:
             self.cut = True
@@ -330,7 +349,7 @@ class BlockingSend:
                 _shut(sock)
 
 
-def _shut(sock):
+def _shut(sock: socket.socket) -> None:
     try:
         sock.shutdown(socket.SHUT_RDWR)
     except OSError:
@@ -338,10 +357,10 @@ def _shut(sock):
 
 
 #: the BlockingSend of the connections made in a thread that runs with this context (contextvars.copy_context)
-blocking_send = contextvars.ContextVar("blocking_send", default=None)
+blocking_send: contextvars.ContextVar[BlockingSend | None] = contextvars.ContextVar("blocking_send", default=None)
 
 
-def guard_blocking_connections():
+def guard_blocking_connections() -> None:
     """Make urllib3 (under requests) connect only as ``blocking_send`` allows, in a context where it is set:
     the name is resolved by the loop's Names, every address checked, and the connection made to a checked
     address, so no second lookup can answer otherwise; the socket is the send's, to be cut off at its
@@ -352,7 +371,7 @@ def guard_blocking_connections():
     if getattr(original, "guarded", False):
         return
 
-    def create_connection(address, *args, **kwargs):
+    def create_connection(address: tuple[str, int], *args: Any, **kwargs: Any) -> socket.socket:
         if (send := blocking_send.get()) is None:
             return original(address, *args, **kwargs)
         host, port = address
@@ -368,7 +387,7 @@ def guard_blocking_connections():
         except Blocked as exc:
             send.blocked = str(exc)
             raise
-        error = OSError(f"{host} has no address")
+        error: OSError = OSError(f"{host} has no address")
         for found in hosts:
             if send.cut:
                 raise OSError("the send's time is up")
@@ -381,11 +400,11 @@ def guard_blocking_connections():
             return sock
         raise error
 
-    create_connection.guarded = True
+    create_connection.guarded = True  # type: ignore[attr-defined]
     connection.create_connection = create_connection
 
 
-def is_odd_ipv4(host):
+def is_odd_ipv4(host: str) -> bool:
     """Whether ``host`` is an IPv4 address in a form other than four decimal numbers (``2130706433``,
     ``0x7f000001``, ``127.1``, ``0177.0.0.1``): the system's resolver reads them as addresses, people
     rarely see one for what it is."""
@@ -396,7 +415,7 @@ def is_odd_ipv4(host):
     return socket.inet_ntoa(packed) != host
 
 
-def check_url(value, guard=None):
+def check_url(value: str, guard: Guard | None = None) -> str:
     """An http(s) URL with a host, as typed (ValueError says what is wrong); a literal address the guard
     refuses is an error.  Host names are checked again at every connection (a name may resolve elsewhere
     tomorrow)."""
@@ -421,7 +440,7 @@ def check_url(value, guard=None):
     return value
 
 
-def host_name(value):
+def host_name(value: str) -> str:
     """A host name as a check connects to it: an international one in its ASCII form, lower case."""
     try:
         name = value.encode("idna").decode("ascii").lower()
@@ -434,7 +453,7 @@ def host_name(value):
     return name
 
 
-def check_host(value, guard=None):
+def check_host(value: str, guard: Guard | None = None) -> str:
     """A host name (an international one in its ASCII form) or a literal IP address (IPv6 with or without
     brackets), as a check connects to it; a literal address the guard refuses is an error."""
     value = no_control_characters(value.strip(), "a host")
@@ -469,15 +488,15 @@ class OutboundSettings(Section):
     )
 
 
-def includeme(config):
+def includeme(config: Any) -> None:
     """Every loop gets ``state.http`` (a guarded ClientSession), ``state.guard`` and ``state.tls``; request
     bodies are validated with the guard (``validation_context["guard"]``)."""
     settings = find(config.registry, OutboundSettings)
     try:
-        networks, names = read_allowed(settings.allowed_networks)
+        networks, allowed = read_allowed(settings.allowed_networks)
     except ValueError as exc:
         raise NotConfigured(f"outbound.allowed_networks: {exc}") from None
-    guard = Guard(settings.private_targets == "allow", networks, names)
+    guard = Guard(settings.private_targets == "allow", networks, allowed)
     try:  # made once, here: loading the system's certificates takes tens of ms, too long on a loop
         tls = tls_context(settings.ca_file)
     except (OSError, ValueError) as exc:
@@ -488,7 +507,7 @@ def includeme(config):
     config.add_cleanup_ctx(http_client(guard, settings.connections, tls, names))
 
 
-def read_server(entry, setting):
+def read_server(entry: str, setting: str) -> str:
     """A name server as c-ares takes it (``192.0.2.53``, ``192.0.2.53:5353``, ``[2001:db8::53]:5353``)."""
     host, port = entry, None
     if entry.startswith("["):

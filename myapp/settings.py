@@ -15,7 +15,8 @@ release) stops pserve too, naming it (``check_names``): left alone, it would lea
 import difflib
 import os
 import sys
-from typing import Annotated
+from collections.abc import Mapping
+from typing import Annotated, Any, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
@@ -41,11 +42,11 @@ def from_environ(settings, environ=os.environ):
 class NotConfigured(SystemExit):
     """What the operator must set or run is missing: pserve and the scripts print this sentence and exit 1."""
 
-    def __init__(self, message):
+    def __init__(self, message: str) -> None:
         super().__init__(f"myapp: {message}")
 
 
-def ini_file(settings):
+def ini_file(settings: Mapping[str, Any]) -> str:
     """The ini file the app was started with, to name it in messages (main() records it)."""
     return settings.get("myapp.ini_file") or (sys.argv[1] if len(sys.argv) > 1 else "production.ini")
 
@@ -75,7 +76,10 @@ class Section(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore", str_strip_whitespace=True)
 
 
-def read(model, settings):
+S = TypeVar("S", bound=Section)
+
+
+def read(model: type[S], settings: Mapping[str, Any]) -> S:
     """``model`` (a Section) from the ini's ``settings``; NotConfigured names the first bad setting."""
     names = {field.alias or name for name, field in model.model_fields.items()}
     try:

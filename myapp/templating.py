@@ -4,6 +4,9 @@ Times are stored and rendered in UTC; ``static/site.js`` rewrites them in the vi
 time zone (and keeps "ago" current), so the pages read right without it too.
 """
 
+from collections.abc import Callable
+from typing import Any
+
 from markupsafe import Markup, escape
 from pyramid_jinja2 import ENV_CONFIG_PHASE
 
@@ -34,11 +37,11 @@ def ago(moment, now=None):
 FILTERS = {"when": when, "ago": ago, "duration": duration, "percent": percent, "counted": counted}
 
 
-def add_to_templates(config, filters=None, **values):
+def add_to_templates(config: Any, filters: dict[str, Callable[..., Any]] | None = None, **values: Any) -> None:
     """Give every page's template ``filters`` ({name: function}) and ``values`` (names it may read), once
     the Jinja2 environment exists: an area lends the pages of others what they show of it."""
 
-    def add():
+    def add() -> None:
         environment = config.get_jinja2_environment()
         environment.filters.update(filters or {})
         environment.globals.update(values)

@@ -7,7 +7,7 @@ with one message per bad field.
 
 import json
 import unicodedata
-from typing import Annotated
+from typing import Annotated, Any
 
 import yaml as yaml_lib
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, WithJsonSchema
@@ -48,15 +48,15 @@ class ValidationContext(dict):
     """What request bodies are validated with (pydantic's context: the guard, the least interval)."""
 
 
-def validation_context(registry):
+def validation_context(registry: Any) -> ValidationContext:
     return find(registry, ValidationContext, ValidationContext)
 
 
-def add_validation_context(registry, **values):
+def add_validation_context(registry: Any, **values: Any) -> None:
     validation_context(registry).update(values)
 
 
-def no_control_characters(value, what="it"):
+def no_control_characters(value: str, what: str = "it") -> str:
     """``value``, or ValueError when it holds a control character (a tab is text) or a line or paragraph
     separator (U+0085, U+2028, U+2029): text that must stay on one line, in a page, a header or a log."""
     if any(c != "\t" and unicodedata.category(c) in ("Cc", "Zl", "Zp") for c in value):

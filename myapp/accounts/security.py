@@ -152,6 +152,11 @@ class OwnedRow(OwnedResource):
         setattr(self, self.name, row)
         self.owner_id = row.user_id
 
+    @property
+    def row(self):
+        """The row, whatever it is called (``self.<name>``)."""
+        return getattr(self, self.name)
+
 
 class Account(OwnedResource):
     """The caller's own account (pages under /account, /api/users/me, /api/tokens)."""

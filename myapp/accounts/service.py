@@ -4,9 +4,11 @@ import dataclasses
 import datetime
 import hashlib
 import secrets
+from typing import Any
 
 from sqlalchemy import bindparam, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..identity import token_hash
 from ..models.account import ApiKey, ThrottleHit, User, WebSession, utcnow
@@ -61,7 +63,7 @@ class Throttle:
         await session.commit()  # visible to every other attempt before this one counts
         return hits
 
-    async def attempt(self, session, keys):
+    async def attempt(self, session: AsyncSession, keys: dict[str, Any]) -> None:
         """Record an attempt in every bucket of ``keys`` ({kind: value}); Throttled when one is over its limit."""
         hits = await self.record(session, keys)
         now = utcnow()

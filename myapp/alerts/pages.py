@@ -5,6 +5,7 @@ from pyramid.security import NO_PERMISSION_REQUIRED
 from pyramid.view import view_config
 
 from ..accounts.service import Throttled, TooMany
+from ..deleting import deletion
 from ..on_demand import Busy
 from ..services import find
 from ..validation import Invalid, validation_context
@@ -238,25 +239,12 @@ async def confirm(request):
     return {"confirmed": channel is not None}
 
 
-@view_config(
-    route_name="channel.delete",
-    request_method="GET",
-    renderer="myapp:templates/confirm_delete.jinja2",
-    permission="delete",
+@deletion(
+    "channel.delete",
+    what=lambda channel: f"the channel {channel.name}",
+    consequence=lambda channel: "Monitors stop alerting through it.",
+    back=lambda request, channel: request.route_path("channel", channel_id=channel.id),
 )
-def confirm_delete(request):
-    channel = request.context.channel
-    return {
-        "what": f"the channel {channel.name}",
-        "consequence": "Monitors stop alerting through it.",
-        "action": request.route_path("channel.delete", channel_id=channel.id),
-        "back": request.route_path("channel", channel_id=channel.id),
-    }
-
-
-@view_config(route_name="channel.delete", request_method="POST", permission="delete")
-async def delete(request):
-    channel = request.context.channel
+async def delete(request, channel):
     await service.delete_channel(request.dbsession, channel)
-    request.session.flash(f"The channel {channel.name} is deleted.")
-    return HTTPFound(request.route_path("channels"))
+    return request.route_path("channels")

@@ -25,7 +25,7 @@ from ..checks.rules import is_certificate_problem
 from ..identity import token_hash
 from ..models import Channel, Incident, Monitor, MonitorChannel, claims
 from ..models.alert import CHANNEL_EVENTS
-from ..models.meta import utcnow
+from ..models.meta import dialect, utcnow
 from . import messages
 from .tables import Delivery, DeliveryAttempt
 
@@ -282,7 +282,7 @@ async def remind(session, now=None):
         doc = {**messages.document(key, "reminder", monitor, now, cause=row.cause, down_seconds=down), "reminder": n}
         deliveries.append(pending(key, row.channel_id, row.id, "reminder", doc, now))
     if deliveries:  # another process may have written some since: those are left as they are
-        await session.execute(insert_new(session.bind.dialect.name), deliveries)
+        await session.execute(insert_new(dialect(session)), deliveries)
     return len(deliveries)
 
 

@@ -16,7 +16,12 @@ Settings: ``monitors.*`` (CheckSettings here, MonitorSettings in myapp.monitors;
 
 import asyncio
 import datetime
+import functools
 import types
+from collections.abc import Callable, Coroutine, Iterable, Sequence
+from typing import Any, TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..accounts.service import Limit, Throttle
 from ..aio import loop_state
@@ -31,8 +36,10 @@ from .kinds.http import Target
 from .pings import Pinger, PingSettings
 from .rules import Expectations
 from .scheduler import Scheduler
+from .state import Result
 
 PRUNE_EVERY = 600
+T = TypeVar("T")
 
 
 class CheckSettings(Section):
@@ -52,10 +59,10 @@ class CheckSettings(Section):
 class Monitoring:
     """What other areas hang on monitors: listeners of flips (in the transaction) and of checks."""
 
-    def __init__(self, settings):
+    def __init__(self, settings: CheckSettings) -> None:
         self.settings = settings
-        self.on_flips = []  # async fn(session, recorded, down_since)
-        self.on_check = []  # fn(result), for each check the scheduler runs
+        self.on_flips: list[results.FlipListener] = []
+        self.on_check: list[Callable[[Result], object]] = []  # for each check the scheduler runs
         self.scheduler = Scheduler(
             settings.max_concurrency,
             self.on_check,
@@ -65,7 +72,13 @@ class Monitoring:
             settings.storm_group_seconds,
         )
 
-    async def record(self, session, outcomes, rows=None, also=None):
+    async def record(
+        self,
+        session: AsyncSession,
+        outcomes: Iterable[results.Outcome],
+        rows: dict[int, Any] | None = None,
+        also: dict[int, dict[str, Any]] | None = None,
+    ) -> results.Recorded:
         """results.record, telling the flip listeners: the one way results are written (the scheduler, pings and
         checks now all come here)."""
         return await results.record(session, outcomes, self.on_flips, rows, also)
@@ -73,17 +86,19 @@ class Monitoring:
     # -- checks a user asks for: started in a request, run on the service loop (myapp.on_demand) ------------
 
     @staticmethod
-    async def on_demand(request, coro, seconds=None, must_wait=False):
+    async def on_demand(
+        request: Any, coro: Coroutine[Any, Any, T], seconds: float | None = None, must_wait: bool = False
+    ) -> tuple[bool, T | None]:
         """Run ``coro`` for the caller (on_demand.OnDemand.run), counted against their hourly budget
         (``monitors.probes_per_hour``): accounts.service.Throttled when it is spent."""
         user_id = request.context.owner_id
 
-        def count():
-            return find(request.registry, Throttle).attempt(request.dbsession, {"probe_user": user_id})
+        async def count() -> None:
+            await find(request.registry, Throttle).attempt(request.dbsession, {"probe_user": user_id})
 
         return await find(request.registry, OnDemand).run(request, user_id, coro, count, seconds, must_wait)
 
-    async def check_now(self, monitor):
+    async def check_now(self, monitor: Any) -> Result:
         """Check ``monitor`` (its fields, as attributes) and store the result by the scheduler's write policy
         (models.writes): one that loses to another transaction (checks now of one owner's monitors at once
         deadlock on MariaDB) is written again.  The result; the database's error when it is away; NotStored,
@@ -97,19 +112,20 @@ class Monitoring:
             why = done.refused[0][1]
             await in_session(state, lambda s: results.add_write_errors(s, [(monitor.id, result.at, "result", why)]))
             raise NotStored(f"The check ran, but its result could not be stored: {why}")
+        assert done.error is not None  # neither written nor refused: the database is away
         raise done.error
 
-    async def _write(self, session, outcomes):
+    async def _write(self, session: AsyncSession, outcomes: list[results.Outcome]) -> None:
         await self.record(session, outcomes)  # what was recorded is not writes.write's business
 
     @staticmethod
-    async def try_out(fields, timeout):
+    async def try_out(fields: dict[str, Any], timeout: float) -> Result:
         """One check of a monitor that is not saved, by its ``fields``, within ``timeout`` seconds at most."""
         monitor = types.SimpleNamespace(**{**fields, "timeout": min(fields["timeout"], timeout)})
         return await kinds.run(loop_state(), monitor)
 
     @staticmethod
-    async def probe(urls, timeout):
+    async def probe(urls: Sequence[str], timeout: float) -> list[Result]:
         """One HTTP check of each URL at once, nothing stored."""
         state = loop_state()
         return await asyncio.gather(
@@ -117,35 +133,36 @@ class Monitoring:
         )
 
 
-def snapshot(monitor):
+def snapshot(monitor: Any) -> types.SimpleNamespace:
     """What a check needs of an ORM monitor, as plain attributes another loop may read."""
     return types.SimpleNamespace(**{column.name: getattr(monitor, column.name) for column in claims.CLAIM_COLUMNS})
 
 
-def make_pruner(settings):
+def make_pruner(settings: CheckSettings) -> Callable[[types.SimpleNamespace], Coroutine[Any, Any, None]]:
     raw = datetime.timedelta(hours=settings.raw_retention_hours)
     hourly = datetime.timedelta(days=settings.hourly_retention_days)
 
-    async def prune_history(state):
+    async def prune_history(state: types.SimpleNamespace) -> None:
         """Raw results past their retention, hourly rollups past theirs; daily rollups stay."""
         while True:
             await asyncio.sleep(PRUNE_EVERY)
             now = utcnow()
-            while await in_session(state, lambda s, now=now: results.prune(s, now - raw, now - hourly)):
+            prune = functools.partial(results.prune, raw_before=now - raw, hourly_before=now - hourly)
+            while await in_session(state, prune):
                 await asyncio.sleep(0)  # others' turn between chunks
 
     return prune_history
 
 
-def add_flip_listener(config, listener):
+def add_flip_listener(config: Any, listener: results.FlipListener | str) -> None:
     find(config.registry, Monitoring).on_flips.append(config.maybe_dotted(listener))
 
 
-def add_check_listener(config, listener):
+def add_check_listener(config: Any, listener: Callable[[Result], object] | str) -> None:
     find(config.registry, Monitoring).on_check.append(config.maybe_dotted(listener))
 
 
-def includeme(config):
+def includeme(config: Any) -> None:
     config.include("myapp.accounts")
     config.include("myapp.outbound")
     config.include("myapp.on_demand")

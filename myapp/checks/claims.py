@@ -7,15 +7,18 @@ A claimed row's ``due_at`` becomes the time its claim runs out, after which any 
 import dataclasses
 import datetime
 import functools
+from collections.abc import Collection, Sequence
+from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Row, bindparam, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..models import Monitor
 from ..models.claims import BY_OWNER, shared_fairly, take
-from ..models.meta import utcnow
+from ..models.meta import table_of, utcnow
 from .kinds import KINDS
 
-monitors = Monitor.__table__
+monitors = table_of(Monitor)
 #: a claim not settled by a result this long after the check's timeout is retaken by any process
 RETAKE_MARGIN = datetime.timedelta(seconds=10)
 
@@ -27,10 +30,10 @@ class Claim:
     monitor_id: int
     due_at: datetime.datetime
     start_at: datetime.datetime
-    row: object  # what the check needs of the monitor (its kind's target() reads it)
+    row: Any  # what the check needs of the monitor (its kind's target() reads it)
 
     @property
-    def retaken(self):
+    def retaken(self) -> bool:
         """Whether another process's claim on it ran out (that process may have checked it)."""
         return self.row.claimed_by is not None
 
@@ -61,7 +64,15 @@ _DUE = (
 )
 
 
-async def claim(session, owner, limit, horizon, per_owner=None, running=None, now=None):
+async def claim(
+    session: AsyncSession,
+    owner: str,
+    limit: int,
+    horizon: datetime.timedelta,
+    per_owner: int | None = None,
+    running: dict[int, int] | None = None,
+    now: datetime.datetime | None = None,
+) -> tuple[list[Claim], bool]:
     """Take up to ``limit`` monitors due before ``now + horizon``, in one short transaction of the caller's
     (models.claims.take): (the claims, whether ``limit`` rows were read: more may be due).
 
@@ -73,7 +84,8 @@ async def claim(session, owner, limit, horizon, per_owner=None, running=None, no
     """
     now = now or utcnow()
     running = running or {}
-    busy, pick = [], None
+    busy: list[int] = []
+    pick = None
     if per_owner is not None:
         busy = [user_id for user_id, count in running.items() if count >= per_owner]
         # each owner within per_owner of the checks that start now (late, or retaken); those due later start
@@ -84,7 +96,7 @@ async def claim(session, owner, limit, horizon, per_owner=None, running=None, no
             exempt=lambda row: _start(row, now) > now,
         )
 
-    def retake(rows):
+    def retake(rows: Sequence[Row[Any]]) -> datetime.datetime:
         last_start = max(_start(row, now) for row in rows)
         return last_start + datetime.timedelta(seconds=max(row.timeout for row in rows)) + RETAKE_MARGIN
 
@@ -94,19 +106,20 @@ async def claim(session, owner, limit, horizon, per_owner=None, running=None, no
     return [Claim(row.id, row.due_at, _start(row, now), row) for row in taken], len(read) == limit
 
 
-async def still_claimed(session, owner, monitor_ids):
+async def still_claimed(session: AsyncSession, owner: str, monitor_ids: Collection[int]) -> set[int]:
     """Of ``monitor_ids``, those still claimed by ``owner``: not deleted, paused or retaken since."""
     return set(
         await session.scalars(select(Monitor.id).where(Monitor.id.in_(monitor_ids), Monitor.claimed_by == owner))
     )
 
 
-def _start(row, now):
+def _start(row: Any, now: datetime.datetime) -> datetime.datetime:
     """When a claimed row is checked: at its time, or at once when it is late.  A claim that ran out (its
     process stopped, or could not write the result: the check may have run) is checked again half an
     interval after its time at the soonest, so that no two checks run closer than that, and never before
     the claim has run out (its ``due_at``: a row is claimed up to HORIZON before it is due)."""
+    due: datetime.datetime = row.due_at
     if row.claimed_by is None:
-        return max(row.due_at, now)
-    scheduled = row.next_check_at or row.due_at
-    return max(now, row.due_at, scheduled + datetime.timedelta(seconds=row.interval / 2))
+        return max(due, now)
+    scheduled: datetime.datetime = row.next_check_at or due
+    return max(now, due, scheduled + datetime.timedelta(seconds=row.interval / 2))

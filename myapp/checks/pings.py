@@ -29,22 +29,26 @@ import datetime
 import logging
 import threading
 import time
+import types
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import Any
 
 from pyramid.response import Response
 from pyramid.security import NO_PERMISSION_REQUIRED
 from pyramid.view import view_config
 from sqlalchemy import bindparam, delete, insert, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..aio import ShuttingDown
 from ..identity import token_hash
 from ..models import Monitor, Ping, bulk, in_session, writes
-from ..models.meta import utcnow
+from ..models.meta import dialect, table_of, utcnow
 from ..models.monitor import PING_BODY_MAX
 from ..services import find
 from ..settings import Field, Section
 from . import results
 from .kinds import KINDS, PINGED
-from .results import Outcome
+from .results import Outcome, Recorded
 from .state import Result
 
 log = logging.getLogger(__name__)
@@ -88,9 +92,9 @@ class Incoming:
     source: str | None
     body: str | None
     at: datetime.datetime
-    answer: concurrent.futures.Future | None = None  # "ok", "missing", "limited", "refused" or "unwritten"
+    answer: "concurrent.futures.Future[str] | None" = None  # "ok", "missing", "limited", "refused" or "unwritten"
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"<ping {self.event} of {self.token_hash[:12]}... at {self.at:%H:%M:%S.%f}>"
 
 
@@ -120,35 +124,35 @@ _PINGED = {
     "ping_window_at": "window_at",
     "ping_window_count": "window_count",
 }
-_INSERT = insert(Ping.__table__)
-_PRUNE = delete(Ping.__table__).where(Ping.monitor_id == bindparam("monitor_id"), Ping.seq <= bindparam("last_gone"))
+_INSERT = insert(table_of(Ping))
+_PRUNE = delete(table_of(Ping)).where(Ping.monitor_id == bindparam("monitor_id"), Ping.seq <= bindparam("last_gone"))
 
 
 class Limiter:
     """At most ``count`` events a minute per key (a sliding window, in this process; request threads ask it)."""
 
-    def __init__(self, count):
+    def __init__(self, count: int) -> None:
         self.count = count
-        self.seen = {}  # token hash: deque of monotonic times within the window
+        self.seen: dict[str, collections.deque[float]] = {}  # token hash: deque of monotonic times within the window
         self.lock = threading.Lock()
 
-    def allow(self, key, now=None):
+    def allow(self, key: str, now: float | None = None) -> bool:
         """Whether one more event of ``key`` is within the limit; it is counted if so."""
         with self.lock:
             return self._allow(key, time.monotonic() if now is None else now)
 
-    def full(self, key, now=None):
+    def full(self, key: str, now: float | None = None) -> bool:
         """Whether ``key`` is at its limit now (nothing counted)."""
         with self.lock:
             return len(self._window(key, time.monotonic() if now is None else now)) >= self.count
 
-    def _window(self, key, now):
+    def _window(self, key: str, now: float) -> collections.deque[float]:
         times = self.seen.setdefault(key, collections.deque())
         while times and times[0] <= now - 60:
             times.popleft()
         return times
 
-    def _allow(self, key, now):
+    def _allow(self, key: str, now: float) -> bool:
         times = self._window(key, now)
         if len(times) >= self.count:
             return False
@@ -158,14 +162,14 @@ class Limiter:
         return True
 
 
-def run_time(ping, started):
+def run_time(ping: Incoming, started: datetime.datetime | None) -> int | None:
     """Milliseconds from the /start ``started`` to ``ping``, None without a start (or one too old)."""
     if started is None or not datetime.timedelta(0) <= ping.at - started <= RUN_LIMIT:
         return None
     return round((ping.at - started).total_seconds() * 1000)
 
 
-def result_of(ping, run_ms):
+def result_of(ping: Incoming, run_ms: int | None) -> Result:
     """The check result a success or failure ping is: its run time as the latency."""
     if ping.event == "fail":
         reason = "the job reported a failure"
@@ -179,12 +183,14 @@ class Misses:
     """Tokens found unknown lately (answered 404 without a lookup for MISS_MEMORY seconds: a token is a random
     UUID, never given out again), and how many unknown tokens each client sent in the last minute."""
 
-    def __init__(self, per_client):
-        self.tokens = collections.OrderedDict()  # token hash: monotonic time it was found unknown
+    def __init__(self, per_client: int) -> None:
+        self.tokens: collections.OrderedDict[str, float] = (
+            collections.OrderedDict()
+        )  # token hash: monotonic time it was found unknown
         self.clients = Limiter(per_client)
         self.lock = threading.Lock()
 
-    def known_missing(self, token_hash, now=None):
+    def known_missing(self, token_hash: str, now: float | None = None) -> bool:
         now = time.monotonic() if now is None else now
         with self.lock:
             found = self.tokens.get(token_hash)
@@ -193,7 +199,7 @@ class Misses:
                 found = None
             return found is not None
 
-    def add(self, token_hash, now=None):
+    def add(self, token_hash: str, now: float | None = None) -> None:
         with self.lock:
             self.tokens[token_hash] = time.monotonic() if now is None else now
             self.tokens.move_to_end(token_hash)
@@ -201,31 +207,41 @@ class Misses:
                 self.tokens.popitem(last=False)
 
 
+#: Monitoring.record: (session, outcomes, their rows read already, columns written with each row)
+Record = Callable[[AsyncSession, list[Outcome], dict[int, Any], dict[int, dict[str, Any]]], Awaitable[Recorded]]
+
+
 class Pinger:
     """The service loop's writer of pings (a background task, ``run``); requests hand it pings (``submit``)
     and wait for their answers."""
 
-    def __init__(self, settings, record):
+    def __init__(self, settings: PingSettings, record: Record) -> None:
         self.settings = settings
         self.record = record  # Monitoring.record: results and flips, the alerts' listeners told
         self.limiter = Limiter(settings.per_minute)  # this process's count: a flood stops before the database
         self.misses = Misses(settings.misses_per_minute)
-        self.queues = [[] for _ in range(settings.writers)]  # a writer's: the pings of the monitors it writes
-        self.inbox = collections.deque()  # pings handed over by request threads, for the service loop to take
+        self.queues: list[list[Incoming]] = [
+            [] for _ in range(settings.writers)
+        ]  # a writer's: the pings of the monitors it writes
+        self.inbox: collections.deque[Incoming] = (
+            collections.deque()
+        )  # pings handed over by request threads, for the service loop to take
         self.taking = False  # a callback to take the inbox is on its way
-        self.wakes = None  # while the writers run
+        self.wakes: list[asyncio.Event] | None = None  # while the writers run
         self.stopped = False  # they ran, and stopped
         self.written = 0
         self.refused = 0  # pings the database would not store (each recorded on its monitor)
         self.unwritten = 0  # pings answered 503: the database was away
         self.conflicts = 0  # transactions that lost to another (and were written again)
-        self.batches = collections.deque(maxlen=1000)  # (pings, seconds) of the latest batches written
+        self.batches: collections.deque[tuple[int, float]] = collections.deque(
+            maxlen=1000
+        )  # (pings, seconds) of the latest batches written
 
     @property
-    def waiting(self):
+    def waiting(self) -> int:
         return len(self.inbox) + sum(len(queue) for queue in self.queues)
 
-    def stats(self):
+    def stats(self) -> dict[str, Any]:
         """For /api/health: pings written, refused, not written, waiting, and the latest batches' size and time."""
         sizes = [n for n, _ in self.batches]
         times = sorted(t for _, t in self.batches)
@@ -239,13 +255,15 @@ class Pinger:
             "batch_ms_p99": round(times[int(0.99 * (len(times) - 1))] * 1000, 1) if times else None,
         }
 
-    def hand_over(self, ping, call_soon):
+    def hand_over(
+        self, ping: Incoming, call_soon: Callable[[Callable[[], None]], None]
+    ) -> "concurrent.futures.Future[str]":
         """From a request thread: leave ``ping`` for the writers; its answer comes in ``ping.answer`` (a
         concurrent Future, returned), "unwritten" when it cannot be stored (nothing of it is).  The pings wait
         in ``inbox``; one callback on the service loop (``call_soon``: the runtime's) moves whatever has come
         to the writers, so a thousand pings a second wake the loop far fewer times.  A ping whose answer is
         cancelled before a writer takes it is not written."""
-        ping.answer = answer = concurrent.futures.Future()
+        ping.answer = answer = concurrent.futures.Future[str]()
         self.inbox.append(ping)
         if not self.taking:
             self.taking = True
@@ -256,7 +274,7 @@ class Pinger:
                 self._left_over()
         return answer
 
-    def _take_inbox(self):
+    def _take_inbox(self) -> None:
         self.taking = False  # first: a ping handed over from now on is taken here, or by a callback of its own
         if self.wakes is None:  # the writers start (they take the inbox then) or they stopped
             if self.stopped:
@@ -268,7 +286,7 @@ class Pinger:
             self.queues[writer].append(ping)
             self.wakes[writer].set()
 
-    def _left_over(self):
+    def _left_over(self) -> None:
         """Answer "unwritten" to the pings that wait: the writers stopped."""
         left = list(self.inbox) + [ping for queue in self.queues for ping in queue]
         self.inbox.clear()
@@ -277,7 +295,7 @@ class Pinger:
         self.unwritten += len(left)
         settle([(ping, "unwritten") for ping in left])
 
-    async def run(self, state):
+    async def run(self, state: types.SimpleNamespace) -> None:
         self.wakes = [asyncio.Event() for _ in self.queues]
         self.stopped = False
         self._take_inbox()  # what came while they started
@@ -288,21 +306,24 @@ class Pinger:
             self.stopped = True
             self._left_over()
 
-    async def _write_forever(self, state, writer):
+    async def _write_forever(self, state: types.SimpleNamespace, writer: int) -> None:
         """One of the writers: while its pings wait, take them (up to BATCH) and write them in a transaction;
         the writers write at once, as many transactions as the database commits together."""
+        assert self.wakes is not None  # (run made them)
         queue, wake = self.queues[writer], self.wakes[writer]
         while True:
             if not queue:
                 wake.clear()
                 await wake.wait()
                 continue
-            batch = [ping for ping in queue[:BATCH] if ping.answer.set_running_or_notify_cancel()]  # else: sender left
+            batch = [
+                ping for ping in queue[:BATCH] if _answer(ping).set_running_or_notify_cancel()
+            ]  # else: sender left
             del queue[:BATCH]
             if await writes.to_the_end(self._write(state, batch)):
                 await asyncio.sleep(RETRY_SECONDS)  # the database is away: the next batch a moment later
 
-    async def _write(self, state, batch):
+    async def _write(self, state: types.SimpleNamespace, batch: list[Incoming]) -> bool:
         """Write ``batch`` and answer its pings: whether the database was away."""
         started = time.monotonic()
         try:
@@ -323,10 +344,10 @@ class Pinger:
         return bool(done.unwritten)
 
     @staticmethod
-    async def _record_refused(state, refused):
+    async def _record_refused(state: types.SimpleNamespace, refused: Sequence[tuple[Incoming, str]]) -> None:
         """Tell the owners of the monitors of ``refused`` [(ping, why)] (results.write_errors)."""
 
-        async def record(session):
+        async def record(session: AsyncSession) -> None:
             hashes = {ping.token_hash for ping, _ in refused}
             ids = dict(
                 (
@@ -341,16 +362,20 @@ class Pinger:
         except writes.FAILURES as exc:  # the log has them (models.writes), once
             log.warning("recording %d refused pings on their monitors failed: %s", len(refused), writes.describe(exc))
 
-    async def write(self, session, batch):
+    async def write(self, session: AsyncSession, batch: list[Incoming]) -> list[str]:
         """Write ``batch`` in the caller's transaction: [answer of each ping]."""
-        query = _FIND_LOCKED if session.bind.dialect.name == "mysql" else _FIND
+        query = _FIND_LOCKED if dialect(session) == "mysql" else _FIND
         found = {
             row.ping_hash: row
             for row in await session.execute(query, {"hashes": sorted({p.token_hash for p in batch})})
         }
         seq_before = {row.id: row.ping_seq for row in found.values()}
-        answers, outcomes, stored = [], [], []
-        after = {}  # monitor id: what this batch leaves on its row (PINGED's values), for those it pinged
+        answers: list[str] = []
+        outcomes: list[Outcome] = []
+        stored: list[dict[str, Any]] = []
+        after: dict[
+            int, dict[str, Any]
+        ] = {}  # monitor id: what this batch leaves on its row (PINGED's values), for those it pinged
         for ping in batch:
             row = found.get(ping.token_hash)
             if row is None:
@@ -394,7 +419,7 @@ class Pinger:
                     "body": ping.body,
                 }
             )
-        recorded = set()
+        recorded: set[int] = set()
         if outcomes:
             # the rows of monitors with results move on with them: their pings' columns in the same UPDATE
             also = {o.monitor_id: {c: after[o.monitor_id][p] for c, p in _PINGED.items()} for o in outcomes}
@@ -402,7 +427,7 @@ class Pinger:
             recorded = {outcome.monitor_id for outcome, _ in done}
         if after:
             rest = [after[m] for m in sorted(after) if m not in recorded]  # a /start, a paused monitor
-            await bulk.update_each(session, Monitor.__table__, {"id": "monitor_id"}, _PINGED, rest)
+            await bulk.update_each(session, table_of(Monitor), {"id": "monitor_id"}, _PINGED, rest)
             await session.execute(_INSERT, stored)
             kept, slack = self.settings.kept, max(1, self.settings.kept // 10)
             gone = [  # every ``slack`` pings of a monitor: between ``kept`` and ``kept + slack`` stay
@@ -415,14 +440,19 @@ class Pinger:
         return answers
 
 
-def settle(answers):
+def _answer(ping: Incoming) -> "concurrent.futures.Future[str]":
+    assert ping.answer is not None  # (hand_over gave it one)
+    return ping.answer
+
+
+def settle(answers: Iterable[tuple[Incoming, str]]) -> None:
     """Tell each ping's sender its answer [(ping, answer)]."""
     for ping, answer in answers:
         with contextlib.suppress(concurrent.futures.InvalidStateError):  # cancelled by its sender meanwhile
-            ping.answer.set_result(answer)
+            _answer(ping).set_result(answer)
 
 
-def read_body(request, limit):
+def read_body(request: Any, limit: int) -> str | None:
     """Up to ``limit`` bytes of the request's body as text, as stored (UTF-8: a byte that is not is replaced
     by U+FFFD, which takes three; the text is cut to ``limit`` bytes after that), None without one."""
     if request.method != "POST" or not limit:
@@ -432,7 +462,7 @@ def read_body(request, limit):
     return stored.decode("utf-8", "ignore") or None  # "ignore": a character cut in two at the end goes
 
 
-def incoming(request):
+def incoming(request: Any) -> Incoming:
     """The Incoming ping of ``request`` (its route's token and event)."""
     event, exit_status = "success", None
     named = request.matchdict.get("event")
@@ -452,11 +482,11 @@ def incoming(request):
     )
 
 
-def client(request):
+def client(request: Any) -> str | None:
     return (request.remote_addr or "")[:64] or None
 
 
-def text(body, status=200, **headers):
+def text(body: str, status: int = 200, **headers: str) -> Any:
     response = Response(body + "\n", status=status, content_type="text/plain", charset="utf-8")
     response.headers.update(headers)
     return response
@@ -467,7 +497,7 @@ PING_VIEW = {"request_method": ("GET", "POST", "HEAD"), "permission": NO_PERMISS
 
 @view_config(route_name="ping", **PING_VIEW)
 @view_config(route_name="ping.event", **PING_VIEW)
-def ping(request):
+def ping(request: Any) -> Any:
     """A heartbeat: "OK" once it is stored; 404 for a token no heartbeat monitor has, 429 past the monitor's
     pings a minute (or a client's unknown tokens), 503 when it cannot be stored now.  Nothing else is said
     (whose monitor, its state): anyone holding the URL may ping.
@@ -498,13 +528,13 @@ def ping(request):
     return text("OK")
 
 
-def wait_seconds(request):
+def wait_seconds(request: Any) -> float | None:
     """How long a ping waits for its write: the app's request deadline (aio.timeout), a moment less."""
     timeout = request.registry.aio_runtime.default_timeout
     return max(ANSWER_MARGIN, timeout - ANSWER_MARGIN) if timeout else None
 
 
-def missing(request, pinger):
+def missing(request: Any, pinger: Pinger) -> Any:
     """404, counted against the client's unknown tokens a minute; past them, 429 (and no lookup till then)."""
     if not pinger.misses.clients.allow(client(request) or ""):
         limit = pinger.settings.misses_per_minute
@@ -512,5 +542,5 @@ def missing(request, pinger):
     return text("not found", 404)
 
 
-def limited(pinger):
+def limited(pinger: Pinger) -> Any:
     return text(f"too many pings: at most {pinger.settings.per_minute} a minute", 429, **{"Retry-After": "60"})

@@ -9,13 +9,17 @@ import bisect
 import dataclasses
 import datetime
 import types
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import Table, bindparam, delete, insert, select, update
 from sqlalchemy.dialects.mysql import insert as mysql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..maintenance import service as maintenance
 from ..models import bulk
+from ..models.meta import dialect, length_of, table_of
 from ..models.monitor import (
     BUCKET_COLUMNS,
     LATENCY_BUCKETS,
@@ -30,18 +34,18 @@ from ..models.monitor import (
     with_recent,
 )
 from .kinds import KINDS
-from .state import Snapshot, step
+from .state import Result, Snapshot, Transition, step
 
-monitors = Monitor.__table__
+monitors = table_of(Monitor)
 HOUR = datetime.timedelta(hours=1)
 DAY = datetime.timedelta(days=1)
 
 
-def hour_of(moment):
+def hour_of(moment: datetime.datetime) -> datetime.datetime:
     return moment.replace(minute=0, second=0, microsecond=0)
 
 
-def day_of(moment):
+def day_of(moment: datetime.datetime) -> datetime.datetime:
     return moment.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
@@ -50,7 +54,7 @@ class Outcome:
     """A check to record: by the scheduler (``owner`` of the claim) or in a request (owner None)."""
 
     monitor_id: int
-    result: object  # state.Result
+    result: Result
     owner: str | None = None
     storm: bool = False  # failed in a storm: its DOWN alert goes out grouped with the others'
     due: datetime.datetime | None = None  # a heartbeat's ping: its next deadline (any claim on it ends)
@@ -94,7 +98,7 @@ _RECORD_KEYS = {"id": "row_id", "version": "seen_version"}
 _RECORD_VALUES = {name: f"new_{name}" for name in RECORDED}
 
 
-def new_values(row, outcome, change):
+def new_values(row: Any, outcome: Outcome, change: Transition) -> dict[str, Any]:
     """The row's values after ``outcome`` (RECORDED, by name)."""
     result = outcome.result
     values = {
@@ -126,12 +130,25 @@ def new_values(row, outcome, change):
     return values
 
 
-def _params(row, after):
+def _params(row: Any, after: Any) -> dict[str, Any]:
     """The parameters of the UPDATE (_RECORD_KEYS, _RECORD_VALUES) that moves ``row`` (as read) to ``after``."""
     return {"row_id": row.id, "seen_version": row.version, **{f"new_{name}": getattr(after, name) for name in RECORDED}}
 
 
-async def record(session, outcomes, on_flips=(), rows=None, also=None):
+#: what recording wrote: [(outcome, the transition it made)]
+Recorded = list[tuple[Outcome, Transition]]
+#: awaited in the transaction of a state change, with what was recorded and {monitor id: when its closing
+#: incident started} (alerts write their deliveries there)
+FlipListener = Callable[[AsyncSession, Recorded, dict[int, datetime.datetime]], Awaitable[None]]
+
+
+async def record(
+    session: AsyncSession,
+    outcomes: Iterable[Outcome],
+    on_flips: Sequence[FlipListener] = (),
+    rows: dict[int, Any] | None = None,
+    also: dict[int, dict[str, Any]] | None = None,
+) -> Recorded:
     """Write check results in the caller's transaction: monitor rows, results, incidents, rollups.
 
     ``on_flips``: coroutine functions awaited in the same transaction with the results
@@ -152,12 +169,12 @@ async def record(session, outcomes, on_flips=(), rows=None, also=None):
     ``also``: {monitor id: {column: value}}, the same columns for each monitor of ``outcomes``, written with
     its row when its outcomes are (a heartbeat's pings: one UPDATE of the row, not two).
     """
-    locking = session.bind.dialect.name == "mysql"
+    locking = dialect(session) == "mysql"
     also = also or {}
     values_ = {**_RECORD_VALUES, **{column: f"also_{column}" for column in next(iter(also.values()), ())}}
-    recorded = []
+    recorded: Recorded = []
     pending = sorted(outcomes, key=lambda o: o.monitor_id)
-    windows = None
+    windows: dict[int, list[Any]] | None = None
     for _ in range(5):
         if not pending:
             break
@@ -168,7 +185,9 @@ async def record(session, outcomes, on_flips=(), rows=None, also=None):
             rows = {row.id: row for row in (await session.execute(query.with_for_update() if locking else query)).all()}
         if windows is None:
             windows = await maintenance.windows_of(session, list(rows.values()), min(o.result.at for o in pending))
-        steps = {}  # monitor id: ([(outcome, change)] in the order they came, the row's values after them)
+        steps: dict[
+            int, tuple[Recorded, Any]
+        ] = {}  # monitor id: ([(outcome, change)] in the order they came, the row's values after them)
         for outcome in pending:
             row = rows.get(outcome.monitor_id)
             if row is None:
@@ -197,7 +216,7 @@ async def record(session, outcomes, on_flips=(), rows=None, also=None):
             recorded += [step_ for done, _ in round_ for step_ in done]
         else:
             for done, values in round_:
-                if (await session.execute(bulk.plain(monitors, _RECORD_KEYS, values_), values)).rowcount == 1:
+                if await bulk.changed(session, bulk.plain(monitors, _RECORD_KEYS, values_), values) == 1:
                     recorded += done
                 else:
                     later += [o for o, _ in done]  # another writer came first: read its row again
@@ -206,11 +225,11 @@ async def record(session, outcomes, on_flips=(), rows=None, also=None):
     return recorded
 
 
-async def _write_history(session, recorded, on_flips):
+async def _write_history(session: AsyncSession, recorded: Recorded, on_flips: Sequence[FlipListener]) -> None:
     if not recorded:
         return
     await session.execute(
-        insert(CheckResult.__table__),
+        insert(table_of(CheckResult)),
         [
             {
                 "monitor_id": o.monitor_id,
@@ -231,7 +250,7 @@ async def _write_history(session, recorded, on_flips):
     await add_to_rollups(session, [o for o, c in recorded if c.state != "MAINTENANCE"])
 
 
-async def _incidents(session, recorded):
+async def _incidents(session: AsyncSession, recorded: Recorded) -> dict[int, datetime.datetime]:
     """Open and close the incidents of ``recorded``, in the order the flips came (a monitor may flip more than
     once in a batch): {monitor id: when the incident open before this batch, which its first UP closed,
     started} (an incident opened in the batch started at its transition's streak_started_at)."""
@@ -248,7 +267,9 @@ async def _incidents(session, recorded):
             )
         ).all()
     )
-    new, ended, down_since = {}, {}, {}  # new: monitor id -> incidents opened here, the last maybe still open
+    new: dict[int, list[dict[str, Any]]] = {}  # monitor id -> incidents opened here, the last maybe still open
+    ended: dict[int, datetime.datetime] = {}
+    down_since: dict[int, datetime.datetime] = {}
     for o, c in flips:
         opened = new.get(o.monitor_id, [])
         if c.opens_incident and o.monitor_id not in open_since and not (opened and opened[-1]["ended_at"] is None):
@@ -264,24 +285,24 @@ async def _incidents(session, recorded):
                 ended[o.monitor_id] = o.result.at
     for monitor_id, at in ended.items():
         await session.execute(
-            update(Incident.__table__)
+            update(table_of(Incident))
             .where(Incident.monitor_id == monitor_id, Incident.ended_at.is_(None))
             .values(ended_at=at)
         )
     rows = [incident for incidents in new.values() for incident in incidents]
     if rows:
-        await session.execute(insert(Incident.__table__), rows)
+        await session.execute(insert(table_of(Incident)), rows)
     return down_since
 
 
-def bucket_column(latency_ms):
+def bucket_column(latency_ms: int) -> str:
     return BUCKET_COLUMNS[bisect.bisect_left(LATENCY_BUCKETS, latency_ms)]
 
 
-async def add_to_rollups(session, outcomes):
+async def add_to_rollups(session: AsyncSession, outcomes: Sequence[Outcome]) -> None:
     """Add the results to their hour's and day's rollups: one upsert statement per table."""
     for model, period_of in ((HourlyRollup, hour_of), (DailyRollup, day_of)):
-        sums = {}
+        sums: dict[tuple[int, datetime.datetime], dict[str, int]] = {}
         for outcome in outcomes:
             result = outcome.result
             key = (outcome.monitor_id, period_of(result.at))
@@ -292,44 +313,43 @@ async def add_to_rollups(session, outcomes):
             row["latency_sum"] += result.latency_ms
             row[bucket_column(result.latency_ms)] += 1
         rows = [{"monitor_id": m, "period": p, **counters} for (m, p), counters in sums.items()]
-        await upsert_adding(session, model.__table__, rows)
+        await upsert_adding(session, table_of(model), rows)
 
 
-_UPSERTS = {}
+_UPSERTS: dict[tuple[str, str], Any] = {}
 
 
-def adding_upsert(dialect, table):
+def adding_upsert(dialect: str, table: Table) -> Any:
     """INSERT a row; where its key exists, add its counters to the row's.  One statement per table, cached,
     run with many parameter sets (the driver batches them)."""
     key = (dialect, table.name)
     if key not in _UPSERTS:
         if dialect == "mysql":
-            statement = mysql_insert(table)
-            statement = statement.on_duplicate_key_update(
-                {name: table.c[name] + statement.inserted[name] for name in ROLLUP_COUNTERS}
+            mysql = mysql_insert(table)
+            _UPSERTS[key] = mysql.on_duplicate_key_update(
+                {name: table.c[name] + mysql.inserted[name] for name in ROLLUP_COUNTERS}
             )
         else:
-            statement = sqlite_insert(table)
-            statement = statement.on_conflict_do_update(
+            sqlite = sqlite_insert(table)
+            _UPSERTS[key] = sqlite.on_conflict_do_update(
                 index_elements=["monitor_id", "period"],
-                set_={name: table.c[name] + statement.excluded[name] for name in ROLLUP_COUNTERS},
+                set_={name: table.c[name] + sqlite.excluded[name] for name in ROLLUP_COUNTERS},
             )
-        _UPSERTS[key] = statement
     return _UPSERTS[key]
 
 
-async def upsert_adding(session, table, rows):
+async def upsert_adding(session: AsyncSession, table: Table, rows: list[dict[str, Any]]) -> None:
     if rows:
-        await session.execute(adding_upsert(session.bind.dialect.name, table), rows)
+        await session.execute(adding_upsert(dialect(session), table), rows)
 
 
 # -- what the database would not store ---------------------------------------------------------
 
-_WRITE_ERRORS = insert(WriteError.__table__)
-WRITE_ERROR_LENGTH = WriteError.__table__.c.error.type.length
+_WRITE_ERRORS = insert(table_of(WriteError))
+WRITE_ERROR_LENGTH = length_of(table_of(WriteError).c.error)
 
 
-async def add_write_errors(session, errors):
+async def add_write_errors(session: AsyncSession, errors: Sequence[tuple[int, datetime.datetime, str, str]]) -> None:
     """Record ``errors`` [(monitor id, when, what: "ping" or "result", why)] for the monitors' owners to see."""
     if errors:
         await session.execute(
@@ -341,7 +361,7 @@ async def add_write_errors(session, errors):
         )
 
 
-async def refuse(session, refused, owner):
+async def refuse(session: AsyncSession, refused: Sequence[tuple[Outcome, str]], owner: str) -> None:
     """Results of ``owner``'s checks [(Outcome, why)] that the database refused: recorded as errors on their
     monitors, and each claim that is still ``owner``'s ends, the next check on the monitor's schedule (the
     monitor is checked again then, not retaken and checked at once)."""
@@ -368,14 +388,16 @@ _RELEASE = (
 # -- retention --------------------------------------------------------------------------------
 
 
-async def prune(session, raw_before, hourly_before, chunk=5000):
+async def prune(
+    session: AsyncSession, raw_before: datetime.datetime, hourly_before: datetime.datetime, chunk: int = 5000
+) -> int:
     """Delete raw results, pings and write errors older than ``raw_before`` and hourly rollups older than ``hourly_before``, a
     chunk at a time (no long lock).  Returns how many rows went; call it until it returns 0."""
     gone = 0
     for table in (CheckResult, Ping, WriteError):
         ids = list(await session.scalars(select(table.id).where(table.at < raw_before).limit(chunk)))
         if ids:
-            gone += (await session.execute(delete(table).where(table.id.in_(ids)))).rowcount
+            gone += await bulk.changed(session, delete(table).where(table.id.in_(ids)))
     if not gone:  # an hour's rows per monitor age out per hour: few enough for one statement
-        gone += (await session.execute(delete(HourlyRollup).where(HourlyRollup.period < hourly_before))).rowcount
+        gone += await bulk.changed(session, delete(HourlyRollup).where(HourlyRollup.period < hourly_before))
     return gone

@@ -7,34 +7,35 @@ import json
 import re
 import ssl
 import time
+from typing import Any
 
 STATUS_SPEC = re.compile(r"^\s*[1-5][0-9]{2}(\s*-\s*[1-5][0-9]{2})?(\s*,\s*[1-5][0-9]{2}(\s*-\s*[1-5][0-9]{2})?)*\s*$")
 
 
 @functools.lru_cache(maxsize=1024)
-def status_ranges(spec):
+def status_ranges(spec: str) -> tuple[tuple[int, int], ...]:
     """``"200-299,301"`` -> ((200, 299), (301, 301)); ValueError for anything else."""
     if not isinstance(spec, str) or not STATUS_SPEC.match(spec):
         raise ValueError("use status codes and ranges, such as 200-299,301")
     ranges = []
     for part in spec.split(","):
-        low, _, high = part.partition("-")
-        low, high = int(low), int(high or low)
+        first, _, last = part.partition("-")
+        low, high = int(first), int(last or first)
         if low > high:
             raise ValueError(f"the range {low}-{high} is backwards")
         ranges.append((low, high))
     return tuple(ranges)
 
 
-def normalize_status_spec(spec):
+def normalize_status_spec(spec: str) -> str:
     return ",".join(f"{lo}-{hi}" if lo != hi else str(lo) for lo, hi in status_ranges(spec))
 
 
-def status_matches(spec, code):
+def status_matches(spec: str, code: int) -> bool:
     return any(low <= code <= high for low, high in status_ranges(spec))
 
 
-def json_path_steps(path):
+def json_path_steps(path: str) -> list[str]:
     """``"checks.0.status"`` -> ["checks", "0", "status"]; ValueError for an empty step."""
     steps = path.split(".")
     if not path or any(step == "" for step in steps):
@@ -42,12 +43,12 @@ def json_path_steps(path):
     return steps
 
 
-def json_text(value):
+def json_text(value: Any) -> str:
     """A JSON value as the text it is compared with: strings as they are, the rest as JSON writes them."""
     return value if isinstance(value, str) else json.dumps(value)
 
 
-def find_json(document, path):
+def find_json(document: Any, path: str) -> Any:
     """The value at ``path`` in ``document``, or raise LookupError naming the step that is missing."""
     value = document
     for step in json_path_steps(path):
@@ -72,27 +73,27 @@ class Expectations:
     tls_days: int = 14
 
     @classmethod
-    def of(cls, monitor):
+    def of(cls, monitor: Any) -> "Expectations":
         return cls(**{f.name: getattr(monitor, f.name) for f in dataclasses.fields(cls)})
 
     @property
-    def needs_body(self):
+    def needs_body(self) -> bool:
         return bool(self.keyword or self.keyword_absent or self.json_path)
 
 
-def quoted(text, limit=40):
+def quoted(text: str, limit: int = 40) -> str:
     text = text if len(text) <= limit else text[: limit - 1] + "…"
     return "'" + text.replace("'", "\\'") + "'"
 
 
-def days_left(cert):
+def days_left(cert: dict[str, Any] | None) -> int | None:
     """Whole days until a certificate (as ``getpeercert()`` gives it) expires; None without one."""
     if not cert or "notAfter" not in cert:
         return None
     return int((ssl.cert_time_to_seconds(cert["notAfter"]) - time.time()) // 86400)
 
 
-def certificate_problem(days_left, tls_days):
+def certificate_problem(days_left: int | None, tls_days: int) -> str | None:
     """Why a certificate with ``days_left`` fails a check that wants ``tls_days``, or None (None: no certificate)."""
     if days_left is None or days_left >= tls_days:
         return None
@@ -101,12 +102,12 @@ def certificate_problem(days_left, tls_days):
     return f"certificate expires in {days_left} days"
 
 
-def is_certificate_problem(reason):
+def is_certificate_problem(reason: str | None) -> bool:
     """Whether a check's ``reason`` to fail is a certificate that expires soon or has (certificate_problem's)."""
     return reason is not None and reason.startswith(("certificate expires in ", "certificate expired "))
 
 
-def evaluate(rules, status_code, body, cert_days_left=None):
+def evaluate(rules: Expectations, status_code: int, body: bytes, cert_days_left: int | None = None) -> str | None:
     """None when the answer passes every rule, else the reason it fails (the first rule it breaks)."""
     if not status_matches(rules.expect_status, status_code):
         return f"expected status {rules.expect_status}, got {status_code}"

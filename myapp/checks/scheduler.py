@@ -34,13 +34,20 @@ import datetime
 import logging
 import time
 import types
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from .. import outbound
 from ..identity import process_owner
 from ..models import conflicts, in_session, writes
 from ..models.meta import utcnow
 from . import claims, results
+from .claims import Claim
 from .kinds import run as run_check
+from .results import Outcome
+from .state import Result
 
 log = logging.getLogger(__name__)
 
@@ -57,50 +64,56 @@ GONE_EVERY = 1.0  # seconds between looks for checks of monitors deleted or paus
 class Scheduler:
     def __init__(
         self,
-        max_concurrency=100,
-        on_check=(),
-        record=results.record,
-        per_owner=None,
-        suspect_hold=2.0,
-        storm_group=5.0,
-    ):
+        max_concurrency: int = 100,
+        on_check: Iterable[Callable[[Result], object]] = (),
+        record: Callable[[AsyncSession, list[Outcome]], Awaitable[object]] = results.record,
+        per_owner: int | None = None,
+        suspect_hold: float = 2.0,
+        storm_group: float = 5.0,
+    ) -> None:
         self.max_concurrency = max_concurrency
         self.suspect_hold = suspect_hold  # seconds a connection-level failure waits, to see whether others fail with it
         self.storm_group = storm_group  # in a storm, seconds of failures gathered into one group
         self.per_owner = per_owner or max_concurrency
         self.on_check = on_check  # called with each check's Result (the metrics count them)
         self.record = record  # Monitoring.record: results written, flip listeners told, in one transaction
-        self.recent = collections.deque()  # (monotonic time, monitor id, failed to reach it) of the latest minute
+        self.recent: collections.deque[tuple[float, int, bool]] = (
+            collections.deque()
+        )  # (monotonic time, monitor id, failed to reach it) of the latest minute
         self.storms = 0  # groups of held failures that were checked again as a storm
-        self._suspects = []  # (claim, result, monotonic time held)
-        self.owner = None
+        self._suspects: list[tuple[Claim, Result, float]] = []  # (claim, result, monotonic time held)
+        self.owner = ""  # this process, in the claims it takes (made when it runs: a forked process is another)
         self.in_flight = 0
         self.waiting = 0  # due, and waiting for a free slot
         self.checks = 0
         self.lost = 0  # results that could not be written before the process stopped
         self.refused = 0  # results the database would not store (each recorded on its monitor)
         self.left = 0  # claims left to run out: their owner's slots stayed taken past the claim's margin
-        self.owners = collections.Counter()  # user id: its checks in flight or due and waiting here
-        self._owner_slots = {}  # user id: asyncio.Semaphore(per_owner), while the owner has checks here
-        self._checking = {}  # monitor id: the task checking it now
+        self.owners: collections.Counter[int] = (
+            collections.Counter()
+        )  # user id: its checks in flight or due and waiting here
+        self._owner_slots: dict[
+            int, asyncio.Semaphore
+        ] = {}  # user id: asyncio.Semaphore(per_owner), while the owner has checks here
+        self._checking: dict[int, asyncio.Task[Any]] = {}  # monitor id: the task checking it now
         self.dropped = 0  # checks stopped because their monitor was deleted, paused or retaken meanwhile
         self.conflicts = 0  # claims and writes that lost to another process's (on Galera: another node's)
-        self.lateness = collections.deque(maxlen=10000)  # seconds, of the latest checks
+        self.lateness: collections.deque[float] = collections.deque(maxlen=10000)  # seconds, of the latest checks
         self.running = False
-        self._results = []
-        self._slots = None
-        self._flushed = None
+        self._results: list[Outcome] = []
+        self._slots = asyncio.Semaphore(max_concurrency)  # made again by run(), with the flush event
+        self._flushed = asyncio.Event()
 
     # -- statistics (read from request threads: plain reads of numbers and a copied deque) --------------
 
-    def stats(self):
+    def stats(self) -> dict[str, Any]:
         late = sorted(self.lateness)
         quantile = (
             (lambda q: round(late[min(len(late) - 1, int(q * len(late)))] * 1000, 1)) if late else (lambda q: None)
         )
         return {
             "running": self.running,
-            "owner": self.owner,
+            "owner": self.owner or None,
             "checks": self.checks,
             "in_flight": self.in_flight,
             "waiting": self.waiting,
@@ -120,12 +133,12 @@ class Scheduler:
 
     # -- the task -----------------------------------------------------------------------------------------
 
-    async def run(self, state):
+    async def run(self, state: types.SimpleNamespace) -> None:
         self.owner = process_owner()
         self._slots = asyncio.Semaphore(self.max_concurrency)
         self._flushed = asyncio.Event()
         writer = asyncio.create_task(self._write_forever(state), name="monitors.results")
-        checks = set()
+        checks: set[asyncio.Task[None]] = set()
         self.running = True
         try:
             while True:
@@ -150,7 +163,7 @@ class Scheduler:
             await asyncio.shield(self._flush(state))  # what finished before the stop is kept
             self.lost += len(self._results)  # the database is away: these go, their claims run out
 
-    async def _claim(self, state, limit):
+    async def _claim(self, state: types.SimpleNamespace, limit: int) -> tuple[list[Claim], bool]:
         try:
             return await in_session(
                 state,
@@ -164,7 +177,7 @@ class Scheduler:
                 await asyncio.sleep(POLL)
             return [], False
 
-    async def _check(self, state, claim):
+    async def _check(self, state: types.SimpleNamespace, claim: Claim) -> None:
         # claimed early (within the horizon): start on time, and never before it. A loop's timer may fire a
         # millisecond early (uvloop counts milliseconds), and a result stamped before the slot it was claimed
         # for would not move the schedule on: the monitor would be due again at once, and checked twice.
@@ -186,7 +199,7 @@ class Scheduler:
                 del self.owners[user_id], self._owner_slots[user_id]
         self._done(claim, result)
 
-    async def _run(self, state, claim):
+    async def _run(self, state: types.SimpleNamespace, claim: Claim) -> Result:
         self.waiting += 1
         try:
             await self._slots.acquire()
@@ -197,14 +210,16 @@ class Scheduler:
             lateness = max(0.0, (utcnow() - claim.due_at).total_seconds())
             self.lateness.append(lateness)
             log.debug("checking monitor %s due %s, %.1f ms late", claim.monitor_id, claim.due_at, lateness * 1000)
-            self._checking[claim.monitor_id] = asyncio.current_task()
+            task = asyncio.current_task()
+            assert task is not None  # (a check runs in a task of its own: _drop_gone may cancel it)
+            self._checking[claim.monitor_id] = task
             return await run_check(state, claim.row)
         finally:
             self._checking.pop(claim.monitor_id, None)
             self.in_flight -= 1
             self._slots.release()
 
-    def _done(self, claim, result):
+    def _done(self, claim: Claim, result: Result) -> None:
         self.checks += 1
         for listener in self.on_check:
             listener(result)
@@ -217,21 +232,21 @@ class Scheduler:
         if len(self._results) >= FLUSH_AT:
             self._flushed.set()
 
-    def _outcome(self, claim, result, storm=False):
+    def _outcome(self, claim: Claim, result: Result, storm: bool = False) -> Outcome:
         return results.Outcome(claim.monitor_id, result, self.owner, storm, retaken=claim.retaken)
 
-    def _forget_old(self):
+    def _forget_old(self) -> None:
         horizon = time.monotonic() - STORM_WINDOW
         while self.recent and self.recent[0][0] < horizon:
             self.recent.popleft()
 
-    def storming(self):
+    def storming(self) -> bool:
         """Whether this process's own network looks down: many monitors unreachable at once."""
         self._forget_old()
         unreachable = [m for _, m, network in self.recent if network]
         return len(set(unreachable)) >= STORM_MONITORS and 2 * len(unreachable) >= len(self.recent)
 
-    async def _release_suspects(self, state):
+    async def _release_suspects(self, state: types.SimpleNamespace) -> None:
         """Write the held failures whose time has come: as they are, or, in a storm, checked once more."""
         if not self._suspects:
             return
@@ -249,7 +264,7 @@ class Scheduler:
             again = await asyncio.gather(*(run_check(on_fresh, c.row) for c, _, _ in held))
         self._results += [self._outcome(c, r, storm=not r.ok) for (c, _, _), r in zip(held, again)]
 
-    async def _write_forever(self, state):
+    async def _write_forever(self, state: types.SimpleNamespace) -> None:
         looked = time.monotonic()
         while True:
             try:
@@ -263,7 +278,7 @@ class Scheduler:
                 looked = time.monotonic()
                 await self._drop_gone(state)
 
-    async def _drop_gone(self, state):
+    async def _drop_gone(self, state: types.SimpleNamespace) -> None:
         """Stop the checks of monitors deleted, paused or retaken since they were claimed: a deleted monitor's
         target hears no more from us, and the result would be dropped anyway."""
         checking = dict(self._checking)
@@ -280,7 +295,7 @@ class Scheduler:
                 self.dropped += 1
                 task.cancel()
 
-    async def _flush(self, state):
+    async def _flush(self, state: types.SimpleNamespace) -> None:
         """Write the results that are done (models.writes: a result the database refuses is recorded on its
         monitor, and the others are written); what cannot be written now is kept for the next write (its claims
         hold until they run out: then record drops what was retaken)."""
@@ -297,5 +312,5 @@ class Scheduler:
             except writes.FAILURES as exc:  # their claims run out, and they are checked again
                 log.warning("recording %d refused results failed: %s", len(done.refused), writes.describe(exc))
 
-    async def _write(self, session, batch):
+    async def _write(self, session: AsyncSession, batch: list[Outcome]) -> None:
         await self.record(session, batch)  # what was recorded is not writes.write's business

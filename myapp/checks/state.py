@@ -10,6 +10,7 @@ quietly, and none opens); after it, it is decided afresh, as a PENDING one is.
 
 import dataclasses
 import datetime
+from typing import Any
 
 
 @dataclasses.dataclass(frozen=True)
@@ -36,7 +37,7 @@ class Snapshot:
     successes_to_up: int
 
     @classmethod
-    def of(cls, row):
+    def of(cls, row: Any) -> "Snapshot":
         return cls(**{f.name: getattr(row, f.name) for f in dataclasses.fields(cls)})
 
 
@@ -54,7 +55,7 @@ class Transition:
     closes_incident: bool  # flipped from DOWN
 
 
-def step(now, result, maintenance=False):
+def step(now: Snapshot, result: Result, maintenance: bool = False) -> Transition:
     """The next state of ``now`` (a Snapshot) after ``result``, in a maintenance window or not."""
     if now.state == "PAUSED":
         return Transition(

@@ -8,6 +8,7 @@ from pyramid.view import view_config
 from sqlalchemy import select
 
 from ..accounts.service import TooMany
+from ..deleting import deletion
 from ..models import Monitor
 from ..services import find
 from ..validation import Invalid
@@ -135,26 +136,13 @@ async def create(request):
     return HTTPFound(request.route_path("maintenance"))
 
 
-@view_config(
-    route_name="maintenance.delete",
-    request_method="GET",
-    renderer="myapp:templates/confirm_delete.jinja2",
-    permission="delete",
+@deletion(
+    "maintenance.delete",
+    what=lambda window: f"the maintenance window {window.name}",
+    consequence=lambda window: "Its monitors alert as usual again.",
+    back=lambda request, window: request.route_path("maintenance"),
 )
-def confirm_delete(request):
-    window = request.context.window
-    return {
-        "what": f"the maintenance window {window.name}",
-        "consequence": "Its monitors alert as usual again.",
-        "action": request.route_path("maintenance.delete", window_id=window.id),
-        "back": request.route_path("maintenance"),
-    }
-
-
-@view_config(route_name="maintenance.delete", request_method="POST", permission="delete")
-async def delete(request):
-    window = request.context.window
+async def delete(request, window):
     await find(request.registry, Maintenance).announced_change(request, window.user_id, window.announce)
     await request.dbsession.delete(window)
-    request.session.flash(f"The maintenance window {window.name} is deleted.")
-    return HTTPFound(request.route_path("maintenance"))
+    return request.route_path("maintenance")

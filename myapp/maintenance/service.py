@@ -9,8 +9,11 @@ A one-off window runs from ``starts_at`` to ``ends_at`` (UTC).  A weekly one sta
 
 import datetime
 import zoneinfo
+from collections.abc import Iterable
+from typing import Any
 
 from sqlalchemy import delete, exists, insert, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from ..accounts.service import check_room
 from ..models import Monitor
@@ -24,7 +27,7 @@ UTC = datetime.UTC
 ANNOUNCE_DAYS = 14
 
 
-def active(window, at):
+def active(window: Any, at: datetime.datetime) -> bool:
     """Whether ``window`` covers ``at`` (a naive UTC datetime)."""
     when = next_time(window, at)
     return when is not None and when[0] <= at
@@ -172,7 +175,7 @@ def covering(monitor_ids, since, *conditions):
 WINDOWED = exists().where(MaintenanceWindow.__table__.c.user_id == Monitor.__table__.c.user_id).label("windowed")
 
 
-async def windows_of(session, rows, since):
+async def windows_of(session: AsyncSession, rows: Iterable[Any], since: datetime.datetime) -> dict[int, list[Any]]:
     """{monitor id: [windows]} for monitor rows (with id, user_id and WINDOWED): the windows that list them and
     their owners' windows of all monitors, weekly or not over by ``since``."""
     rows = [r for r in rows if r.windowed]

@@ -5,6 +5,9 @@ request runs on.  The unit-of-work tween commits it when the view returns
 normally, rolls it back when the view raises, and it is closed always.
 """
 
+from collections.abc import Mapping
+from typing import Any
+
 from ..settings import NotConfigured, ini_file, read
 from .account import ApiKey, ThrottleHit, User, WebSession
 from .alert import Channel, MonitorChannel
@@ -45,14 +48,14 @@ __all__ = [
 ]
 
 
-def database_url(settings):
+def database_url(settings: Mapping[str, Any]) -> str:
     url = read(DatabaseSettings, settings).url
     if not url:
         raise NotConfigured(f"no database: set MYAPP_DATABASE_URL, or sqlalchemy.url in {ini_file(settings)}")
     return url
 
 
-def includeme(config):
+def includeme(config: Any) -> None:
     settings = config.get_settings()
     url = database_url(settings)
     options = engine_options(url, settings)

@@ -14,14 +14,14 @@ in chunks of ``CHUNK`` rows and the last is padded with rows of NULL keys, which
 """
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, select, union_all, update
+from sqlalchemy import CursorResult, Executable, Table, bindparam, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 CHUNK = 128  # rows in one statement, at most
-_COMPILED: dict[tuple, tuple[str, int]] = {}  # (dialect, table, keys, values, size): (SQL, parameters a row)
-_PLAIN: dict[tuple, Any] = {}  # (table, keys, values): the statement of one row
+_COMPILED: dict[tuple[Any, ...], tuple[str, int]] = {}  # (dialect, table, keys, values, size): (SQL, parameters a row)
+_PLAIN: dict[tuple[Any, ...], Any] = {}  # (table, keys, values): the statement of one row
 
 
 def plain(table: Table, keys: Mapping[str, str], values: Mapping[str, str]) -> Any:
@@ -36,6 +36,11 @@ def plain(table: Table, keys: Mapping[str, str], values: Mapping[str, str]) -> A
     return _PLAIN[cache_key]
 
 
+async def changed(session: AsyncSession, statement: Executable, params: Mapping[str, Any] | None = None) -> int:
+    """Run an UPDATE or DELETE: how many rows it changed."""
+    return cast(CursorResult[Any], await session.execute(statement, params)).rowcount
+
+
 def _size(count: int) -> int:
     size = 1
     while size < count:
@@ -43,7 +48,9 @@ def _size(count: int) -> int:
     return size
 
 
-def _joined(dialect: Any, table: Table, keys: tuple, values: tuple, size: int) -> tuple[str, int]:
+def _joined(
+    dialect: Any, table: Table, keys: tuple[tuple[str, str], ...], values: tuple[tuple[str, str], ...], size: int
+) -> tuple[str, int]:
     cache_key = (dialect.name, dialect.driver, table.name, keys, values, size)
     if cache_key not in _COMPILED:
         named = (*keys, *values)
@@ -77,7 +84,9 @@ async def update_each(
     if not params:
         return
     keys_, values_ = tuple(keys.items()), tuple(values.items())
-    dialect = session.bind.dialect
+    bind = session.bind
+    assert bind is not None
+    dialect = bind.dialect
     if dialect.name != "mysql":
         await session.execute(plain(table, keys, values), list(params))
         return

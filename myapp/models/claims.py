@@ -6,22 +6,32 @@ a process that stops before it finishes leaves the row to be taken again then.
 """
 
 import collections
+import datetime
 import functools
 import operator
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from typing import Any
 
-from sqlalchemy import bindparam, update
+from sqlalchemy import Row, Select, Table, Update, bindparam, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from .bulk import changed
+from .meta import dialect
+
+#: [(the key of a row, at most this many at once, {key: how many the process has now})]
+Shares = Sequence[tuple[Callable[[Any], Hashable], int, Mapping[Any, int]]]
 
 #: the key of a due row's owner, the share every claim keeps (``shared_fairly``)
 BY_OWNER = operator.attrgetter("user_id")
 
 
-def shared_fairly(rows, shares, exempt=None):
+def shared_fairly(rows: Sequence[Any], shares: Shares, exempt: Callable[[Any], bool] | None = None) -> list[Any]:
     """The rows, in order, that keep every key within its share: ``shares`` is [(key of a row, at most this
     many at once, {key: how many the process has now})], a row counting once under each key; a row for which
     ``exempt(row)`` is true is taken whatever the counts, and counts nothing.  A row passed over leaves its
     place to the next: one owner's (or one channel's) many rows never take the places of the others'."""
     counts = [(key, most, collections.Counter(now)) for key, most, now in shares]
-    chosen = []
+    chosen: list[Any] = []
     for row in rows:
         if exempt is not None and exempt(row):
             chosen.append(row)
@@ -32,7 +42,16 @@ def shared_fairly(rows, shares, exempt=None):
     return chosen
 
 
-async def take(session, due, table, owner, retake, params, pick=None, lock_of=None):
+async def take(
+    session: AsyncSession,
+    due: Select[Any],
+    table: Table,
+    owner: str,
+    retake: Callable[[Sequence[Row[Any]]], datetime.datetime],
+    params: dict[str, Any],
+    pick: Callable[[Sequence[Row[Any]]], Sequence[Row[Any]]] | None = None,
+    lock_of: Table | None = None,
+) -> tuple[Sequence[Row[Any]], Sequence[Row[Any]]]:
     """Claim rows of ``table`` in the caller's short transaction: (the rows ``due`` read, the rows taken).
 
     ``due``: a SELECT of the due rows (``id`` and ``due_at`` among its columns), ordered and limited, run
@@ -42,7 +61,7 @@ async def take(session, due, table, owner, retake, params, pick=None, lock_of=No
     and one UPDATE takes them; on SQLite (one writer at a time) each row is taken by a conditional UPDATE,
     only if its ``due_at`` is still what was read.
     """
-    locking = session.bind.dialect.name == "mysql"
+    locking = dialect(session) == "mysql"
     query = due.with_for_update(skip_locked=True, of=lock_of) if locking else due
     rows = (await session.execute(query, params)).all()
     chosen = pick(rows) if pick is not None else rows
@@ -56,13 +75,13 @@ async def take(session, due, table, owner, retake, params, pick=None, lock_of=No
     taken = [
         row
         for row in chosen
-        if (await session.execute(one, {**values, "claim_id": row.id, "seen_due": row.due_at})).rowcount == 1
+        if await changed(session, one, {**values, "claim_id": row.id, "seen_due": row.due_at}) == 1
     ]
     return rows, taken
 
 
 @functools.cache
-def _claim_all(table):
+def _claim_all(table: Table) -> Update:
     """The claims of one batch, where the rows are locked (SKIP LOCKED) until commit."""
     return (
         update(table)
@@ -72,7 +91,7 @@ def _claim_all(table):
 
 
 @functools.cache
-def _claim_one(table):
+def _claim_one(table: Table) -> Update:
     """One claim, where nothing is locked: taken only if nobody took it since it was read."""
     return (
         update(table)

@@ -10,25 +10,26 @@ request is tried again from the start (pyramid_retry, set up here).
 """
 
 import asyncio
+import logging
 import random
 
 LOST = 1213  # ER_LOCK_DEADLOCK: "Deadlock found when trying to get lock; try restarting transaction"
 
 
-def lost(exc):
+def lost(exc: BaseException) -> bool:
     """Whether ``exc`` (a SQLAlchemy DBAPIError) says its transaction lost to another."""
     orig = getattr(exc, "orig", None)
     return orig is not None and bool(orig.args) and orig.args[0] == LOST
 
 
-def said(exc):
+def said(exc: BaseException) -> str:
     """The first line of what the server or driver said, for a log line (the error's name when it said nothing:
     a TimeoutError)."""
     lines = str(getattr(exc, "orig", None) or exc).splitlines()
     return lines[0][:200] if lines else type(exc).__name__
 
 
-def failed(log, exc, what):
+def failed(log: logging.Logger, exc: BaseException, what: str) -> bool:
     """Log that ``what`` failed: quietly (debug) when it lost to another, as a warning otherwise.  Returns
     whether it lost, for the caller's count."""
     if lost(exc):
@@ -38,7 +39,7 @@ def failed(log, exc, what):
     return False
 
 
-async def pause(attempt):
+async def pause(attempt: int) -> None:
     """Before trying a lost transaction again: a moment, longer after each attempt and not the same for all
     writers, so that what it lost to is done (a Galera node applies another's writes a few ms later)."""
     await asyncio.sleep(random.uniform(0.01, 0.05) * attempt)

@@ -16,12 +16,15 @@ replaced if the server went away meanwhile.
 """
 
 import time
+import types
+from collections.abc import AsyncIterator, Callable, Mapping
+from typing import Any
 
 from pydantic import model_validator
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError, SQLAlchemyError
-from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
 from ..logs import fewer_tracebacks
 from ..settings import Field, OptionalText, Section, read
@@ -43,17 +46,17 @@ class DatabaseSettings(Section):
     ping_idle_seconds: float = Field(0.05, alias="sqlalchemy.ping_idle_seconds", ge=0)
 
     @model_validator(mode="after")
-    def _statement_timeout(self):
+    def _statement_timeout(self) -> "DatabaseSettings":
         if self.statement_timeout is None:
             object.__setattr__(self, "statement_timeout", self.request_timeout)
         return self
 
 
-def engine_options(url, settings):
+def engine_options(url: str, settings: Mapping[str, Any]) -> dict[str, Any]:
     """create_engine's options from the ini's settings, ours (``statement_timeout``, ``ping_idle_seconds``)
     included."""
     db = read(DatabaseSettings, settings)
-    options = {"echo": db.echo}
+    options: dict[str, Any] = {"echo": db.echo}
     if make_url(url).get_backend_name() == "sqlite":
         options["connect_args"] = {"timeout": db.sqlite_busy_timeout}
         return options
@@ -71,19 +74,19 @@ def engine_options(url, settings):
     return options
 
 
-def _sqlite_pragmas(dbapi_connection, connection_record):
+def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA journal_mode=WAL")  # readers do not block the writer of another loop
     cursor.close()
 
 
-def _mysql_session(statement_timeout):
+def _mysql_session(statement_timeout: float | None) -> Callable[[Any, Any], None]:
     """On every new MySQL connection: the server ends a statement that runs longer than
     ``statement_timeout`` seconds (when given), and GROUP_CONCAT may return up to 1 MiB
     (MySQL's default of 1,024 bytes cuts a status page's 90 days short, silently)."""
 
-    def on_connect(dbapi_connection, connection_record):
+    def on_connect(dbapi_connection: Any, connection_record: Any) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("SET SESSION group_concat_max_len = 1048576")
         if statement_timeout:
@@ -97,17 +100,17 @@ def _mysql_session(statement_timeout):
     return on_connect
 
 
-def _ping_when_idle(engine, idle_seconds):
+def _ping_when_idle(engine: AsyncEngine, idle_seconds: float) -> None:
     """Ping a connection that sat in the pool longer than ``idle_seconds``; replace it if the server is gone.
 
     A busy connection is not pinged (that would cost a round trip per request); a
     restart while idle, the usual maintenance, then costs no request its answer.
     """
 
-    def checkin(dbapi_connection, connection_record):
+    def checkin(dbapi_connection: Any, connection_record: Any) -> None:
         connection_record.info["idle_since"] = time.monotonic()
 
-    def checkout(dbapi_connection, connection_record, connection_proxy):
+    def checkout(dbapi_connection: Any, connection_record: Any, connection_proxy: Any) -> None:
         since = connection_record.info.pop("idle_since", None)
         if since is not None and time.monotonic() - since > idle_seconds:
             try:
@@ -124,7 +127,7 @@ def _ping_when_idle(engine, idle_seconds):
 UNUSABLE = frozenset((1047, 1053, 1927, 4031))
 
 
-def _drop_unusable(context):
+def _drop_unusable(context: Any) -> None:
     """A connection that answered UNUSABLE, or whose rollback or commit failed (its state is unknown), is
     dropped, as a lost one is: SQLAlchemy would otherwise keep it checked out of its pool when a session's
     close fails, until the garbage collector found it."""
@@ -134,19 +137,19 @@ def _drop_unusable(context):
         context.is_disconnect = True
 
 
-def _reset_only_when_needed(engine):
+def _reset_only_when_needed(engine: AsyncEngine) -> None:
     """A connection goes back to its pool without the ROLLBACK that SQLAlchemy's pool sends on every
     return, when its transaction already ended (committed or rolled back): a round trip of four on a
     read request (the identity, the read, COMMIT, ROLLBACK).  Any other return is rolled back, as the
     pool would (SQLAlchemy's "custom reset" recipe: pool_reset_on_return=None and a reset event)."""
 
-    def mark(connection, ended):
+    def mark(connection: Any, ended: bool) -> None:
         try:
             connection.info["transaction_ended"] = ended
         except SQLAlchemyError:  # an invalidated connection: the pool discards it, there is nothing to reset
             pass
 
-    def reset(dbapi_connection, connection_record, reset_state):
+    def reset(dbapi_connection: Any, connection_record: Any, reset_state: Any) -> None:
         ended = connection_record.info.pop("transaction_ended", False)
         if reset_state.transaction_was_reset or ended or not reset_state.asyncio_safe:
             return  # (not asyncio-safe: a connection collected without a close; the pool discards it)
@@ -157,14 +160,14 @@ def _reset_only_when_needed(engine):
     event.listen(engine.sync_engine.pool, "reset", reset)
 
 
-def _read_only(engine):
+def _read_only(engine: AsyncEngine) -> None:
     """Connections in autocommit mode that the server refuses to write with.
 
     No transaction is ever open on them, so COMMIT and ROLLBACK would change nothing:
     they are not sent (SQLAlchemy sends them to the driver even in autocommit mode).
     """
     dialect = engine.sync_engine.dialect
-    dialect.do_commit = dialect.do_rollback = lambda dbapi_connection: None
+    dialect.do_commit = dialect.do_rollback = lambda dbapi_connection: None  # type: ignore[method-assign]
     if dialect.name == "mysql":
         statement = "SET SESSION TRANSACTION READ ONLY"
     elif dialect.name == "sqlite":
@@ -172,7 +175,7 @@ def _read_only(engine):
     else:
         return
 
-    def refuse_writes(dbapi_connection, connection_record):
+    def refuse_writes(dbapi_connection: Any, connection_record: Any) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute(statement)
         cursor.close()
@@ -180,7 +183,7 @@ def _read_only(engine):
     event.listen(engine.sync_engine, "connect", refuse_writes)
 
 
-def create_engine(url, options, read_only=False):
+def create_engine(url: str, options: Mapping[str, Any], read_only: bool = False) -> AsyncEngine:
     """An engine with our connection settings; ``read_only``: autocommit connections that may not write."""
     options = dict(options)
     statement_timeout = options.pop("statement_timeout", None)
@@ -204,7 +207,7 @@ def create_engine(url, options, read_only=False):
     return engine
 
 
-def engines(state):
+def engines(state: types.SimpleNamespace) -> list[tuple[str, AsyncEngine]]:
     """(name, engine) of a loop's engines: "write" (units of work) and "read" (safe requests)."""
     return [
         (name, engine)
@@ -216,8 +219,8 @@ def engines(state):
     ]
 
 
-def open_engine(url, options):
-    async def database(state):
+def open_engine(url: str, options: Mapping[str, Any]) -> Callable[[types.SimpleNamespace], AsyncIterator[None]]:
+    async def database(state: types.SimpleNamespace) -> AsyncIterator[None]:
         state.db_engine = create_engine(url, options)
         state.db_read_engine = create_engine(url, options, read_only=True)
         state.db_sessions = async_sessionmaker(state.db_engine, expire_on_commit=False)

@@ -1,7 +1,9 @@
 import datetime
+from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, Integer, MetaData
+from sqlalchemy import BigInteger, DateTime, Integer, MetaData, Table
 from sqlalchemy.dialects import mysql
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import DeclarativeBase
 
 # Stable constraint names on every backend, so migrations can refer to them.
@@ -24,6 +26,27 @@ Moment = DateTime().with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 
 
-def utcnow():
+def dialect(session: AsyncSession) -> str:
+    """The database the session is bound to: "mysql" (MariaDB too) or "sqlite"."""
+    bind = session.bind
+    assert bind is not None, "every session of myapp's is bound to its loop's engine"
+    return bind.dialect.name
+
+
+def table_of(model: type[Base]) -> Table:
+    """A model's table, as a Table (Core statements on the hot paths are built from it)."""
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
+
+
+def length_of(column: Any) -> int:
+    """The characters a String column holds."""
+    length = column.type.length
+    assert isinstance(length, int), f"{column} has no length"
+    return length
+
+
+def utcnow() -> datetime.datetime:
     """Now, in UTC, without a time zone: how times are stored."""
     return datetime.datetime.now(datetime.UTC).replace(tzinfo=None)

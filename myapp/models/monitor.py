@@ -9,15 +9,18 @@ every write, for compare-and-swap.
 """
 
 import datetime
+from typing import Any, Literal, TypeVar
 
 from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String, Text, false
 from sqlalchemy.dialects import mysql
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .meta import Base, BigId, Moment
+from .meta import Base, BigId, Moment, length_of
+
+T = TypeVar("T")
 
 STATES = ("PENDING", "UP", "DEGRADED", "DOWN", "MAINTENANCE", "PAUSED")
-METHODS = ("GET", "HEAD", "POST")
+Method = Literal["GET", "HEAD", "POST"]
 #: upper bounds (ms) of the latency histogram kept in rollups; the last bucket is everything slower
 LATENCY_BUCKETS = (25, 50, 100, 200, 300, 500, 750, 1000, 2000, 5000, 10000)
 BUCKET_COLUMNS = tuple(f"b{n}" for n in range(len(LATENCY_BUCKETS) + 1))
@@ -40,7 +43,7 @@ class Monitor(Base):
     tls: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")  # tcp: a TLS handshake too
     record_type: Mapped[str | None] = mapped_column(String(8), default=None)  # dns
     resolver: Mapped[str | None] = mapped_column(String(64), default=None)  # dns: address[:port]; None: the system's
-    expected: Mapped[list | None] = mapped_column(JSON, default=None)  # dns: values the answer must hold
+    expected: Mapped[list[str] | None] = mapped_column(JSON, default=None)  # dns: values the answer must hold
     grace: Mapped[int | None] = mapped_column(Integer, default=None)  # heartbeat: seconds a ping may be late
     cron: Mapped[str | None] = mapped_column(String(100), default=None)  # heartbeat: instead of the interval
     timezone: Mapped[str | None] = mapped_column(String(64), default=None)  # heartbeat: the cron's
@@ -54,7 +57,7 @@ class Monitor(Base):
     ping_window_at: Mapped[datetime.datetime | None] = mapped_column(Moment, nullable=True)
     ping_window_count: Mapped[int] = mapped_column(Integer, server_default="0")
     method: Mapped[str] = mapped_column(String(8), default="GET")
-    headers: Mapped[dict | None] = mapped_column(JSON, default=None)
+    headers: Mapped[dict[str, str] | None] = mapped_column(JSON, default=None)
     body: Mapped[str | None] = mapped_column(Text, default=None)
     interval: Mapped[int] = mapped_column(Integer, default=60)
     timeout: Mapped[int] = mapped_column(Integer, default=10)
@@ -68,7 +71,7 @@ class Monitor(Base):
     failures_to_down: Mapped[int] = mapped_column(Integer, default=2)
     successes_to_up: Mapped[int] = mapped_column(Integer, default=1)
     paused: Mapped[bool] = mapped_column(Boolean, default=False)
-    tags: Mapped[list] = mapped_column(JSON, default=list)
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
     notify_degraded: Mapped[bool] = mapped_column(Boolean, default=False)  # alert on DEGRADED too, not only DOWN
     public_badges: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # /badges/{id}/...
 
@@ -98,10 +101,10 @@ class Monitor(Base):
 
 
 RECENT_POINTS = 30
-RECENT_LENGTH = Monitor.__table__.c.recent.type.length
+RECENT_LENGTH = length_of(Monitor.__table__.c.recent)
 
 
-def with_recent(recent, result):
+def with_recent(recent: str | None, result: Any) -> str:
     """``recent`` with ``result`` added at the end, and the oldest points dropped past RECENT_POINTS, or past
     what the column holds (a heartbeat's points are run times: hours are eight digits)."""
     mark = "!" if not result.ok else "~" if result.slow else ""
@@ -176,7 +179,7 @@ class Incident(Base):
     cause: Mapped[str] = mapped_column(String(300))
 
 
-def _rollup_columns(cls):
+def _rollup_columns(cls: type[T]) -> type[T]:
     """checks, passes, slow, latency_sum and one counter per latency bucket (b0 ... bN)."""
     for name in ROLLUP_COUNTERS:
         setattr(cls, name, mapped_column(BigInteger if name == "latency_sum" else Integer, default=0, nullable=False))

@@ -3,6 +3,8 @@
 import asyncio
 import functools
 import logging
+from collections.abc import Mapping
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -18,25 +20,25 @@ log = logging.getLogger(__name__)
 SCRIPT_LOCATION = "myapp:alembic"
 
 
-def alembic_config(settings, ini_file=None):
+def alembic_config(settings: Mapping[str, Any], ini_file: str | None = None) -> Config:
     config = Config(ini_file) if ini_file else Config()
     config.set_main_option("script_location", SCRIPT_LOCATION)
     config.attributes["settings"] = settings
     return config
 
 
-def upgrade(settings, revision="head", ini_file=None):
+def upgrade(settings: Mapping[str, Any], revision: str = "head", ini_file: str | None = None) -> None:
     """Bring the database to ``revision``.  Runs its own short-lived event loop: call it at startup only."""
     command.upgrade(alembic_config(settings, ini_file), revision)
 
 
 @functools.cache
-def head_revision():
+def head_revision() -> str | None:
     """The newest migration shipped with the code (read once: it cannot change while running)."""
     return ScriptDirectory.from_config(alembic_config({})).get_current_head()
 
 
-async def current_revision(url, timeout=5.0):
+async def current_revision(url: str, timeout: float = 5.0) -> str | None:
     """The database's revision (None when it has no schema); raises when it cannot be reached."""
     engine = create_engine(url, {})
     try:
@@ -51,7 +53,7 @@ async def current_revision(url, timeout=5.0):
         await engine.dispose()
 
 
-def check_revision(url, ini_file):
+def check_revision(url: str, ini_file: str) -> None:
     """Refuse to start on a database whose schema is not this code's; start anyway when it is unreachable.
 
     Runs its own short-lived event loop: call it at startup only.

@@ -20,16 +20,22 @@ would hold the rollback, and the connection, as long as it stays frozen.
 import asyncio
 import dataclasses
 import logging
+import types
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from . import conflicts
 from .unit_of_work import in_session
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+State = types.SimpleNamespace  # a loop's (myapp.aio.loop_state)
+#: a writer: ``fn(session, items)``, its answers (one an item) or None
+Writer = Callable[[AsyncSession, list[Any]], Awaitable[Sequence[Any] | None]]
 
 ATTEMPTS = 5  # times an item is written after losing to another transaction, at most
 DEADLINE = 10.0  # seconds a background transaction may take; past it the database counts as away
@@ -44,7 +50,7 @@ GONE = frozenset((2002, 2003, 2006, 2013, 2055))
 #: what a background task's unit of work may raise because of the database (OSError: TimeoutError, sockets)
 FAILURES = (sa_exc.SQLAlchemyError, OSError)
 LOST, REFUSED, AWAY = "lost", "refused", "away"
-_away = set()  # the writers (by ``what``) that found the database away last time: told again when it is back
+_away: set[str] = set()  # the writers (by ``what``) that found the database away last time: told again when it is back
 
 
 @dataclasses.dataclass
@@ -52,20 +58,20 @@ class Written:
     """What became of a batch: ``written`` [(item, the writer's answer)], ``refused`` [(item, why, in the
     database's words)], ``unwritten`` (the database is away, or the items kept losing: ``error`` says why)."""
 
-    written: list = dataclasses.field(default_factory=list)
-    refused: list = dataclasses.field(default_factory=list)
-    unwritten: list = dataclasses.field(default_factory=list)
+    written: list[tuple[Any, Any]] = dataclasses.field(default_factory=list)
+    refused: list[tuple[Any, str]] = dataclasses.field(default_factory=list)
+    unwritten: list[Any] = dataclasses.field(default_factory=list)
     error: BaseException | None = None
     conflicts: int = 0  # transactions that lost to another (each was tried again)
 
 
-def _code(exc):
+def _code(exc: BaseException) -> int | None:
     orig = getattr(exc, "orig", None)
     args = getattr(orig, "args", ())
     return args[0] if args and isinstance(args[0], int) else None
 
 
-def kind_of(exc):
+def kind_of(exc: BaseException) -> str | None:
     """LOST, REFUSED or AWAY when ``exc`` says so by itself; None when only a probe can tell."""
     if isinstance(exc, (TimeoutError, sa_exc.TimeoutError, ConnectionError)):  # ours, the pool's, the socket's
         return AWAY
@@ -81,7 +87,7 @@ def kind_of(exc):
     return None
 
 
-async def answers(state) -> bool:
+async def answers(state: State) -> bool:
     """Whether the database answers a trivial query now."""
     try:
         await in_session(state, lambda session: session.execute(text("SELECT 1")), PROBE_SECONDS)
@@ -91,9 +97,9 @@ async def answers(state) -> bool:
 
 
 async def write(
-    state,
+    state: State,
     items: Sequence[Any],
-    fn: Callable[[Any, list], Awaitable[Sequence[Any] | None]],
+    fn: Writer,
     what: str,
     deadline: float = DEADLINE,
 ) -> Written:
@@ -104,7 +110,9 @@ async def write(
     return done
 
 
-async def _write(state, items, fn, what, deadline, done, attempt):
+async def _write(
+    state: State, items: list[Any], fn: Writer, what: str, deadline: float, done: Written, attempt: int
+) -> None:
     if not items:
         return
     if done.error is not None and kind_of(done.error) is AWAY:  # no use trying the rest now
@@ -151,7 +159,7 @@ async def _write(state, items, fn, what, deadline, done, attempt):
     await _write(state, items[half:], fn, what, deadline, done, next_attempt)
 
 
-async def to_the_end(coro):
+async def to_the_end(coro: Awaitable[T]) -> T:
     """Await ``coro`` in a task of its own that a cancellation of the caller does not cut short: cancelled
     (the process stops), the caller waits for it to end, then is cancelled.  A write in flight is finished,
     within its deadline, rather than cut in the middle of a statement (which drops its connection, and on
@@ -164,10 +172,10 @@ async def to_the_end(coro):
         raise
 
 
-def describe(exc):
+def describe(exc: BaseException) -> str:
     """What went wrong, in one line: the database's words, or the error's name."""
     if isinstance(exc, sa_exc.DBAPIError):
-        args = getattr(exc.orig, "args", ())
+        args: tuple[Any, ...] = getattr(exc.orig, "args", ())
         if len(args) >= 2 and isinstance(args[0], int) and isinstance(args[1], str):  # MySQL's (code, message)
             return args[1].splitlines()[0][:200] if args[1] else str(args[0])
         return conflicts.said(exc)

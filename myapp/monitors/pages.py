@@ -12,6 +12,7 @@ from ..accounts import service as accounts
 from ..checks import Monitoring, snapshot
 from ..checks.kinds import KINDS
 from ..checks.pings import Pinger
+from ..deleting import deletion
 from ..models.meta import utcnow
 from ..models.monitor import STATES
 from ..on_demand import Busy, NotStored, OnDemand, Unavailable
@@ -349,25 +350,12 @@ async def pause(request):
     return HTTPFound(request.route_path("monitor", monitor_id=monitor.id))
 
 
-@view_config(
-    route_name="monitor.delete",
-    request_method="GET",
-    renderer="myapp:templates/confirm_delete.jinja2",
-    permission="delete",
+@deletion(
+    "monitor.delete",
+    what=lambda monitor: f"the monitor {monitor.name}",
+    consequence=lambda monitor: "Its results, incidents and uptime history are deleted too.",
+    back=lambda request, monitor: request.route_path("monitor", monitor_id=monitor.id),
 )
-def confirm_delete(request):
-    monitor = request.context.monitor
-    return {
-        "what": monitor.name,
-        "consequence": "Its results, incidents and uptime history are deleted too.",
-        "action": request.route_path("monitor.delete", monitor_id=monitor.id),
-        "back": request.route_path("monitor", monitor_id=monitor.id),
-    }
-
-
-@view_config(route_name="monitor.delete", request_method="POST", permission="delete")
-async def delete(request):
-    monitor = request.context.monitor
+async def delete(request, monitor):
     await service.delete_monitor(request.dbsession, monitor)
-    request.session.flash(f"{monitor.name} is deleted.")
-    return HTTPFound(request.route_path("monitors"))
+    return request.route_path("monitors")

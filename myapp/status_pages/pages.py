@@ -8,6 +8,7 @@ from pyramid.view import view_config
 from sqlalchemy import select
 
 from ..accounts.service import TooMany
+from ..deleting import deletion
 from ..maintenance import service as maintenance
 from ..models import Monitor
 from ..models.meta import utcnow
@@ -190,56 +191,33 @@ async def add_update(request):
     return HTTPFound(request.route_path("status_page.edit", page_id=page.id, _anchor="announcements"))
 
 
-@view_config(
-    route_name="announcement.delete",
-    request_method="GET",
-    renderer="myapp:templates/confirm_delete.jinja2",
-    permission="delete",
+def announcements_of(request, page_id):
+    return request.route_path("status_page.edit", page_id=page_id, _anchor="announcements")
+
+
+@deletion(
+    "announcement.delete",
+    what=lambda announcement: f"the announcement {announcement.title}",
+    consequence=lambda announcement: "Its status page no longer shows it or its updates, in its history either.",
+    back=lambda request, announcement: announcements_of(request, announcement.status_page_id),
 )
-def confirm_delete_announcement(request):
-    announcement = request.context.announcement
-    back = request.route_path("status_page.edit", page_id=announcement.status_page_id, _anchor="announcements")
-    return {
-        "what": f"the announcement {announcement.title}",
-        "consequence": "Its status page no longer shows it or its updates, in its history either.",
-        "action": request.route_path("announcement.delete", announcement_id=announcement.id),
-        "back": back,
-    }
-
-
-@view_config(route_name="announcement.delete", request_method="POST", permission="delete")
-async def delete_announcement(request):
-    announcement = request.context.announcement
+async def delete_announcement(request, announcement):
     page = await request.dbsession.get(StatusPage, announcement.status_page_id)
     await request.dbsession.delete(announcement)
     forget_when_done(request, page.slug)
-    request.session.flash(f"The announcement {announcement.title} is deleted.")
-    return HTTPFound(request.route_path("status_page.edit", page_id=page.id, _anchor="announcements"))
+    return announcements_of(request, page.id)
 
 
-@view_config(
-    route_name="status_page.delete",
-    request_method="GET",
-    renderer="myapp:templates/confirm_delete.jinja2",
-    permission="delete",
+@deletion(
+    "status_page.delete",
+    what=lambda page: f"the status page {page.title}",
+    consequence=lambda page: f"/status/{page.slug} stops answering.",
+    back=lambda request, page: request.route_path("status_page.edit", page_id=page.id),
 )
-def confirm_delete(request):
-    page = request.context.page
-    return {
-        "what": f"the status page {page.title}",
-        "consequence": f"/status/{page.slug} stops answering.",
-        "action": request.route_path("status_page.delete", page_id=page.id),
-        "back": request.route_path("status_page.edit", page_id=page.id),
-    }
-
-
-@view_config(route_name="status_page.delete", request_method="POST", permission="delete")
-async def delete(request):
-    page = request.context.page
+async def delete(request, page):
     await request.dbsession.delete(page)
     forget_when_done(request, page.slug)
-    request.session.flash(f"The status page {page.title} is deleted.")
-    return HTTPFound(request.route_path("status_pages"))
+    return request.route_path("status_pages")
 
 
 @view_config(route_name="status", request_method="GET", permission=NO_PERMISSION_REQUIRED)

@@ -163,11 +163,15 @@ def test_pause_resume_and_delete_with_confirmation(ada, target):
     assert client.get(path).html.find("button", string="Resume")
     client.post(path + "/pause", {"paused": "0", "csrf_token": csrf_token(client, path)}, status=302)
     assert client.get(f"/api/monitors/{monitor['id']}").json["state"] == "PENDING"
-    confirm = client.get(path + "/delete")
-    assert "cannot be undone" in confirm.text
+    confirm = client.get(path + "/delete")  # the flow every area's pages delete by (myapp.deleting)
+    assert confirm.html.h1.text == f"Delete the monitor {monitor['name']}?"
+    assert "uptime history are deleted too. This cannot be undone." in confirm.text
+    assert confirm.html.find("a", string="Keep it")["href"] == path
     client.post(path + "/delete", {}, status=400)  # no CSRF token: nothing happens
     client.get(path, status=200)
-    form_with_action(confirm, "/delete").submit(status=302)
+    gone = form_with_action(confirm, "/delete").submit(status=302)
+    assert gone.location.endswith("/monitors")
+    assert f"The monitor {monitor['name']} is deleted." in gone.follow().text
     client.get(path, status=404)
 
 

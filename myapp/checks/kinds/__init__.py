@@ -5,20 +5,23 @@ A new kind is a module with a CheckKind subclass and one entry in KINDS below; t
 (schema.MonitorFields) take the kind's settings model, the scheduler runs its check.
 """
 
-from .base import CheckKind
+import types
+
+from ..state import Result
+from .base import CheckKind, Row
 from .dns import Dns
 from .heartbeat import Heartbeat
 from .http import Http
 from .tcp import Tcp
 
 #: the kinds by name, in the order forms offer them
-KINDS = {kind.name: kind for kind in (Http(), Tcp(), Dns(), Heartbeat())}
+KINDS: dict[str, CheckKind] = {kind.name: kind for kind in (Http(), Tcp(), Dns(), Heartbeat())}
 NAMES = tuple(KINDS)
 #: the kinds checked by what they are sent (pings), not by reaching out
 PINGED = tuple(name for name, kind in KINDS.items() if not kind.active)
 
 
-async def run(state, monitor):
+async def run(state: types.SimpleNamespace, monitor: Row) -> Result:
     """One check of ``monitor`` (its fields as attributes) by its kind, on the loop whose state this is."""
     kind = KINDS[monitor.kind]
     return await kind.check(state, kind.target(monitor))
@@ -41,7 +44,7 @@ ADDRESS_FIELDS = (
 )
 
 
-def address(row):
+def address(row: Row) -> str:
     """What ``row`` (ADDRESS_FIELDS as attributes) checks, in a few words: a URL, tcp://host:port, ..."""
     return KINDS[row.kind].address(row)
 

@@ -11,7 +11,9 @@ cause says what came back, so it must not be a window on them.
 
 import asyncio
 import ipaddress
-from typing import Annotated, Literal
+import types
+from collections.abc import AsyncIterator, Callable, Iterable
+from typing import Annotated, Any, Literal, get_args
 
 import dns.asyncresolver
 import dns.exception
@@ -26,25 +28,26 @@ from ...services import find
 from ...settings import NotConfigured, Section, Words
 from ...text import one_line
 from ..state import Result
-from .base import CheckKind
+from .base import CheckKind, Row
 
-RECORD_TYPES = ("A", "AAAA", "CNAME", "MX", "TXT", "NS")
+RecordType = Literal["A", "AAAA", "CNAME", "MX", "TXT", "NS"]
+RECORD_TYPES: tuple[str, ...] = get_args(RecordType)
 Value = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
 
 
-def parse_resolver(text):
+def parse_resolver(text: str) -> tuple[str, int]:
     """(address, port) of ``192.0.2.53``, ``192.0.2.53:5353``, ``2001:db8::53`` or ``[2001:db8::53]:5353``."""
-    host, port = text, 53
+    host, port_text = text, "53"
     if text.startswith("["):
         host, bracket, rest = text[1:].partition("]")
         if not bracket or rest and not rest.startswith(":"):
             raise ValueError("write a resolver as an address, or address:port ([address]:port for IPv6)")
-        port = rest[1:] or 53
+        port_text = rest[1:] or "53"
     elif text.count(":") == 1:
-        host, port = text.split(":")
+        host, port_text = text.split(":")
     try:
         address = ipaddress.ip_address(host)
-        port = int(port)
+        port = int(port_text)
     except ValueError:
         raise ValueError("a resolver is an IP address, with :port when not 53") from None
     if not 1 <= port <= 65535:
@@ -52,7 +55,7 @@ def parse_resolver(text):
     return str(address), port
 
 
-def normalized(record_type, value):
+def normalized(record_type: str, value: str) -> str:
     """A value as answers are compared: addresses in their short form, names in lower case without the root's
     dot, MX as "preference name" (or the name alone), TXT as it is."""
     if record_type in ("A", "AAAA"):
@@ -73,7 +76,7 @@ class DnsSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    record_type: Literal[RECORD_TYPES] | None = Field(None, description="DNS: " + ", ".join(RECORD_TYPES))
+    record_type: RecordType | None = Field(None, description="DNS: " + ", ".join(RECORD_TYPES))
     resolver: Annotated[str, StringConstraints(strip_whitespace=True, max_length=64)] | None = Field(
         None, description="DNS: the resolver asked, address[:port]; empty for the system's"
     )
@@ -83,7 +86,7 @@ class DnsSettings(BaseModel):
 
     @field_validator("resolver")
     @classmethod
-    def _resolver(cls, value, info: ValidationInfo):
+    def _resolver(cls, value: Any, info: ValidationInfo) -> Any:
         if not value:
             return None
         address, port = parse_resolver(value)
@@ -92,7 +95,7 @@ class DnsSettings(BaseModel):
 
     @field_validator("expected")
     @classmethod
-    def _expected(cls, values, info: ValidationInfo):
+    def _expected(cls, values: Any, info: ValidationInfo) -> Any:
         if not values:
             return None
         record_type = info.data.get("record_type") or "A"
@@ -113,7 +116,7 @@ class DnsResolverSettings(Section):
     )
 
 
-def operator_resolver(entries):
+def operator_resolver(entries: Iterable[str]) -> dns.asyncresolver.Resolver:
     """The resolver DNS monitors without their own ask: of ``entries`` (monitors.dns_resolvers), or the system's."""
     if list(entries) == [SYSTEM]:
         return dns.asyncresolver.Resolver()  # reads /etc/resolv.conf, once
@@ -125,7 +128,7 @@ def operator_resolver(entries):
     return resolver
 
 
-def resolvers(registry):
+def resolvers(registry: Any) -> Callable[[types.SimpleNamespace], AsyncIterator[None]]:
     """A cleanup context: ``state.dns_resolver``, the operator's resolver (made once, here)."""
     entries = find(registry, DnsResolverSettings).resolvers
     if not entries:
@@ -133,16 +136,16 @@ def resolvers(registry):
         entries = (SYSTEM,) if private else PUBLIC_RESOLVERS
     resolver = operator_resolver(entries)
 
-    async def dns_resolver(state):
+    async def dns_resolver(state: types.SimpleNamespace) -> AsyncIterator[None]:
         state.dns_resolver = resolver
         yield
 
     return dns_resolver
 
 
-def answer_values(record_type, answer):
+def answer_values(record_type: str, answer: Any) -> list[str]:
     """The answer's values as ``normalized`` writes them (an MX record gives "10 mx.example" and "mx.example")."""
-    values = []
+    values: list[str] = []
     for rdata in answer:
         if record_type in ("A", "AAAA"):
             values.append(str(ipaddress.ip_address(rdata.address)))
@@ -155,7 +158,7 @@ def answer_values(record_type, answer):
     return values
 
 
-def judge(record_type, name, values, expected):
+def judge(record_type: str, name: str, values: list[str], expected: list[str] | None) -> str | None:
     """None when ``values`` (the answer) hold every ``expected`` one (or, without any, are not empty)."""
     if not values:
         return f"no {record_type} record for {name}"
@@ -166,7 +169,7 @@ def judge(record_type, name, values, expected):
     return f"{record_type} {name} is {', '.join(values)[:120]}; expected {', '.join(missing)[:80]}"
 
 
-async def ask(state, target):
+async def ask(state: types.SimpleNamespace, target: Any) -> list[str]:
     """(the answer's values) to ``target``'s question; raises dnspython's errors, Blocked, TimeoutError."""
     if target.resolver:
         address, port = parse_resolver(target.resolver)
@@ -182,7 +185,7 @@ async def ask(state, target):
     return answer_values(target.record_type or "A", answer)
 
 
-def describe(exc, target):
+def describe(exc: BaseException, target: Any) -> str:
     if isinstance(exc, (TimeoutError, dns.exception.Timeout)):
         return f"timed out after {target.timeout:g} s"
     if isinstance(exc, Blocked):
@@ -203,13 +206,13 @@ class Dns(CheckKind):
     required, shared = ("host",), ("host",)
     defaults = {"record_type": "A"}
 
-    def target(self, row):
+    def target(self, row: Row) -> Any:
         return row  # host, record_type, resolver, expected, timeout, degraded_ms
 
-    def address(self, row):
+    def address(self, row: Row) -> str:
         return f"{row.record_type or 'A'} {row.host}" + (f" @{row.resolver}" if row.resolver else "")
 
-    async def check(self, state, target):
+    async def check(self, state: types.SimpleNamespace, target: Any) -> Result:
         at = utcnow()
         loop = asyncio.get_running_loop()
         started = loop.time()

@@ -9,9 +9,11 @@ ping in time: its "check" is that failure, with no one to reach out to.
 
 import datetime
 import functools
+import types
 import uuid
 import zoneinfo
-from typing import Annotated
+from collections.abc import Mapping
+from typing import Annotated, Any
 
 from croniter import CroniterError, croniter
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
@@ -20,7 +22,7 @@ from ...identity import token_hash
 from ...models.meta import utcnow
 from ...text import duration
 from ..state import Result
-from .base import CheckKind, next_slot
+from .base import CheckKind, Row, next_slot
 
 MAX_GRACE = 7 * 86400
 #: fields whose change moves a heartbeat's deadline
@@ -28,7 +30,7 @@ SCHEDULE = ("kind", "interval", "grace", "cron", "timezone")
 
 
 @functools.cache
-def zone_names():
+def zone_names() -> frozenset[str]:
     return frozenset(zoneinfo.available_timezones())
 
 
@@ -49,7 +51,7 @@ class HeartbeatSettings(BaseModel):
 
     @field_validator("cron")
     @classmethod
-    def _cron(cls, value):
+    def _cron(cls, value: Any) -> Any:
         if not value:
             return None
         if len(value.split()) != 5 or not croniter.is_valid(value):
@@ -62,7 +64,7 @@ class HeartbeatSettings(BaseModel):
 
     @field_validator("timezone")
     @classmethod
-    def _timezone(cls, value):
+    def _timezone(cls, value: Any) -> Any:
         if not value:
             return None
         if value not in zone_names():
@@ -70,13 +72,13 @@ class HeartbeatSettings(BaseModel):
         return value
 
 
-def next_fire(cron, timezone, after):
+def next_fire(cron: str, timezone: str | None, after: datetime.datetime) -> datetime.datetime:
     """The first time after ``after`` (UTC, naive) that ``cron`` in ``timezone`` names, in UTC (naive); a day
     later when there is none (a line saved before it was checked, a time zone gone from the system)."""
     try:
         zone = zoneinfo.ZoneInfo(timezone or "UTC")
         local = after.replace(tzinfo=datetime.UTC).astimezone(zone)
-        fire = croniter(cron, local).get_next(datetime.datetime)
+        fire: datetime.datetime = croniter(cron, local).get_next(datetime.datetime)
     except (CroniterError, zoneinfo.ZoneInfoNotFoundError, ValueError):
         return after + datetime.timedelta(days=1)
     return fire.astimezone(datetime.UTC).replace(tzinfo=None)
@@ -88,47 +90,47 @@ class Heartbeat(CheckKind):
     defaults = {"grace": 60, "failures_to_down": 1}
     max_interval = 30 * 86400
 
-    def target(self, row):
+    def target(self, row: Row) -> Any:
         return row
 
-    def address(self, row):
+    def address(self, row: Row) -> str:
         if row.cron:
             return f"pinged at {row.cron} ({row.timezone or 'UTC'}), grace {duration(row.grace or 0)}"
         return f"pinged every {duration(row.interval)}, grace {duration(row.grace or 0)}"
 
-    def expected_by(self, row, after):
+    def expected_by(self, row: Row, after: datetime.datetime) -> datetime.datetime:
         """When the ping after one at ``after`` (UTC) is expected: the next period or cron time, without the grace."""
         if row.cron:
             return next_fire(row.cron, row.timezone, after)
         return after + datetime.timedelta(seconds=row.interval)
 
-    def deadline(self, row, after):
+    def deadline(self, row: Row, after: datetime.datetime) -> datetime.datetime:
         """When a monitor pinged at ``after`` is late: expected_by and the grace."""
         return self.expected_by(row, after) + datetime.timedelta(seconds=row.grace or 0)
 
-    def first_due(self, row, now, soon=False):
+    def first_due(self, row: Row, now: datetime.datetime, soon: bool = False) -> datetime.datetime:
         return self.deadline(row, now)
 
-    def own_fields(self, row):
+    def own_fields(self, row: Row) -> dict[str, Any]:
         """The ping token (in the ping URL), and the hash a ping finds its monitor by."""
         if getattr(row, "ping_token", None) is not None:
             return {}
         token = str(uuid.uuid4())
         return {"ping_token": token, "ping_hash": token_hash(token)}
 
-    def rescheduled(self, row, changes, now):
+    def rescheduled(self, row: Row, changes: Mapping[str, Any], now: datetime.datetime) -> datetime.datetime | None:
         """A new schedule counts from the last ping (from now, for a monitor that was not a heartbeat)."""
         if not any(name in changes for name in SCHEDULE):
             return None  # a new name or threshold leaves the deadline where the last ping set it
         pinged = row.last_check_at if "kind" not in changes and row.last_check_at else now
         return self.deadline(row, pinged)
 
-    def next_due(self, row, scheduled, at):
+    def next_due(self, row: Row, scheduled: datetime.datetime, at: datetime.datetime) -> datetime.datetime:
         """Late already: checked again (and still late, unless pinged) at each later period or cron time."""
         if row.cron:
             return next_fire(row.cron, row.timezone, at)
         return next_slot(scheduled, row.interval, at)
 
-    async def check(self, state, target):
+    async def check(self, state: types.SimpleNamespace, target: Any) -> Result:
         expected = (target.next_check_at or target.due_at) - datetime.timedelta(seconds=target.grace or 0)
         return Result(utcnow(), False, None, 0, f"no ping since it was expected at {expected:%Y-%m-%d %H:%M:%S} UTC")

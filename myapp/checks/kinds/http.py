@@ -8,20 +8,21 @@ connects to.  Redirects are followed here (at most 5), not by aiohttp, so that t
 import asyncio
 import dataclasses
 import re
-from typing import Annotated, Literal
+import types
+from typing import Annotated, Any
 
 import aiohttp
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationInfo, field_validator
 from yarl import URL
 
 from ...models.meta import utcnow
-from ...models.monitor import METHODS
-from ...outbound import Blocked, check_url, peer_certificate
+from ...models.monitor import Method
+from ...outbound import Blocked, Guard, check_url, peer_certificate
 from ...text import one_line
 from ...validation import no_control_characters
 from ..rules import Expectations, days_left, evaluate, json_path_steps, normalize_status_spec
 from ..state import Result
-from .base import CheckKind
+from .base import CheckKind, Row
 
 MAX_BODY = 64 * 1024  # of a request
 MAX_ANSWER = 1024 * 1024  # read of an answer
@@ -35,14 +36,14 @@ class Target:
 
     url: str
     method: str = "GET"
-    headers: dict | None = None
+    headers: dict[str, str] | None = None
     body: str | None = None
     timeout: float = 10
     degraded_ms: int | None = None
     rules: Expectations = Expectations()
 
     @classmethod
-    def of(cls, monitor):
+    def of(cls, monitor: Any) -> "Target":
         return cls(
             monitor.url,
             monitor.method,
@@ -58,8 +59,9 @@ class TooManyRedirects(Exception):
     pass
 
 
-async def read_capped(response, limit=MAX_ANSWER):
-    chunks, size = [], 0
+async def read_capped(response: aiohttp.ClientResponse, limit: int = MAX_ANSWER) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
     while size < limit:
         chunk = await response.content.read(limit - size)
         if not chunk:
@@ -69,11 +71,11 @@ async def read_capped(response, limit=MAX_ANSWER):
     return b"".join(chunks)
 
 
-async def fetch(session, guard, target):
+async def fetch(session: aiohttp.ClientSession, guard: Guard, target: Target) -> tuple[int, bytes, int | None]:
     """(status, body up to 1 MiB, days left on the certificate) of the final answer, redirects followed."""
     url, method = URL(target.url, encoded=False), target.method
     data = target.body.encode() if target.body is not None and method == "POST" else None
-    peer = {}
+    peer: dict[str, Any] = {}
     peer_certificate.set(peer)  # this task's own: the connector fills it in
     for _ in range(MAX_REDIRECTS + 1):
         guard.check_url(url)
@@ -93,7 +95,7 @@ async def fetch(session, guard, target):
     raise TooManyRedirects()
 
 
-def is_network_failure(exc):
+def is_network_failure(exc: Exception) -> bool:
     """A failure to reach the server at all (timeout, refused, DNS, reset), which the checking side's own
     network may cause: not an answer that was wrong, a certificate, a redirect loop or the guard."""
     if isinstance(exc, (Blocked, TooManyRedirects, aiohttp.ClientSSLError, aiohttp.InvalidURL)):
@@ -105,7 +107,7 @@ def is_network_failure(exc):
     )
 
 
-def describe(exc, target):
+def describe(exc: Exception, target: Target) -> str:
     """A short reason a person understands, for an exception raised by a check."""
     if isinstance(exc, TimeoutError):
         return f"timed out after {target.timeout:g} s"
@@ -114,7 +116,8 @@ def describe(exc, target):
     if isinstance(exc, TooManyRedirects):
         return f"more than {MAX_REDIRECTS} redirects"
     if isinstance(exc, aiohttp.ClientConnectorCertificateError):
-        return f"TLS certificate not valid: {exc.certificate_error.verify_message or exc.certificate_error}"
+        why = exc.certificate_error
+        return f"TLS certificate not valid: {getattr(why, 'verify_message', None) or why}"
     if isinstance(exc, aiohttp.ClientSSLError):
         return f"TLS error: {exc.os_error}"
     if isinstance(exc, aiohttp.ClientConnectorDNSError):
@@ -138,7 +141,7 @@ def describe(exc, target):
     raise exc
 
 
-async def check(session, guard, target):
+async def check(session: aiohttp.ClientSession, guard: Guard, target: Target) -> Result:
     """Run one check of ``target``: a Result, with the error in words when it fails.  Never raises for the target."""
     loop = asyncio.get_running_loop()
     at = utcnow()
@@ -193,7 +196,7 @@ class HttpSettings(BaseModel):
     url: Annotated[str, StringConstraints(max_length=2048)] | None = Field(
         None, description="HTTP: http:// or https://", validate_default=True
     )
-    method: Literal[METHODS] = "GET"
+    method: Method = "GET"
     headers: dict[str, Annotated[str, StringConstraints(max_length=1000)]] | None = None
     body: Annotated[str, StringConstraints(max_length=MAX_BODY)] | None = Field(None, description="with POST only")
     expect_status: Annotated[str, StringConstraints(max_length=200)] = Field(
@@ -208,12 +211,12 @@ class HttpSettings(BaseModel):
 
     @field_validator("url")
     @classmethod
-    def _url(cls, value, info: ValidationInfo):
+    def _url(cls, value: Any, info: ValidationInfo) -> Any:
         return None if value is None else check_url(value, (info.context or {}).get("guard"))
 
     @field_validator("headers")
     @classmethod
-    def _headers(cls, value):
+    def _headers(cls, value: Any) -> Any:
         if value is None:
             return None
         if len(value) > 20:
@@ -229,26 +232,26 @@ class HttpSettings(BaseModel):
 
     @field_validator("body")
     @classmethod
-    def _body(cls, value, info: ValidationInfo):
+    def _body(cls, value: Any, info: ValidationInfo) -> Any:
         if value is not None and info.data.get("method") != "POST":
             raise ValueError("a body is sent with POST only")
         return value
 
     @field_validator("expect_status")
     @classmethod
-    def _expect_status(cls, value):
+    def _expect_status(cls, value: Any) -> Any:
         return normalize_status_spec(value)
 
     @field_validator("json_path")
     @classmethod
-    def _json_path(cls, value):
+    def _json_path(cls, value: Any) -> Any:
         if value is not None:
             json_path_steps(value)
         return value
 
     @field_validator("json_value")
     @classmethod
-    def _json_value(cls, value, info: ValidationInfo):
+    def _json_value(cls, value: Any, info: ValidationInfo) -> Any:
         if value is not None and not info.data.get("json_path"):
             raise ValueError("give json_path too")
         return value
@@ -258,11 +261,11 @@ class Http(CheckKind):
     name, title, settings = "http", "HTTP(S)", HttpSettings
     required = ("url",)
 
-    def target(self, row):
+    def target(self, row: Row) -> Any:
         return Target.of(row)
 
-    def address(self, row):
+    def address(self, row: Row) -> str:
         return row.url if row.method == "GET" else f"{row.method} {row.url}"
 
-    async def check(self, state, target):
+    async def check(self, state: types.SimpleNamespace, target: Any) -> Result:
         return await check(state.http, state.guard, target)

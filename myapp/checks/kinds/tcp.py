@@ -4,6 +4,8 @@ too, whose certificate must last ``tls_days``.  The guard checks every address c
 import asyncio
 import socket
 import ssl
+import types
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
@@ -12,7 +14,7 @@ from ...outbound import Blocked, check_host, open_connection
 from ...text import one_line
 from ..rules import certificate_problem, days_left
 from ..state import Result
-from .base import CheckKind
+from .base import CheckKind, Row
 
 
 class TcpSettings(BaseModel):
@@ -28,11 +30,11 @@ class TcpSettings(BaseModel):
 
     @field_validator("host")
     @classmethod
-    def _host(cls, value, info: ValidationInfo):
+    def _host(cls, value: Any, info: ValidationInfo) -> Any:
         return None if value is None else check_host(value, (info.context or {}).get("guard"))
 
 
-def describe(exc, timeout):
+def describe(exc: OSError, timeout: float) -> str:
     """Why a connection failed, in words."""
     if isinstance(exc, TimeoutError):
         return f"timed out after {timeout:g} s"
@@ -51,11 +53,13 @@ def describe(exc, timeout):
     return f"could not connect: {exc.strerror or exc}"
 
 
-def is_network_failure(exc):
+def is_network_failure(exc: BaseException) -> bool:
     return not isinstance(exc, (Blocked, ssl.SSLError)) and isinstance(exc, (TimeoutError, OSError))
 
 
-async def connect(state, host, port, tls, timeout):
+async def connect(
+    state: types.SimpleNamespace, host: str, port: int, tls: bool, timeout: float
+) -> tuple[int, int | None]:
     """(latency in ms, days left on the certificate or None) of one connection, closed at once."""
     loop = asyncio.get_running_loop()
     started = loop.time()
@@ -71,14 +75,14 @@ class Tcp(CheckKind):
     name, title, settings = "tcp", "TCP port", TcpSettings
     required = ("host", "port")
 
-    def target(self, row):
+    def target(self, row: Row) -> Any:
         return row  # host, port, tls, tls_days, timeout, degraded_ms
 
-    def address(self, row):
+    def address(self, row: Row) -> str:
         host = f"[{row.host}]" if ":" in (row.host or "") else row.host
         return f"{'tls' if row.tls else 'tcp'}://{host}:{row.port}"
 
-    async def check(self, state, target):
+    async def check(self, state: types.SimpleNamespace, target: Any) -> Result:
         at = utcnow()
         loop = asyncio.get_running_loop()
         started = loop.time()
