@@ -115,7 +115,7 @@ def uow_app(app, app_settings, db_url):  # app: the schema is migrated (this app
             ("late", add_pair_flushed_at_commit, {}),
             ("sleepy", sleepy_query, {"async_timeout": 0.3}),
             ("sync", sync_add, {}),
-            ("stubborn", stubborn, {"async_timeout": 0.2}),
+            ("stubborn", stubborn, {"async_timeout": 1.0}),  # time to reach its insert on a busy machine
             ("tick", tick, {}),
         ]:
             config.add_route(name, f"/{name}" + ("/{name}" if name == "add" else "/{dupe}" if name == "late" else ""))
