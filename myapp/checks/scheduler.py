@@ -82,6 +82,7 @@ class Scheduler:
         )  # (monotonic time, monitor id, failed to reach it) of the latest minute
         self.storms = 0  # groups of held failures that were checked again as a storm
         self._suspects: list[tuple[Claim, Result, float]] = []  # (claim, result, monotonic time held)
+        self._rechecks: set[asyncio.Task[None]] = set()  # storms' groups being checked again
         self.owner = ""  # this process, in the claims it takes (made when it runs: a forked process is another)
         self.in_flight = 0
         self.waiting = 0  # due, and waiting for a free slot
@@ -158,6 +159,9 @@ class Scheduler:
             await asyncio.gather(*checks, return_exceptions=True)
             writer.cancel()
             await asyncio.gather(writer, return_exceptions=True)
+            for task in self._rechecks:
+                task.cancel()  # their first results are kept (_check_again)
+            await asyncio.gather(*self._rechecks, return_exceptions=True)
             self._results += [self._outcome(c, r) for c, r, _ in self._suspects]
             self._suspects = []
             await asyncio.shield(self._flush(state))  # what finished before the stop is kept
@@ -246,8 +250,10 @@ class Scheduler:
         unreachable = [m for _, m, network in self.recent if network]
         return len(set(unreachable)) >= STORM_MONITORS and 2 * len(unreachable) >= len(self.recent)
 
-    async def _release_suspects(self, state: types.SimpleNamespace) -> None:
-        """Write the held failures whose time has come: as they are, or, in a storm, checked once more."""
+    def _release_suspects(self, state: types.SimpleNamespace) -> None:
+        """Write the held failures whose time has come: as they are, or, in a storm, checked once more in a task
+        of their own (the writer goes on writing everyone's results meanwhile: one owner's unreachable monitors,
+        checked again for as long as their timeout, hold back nobody else's)."""
         if not self._suspects:
             return
         storm = self.storming()
@@ -259,9 +265,20 @@ class Scheduler:
             return
         self.storms += 1
         log.warning("%d monitors unreachable at once: checking them again on fresh connections", len(held))
-        async with outbound.session(state.guard, state.tls, state.names, fresh=True) as fresh:
-            on_fresh = types.SimpleNamespace(**{**vars(state), "http": fresh})
-            again = await asyncio.gather(*(run_check(on_fresh, c.row) for c, _, _ in held))
+        task = asyncio.create_task(self._check_again(state, held), name="monitors.storm")
+        self._rechecks.add(task)
+        task.add_done_callback(self._rechecks.discard)
+
+    async def _check_again(self, state: types.SimpleNamespace, held: list[tuple[Claim, Result, float]]) -> None:
+        """Check ``held`` once more on fresh connections (no pooled connection, no cached answer): a failure
+        that stays is written as part of the storm (its alert goes out grouped); stopped, the first results."""
+        try:
+            async with outbound.session(state.guard, state.tls, state.names, fresh=True) as fresh:
+                on_fresh = types.SimpleNamespace(**{**vars(state), "http": fresh})
+                again = await asyncio.gather(*(run_check(on_fresh, c.row) for c, _, _ in held))
+        except asyncio.CancelledError:
+            self._results += [self._outcome(c, r) for c, r, _ in held]
+            raise
         self._results += [self._outcome(c, r, storm=not r.ok) for (c, _, _), r in zip(held, again)]
 
     async def _write_forever(self, state: types.SimpleNamespace) -> None:
@@ -272,7 +289,7 @@ class Scheduler:
             except TimeoutError:
                 pass
             self._flushed.clear()
-            await self._release_suspects(state)
+            self._release_suspects(state)
             await self._flush(state)
             if time.monotonic() - looked >= GONE_EVERY:
                 looked = time.monotonic()
