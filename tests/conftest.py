@@ -314,12 +314,14 @@ class ProcessPauses:
 
 _collections = GarbageCollections()
 _pauses = ProcessPauses()
-SLOW = re.compile(r" took (\d+\.\d+) seconds$")
+#: asyncio's debug mode: "Executing <Handle ...> took 0.612 seconds"; myapp.aio's watchdog: "Blocked: the
+#: worker loop of thread ... has run one callback for 0.612 seconds (...), in: <its stack>"
+SLOW = re.compile(r" (?:took|has run one callback for) (\d+\.\d+) seconds")
 
 
 class SlowCallbacks(logging.Handler):
-    """Collects asyncio's debug-mode reports of callbacks that blocked the loop (not those that a
-    full garbage collection made slow)."""
+    """Collects the reports of callbacks that blocked a loop (myapp.aio's watchdog, asyncio's debug mode),
+    but those that a full garbage collection or a pause of the whole process made slow."""
 
     def __init__(self):
         super().__init__(logging.WARNING)
@@ -327,7 +329,7 @@ class SlowCallbacks(logging.Handler):
 
     def emit(self, record):
         message = record.getMessage()
-        if message.startswith("Executing "):
+        if message.startswith(("Executing ", "Blocked: ")):
             took = SLOW.search(message)
             if took and (_collections.explains(float(took.group(1))) or _pauses.explains(float(took.group(1)))):
                 return
@@ -336,6 +338,7 @@ class SlowCallbacks(logging.Handler):
 
 _slow = SlowCallbacks()
 logging.getLogger("asyncio").addHandler(_slow)
+logging.getLogger("myapp.aio.runtime").addHandler(_slow)
 
 
 @pytest.fixture(autouse=True)

@@ -16,8 +16,9 @@
   one request class at commit rather than a new class per request (request.py);
 - a graceful stop on SIGTERM: requests in flight get ``aio.shutdown_timeout`` to
   finish, then a 503; the whole stop takes no longer than that;
+- a watchdog that logs where a loop is blocked (``aio.blocked_ms``): a blocking call in a coroutine;
 - the settings ``aio.loop``, ``aio.timeout``, ``aio.debug``,
-  ``aio.slow_callback_ms``, ``aio.shutdown_timeout``, ``aio.cancel_grace``,
+  ``aio.slow_callback_ms``, ``aio.blocked_ms``, ``aio.shutdown_timeout``, ``aio.cancel_grace``,
   ``aio.restart_backoff`` and ``aio.handle_sigterm`` (see docs/async-views.md).
 
 It imports nothing from the rest of myapp.
@@ -54,6 +55,7 @@ DEFAULTS = {
     "aio.timeout": "30",
     "aio.debug": "false",
     "aio.slow_callback_ms": "100",
+    "aio.blocked_ms": "0",
     "aio.shutdown_timeout": "10",
     "aio.cancel_grace": "0.5",
     "aio.restart_backoff": "1",
@@ -80,6 +82,7 @@ def parse_settings(settings: Mapping[str, str]) -> dict[str, Any]:
         "shutdown_timeout": number("aio.shutdown_timeout"),
         "cancel_grace": number("aio.cancel_grace"),
         "restart_backoff": number("aio.restart_backoff"),
+        "blocked_after": number("aio.blocked_ms") / 1000,
     }
 
 

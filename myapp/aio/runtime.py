@@ -21,8 +21,10 @@ import contextlib
 import inspect
 import logging
 import os
+import sys
 import threading
 import time
+import traceback
 import types
 import weakref
 from collections.abc import AsyncGenerator, Awaitable, Callable, Coroutine
@@ -143,6 +145,8 @@ class Loop:
         self.lock = threading.Lock()
         self.closed = False
         self.stop_timer: asyncio.TimerHandle | None = None  # set by Runtime.drain() while it cancels what runs here
+        self.beat = time.monotonic()  # the last time this loop ran its heartbeat (Watchdog), or began a run
+        self.told = 0.0  # the beat after which the watchdog last said this loop was blocked
         self._open_contexts: list[tuple[CleanupContext, AsyncGenerator[None, None]]] = []
 
     async def open(self, factories: list[CleanupContext]) -> None:
@@ -221,6 +225,55 @@ class Loop:
             loop.close()
 
 
+class Watchdog:
+    """Says which loop is blocked, and where: a daemon thread that looks every quarter of ``after`` seconds at
+    each loop's heartbeat (a callback the loop runs as often), and logs the stack of a loop's thread when the
+    loop runs but has not beaten for ``after`` seconds: a blocking call inside a coroutine holds every request
+    on that loop.  As cheap as a timer per loop, where asyncio's debug mode (``aio.debug``), which also finds
+    slow callbacks, costs every task and callback a captured stack.  When its own look comes late, the whole
+    process stood still (a full garbage collection, the machine), not one loop: nothing is said then."""
+
+    def __init__(self, runtime: "Runtime", after: float) -> None:
+        self.runtime, self.after, self.every = runtime, after, after / 4
+        self._thread = threading.Thread(target=self._main, name="myapp.aio-watchdog", daemon=True)
+        self._thread.start()
+
+    def beat(self, handle: "Loop") -> None:
+        """A loop's heartbeat: it ran; the next is due a quarter of ``after`` from now."""
+        handle.beat = time.monotonic()
+        if not handle.closed:
+            handle.loop.call_later(self.every, self.beat, handle)
+
+    def _main(self) -> None:
+        looked = time.monotonic()
+        while not self.runtime._shut_down:
+            time.sleep(self.every)
+            now = time.monotonic()
+            if now - looked < self.after / 2:  # this thread ran in time: the process did not stand still
+                for handle in self.runtime.loops():
+                    self._look(handle, now)
+            looked = now
+
+    def _look(self, handle: "Loop", now: float) -> None:
+        if not handle.loop.is_running():  # (first: a run that begins now sets its beat before it runs)
+            return
+        beat, ident = handle.beat, handle.owner.ident
+        if now - beat < self.after or handle.told >= beat or ident is None:
+            return
+        frame = sys._current_frames().get(ident)
+        if frame is None:
+            return
+        handle.told = beat
+        log.warning(
+            "Blocked: the %s loop of thread %s has run one callback for %.3f seconds (a blocking call in a "
+            "coroutine?), in:\n%s",
+            handle.role,
+            handle.thread,
+            now - beat,
+            "".join(traceback.format_stack(frame)[-8:]),
+        )
+
+
 class ServiceThread:
     """A daemon thread running one loop forever: background tasks and spawned coroutines."""
 
@@ -248,6 +301,7 @@ class ServiceThread:
         runtime.configure_loop(loop)
         self.handle = handle = Loop(loop, "service")
         _states[loop] = handle.state
+        runtime.watch(handle)
         try:
             loop.run_until_complete(handle.open(runtime.cleanup_contexts))
         except BaseException as exc:
@@ -360,6 +414,7 @@ class Runtime:
         shutdown_timeout: float = 10.0,
         restart_backoff: float = 1.0,
         cancel_grace: float = 0.5,
+        blocked_after: float = 0.0,
     ) -> None:
         self.new_loop = loop_factory(loop_kind)  # checked at configuration time; no loop made yet
         self.loop_kind = loop_kind
@@ -369,6 +424,7 @@ class Runtime:
         self.shutdown_timeout = shutdown_timeout
         self.cancel_grace = cancel_grace
         self.restart_backoff = restart_backoff
+        self.blocked_after = blocked_after  # seconds a loop may run one callback before the Watchdog says so; 0: never
         self.cleanup_contexts: list[CleanupContext] = []
         self.background_tasks: list[tuple[BackgroundTask, str]] = []
         self._started = False
@@ -385,6 +441,24 @@ class Runtime:
         self._closing = False  # no new coroutine starts (drain or shutdown began)
         self.stop_by: float | None = None  # when a graceful stop must be over (monotonic), once one began
         self._shut_down = False
+        self._watchdog: Watchdog | None = None  # made with the first loop it watches (in this process)
+
+    def loops(self) -> list[Loop]:
+        """Every loop of this process: the worker threads' and the service loop."""
+        with self._lock:
+            found = list(self._loops)
+        service = self._service.handle if self._service is not None else None
+        return found + ([service] if service is not None else [])
+
+    def watch(self, handle: Loop) -> None:
+        """Have the watchdog look at ``handle``'s loop (when ``blocked_after`` is set): its heartbeat begins."""
+        if not self.blocked_after:
+            return
+        with self._lock:
+            if self._watchdog is None:
+                self._watchdog = Watchdog(self, self.blocked_after)
+            watchdog = self._watchdog
+        handle.loop.call_soon(watchdog.beat, handle)
 
     def configure_loop(self, loop: asyncio.AbstractEventLoop) -> None:
         if self.debug:
@@ -413,6 +487,7 @@ class Runtime:
         self.configure_loop(loop)
         handle = Loop(loop, "worker")
         _states[loop] = handle.state
+        self.watch(handle)
         try:
             loop.run_until_complete(handle.open(self.cleanup_contexts))
         except BaseException:
@@ -470,6 +545,7 @@ class Runtime:
                 _discard(awaitable)
                 raise ShuttingDown()
             loop = handle.loop
+            handle.beat = time.monotonic()  # the loop stood still between runs: it was not blocked
             try:
                 if not timeout:
                     result = loop.run_until_complete(awaitable)

@@ -323,3 +323,33 @@ def test_debug_mode_reports_slow_callbacks_and_leftover_tasks(make_app, caplog):
     messages = [r.getMessage() for r in caplog.records]
     assert any("Executing" in m and "took" in m for m in messages), messages
     assert any("left pending" in m for m in messages), messages
+
+
+@pytest.mark.slow_callbacks_expected
+def test_the_watchdog_names_the_blocking_call_and_nothing_else(make_app, caplog):
+    """A coroutine that blocks its loop is logged with its stack, once; one that waits (the loop free
+    meanwhile) is not, nor is a loop that stood still between requests; debug mode is off."""
+
+    async def blocking(request):
+        time.sleep(0.4)  # a blocking call inside a coroutine
+        return {}
+
+    async def waiting(request):
+        await asyncio.sleep(0.4)
+        return {}
+
+    def setup(c):
+        add(c, blocking, "/blocking")
+        add(c, waiting, "/waiting")
+
+    app = TestApp(make_app(setup, aio__debug="false", aio__blocked_ms="100"))
+    with caplog.at_level(logging.WARNING, logger="myapp.aio.runtime"):
+        app.get("/waiting")
+        time.sleep(0.3)  # this thread's loop stands still between requests: not blocked
+        app.get("/waiting")
+        quiet = [r.getMessage() for r in caplog.records]
+        app.get("/blocking")
+    said = [r.getMessage() for r in caplog.records if r.getMessage().startswith("Blocked: ")]
+    assert quiet == []
+    assert len(said) == 1, said
+    assert "the worker loop of thread" in said[0] and "in blocking" in said[0] and "time.sleep(0.4)" in said[0]
