@@ -442,6 +442,7 @@ class Runtime:
         self.stop_by: float | None = None  # when a graceful stop must be over (monotonic), once one began
         self._shut_down = False
         self._watchdog: Watchdog | None = None  # made with the first loop it watches (in this process)
+        self._watchdog_lock = threading.Lock()
 
     def loops(self) -> list[Loop]:
         """Every loop of this process: the worker threads' and the service loop."""
@@ -454,7 +455,7 @@ class Runtime:
         """Have the watchdog look at ``handle``'s loop (when ``blocked_after`` is set): its heartbeat begins."""
         if not self.blocked_after:
             return
-        with self._lock:
+        with self._watchdog_lock:  # (not self._lock: the service loop starts under it, and is watched)
             if self._watchdog is None:
                 self._watchdog = Watchdog(self, self.blocked_after)
             watchdog = self._watchdog
