@@ -27,6 +27,7 @@ TIMEOUT = 1
 MONITORS = 20
 CLAIM_SECONDS = 12  # a delivery the lost node's process held is sent again this long after it was claimed
 HOOK_DELAY = 1.5  # the receiver takes this long to answer: deliveries are in flight when the node goes
+CHECK_DELAY = 0.5  # and a monitor this long: its claims are held long enough that some are held then too
 #: a monitor whose claim was with the lost node's process waits for the claim to run out, and is checked then
 TAKEN_OVER = TIMEOUT + RETAKE_MARGIN.total_seconds() + INTERVAL + 2
 #: what no process may log (its node lost or not): a connection left to the garbage collector, a background
@@ -116,7 +117,7 @@ def test_a_node_lost_under_load_duplicates_nothing_and_loses_nothing(
     settings = [
         cluster_settings(node, **overrides, **{"sqlalchemy.url": url}) for node, url in zip(cluster.nodes, urls)
     ]
-    target.hook_delay = HOOK_DELAY
+    target.hook_delay, target.flip_delay = HOOK_DELAY, CHECK_DELAY
     with (
         pserve(tmp_path, settings[0], extra=CHECKS_LOGGED, log=logs[0]) as (a, _),
         pserve(tmp_path, settings[1], extra=CHECKS_LOGGED, log=logs[1]) as (b, _),

@@ -28,6 +28,7 @@ class TargetServer:
         self.flip_status = 200
         self.hook_answers = []
         self.hook_delay = 0.0  # seconds /hook waits before it answers (deliveries held in flight)
+        self.flip_delay = 0.0  # seconds /flip and /m/ wait before they answer (checks, and their claims, held)
         self.slow_now = self.slow_most = 0  # requests to /slow in progress, and the most at once
         self.loop = asyncio.new_event_loop()
         self.ready = threading.Event()
@@ -136,6 +137,8 @@ class TargetServer:
         return web.Response(status=self.hook_answers.pop(0) if self.hook_answers else 200, text="received")
 
     async def _flip(self, request):
+        if self.flip_delay:
+            await asyncio.sleep(self.flip_delay)
         return web.Response(status=self.flip_status, text="flip")
 
 
