@@ -27,8 +27,9 @@ ON_ASYNCMY = {
         ["tests/checks/test_scheduler.py", "tests/checks/test_processes.py"],
         "mysql and not (starve or bounded or lateness)",
     ),
-    "faults": (
-        ["tests/faults/test_database_faults.py", "tests/faults/test_pings.py", "tests/faults/test_takeover.py"],
+    "faults": (["tests/faults/test_database_faults.py"], "faults"),
+    "outages": (
+        ["tests/faults/test_pings.py", "tests/faults/test_takeover.py"],
         "not takeover_checks_each_monitor_once",
     ),
 }
