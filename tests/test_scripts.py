@@ -143,6 +143,22 @@ def test_pserve_without_a_secret_says_what_to_set(tmp_path):
     assert res.returncode != 0 and "MYAPP_SESSION_SECRET" in res.stderr and "Traceback" not in res.stderr
 
 
+@pytest.mark.one_backend  # (app: every area imported, so every Section is known)
+def test_every_setting_the_docs_name_is_one_myapp_knows(app):
+    """A setting the docs tell operators to set must not stop pserve as unknown (aio.bake_request_properties
+    did: it was read, documented, and refused)."""
+    import pathlib
+    import re
+
+    from myapp import READ_HERE
+    from myapp.settings import known_names
+
+    docs = "".join(path.read_text() for path in pathlib.Path(HERE, "docs").glob("*.md"))
+    documented = set(re.findall(r"^\| `([a-z_]+\.[a-z_]+)` \|", docs, re.MULTILINE))
+    assert len(documented) > 40
+    assert documented - known_names() - READ_HERE == set()
+
+
 @pytest.mark.parametrize(
     "line, says",
     [

@@ -60,6 +60,7 @@ DEFAULTS = {
     "aio.cancel_grace": "0.5",
     "aio.restart_backoff": "1",
     "aio.handle_sigterm": "false",
+    "aio.bake_request_properties": "true",  # (read by request.py)
 }
 
 
